@@ -1,0 +1,152 @@
+//! `eth_call` and `eth_estimateGas` on top of the head state.
+use crate::{
+    build::{BlockBuilder, NextBlock},
+    db::{ReaderDb, StateReader},
+};
+use alloy_evm::{Evm, EvmFactory};
+use alloy_op_evm::{OpEvmFactory, OpTx};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use op_revm::OpTransaction;
+use revm::{
+    context::TxEnv,
+    context_interface::result::{ExecutionResult, HaltReasonTr},
+    database::{CacheDB, WrapDatabaseRef},
+};
+
+/// A call request (the `eth_call` transaction object, decoded).
+#[derive(Debug, Clone, Default)]
+pub struct CallRequest {
+    /// Caller (zero address if absent).
+    pub from: Option<Address>,
+    /// Callee; `None` deploys.
+    pub to: Option<Address>,
+    /// Gas limit (block gas limit if absent).
+    pub gas: Option<u64>,
+    /// Gas price (legacy) or max fee per gas.
+    pub gas_price: Option<u128>,
+    /// Max priority fee per gas.
+    pub max_priority_fee_per_gas: Option<u128>,
+    /// Value.
+    pub value: Option<U256>,
+    /// Calldata.
+    pub input: Bytes,
+}
+
+/// What a call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResult {
+    /// Whether it succeeded.
+    pub success: bool,
+    /// Return data (or revert data).
+    pub output: Bytes,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Halt reason, if it halted.
+    pub halt: Option<String>,
+}
+
+/// A call could not be run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The transaction is invalid (e.g. insufficient funds for value).
+    #[error("{0}")]
+    Invalid(String),
+    /// The call reverted.
+    #[error("execution reverted")]
+    Reverted(Bytes),
+    /// The call halted (out of gas, invalid opcode …).
+    #[error("{0}")]
+    Halted(String),
+    /// State could not be read.
+    #[error("state unavailable: {0}")]
+    State(String),
+}
+
+impl BlockBuilder {
+    fn tx_env(&self, req: &CallRequest, nonce: u64, gas: u64) -> TxEnv {
+        TxEnv::builder()
+            .caller(req.from.unwrap_or_default())
+            .gas_limit(gas)
+            .gas_price(req.gas_price.unwrap_or_default())
+            .gas_priority_fee(req.max_priority_fee_per_gas)
+            .kind(req.to.map_or(TxKind::Create, TxKind::Call))
+            .value(req.value.unwrap_or_default())
+            .data(req.input.clone())
+            .nonce(nonce)
+            .chain_id(Some(self.config().chain_id))
+            .build_fill()
+    }
+
+    /// Runs `req` on the head state as if in the next block, without committing anything.
+    pub fn call<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest) -> Result<CallResult, CallError> {
+        let gas = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
+        self.run(reader, next, req, gas)
+    }
+
+    fn run<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest, gas: u64) -> Result<CallResult, CallError> {
+        let from = req.from.unwrap_or_default();
+        let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
+        // As geth: a call without a gas price runs with a zero base fee.
+        let base_fee = if req.gas_price.is_some() { self.next_base_fee(&next.parent) } else { 0 };
+        let db = CacheDB::new(WrapDatabaseRef(ReaderDb(reader)));
+        let tx = self.tx_env(req, nonce, gas);
+        if self.config().is_l2() {
+            let env = self.op_env(next, base_fee);
+            let mut evm = OpEvmFactory::<OpTx>::default().create_evm(db, env);
+            let tx = OpTx(OpTransaction { base: tx, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
+            Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
+        } else {
+            let env = self.eth_env(next, base_fee);
+            let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm(db, env);
+            Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
+        }
+    }
+
+    /// The smallest gas limit with which `req` succeeds (binary search, as geth).
+    pub fn estimate_gas<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest) -> Result<u64, CallError> {
+        let cap = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
+        let first = self.run(reader, next, req, cap)?;
+        if !first.success {
+            return Err(match first.halt {
+                Some(h) => CallError::Halted(h),
+                None => CallError::Reverted(first.output),
+            });
+        }
+        // Plain transfers to code-less accounts cost exactly the intrinsic gas.
+        if req.input.is_empty() {
+            if let Some(to) = req.to {
+                let code_hash = reader.account(to).map_err(CallError::State)?.map(|a| a.code_hash);
+                if code_hash.is_none_or(|h| h == alloy_primitives::KECCAK256_EMPTY) {
+                    return Ok(21_000);
+                }
+            }
+        }
+        let (mut lo, mut hi) = (first.gas_used.saturating_sub(1), cap);
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.run(reader, next, req, mid) {
+                Ok(r) if r.success => hi = mid,
+                Ok(_) | Err(CallError::Invalid(_)) => lo = mid,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(hi)
+    }
+}
+
+fn to_call_result<H: HaltReasonTr>(r: ExecutionResult<H>) -> CallResult {
+    match r {
+        ExecutionResult::Success { output, gas, .. } => {
+            CallResult { success: true, output: output.into_data(), gas_used: gas.tx_gas_used(), halt: None }
+        }
+        ExecutionResult::Revert { output, gas, .. } => {
+            CallResult { success: false, output, gas_used: gas.tx_gas_used(), halt: None }
+        }
+        ExecutionResult::Halt { reason, gas, .. } => CallResult {
+            success: false,
+            output: Bytes::new(),
+            gas_used: gas.tx_gas_used(),
+            halt: Some(format!("{reason:?}")),
+        },
+    }
+}

@@ -1,0 +1,170 @@
+#![doc = include_str!("../README.md")]
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use opseq_primitives::{
+    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
+    SubmitOutcome, TxLocation,
+};
+use std::{fmt::Debug, sync::Arc};
+
+/// Result of an edge call.
+pub type EdgeResult<T> = Result<T, OpseqError>;
+
+/// Roots computed for a state diff applied on a chain's head state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootsOutcome {
+    /// The state root after applying the diff.
+    pub state_root: B256,
+    /// Storage roots of the requested accounts after applying the diff.
+    pub storage_roots: Vec<(Address, B256)>,
+}
+
+/// One account of a state dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpAccount {
+    /// Address.
+    pub address: Address,
+    /// Account state.
+    pub state: AccountState,
+    /// Code (empty for EOAs).
+    pub code: Bytes,
+    /// Non-zero storage.
+    pub storage: Vec<(U256, U256)>,
+}
+
+/// State views and the chain store (served by the state-fetcher).
+///
+/// Reads are at the chain's head: the builder only builds on the head, and commits check that the
+/// committed block's parent is the head, so a read and the build it feeds see one state.
+#[async_trait]
+pub trait StateSource: Send + Sync + Debug + 'static {
+    /// The chain's head.
+    async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef>;
+    /// A block by number.
+    async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>>;
+    /// A block by hash.
+    async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>>;
+    /// Where a transaction was mined.
+    async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
+    /// Accounts at head, batched; `None` for accounts that do not exist.
+    async fn accounts(
+        &self,
+        chain: ChainId,
+        addresses: Vec<Address>,
+    ) -> EdgeResult<Vec<Option<AccountState>>>;
+    /// Storage slots at head, batched.
+    async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>>;
+    /// Code by hash.
+    async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>>;
+    /// Roots after applying `diff` on the head state, without committing it.
+    async fn compute_roots(
+        &self,
+        chain: ChainId,
+        diff: StateDiff,
+        storage_roots_of: Vec<Address>,
+    ) -> EdgeResult<RootsOutcome>;
+    /// Appends `block` (whose parent must be the head) with its state changes, atomically.
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()>;
+    /// Every account at head, with code and storage (for `debug_dumpBlock`).
+    async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>>;
+}
+
+/// Transactions waiting to be sequenced (served by the txpool).
+#[async_trait]
+pub trait TxSource: Send + Sync + Debug + 'static {
+    /// Validates, journals and adds a raw EIP-2718 transaction; returns its hash.
+    async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)>;
+    /// Up to `max` executable transactions that pay `base_fee`, best first, each sender's in nonce
+    /// order.
+    async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>>;
+    /// A block was committed: drop `included`, and drop `invalid` (txs that could not execute).
+    async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>)
+    -> EdgeResult<()>;
+    /// The next nonce of `sender` counting its pending pool txs, if it has any in the pool.
+    async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>>;
+    /// A pooled transaction by hash.
+    async fn get(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<PoolTx>>;
+    /// Pool sizes.
+    async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus>;
+}
+
+/// Block signing per the OP p2p spec (served by the signer-client).
+#[async_trait]
+pub trait BlockSigner: Send + Sync + Debug + 'static {
+    /// Signs `payload_hash` for `chain` (the signer derives the signing hash with the domain and
+    /// chain id); returns the 65-byte `r ‖ s ‖ v` signature.
+    async fn sign_block(&self, chain: ChainId, payload_hash: B256) -> EdgeResult<Bytes>;
+    /// The signer's address.
+    async fn address(&self) -> EdgeResult<Address>;
+}
+
+/// Where sealed blocks go (served by the publisher).
+#[async_trait]
+pub trait BlockSink: Send + Sync + Debug + 'static {
+    /// Commits the block (critical: persisted before returning) and publishes it (best effort).
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()>;
+    /// Published blocks, as they are committed.
+    async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>>;
+}
+
+/// The per-chain stream of in-progress block building (served by the builder).
+#[async_trait]
+pub trait ShredBus: Send + Sync + Debug + 'static {
+    /// Broadcasts a shred.
+    async fn publish(&self, shred: Shred) -> EdgeResult<()>;
+    /// Shreds of `chain` (or all chains), from now on.
+    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>>;
+}
+
+/// The edges one process wires together.
+#[derive(Debug, Clone)]
+pub struct Edges {
+    /// State-fetcher.
+    pub state: Arc<dyn StateSource>,
+    /// Txpool.
+    pub txs: Arc<dyn TxSource>,
+    /// Signer.
+    pub signer: Arc<dyn BlockSigner>,
+    /// Publisher.
+    pub sink: Arc<dyn BlockSink>,
+    /// Shred bus.
+    pub shreds: Arc<dyn ShredBus>,
+}
+
+/// An in-process shred bus: a tokio broadcast channel.
+#[derive(Debug, Clone)]
+pub struct LocalShredBus {
+    tx: tokio::sync::broadcast::Sender<Shred>,
+}
+
+impl Default for LocalShredBus {
+    fn default() -> Self {
+        Self { tx: tokio::sync::broadcast::channel(4096).0 }
+    }
+}
+
+#[async_trait]
+impl ShredBus for LocalShredBus {
+    async fn publish(&self, shred: Shred) -> EdgeResult<()> {
+        // No subscribers is fine: shreds are a live stream.
+        let _ = self.tx.send(shred);
+        Ok(())
+    }
+    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>> {
+        use futures::StreamExt;
+        let rx = self.tx.subscribe();
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(s) => return Some((s, rx)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return None,
+                }
+            }
+        })
+        .filter(move |s| futures::future::ready(chain.is_none_or(|c| s.chain_id() == c)));
+        Ok(stream.boxed())
+    }
+}

@@ -1,0 +1,77 @@
+//! Chain configuration.
+use crate::ChainId;
+use serde::{Deserialize, Serialize};
+
+/// Whether a chain follows L1 (Ethereum) or OP Stack L2 rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainKind {
+    /// An L1 chain built by the L1 mock (Cancun rules).
+    L1,
+    /// An OP Stack L2 chain (Isthmus rules from genesis).
+    L2,
+}
+
+/// Static configuration of one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainConfig {
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// L1 or L2 rules.
+    pub kind: ChainKind,
+    /// Seconds between blocks (also the timestamp step).
+    pub block_time: u64,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Genesis timestamp (unix seconds).
+    pub genesis_timestamp: u64,
+    /// For L2 chains, the L1 chain whose blocks are L1 origins.
+    pub l1_chain_id: Option<ChainId>,
+}
+
+impl ChainConfig {
+    /// Whether this is an OP Stack L2 chain.
+    pub fn is_l2(&self) -> bool {
+        self.kind == ChainKind::L2
+    }
+}
+
+/// The chains of a devnet: one L1 mock and any number of L2s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevnetConfig {
+    /// All chains, the L1 first.
+    pub chains: Vec<ChainConfig>,
+}
+
+impl DevnetConfig {
+    /// The default devnet: L1 mock 900 and L2s 901 and 902.
+    pub fn dev(l1_block_time: u64, l2_block_time: u64, genesis_timestamp: u64) -> Self {
+        let l1 = ChainConfig {
+            chain_id: 900,
+            kind: ChainKind::L1,
+            block_time: l1_block_time,
+            gas_limit: 36_000_000,
+            genesis_timestamp,
+            l1_chain_id: None,
+        };
+        let l2 = |chain_id| ChainConfig {
+            chain_id,
+            kind: ChainKind::L2,
+            block_time: l2_block_time,
+            gas_limit: 60_000_000,
+            genesis_timestamp,
+            l1_chain_id: Some(900),
+        };
+        Self { chains: vec![l1, l2(901), l2(902)] }
+    }
+
+    /// Looks a chain up by id.
+    pub fn chain(&self, id: ChainId) -> Option<&ChainConfig> {
+        self.chains.iter().find(|c| c.chain_id == id)
+    }
+
+    /// The chain ids, in order.
+    pub fn chain_ids(&self) -> Vec<ChainId> {
+        self.chains.iter().map(|c| c.chain_id).collect()
+    }
+}

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+mod block;
+mod chain;
+mod dev;
+mod error;
+mod shred;
+mod state;
+mod tx;
+
+pub use block::{BlockRef, SealedBlock, TxLocation};
+pub use chain::{ChainConfig, ChainKind, DevnetConfig};
+pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, dev_accounts};
+pub use error::{ErrorClass, OpseqError};
+pub use shred::{Shred, ShredLog};
+pub use state::{AccountChange, AccountState, StateDiff};
+pub use tx::{PoolTx, PoolEvent, PoolStatus, SubmitOutcome};
+
+/// A chain id (EIP-155).
+pub type ChainId = u64;

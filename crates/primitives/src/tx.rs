@@ -1,0 +1,67 @@
+//! Pooled transactions.
+use crate::ChainId;
+use alloy_primitives::{Address, B256, Bytes};
+use serde::{Deserialize, Serialize};
+
+/// A validated transaction in a pool, with its sender recovered at ingress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolTx {
+    /// Chain.
+    pub chain_id: ChainId,
+    /// Hash.
+    pub hash: B256,
+    /// Recovered sender.
+    pub sender: Address,
+    /// Nonce.
+    pub nonce: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Max fee per gas (gas price for legacy txs).
+    pub max_fee_per_gas: u128,
+    /// Max priority fee per gas (gas price for legacy txs).
+    pub max_priority_fee_per_gas: u128,
+    /// EIP-2718 encoding.
+    pub raw: Bytes,
+}
+
+impl PoolTx {
+    /// The tip this tx pays per gas at `base_fee`, or `None` if it cannot pay the base fee.
+    pub fn effective_tip(&self, base_fee: u64) -> Option<u128> {
+        let base_fee = base_fee as u128;
+        if self.max_fee_per_gas < base_fee {
+            return None;
+        }
+        Some((self.max_fee_per_gas - base_fee).min(self.max_priority_fee_per_gas))
+    }
+}
+
+/// What happened to a submitted transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubmitOutcome {
+    /// Executable now (its nonce is the sender's next).
+    Pending,
+    /// Waiting for a nonce gap to close.
+    Queued,
+    /// The same transaction was already in the pool.
+    AlreadyKnown,
+    /// Replaced a transaction with the same sender and nonce.
+    Replaced,
+}
+
+/// Pool sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PoolStatus {
+    /// Executable transactions.
+    pub pending: u64,
+    /// Transactions waiting for a nonce gap.
+    pub queued: u64,
+}
+
+/// A pool event, streamed to subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolEvent {
+    /// A transaction was accepted.
+    Added(B256),
+    /// A transaction left the pool (mined, replaced or evicted).
+    Removed(B256),
+}
