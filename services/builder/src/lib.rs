@@ -1,1 +1,46 @@
+#![doc = include_str!("../README.md")]
 
+mod chain;
+pub mod grpc;
+pub mod http;
+mod reader;
+pub mod rpc;
+
+pub use chain::ChainBuilderActor;
+
+use actix::{Actor, Addr, Context, Supervisor};
+use opseq_interfaces::Edges;
+use opseq_primitives::{ChainId, DevnetConfig};
+use std::collections::BTreeMap;
+use tracing::info;
+
+/// Starts and supervises one [`ChainBuilderActor`] per chain.
+#[derive(Debug)]
+pub struct BuilderSupervisor {
+    devnet: DevnetConfig,
+    edges: Edges,
+    auto: bool,
+    chains: BTreeMap<ChainId, Addr<ChainBuilderActor>>,
+}
+
+impl BuilderSupervisor {
+    /// A supervisor for `devnet`'s chains. `auto` starts block production on each chain's schedule.
+    pub fn new(devnet: DevnetConfig, edges: Edges, auto: bool) -> Self {
+        Self { devnet, edges, auto, chains: BTreeMap::new() }
+    }
+}
+
+impl Actor for BuilderSupervisor {
+    type Context = Context<Self>;
+    fn started(&mut self, _: &mut Context<Self>) {
+        for chain in self.devnet.chains.clone() {
+            let id = chain.chain_id;
+            let edges = self.edges.clone();
+            let auto = self.auto;
+            // actix's Supervisor restarts the actor in place if it stops (per-chain restart).
+            let addr = Supervisor::start(move |_| ChainBuilderActor::new(chain, edges, auto));
+            info!(target: "opseq::builder::supervisor", chain_id = id, auto, "chain builder started");
+            self.chains.insert(id, addr);
+        }
+    }
+}

@@ -1,1 +1,88 @@
+#![doc = include_str!("../README.md")]
 
+use actix::{Actor, ActorFutureExt, Addr, AtomicResponse, Context, Handler, Message, WrapFuture};
+use async_trait::async_trait;
+use futures::{StreamExt, stream::BoxStream};
+use opseq_interfaces::{BlockSink, EdgeResult, StateSource};
+use opseq_primitives::{ChainId, OpseqError, SealedBlock, StateDiff};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tracing::info;
+
+pub mod grpc;
+
+/// The publisher actor. Commits are processed one at a time (`AtomicResponse`), so blocks are
+/// published in commit order.
+#[derive(Debug)]
+pub struct PublisherActor {
+    state: Arc<dyn StateSource>,
+    published: broadcast::Sender<SealedBlock>,
+}
+
+impl Actor for PublisherActor {
+    type Context = Context<Self>;
+}
+
+/// Commit and publish a block.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<()>")]
+struct Commit(ChainId, SealedBlock, StateDiff);
+
+impl Handler<Commit> for PublisherActor {
+    type Result = AtomicResponse<Self, EdgeResult<()>>;
+    fn handle(&mut self, Commit(chain, block, diff): Commit, _: &mut Context<Self>) -> Self::Result {
+        let state = Arc::clone(&self.state);
+        let published = self.published.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let number = block.header.number;
+                let hash = block.hash;
+                let txs = block.transactions.len();
+                state.commit(chain, block.clone(), diff).await?;
+                info!(target: "opseq::publisher", chain_id = chain, number, %hash, txs, "committed block");
+                metrics::counter!("opseq_publisher_blocks_total", "chain_id" => chain.to_string()).increment(1);
+                // Best effort: nobody listening is fine.
+                let _ = published.send(block);
+                Ok(())
+            }
+            .into_actor(self)
+            .map(|r, _, _| r),
+        ))
+    }
+}
+
+/// `BlockSink` in-process: messages to the [`PublisherActor`].
+#[derive(Debug, Clone)]
+pub struct LocalPublisher {
+    actor: Addr<PublisherActor>,
+    published: broadcast::Sender<SealedBlock>,
+}
+
+impl LocalPublisher {
+    /// Starts the actor (inside an actix system) committing to `state`.
+    pub fn start(state: Arc<dyn StateSource>) -> Self {
+        let published = broadcast::channel(256).0;
+        let actor = PublisherActor { state, published: published.clone() }.start();
+        Self { actor, published }
+    }
+}
+
+#[async_trait]
+impl BlockSink for LocalPublisher {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+        self.actor.send(Commit(chain, block, diff)).await.map_err(|_| OpseqError::transient("publisher actor stopped"))?
+    }
+    async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>> {
+        let rx = self.published.subscribe();
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(b) => return Some((b, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return None,
+                }
+            }
+        })
+        .boxed())
+    }
+}

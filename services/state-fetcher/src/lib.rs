@@ -1,1 +1,6 @@
+#![doc = include_str!("../README.md")]
 
+pub mod grpc;
+mod local;
+
+pub use local::{LocalStateSource, StateFetcher, StateWriter};

@@ -1,1 +1,8 @@
+#![doc = include_str!("../README.md")]
 
+pub mod grpc;
+mod pool;
+mod validate;
+
+pub use pool::{LocalTxSource, TxPoolActor};
+pub use validate::{MAX_TX_SIZE, decode_and_recover};

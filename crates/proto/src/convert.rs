@@ -1,0 +1,277 @@
+//! Wire <-> domain conversions.
+use crate::v1;
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, Bytes, U256};
+use alloy_rlp::{Decodable, Encodable};
+use opseq_primitives::{
+    AccountChange, AccountState, BlockRef, OpseqError, PoolTx, SealedBlock, Shred, ShredLog,
+    StateDiff,
+};
+
+type R<T> = Result<T, OpseqError>;
+
+fn bad(what: &str) -> OpseqError {
+    OpseqError::invalid(format!("malformed {what} on the wire"))
+}
+
+/// Parses a 32-byte hash.
+pub fn b256(b: &[u8]) -> R<B256> {
+    (b.len() == 32).then(|| B256::from_slice(b)).ok_or_else(|| bad("hash"))
+}
+/// Parses a 20-byte address.
+pub fn address(b: &[u8]) -> R<Address> {
+    (b.len() == 20).then(|| Address::from_slice(b)).ok_or_else(|| bad("address"))
+}
+/// Parses a big-endian 256-bit word.
+pub fn u256(b: &[u8]) -> R<U256> {
+    (b.len() <= 32).then(|| U256::from_be_slice(b)).ok_or_else(|| bad("word"))
+}
+/// Encodes a u128 as 16 big-endian bytes.
+pub fn u128_bytes(v: u128) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+/// Parses 16 big-endian bytes.
+pub fn u128_from(b: &[u8]) -> R<u128> {
+    b.try_into().map(u128::from_be_bytes).map_err(|_| bad("u128"))
+}
+
+/// Block ref to wire.
+pub fn block_ref_to_wire(r: &BlockRef) -> v1::BlockRef {
+    v1::BlockRef { number: r.number, hash: r.hash.to_vec() }
+}
+/// Block ref from wire.
+pub fn block_ref_from_wire(r: &v1::BlockRef) -> R<BlockRef> {
+    Ok(BlockRef { number: r.number, hash: b256(&r.hash)? })
+}
+
+/// Block to wire.
+pub fn block_to_wire(b: &SealedBlock) -> v1::Block {
+    let mut header_rlp = Vec::new();
+    b.header.encode(&mut header_rlp);
+    v1::Block {
+        header_rlp,
+        transactions: b.transactions.iter().map(|t| t.to_vec()).collect(),
+        senders: b.senders.iter().map(|s| s.to_vec()).collect(),
+        receipts: b.receipts.iter().map(|r| r.to_vec()).collect(),
+        l1_origin: b.l1_origin.as_ref().map(block_ref_to_wire),
+        signature: b.signature.as_ref().map(|s| s.to_vec()),
+    }
+}
+
+/// Block from wire (hashes are recomputed, not trusted).
+pub fn block_from_wire(b: &v1::Block) -> R<SealedBlock> {
+    let header = Header::decode(&mut b.header_rlp.as_slice()).map_err(|_| bad("header"))?;
+    let transactions: Vec<Bytes> = b.transactions.iter().map(|t| Bytes::from(t.clone())).collect();
+    Ok(SealedBlock {
+        hash: header.hash_slow(),
+        header,
+        tx_hashes: transactions.iter().map(alloy_primitives::keccak256).collect(),
+        transactions,
+        senders: b.senders.iter().map(|s| address(s)).collect::<R<_>>()?,
+        receipts: b.receipts.iter().map(|r| Bytes::from(r.clone())).collect(),
+        l1_origin: b.l1_origin.as_ref().map(block_ref_from_wire).transpose()?,
+        signature: b.signature.as_ref().map(|s| Bytes::from(s.clone())),
+    })
+}
+
+/// Account to wire.
+pub fn account_to_wire(a: &AccountState) -> v1::Account {
+    v1::Account {
+        nonce: a.nonce,
+        balance: a.balance.to_be_bytes::<32>().to_vec(),
+        code_hash: a.code_hash.to_vec(),
+    }
+}
+/// Account from wire.
+pub fn account_from_wire(a: &v1::Account) -> R<AccountState> {
+    Ok(AccountState { nonce: a.nonce, balance: u256(&a.balance)?, code_hash: b256(&a.code_hash)? })
+}
+
+/// Diff to wire.
+pub fn diff_to_wire(d: &StateDiff) -> v1::StateDiff {
+    v1::StateDiff {
+        accounts: d
+            .accounts
+            .iter()
+            .map(|c| v1::AccountChange {
+                address: c.address.to_vec(),
+                account: c.info.as_ref().map(account_to_wire),
+                wipe_storage: c.wipe_storage,
+                storage: c
+                    .storage
+                    .iter()
+                    .map(|(k, v)| v1::StorageSlot {
+                        slot: k.to_be_bytes::<32>().to_vec(),
+                        value: v.to_be_bytes::<32>().to_vec(),
+                    })
+                    .collect(),
+                code: c.code.as_ref().map(|c| c.to_vec()),
+            })
+            .collect(),
+    }
+}
+/// Diff from wire.
+pub fn diff_from_wire(d: &v1::StateDiff) -> R<StateDiff> {
+    Ok(StateDiff {
+        accounts: d
+            .accounts
+            .iter()
+            .map(|c| {
+                Ok(AccountChange {
+                    address: address(&c.address)?,
+                    info: c.account.as_ref().map(account_from_wire).transpose()?,
+                    wipe_storage: c.wipe_storage,
+                    storage: c
+                        .storage
+                        .iter()
+                        .map(|s| Ok((u256(&s.slot)?, u256(&s.value)?)))
+                        .collect::<R<_>>()?,
+                    code: c.code.as_ref().map(|c| Bytes::from(c.clone())),
+                })
+            })
+            .collect::<R<_>>()?,
+    })
+}
+
+/// Pool tx to wire.
+pub fn pool_tx_to_wire(t: &PoolTx) -> v1::PooledTx {
+    v1::PooledTx {
+        chain_id: t.chain_id,
+        hash: t.hash.to_vec(),
+        sender: t.sender.to_vec(),
+        nonce: t.nonce,
+        gas_limit: t.gas_limit,
+        max_fee_per_gas: u128_bytes(t.max_fee_per_gas),
+        max_priority_fee_per_gas: u128_bytes(t.max_priority_fee_per_gas),
+        raw: t.raw.to_vec(),
+    }
+}
+/// Pool tx from wire.
+pub fn pool_tx_from_wire(t: &v1::PooledTx) -> R<PoolTx> {
+    Ok(PoolTx {
+        chain_id: t.chain_id,
+        hash: b256(&t.hash)?,
+        sender: address(&t.sender)?,
+        nonce: t.nonce,
+        gas_limit: t.gas_limit,
+        max_fee_per_gas: u128_from(&t.max_fee_per_gas)?,
+        max_priority_fee_per_gas: u128_from(&t.max_priority_fee_per_gas)?,
+        raw: Bytes::from(t.raw.clone()),
+    })
+}
+
+/// Shred to wire.
+pub fn shred_to_wire(s: &Shred) -> v1::Shred {
+    use v1::shred::Event;
+    let (block_number, event) = match s {
+        Shred::TxIncluded { block_number, index, tx_hash, success, logs, .. } => (
+            *block_number,
+            Event::TxIncluded(v1::TxIncluded {
+                index: *index,
+                tx_hash: tx_hash.to_vec(),
+                success: *success,
+                logs: logs
+                    .iter()
+                    .map(|l| v1::ShredLog {
+                        address: l.address.to_vec(),
+                        topics: l.topics.iter().map(|t| t.to_vec()).collect(),
+                        data: l.data.to_vec(),
+                    })
+                    .collect(),
+            }),
+        ),
+        Shred::RolledBack { block_number, from_index, .. } => {
+            (*block_number, Event::RolledBack(v1::RolledBack { from_index: *from_index }))
+        }
+        Shred::Sealed { block_number, block_hash, tx_count, .. } => (
+            *block_number,
+            Event::Sealed(v1::Sealed { block_hash: block_hash.to_vec(), tx_count: *tx_count }),
+        ),
+        Shred::Cancelled { block_number, .. } => (*block_number, Event::Cancelled(v1::Cancelled {})),
+    };
+    v1::Shred { chain_id: s.chain_id(), block_number, event: Some(event) }
+}
+
+/// Shred from wire.
+pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
+    use v1::shred::Event;
+    let (chain_id, block_number) = (s.chain_id, s.block_number);
+    Ok(match s.event.as_ref().ok_or_else(|| bad("shred"))? {
+        Event::TxIncluded(t) => Shred::TxIncluded {
+            chain_id,
+            block_number,
+            index: t.index,
+            tx_hash: b256(&t.tx_hash)?,
+            success: t.success,
+            logs: t
+                .logs
+                .iter()
+                .map(|l| {
+                    Ok(ShredLog {
+                        address: address(&l.address)?,
+                        topics: l.topics.iter().map(|t| b256(t)).collect::<R<_>>()?,
+                        data: Bytes::from(l.data.clone()),
+                    })
+                })
+                .collect::<R<_>>()?,
+        },
+        Event::RolledBack(r) => Shred::RolledBack { chain_id, block_number, from_index: r.from_index },
+        Event::Sealed(x) => Shred::Sealed {
+            chain_id,
+            block_number,
+            block_hash: b256(&x.block_hash)?,
+            tx_count: x.tx_count,
+        },
+        Event::Cancelled(_) => Shred::Cancelled { chain_id, block_number },
+    })
+}
+
+/// Maps an edge error to a gRPC status: invalid input → INVALID_ARGUMENT, not found → NOT_FOUND,
+/// transient → UNAVAILABLE, fatal → INTERNAL. The message is kept verbatim.
+pub fn status_from_error(e: OpseqError) -> tonic::Status {
+    use opseq_primitives::ErrorClass::*;
+    match e.class {
+        InvalidInput => tonic::Status::invalid_argument(e.message),
+        NotFound => tonic::Status::not_found(e.message),
+        Transient => tonic::Status::unavailable(e.message),
+        Fatal => tonic::Status::internal(e.message),
+    }
+}
+
+/// Maps a gRPC status back to an edge error (the inverse of [`status_from_error`]); transport
+/// failures and deadlines are transient.
+pub fn error_from_status(s: tonic::Status) -> OpseqError {
+    use tonic::Code::*;
+    match s.code() {
+        InvalidArgument | FailedPrecondition | AlreadyExists | OutOfRange => {
+            OpseqError::invalid(s.message().to_string())
+        }
+        NotFound => OpseqError::not_found(s.message().to_string()),
+        Unavailable | DeadlineExceeded | Cancelled | ResourceExhausted | Aborted | Unknown => {
+            OpseqError::transient(format!("{}: {}", s.code(), s.message()))
+        }
+        _ => OpseqError::fatal(format!("{}: {}", s.code(), s.message())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_and_shred_round_trip() {
+        let diff = StateDiff {
+            accounts: vec![AccountChange {
+                address: Address::repeat_byte(3),
+                info: Some(AccountState { nonce: 4, balance: U256::from(5), code_hash: B256::repeat_byte(6) }),
+                wipe_storage: true,
+                storage: vec![(U256::from(1), U256::from(2))],
+                code: Some(Bytes::from_static(&[0x60, 0x00])),
+            }],
+        };
+        assert_eq!(diff_from_wire(&diff_to_wire(&diff)).unwrap(), diff);
+        let s = Shred::Sealed { chain_id: 901, block_number: 7, block_hash: B256::repeat_byte(1), tx_count: 3 };
+        assert_eq!(shred_from_wire(&shred_to_wire(&s)).unwrap(), s);
+        assert!(b256(&[1, 2]).is_err());
+    }
+}

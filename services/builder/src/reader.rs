@@ -1,0 +1,103 @@
+//! A [`StateReader`] over the state-fetcher edge: batched prefetch, a per-build cache, and
+//! blocking calls from the executor's thread into the async edge.
+use alloy_primitives::{Address, B256, Bytes, U256};
+use opseq_executor::StateReader;
+use opseq_interfaces::StateSource;
+use opseq_primitives::{AccountState, ChainId};
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::Arc};
+use tokio::runtime::Handle;
+
+/// Reads a chain's head state for one build (or one call); everything read is cached.
+#[derive(Debug)]
+pub(crate) struct EdgeReader {
+    state: Arc<dyn StateSource>,
+    chain: ChainId,
+    handle: Handle,
+    accounts: Mutex<HashMap<Address, Option<AccountState>>>,
+    storage: Mutex<HashMap<(Address, U256), U256>>,
+    codes: Mutex<HashMap<B256, Option<Bytes>>>,
+    hashes: Mutex<HashMap<u64, B256>>,
+}
+
+impl EdgeReader {
+    pub(crate) fn new(state: Arc<dyn StateSource>, chain: ChainId, handle: Handle) -> Self {
+        Self {
+            state,
+            chain,
+            handle,
+            accounts: Mutex::default(),
+            storage: Mutex::default(),
+            codes: Mutex::default(),
+            hashes: Mutex::default(),
+        }
+    }
+
+    /// Loads the given accounts in one batch (senders and recipients known before execution).
+    pub(crate) async fn prefetch(&self, addresses: Vec<Address>) -> Result<(), String> {
+        let missing: Vec<Address> = {
+            let cache = self.accounts.lock();
+            let mut v: Vec<_> = addresses.into_iter().filter(|a| !cache.contains_key(a)).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let got = self.state.accounts(self.chain, missing.clone()).await.map_err(|e| e.to_string())?;
+        self.accounts.lock().extend(missing.into_iter().zip(got));
+        Ok(())
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        // Runs on a blocking-pool thread (spawn_blocking), where blocking on the runtime is allowed.
+        self.handle.block_on(f)
+    }
+}
+
+impl StateReader for EdgeReader {
+    fn account(&self, address: Address) -> Result<Option<AccountState>, String> {
+        if let Some(a) = self.accounts.lock().get(&address) {
+            return Ok(*a);
+        }
+        let a = self.block_on(self.state.accounts(self.chain, vec![address])).map_err(|e| e.to_string())?.pop().flatten();
+        self.accounts.lock().insert(address, a);
+        Ok(a)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, String> {
+        if let Some(v) = self.storage.lock().get(&(address, slot)) {
+            return Ok(*v);
+        }
+        let v = self
+            .block_on(self.state.storage(self.chain, vec![(address, slot)]))
+            .map_err(|e| e.to_string())?
+            .pop()
+            .unwrap_or_default();
+        self.storage.lock().insert((address, slot), v);
+        Ok(v)
+    }
+
+    fn code(&self, code_hash: B256) -> Result<Option<Bytes>, String> {
+        if let Some(c) = self.codes.lock().get(&code_hash) {
+            return Ok(c.clone());
+        }
+        let c = self.block_on(self.state.code(self.chain, code_hash)).map_err(|e| e.to_string())?;
+        self.codes.lock().insert(code_hash, c.clone());
+        Ok(c)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<B256, String> {
+        if let Some(h) = self.hashes.lock().get(&number) {
+            return Ok(*h);
+        }
+        let h = self
+            .block_on(self.state.block_by_number(self.chain, number))
+            .map_err(|e| e.to_string())?
+            .map(|b| b.hash)
+            .unwrap_or_default();
+        self.hashes.lock().insert(number, h);
+        Ok(h)
+    }
+}

@@ -1,0 +1,623 @@
+//! The Ethereum JSON-RPC subset of one chain (`/chains/<chainId>`): the only module that sees
+//! JSON-RPC wire types. Reads go to the state-fetcher, transactions to the txpool.
+use alloy_consensus::{Transaction, TxEnvelope, TxReceipt};
+use alloy_eips::eip2718::{Decodable2718, Typed2718};
+use alloy_primitives::{Address, B256, Bytes, U64, U256, hex};
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use op_alloy_consensus::{OpReceiptEnvelope, OpTxEnvelope};
+use opseq_executor::{BlockBuilder, CallError, CallRequest, NextBlock};
+use opseq_interfaces::Edges;
+use opseq_primitives::{ChainConfig, ChainId, ErrorClass, OpseqError, SealedBlock};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+use crate::reader::EdgeReader;
+
+/// JSON-RPC error codes (as geth / anvil use them).
+pub mod codes {
+    /// Invalid params.
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// Server error: the tx or call was refused (geth's -32000).
+    pub const SERVER: i32 = -32000;
+    /// Execution reverted (geth's 3).
+    pub const REVERTED: i32 = 3;
+    /// Internal error.
+    pub const INTERNAL: i32 = -32603;
+}
+
+type RpcResult = Result<Value, ErrorObjectOwned>;
+
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+fn edge(e: OpseqError) -> ErrorObjectOwned {
+    match e.class {
+        ErrorClass::InvalidInput => err(codes::SERVER, e.message),
+        ErrorClass::NotFound => err(codes::SERVER, e.message),
+        ErrorClass::Transient => err(codes::SERVER, format!("temporarily unavailable: {}", e.message)),
+        ErrorClass::Fatal => err(codes::INTERNAL, e.message),
+    }
+}
+
+/// Per-chain RPC context.
+#[derive(Debug)]
+pub struct ChainRpc {
+    config: ChainConfig,
+    builder: BlockBuilder,
+    edges: Edges,
+}
+
+/// A block tag or number.
+#[derive(Debug, Clone, Copy)]
+enum Tag {
+    Latest,
+    Pending,
+    Earliest,
+    Number(u64),
+}
+
+fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
+    let v = match v {
+        None | Some(Value::Null) => return Ok(Tag::Latest),
+        Some(v) => v,
+    };
+    let s = match &v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => {
+            // EIP-1898 {"blockNumber": …} (blockHash is handled by the caller as unsupported).
+            match o.get("blockNumber") {
+                Some(Value::String(s)) => s.clone(),
+                _ => return Err(err(codes::INVALID_PARAMS, "block parameter: only {\"blockNumber\": …} objects are supported")),
+            }
+        }
+        _ => return Err(err(codes::INVALID_PARAMS, format!("invalid block parameter {v}"))),
+    };
+    Ok(match s.as_str() {
+        "latest" | "safe" | "finalized" => Tag::Latest,
+        "pending" => Tag::Pending,
+        "earliest" => Tag::Earliest,
+        n => Tag::Number(
+            n.strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .ok_or_else(|| err(codes::INVALID_PARAMS, format!("invalid block parameter {n:?}: expected a tag or a hex number")))?,
+        ),
+    })
+}
+
+fn q(v: u64) -> Value {
+    json!(format!("{v:#x}"))
+}
+
+fn q128(v: u128) -> Value {
+    json!(format!("{v:#x}"))
+}
+
+/// A decoded transaction of either chain kind.
+enum AnyTx {
+    L1(TxEnvelope),
+    L2(OpTxEnvelope),
+}
+
+impl AnyTx {
+    fn decode(l2: bool, raw: &[u8]) -> Option<Self> {
+        if l2 {
+            OpTxEnvelope::decode_2718_exact(raw).ok().map(Self::L2)
+        } else {
+            TxEnvelope::decode_2718_exact(raw).ok().map(Self::L1)
+        }
+    }
+    fn json(&self) -> Value {
+        match self {
+            Self::L1(t) => serde_json::to_value(t).unwrap_or_default(),
+            Self::L2(t) => serde_json::to_value(t).unwrap_or_default(),
+        }
+    }
+    fn to(&self) -> Option<Address> {
+        match self {
+            Self::L1(t) => t.to(),
+            Self::L2(t) => t.to(),
+        }
+    }
+    fn nonce(&self) -> u64 {
+        match self {
+            Self::L1(t) => t.nonce(),
+            Self::L2(t) => t.nonce(),
+        }
+    }
+    fn effective_gas_price(&self, base_fee: Option<u64>) -> u128 {
+        match self {
+            Self::L1(t) => t.effective_gas_price(base_fee),
+            Self::L2(t) if t.is_deposit() => 0,
+            Self::L2(t) => t.effective_gas_price(base_fee),
+        }
+    }
+    fn ty(&self) -> u8 {
+        match self {
+            Self::L1(t) => t.ty(),
+            Self::L2(t) => t.ty(),
+        }
+    }
+}
+
+/// A decoded receipt of either chain kind.
+struct AnyReceipt {
+    status: bool,
+    cumulative_gas_used: u64,
+    logs: Vec<alloy_primitives::Log>,
+    bloom: alloy_primitives::Bloom,
+    deposit: Option<(Option<u64>, Option<u64>)>,
+}
+
+impl AnyReceipt {
+    fn decode(l2: bool, raw: &[u8]) -> Option<Self> {
+        if l2 {
+            let r = OpReceiptEnvelope::decode_2718_exact(raw).ok()?;
+            let deposit = match &r {
+                OpReceiptEnvelope::Deposit(d) => Some((d.receipt.deposit_nonce, d.receipt.deposit_receipt_version)),
+                _ => None,
+            };
+            Some(Self { status: r.status(), cumulative_gas_used: r.cumulative_gas_used(), logs: r.logs().to_vec(), bloom: r.bloom(), deposit })
+        } else {
+            let r = alloy_consensus::ReceiptEnvelope::decode_2718_exact(raw).ok()?;
+            Some(Self { status: r.status(), cumulative_gas_used: r.cumulative_gas_used(), logs: r.logs().to_vec(), bloom: r.bloom(), deposit: None })
+        }
+    }
+}
+
+impl ChainRpc {
+    /// The RPC module of one chain.
+    pub fn module(config: ChainConfig, edges: Edges) -> RpcModule<Arc<Self>> {
+        let ctx = Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges });
+        let mut m = RpcModule::new(ctx);
+        macro_rules! method {
+            ($name:literal, $f:ident) => {
+                m.register_async_method($name, |p, c, _| async move { c.$f(p).await }).expect("unique method name");
+            };
+        }
+        method!("eth_chainId", chain_id);
+        method!("net_version", net_version);
+        method!("web3_clientVersion", client_version);
+        method!("eth_syncing", syncing);
+        method!("eth_accounts", accounts);
+        method!("eth_blockNumber", block_number);
+        method!("eth_getBlockByNumber", block_by_number);
+        method!("eth_getBlockByHash", block_by_hash);
+        method!("eth_getTransactionByHash", tx_by_hash);
+        method!("eth_getTransactionReceipt", receipt);
+        method!("eth_getBalance", balance);
+        method!("eth_getTransactionCount", tx_count);
+        method!("eth_getCode", code);
+        method!("eth_getStorageAt", storage_at);
+        method!("eth_call", call);
+        method!("eth_estimateGas", estimate_gas);
+        method!("eth_gasPrice", gas_price);
+        method!("eth_maxPriorityFeePerGas", max_priority_fee);
+        method!("eth_feeHistory", fee_history);
+        method!("eth_sendRawTransaction", send_raw);
+        method!("txpool_status", txpool_status);
+        method!("debug_dumpBlock", dump_block);
+        m
+    }
+
+    fn chain(&self) -> ChainId {
+        self.config.chain_id
+    }
+
+    fn l2(&self) -> bool {
+        self.config.is_l2()
+    }
+
+    async fn head_block(&self) -> Result<SealedBlock, ErrorObjectOwned> {
+        let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+        self.edges.state.block_by_number(self.chain(), head.number).await.map_err(edge)?.ok_or_else(|| err(codes::INTERNAL, "head block missing"))
+    }
+
+    async fn resolve(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
+        match tag {
+            Tag::Latest | Tag::Pending => Ok(Some(self.head_block().await?)),
+            Tag::Earliest => self.edges.state.block_by_number(self.chain(), 0).await.map_err(edge),
+            Tag::Number(n) => self.edges.state.block_by_number(self.chain(), n).await.map_err(edge),
+        }
+    }
+
+    /// State reads are served at the head; a tag naming an older block is refused clearly.
+    async fn state_at(&self, tag: Tag) -> Result<(), ErrorObjectOwned> {
+        match tag {
+            Tag::Latest | Tag::Pending => Ok(()),
+            Tag::Earliest | Tag::Number(_) => {
+                let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+                let n = if let Tag::Number(n) = tag { n } else { 0 };
+                if n == head.number {
+                    Ok(())
+                } else if n > head.number {
+                    Err(err(codes::SERVER, format!("header not found: block {n} is ahead of the head {}", head.number)))
+                } else {
+                    Err(err(codes::SERVER, format!("historical state is not available: block {n} is older than the head {}; state is served at the head only", head.number)))
+                }
+            }
+        }
+    }
+
+    async fn chain_id(&self, _: Params<'static>) -> RpcResult {
+        Ok(q(self.chain()))
+    }
+    async fn net_version(&self, _: Params<'static>) -> RpcResult {
+        Ok(json!(self.chain().to_string()))
+    }
+    async fn client_version(&self, _: Params<'static>) -> RpcResult {
+        Ok(json!(concat!("op-sequencer/v", env!("CARGO_PKG_VERSION"))))
+    }
+    async fn syncing(&self, _: Params<'static>) -> RpcResult {
+        Ok(json!(false))
+    }
+    async fn accounts(&self, _: Params<'static>) -> RpcResult {
+        Ok(json!([]))
+    }
+    async fn block_number(&self, _: Params<'static>) -> RpcResult {
+        Ok(q(self.edges.state.head(self.chain()).await.map_err(edge)?.number))
+    }
+
+    async fn block_by_number(&self, p: Params<'static>) -> RpcResult {
+        let (tag, full): (Value, Option<bool>) = p.parse()?;
+        let block = self.resolve(parse_tag(Some(tag))?).await?;
+        Ok(block.map(|b| self.block_json(&b, full.unwrap_or(false))).unwrap_or(Value::Null))
+    }
+
+    async fn block_by_hash(&self, p: Params<'static>) -> RpcResult {
+        let (hash, full): (B256, Option<bool>) = p.parse()?;
+        let block = self.edges.state.block_by_hash(self.chain(), hash).await.map_err(edge)?;
+        Ok(block.map(|b| self.block_json(&b, full.unwrap_or(false))).unwrap_or(Value::Null))
+    }
+
+    fn block_json(&self, b: &SealedBlock, full: bool) -> Value {
+        let mut v = serde_json::to_value(&b.header).unwrap_or_default();
+        let o = v.as_object_mut().expect("header is an object");
+        o.insert("hash".into(), json!(b.hash));
+        o.insert("size".into(), q(alloy_rlp::Encodable::length(&b.header) as u64 + b.transactions.iter().map(|t| t.len() as u64).sum::<u64>()));
+        o.insert("totalDifficulty".into(), json!("0x0"));
+        o.insert("uncles".into(), json!([]));
+        o.insert("withdrawals".into(), json!([]));
+        let txs: Vec<Value> = if full {
+            (0..b.transactions.len()).filter_map(|i| self.tx_json(b, i)).collect()
+        } else {
+            b.tx_hashes.iter().map(|h| json!(h)).collect()
+        };
+        o.insert("transactions".into(), Value::Array(txs));
+        v
+    }
+
+    fn tx_json(&self, b: &SealedBlock, i: usize) -> Option<Value> {
+        let tx = AnyTx::decode(self.l2(), &b.transactions[i])?;
+        let mut v = tx.json();
+        let o = v.as_object_mut()?;
+        o.insert("hash".into(), json!(b.tx_hashes[i]));
+        o.insert("blockHash".into(), json!(b.hash));
+        o.insert("blockNumber".into(), q(b.header.number));
+        o.insert("transactionIndex".into(), q(i as u64));
+        o.insert("from".into(), json!(b.senders[i]));
+        o.insert("gasPrice".into(), q128(tx.effective_gas_price(b.header.base_fee_per_gas)));
+        if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx {
+            if let Some(r) = b.receipts.get(i).and_then(|r| AnyReceipt::decode(true, r)) {
+                if let Some((Some(n), version)) = r.deposit {
+                    o.insert("nonce".into(), q(n));
+                    if let Some(ver) = version {
+                        o.insert("depositReceiptVersion".into(), q(ver));
+                    }
+                }
+            }
+        }
+        Some(v)
+    }
+
+    async fn located(&self, hash: B256) -> Result<Option<(SealedBlock, usize)>, ErrorObjectOwned> {
+        let Some(loc) = self.edges.state.tx_location(self.chain(), hash).await.map_err(edge)? else { return Ok(None) };
+        let block = self.edges.state.block_by_number(self.chain(), loc.block_number).await.map_err(edge)?;
+        Ok(block.filter(|b| b.tx_hashes.get(loc.index as usize) == Some(&hash)).map(|b| (b, loc.index as usize)))
+    }
+
+    async fn tx_by_hash(&self, p: Params<'static>) -> RpcResult {
+        let (hash,): (B256,) = p.parse()?;
+        if let Some((b, i)) = self.located(hash).await? {
+            return Ok(self.tx_json(&b, i).unwrap_or(Value::Null));
+        }
+        // Pending: the pooled tx, without block fields (as geth).
+        if let Some(tx) = self.edges.txs.get(self.chain(), hash).await.map_err(edge)? {
+            if let Some(any) = AnyTx::decode(self.l2(), &tx.raw) {
+                let mut v = any.json();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("hash".into(), json!(hash));
+                    o.insert("from".into(), json!(tx.sender));
+                    o.insert("blockHash".into(), Value::Null);
+                    o.insert("blockNumber".into(), Value::Null);
+                    o.insert("transactionIndex".into(), Value::Null);
+                    o.insert("gasPrice".into(), q128(tx.max_fee_per_gas));
+                }
+                return Ok(v);
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    async fn receipt(&self, p: Params<'static>) -> RpcResult {
+        let (hash,): (B256,) = p.parse()?;
+        let Some((b, i)) = self.located(hash).await? else { return Ok(Value::Null) };
+        let l2 = self.l2();
+        let r = AnyReceipt::decode(l2, &b.receipts[i]).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))?;
+        let tx = AnyTx::decode(l2, &b.transactions[i]).ok_or_else(|| err(codes::INTERNAL, "stored tx undecodable"))?;
+        let prev = if i == 0 { 0 } else { AnyReceipt::decode(l2, &b.receipts[i - 1]).map(|r| r.cumulative_gas_used).unwrap_or_default() };
+        let log_offset: usize = b.receipts[..i].iter().filter_map(|r| AnyReceipt::decode(l2, r)).map(|r| r.logs.len()).sum();
+        let from = b.senders[i];
+        let contract = tx.to().is_none().then(|| from.create(tx.nonce()));
+        let logs: Vec<Value> = r
+            .logs
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                json!({
+                    "address": l.address, "topics": l.topics(), "data": l.data.data,
+                    "blockNumber": q(b.header.number), "blockHash": b.hash, "blockTimestamp": q(b.header.timestamp),
+                    "transactionHash": hash, "transactionIndex": q(i as u64),
+                    "logIndex": q((log_offset + j) as u64), "removed": false,
+                })
+            })
+            .collect();
+        let mut v = json!({
+            "transactionHash": hash,
+            "transactionIndex": q(i as u64),
+            "blockHash": b.hash,
+            "blockNumber": q(b.header.number),
+            "from": from,
+            "to": tx.to(),
+            "cumulativeGasUsed": q(r.cumulative_gas_used),
+            "gasUsed": q(r.cumulative_gas_used - prev),
+            "effectiveGasPrice": q128(tx.effective_gas_price(b.header.base_fee_per_gas)),
+            "contractAddress": contract,
+            "logs": logs,
+            "logsBloom": r.bloom,
+            "type": q(tx.ty() as u64),
+            "status": if r.status { "0x1" } else { "0x0" },
+        });
+        if let Some((nonce, version)) = r.deposit {
+            let o = v.as_object_mut().expect("object");
+            if let Some(n) = nonce {
+                o.insert("depositNonce".into(), q(n));
+            }
+            if let Some(ver) = version {
+                o.insert("depositReceiptVersion".into(), q(ver));
+            }
+        }
+        Ok(v)
+    }
+
+    async fn account(&self, a: Address) -> Result<opseq_primitives::AccountState, ErrorObjectOwned> {
+        Ok(self.edges.state.accounts(self.chain(), vec![a]).await.map_err(edge)?.pop().flatten().unwrap_or_default())
+    }
+
+    async fn balance(&self, p: Params<'static>) -> RpcResult {
+        let (a, tag): (Address, Option<Value>) = p.parse()?;
+        self.state_at(parse_tag(tag)?).await?;
+        Ok(json!(format!("{:#x}", self.account(a).await?.balance)))
+    }
+
+    async fn tx_count(&self, p: Params<'static>) -> RpcResult {
+        let (a, tag): (Address, Option<Value>) = p.parse()?;
+        let tag = parse_tag(tag)?;
+        self.state_at(tag).await?;
+        let nonce = self.account(a).await?.nonce;
+        if let Tag::Pending = tag {
+            if let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)? {
+                return Ok(q(n.max(nonce)));
+            }
+        }
+        Ok(q(nonce))
+    }
+
+    async fn code(&self, p: Params<'static>) -> RpcResult {
+        let (a, tag): (Address, Option<Value>) = p.parse()?;
+        self.state_at(parse_tag(tag)?).await?;
+        let acct = self.account(a).await?;
+        let code = self.edges.state.code(self.chain(), acct.code_hash).await.map_err(edge)?.unwrap_or_default();
+        Ok(json!(code))
+    }
+
+    async fn storage_at(&self, p: Params<'static>) -> RpcResult {
+        let (a, slot, tag): (Address, U256, Option<Value>) = p.parse()?;
+        self.state_at(parse_tag(tag)?).await?;
+        let v = self.edges.state.storage(self.chain(), vec![(a, slot)]).await.map_err(edge)?.pop().unwrap_or_default();
+        Ok(json!(B256::from(v)))
+    }
+
+    async fn next_block(&self) -> Result<NextBlock, ErrorObjectOwned> {
+        let head = self.head_block().await?;
+        let l1_origin = match (self.config.l1_chain_id, head.l1_origin) {
+            (Some(l1), Some(o)) => self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| opseq_executor::L1Origin { header: b.header, hash: b.hash, sequence_number: 0 }),
+            _ => None,
+        };
+        Ok(NextBlock { timestamp: head.header.timestamp + self.config.block_time, parent: head.header, parent_hash: head.hash, l1_origin })
+    }
+
+    async fn run_call<T: Send + 'static>(
+        &self,
+        p: Params<'static>,
+        f: impl FnOnce(&BlockBuilder, &EdgeReader, &NextBlock, &CallRequest) -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, ErrorObjectOwned> {
+        let mut seq = p.sequence();
+        let req: CallArgs = seq.next()?;
+        let tag: Option<Value> = seq.optional_next()?;
+        self.state_at(parse_tag(tag)?).await?;
+        let req = req.into_request()?;
+        let next = self.next_block().await?;
+        let reader = EdgeReader::new(Arc::clone(&self.edges.state), self.chain(), tokio::runtime::Handle::current());
+        let mut touch: Vec<Address> = req.from.into_iter().collect();
+        touch.extend(req.to);
+        reader.prefetch(touch).await.map_err(|e| err(codes::SERVER, e))?;
+        let builder = self.builder.clone();
+        tokio::task::spawn_blocking(move || f(&builder, &reader, &next, &req))
+            .await
+            .map_err(|e| err(codes::INTERNAL, e.to_string()))?
+            .map_err(call_err)
+    }
+
+    async fn call(&self, p: Params<'static>) -> RpcResult {
+        let r = self.run_call(p, |b, r, n, q| b.call(r, n, q)).await?;
+        if r.success {
+            Ok(json!(r.output))
+        } else if let Some(h) = r.halt {
+            Err(err(codes::SERVER, format!("execution halted: {h}")))
+        } else {
+            Err(revert_err(&r.output))
+        }
+    }
+
+    async fn estimate_gas(&self, p: Params<'static>) -> RpcResult {
+        Ok(q(self.run_call(p, |b, r, n, q| b.estimate_gas(r, n, q)).await?))
+    }
+
+    fn suggested_tip(&self) -> u128 {
+        // L1 mock: 1 gwei (anvil's default); L2: 0.001 gwei, OP chains' usual tip.
+        if self.l2() { 1_000_000 } else { 1_000_000_000 }
+    }
+
+    async fn gas_price(&self, _: Params<'static>) -> RpcResult {
+        let head = self.head_block().await?;
+        Ok(q128(self.builder.next_base_fee(&head.header) as u128 + self.suggested_tip()))
+    }
+
+    async fn max_priority_fee(&self, _: Params<'static>) -> RpcResult {
+        Ok(q128(self.suggested_tip()))
+    }
+
+    async fn fee_history(&self, p: Params<'static>) -> RpcResult {
+        let (count, newest, percentiles): (Value, Value, Option<Vec<f64>>) = p.parse()?;
+        let count = match &count {
+            Value::Number(n) => n.as_u64().unwrap_or(0),
+            Value::String(s) => s.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).or_else(|| s.parse().ok()).unwrap_or(0),
+            _ => 0,
+        }
+        .clamp(1, 1024);
+        let newest = self.resolve(parse_tag(Some(newest))?).await?.ok_or_else(|| err(codes::SERVER, "newest block not found"))?;
+        let oldest = newest.header.number.saturating_sub(count - 1);
+        let mut base = Vec::new();
+        let mut ratio = Vec::new();
+        let mut reward = Vec::new();
+        let mut blob_fee = Vec::new();
+        let mut blob_ratio = Vec::new();
+        let mut last = None;
+        for n in oldest..=newest.header.number {
+            let b = self.edges.state.block_by_number(self.chain(), n).await.map_err(edge)?.ok_or_else(|| err(codes::INTERNAL, "block missing"))?;
+            base.push(q(b.header.base_fee_per_gas.unwrap_or_default()));
+            ratio.push(json!(b.header.gas_used as f64 / b.header.gas_limit.max(1) as f64));
+            blob_fee.push(json!("0x1"));
+            blob_ratio.push(json!(0.0));
+            if let Some(ps) = &percentiles {
+                reward.push(Value::Array(ps.iter().map(|_| q128(self.suggested_tip())).collect()));
+            }
+            last = Some(b);
+        }
+        let last = last.expect("at least one block");
+        base.push(q(self.builder.next_base_fee(&last.header)));
+        blob_fee.push(json!("0x1"));
+        let mut v = json!({"oldestBlock": q(oldest), "baseFeePerGas": base, "gasUsedRatio": ratio, "baseFeePerBlobGas": blob_fee, "blobGasUsedRatio": blob_ratio});
+        if percentiles.is_some() {
+            v["reward"] = Value::Array(reward);
+        }
+        Ok(v)
+    }
+
+    async fn send_raw(&self, p: Params<'static>) -> RpcResult {
+        let (raw,): (String,) = p.parse()?;
+        let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
+        let (hash, _) = self.edges.txs.submit(self.chain(), Bytes::from(bytes)).await.map_err(edge)?;
+        Ok(json!(hash))
+    }
+
+    async fn txpool_status(&self, _: Params<'static>) -> RpcResult {
+        let s = self.edges.txs.status(self.chain()).await.map_err(edge)?;
+        Ok(json!({"pending": q(s.pending), "queued": q(s.queued)}))
+    }
+
+    /// geth's `debug_dumpBlock` shape, at the head only: the state as stored, so a client can
+    /// recompute the state root independently.
+    async fn dump_block(&self, p: Params<'static>) -> RpcResult {
+        let tag: Option<Value> = p.sequence().optional_next()?;
+        let tag = parse_tag(tag)?;
+        self.state_at(tag).await?;
+        let head = self.head_block().await?;
+        let accounts = self.edges.state.dump(self.chain()).await.map_err(edge)?;
+        let mut map = serde_json::Map::new();
+        for a in accounts {
+            let storage: serde_json::Map<String, Value> =
+                a.storage.iter().map(|(k, v)| (format!("{:#066x}", k), json!(format!("{:#x}", v)))).collect();
+            map.insert(
+                format!("{:#x}", a.address),
+                json!({"balance": a.state.balance.to_string(), "nonce": a.state.nonce, "codeHash": a.state.code_hash, "code": a.code, "storage": storage}),
+            );
+        }
+        Ok(json!({"root": head.header.state_root, "number": q(head.header.number), "hash": head.hash, "accounts": map}))
+    }
+}
+
+fn call_err(e: CallError) -> ErrorObjectOwned {
+    match e {
+        CallError::Reverted(data) => revert_err(&data),
+        CallError::Invalid(m) => err(codes::SERVER, m),
+        CallError::Halted(m) => err(codes::SERVER, format!("execution halted: {m}")),
+        CallError::State(m) => err(codes::SERVER, format!("temporarily unavailable: {m}")),
+    }
+}
+
+fn revert_err(data: &Bytes) -> ErrorObjectOwned {
+    // Error(string) → "execution reverted: <reason>" as geth.
+    let reason = (data.len() >= 68 && data[..4] == [0x08, 0xc3, 0x79, 0xa0])
+        .then(|| {
+            let len = U256::from_be_slice(&data[36..68]).saturating_to::<usize>();
+            data.get(68..68 + len).map(|s| String::from_utf8_lossy(s).into_owned())
+        })
+        .flatten();
+    let msg = match reason {
+        Some(r) => format!("execution reverted: {r}"),
+        None => "execution reverted".into(),
+    };
+    ErrorObjectOwned::owned(codes::REVERTED, msg, Some(data.clone()))
+}
+
+/// The call object of `eth_call`/`eth_estimateGas`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallArgs {
+    from: Option<Address>,
+    to: Option<Address>,
+    gas: Option<U64>,
+    gas_price: Option<U256>,
+    max_fee_per_gas: Option<U256>,
+    max_priority_fee_per_gas: Option<U256>,
+    value: Option<U256>,
+    data: Option<Bytes>,
+    input: Option<Bytes>,
+}
+
+impl CallArgs {
+    fn into_request(self) -> Result<CallRequest, ErrorObjectOwned> {
+        if let (Some(d), Some(i)) = (&self.data, &self.input) {
+            if d != i {
+                return Err(err(codes::INVALID_PARAMS, "both \"data\" and \"input\" are set and differ"));
+            }
+        }
+        let fee = self.gas_price.or(self.max_fee_per_gas).map(|v| v.saturating_to::<u128>());
+        Ok(CallRequest {
+            from: self.from,
+            to: self.to,
+            gas: self.gas.map(|g| g.to::<u64>()),
+            gas_price: fee,
+            max_priority_fee_per_gas: self.max_priority_fee_per_gas.map(|v| v.saturating_to::<u128>()),
+            value: self.value,
+            input: self.input.or(self.data).unwrap_or_default(),
+        })
+    }
+}
+

@@ -1,0 +1,249 @@
+//! Wiring: which implementation of each edge a process uses, and its servers.
+use crate::cli::{ChainArgs, Cli, Command, ComponentArgs, DevArgs, HttpArgs};
+use actix::Actor;
+use eyre::WrapErr;
+use opseq_builder::{BuilderSupervisor, grpc::ShredGrpc, http::RpcRoutes};
+use opseq_clients::{GrpcBlockSink, GrpcSigner, GrpcStateSource, GrpcTxSource};
+use opseq_interfaces::{BlockSigner, BlockSink, Edges, LocalShredBus, ShredBus, StateSource, TxSource};
+use opseq_primitives::{DEV_SEQUENCER_KEY, DevnetConfig};
+use opseq_runtime::{Readiness, always_ready, ops_routes};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+pub(crate) fn run(cli: Cli) -> eyre::Result<()> {
+    actix_rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+    })
+    .block_on(async move {
+        let _telemetry = opseq_runtime::init_telemetry(&cli.log, &cli.otlp)?;
+        let _ = opseq_runtime::prometheus();
+        match cli.command {
+            Command::Dev(a) => dev(a).await,
+            Command::StateFetcher(a) => state_fetcher(a).await,
+            Command::Txpool(a) => txpool(a).await,
+            Command::Signer(a) => signer(a).await,
+            Command::Publisher(a) => publisher(a).await,
+            Command::Builder(a) => builder(a).await,
+        }
+    })
+}
+
+fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
+    eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    Ok(DevnetConfig::dev(c.l1_block_time, c.l2_block_time, now))
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Starts the HTTP server (ops routes, plus JSON-RPC when `rpc` is given) and returns its address.
+fn http_server(http: &HttpArgs, probe: Readiness, rpc: Option<RpcRoutes>) -> eyre::Result<(SocketAddr, actix_web::dev::ServerHandle)> {
+    let server = actix_web::HttpServer::new(move || {
+        let mut app = actix_web::App::new().configure(ops_routes(Arc::clone(&probe)));
+        if let Some(r) = &rpc {
+            app = app.configure(opseq_builder::http::configure(r.clone()));
+        }
+        app
+    })
+    .workers(2)
+    .disable_signals()
+    .bind((http.addr, http.port))
+    .wrap_err_with(|| format!("binding HTTP on {}:{}", http.addr, http.port))?;
+    let addr = *server.addrs().first().ok_or_else(|| eyre::eyre!("no HTTP address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Ok((addr, handle))
+}
+
+/// Serves a gRPC service (with tonic-health) until `cancel`.
+async fn grpc_server<S>(addr: SocketAddr, svc: S, cancel: CancellationToken) -> eyre::Result<SocketAddr>
+where
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = std::convert::Infallible>
+        + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<S>().await;
+    let listener = tokio::net::TcpListener::bind(addr).await.wrap_err_with(|| format!("binding gRPC on {addr}"))?;
+    let local = listener.local_addr()?;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tokio::spawn(async move {
+        let r = tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(svc)
+            .serve_with_incoming_shutdown(incoming, cancel.cancelled())
+            .await;
+        if let Err(e) = r {
+            tracing::error!(target: "opseq::grpc", error = %e, "gRPC server failed");
+        }
+    });
+    Ok(local)
+}
+
+fn jwt_secret(datadir: &Path, given: Option<PathBuf>) -> eyre::Result<PathBuf> {
+    let path = given.unwrap_or_else(|| datadir.join("jwt.hex"));
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let secret: [u8; 32] = rand::random();
+        std::fs::write(&path, hex::encode(secret)).wrap_err_with(|| format!("writing JWT secret {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+async fn dev(a: DevArgs) -> eyre::Result<()> {
+    let devnet = devnet(&a.chains)?;
+    std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
+    let fetcher = opseq_state_fetcher::StateFetcher::open(&a.datadir, &devnet).wrap_err("opening the chain store")?;
+    let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet).map_err(|e| eyre::eyre!(e))?.start();
+    let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
+    let local_signer = opseq_signer::LocalSigner::start(DEV_SEQUENCER_KEY).map_err(|e| eyre::eyre!(e))?;
+    let sequencer = local_signer.address().await.map_err(|e| eyre::eyre!(e))?;
+    let signer: Arc<dyn BlockSigner> = Arc::new(local_signer);
+    let sink: Arc<dyn BlockSink> = Arc::new(opseq_publisher::LocalPublisher::start(Arc::clone(&state)));
+    let shreds: Arc<dyn ShredBus> = Arc::new(LocalShredBus::default());
+    let edges = Edges { state, txs, signer, sink, shreds: Arc::clone(&shreds) };
+    let jwt = jwt_secret(&a.datadir, a.jwt_secret)?;
+
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
+    let probe = builder_probe(edges.clone(), devnet.clone());
+    let (http, http_handle) = http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges)))?;
+    BuilderSupervisor::new(devnet.clone(), edges, !a.chains.no_auto).start();
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
+    }
+    shutdown_signal().await;
+    info!(target: "opseq::dev", "shutting down");
+    cancel.cancel();
+    http_handle.stop(true).await;
+    actix::System::current().stop();
+    Ok(())
+}
+
+fn builder_probe(edges: Edges, devnet: DevnetConfig) -> Readiness {
+    Arc::new(move || {
+        let edges = edges.clone();
+        let devnet = devnet.clone();
+        Box::pin(async move { opseq_builder::http::readiness(&edges, &devnet).await })
+    })
+}
+
+fn state_probe(state: Arc<dyn StateSource>, devnet: DevnetConfig) -> Readiness {
+    Arc::new(move || {
+        let state = Arc::clone(&state);
+        let first = devnet.chains[0].chain_id;
+        Box::pin(async move {
+            let r = tokio::time::timeout(std::time::Duration::from_secs(2), state.head(first)).await;
+            let r = match r {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("timed out".into()),
+            };
+            vec![("state-fetcher", r)]
+        })
+    })
+}
+
+async fn serve_component(name: &str, a: &ComponentArgs, probe: Readiness, grpc: SocketAddr) -> eyre::Result<()> {
+    let (http, handle) = http_server(&a.http, probe, None)?;
+    info!(target: "opseq::cluster", component = name, %grpc, %http, "component running");
+    #[allow(clippy::print_stdout)]
+    {
+        println!("op-sequencer {name}: gRPC on {grpc}, health and metrics on http://{http}");
+    }
+    shutdown_signal().await;
+    handle.stop(true).await;
+    actix::System::current().stop();
+    Ok(())
+}
+
+async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
+    let devnet = devnet(&a.chains)?;
+    let fetcher = opseq_state_fetcher::StateFetcher::open(&a.datadir, &devnet).wrap_err("opening the chain store")?;
+    let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, opseq_state_fetcher::grpc::StateGrpc::new(state), cancel.clone()).await?;
+    serve_component("state-fetcher", &a, always_ready(), grpc).await
+}
+
+async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
+    let devnet = devnet(&a.chains)?;
+    let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet).map_err(|e| eyre::eyre!(e))?.start();
+    let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, opseq_txpool::grpc::TxPoolGrpc::new(txs), cancel.clone()).await?;
+    serve_component("txpool", &a, state_probe(state, devnet), grpc).await
+}
+
+async fn signer(a: ComponentArgs) -> eyre::Result<()> {
+    let key = match &a.key_file {
+        Some(f) => {
+            let s = std::fs::read_to_string(f).wrap_err_with(|| format!("reading {}", f.display()))?;
+            s.trim().trim_start_matches("0x").parse().wrap_err("sequencer key must be 32 bytes of hex")?
+        }
+        None => DEV_SEQUENCER_KEY,
+    };
+    let signer: Arc<dyn BlockSigner> = Arc::new(opseq_signer::LocalSigner::start(key).map_err(|e| eyre::eyre!(e))?);
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, opseq_signer::grpc::SignerGrpc::new(signer), cancel.clone()).await?;
+    serve_component("signer", &a, always_ready(), grpc).await
+}
+
+async fn publisher(a: ComponentArgs) -> eyre::Result<()> {
+    let devnet = devnet(&a.chains)?;
+    let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
+    let sink: Arc<dyn BlockSink> = Arc::new(opseq_publisher::LocalPublisher::start(Arc::clone(&state)));
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, opseq_publisher::grpc::PublisherGrpc::new(sink), cancel.clone()).await?;
+    serve_component("publisher", &a, state_probe(state, devnet), grpc).await
+}
+
+async fn builder(a: ComponentArgs) -> eyre::Result<()> {
+    let devnet = devnet(&a.chains)?;
+    let e = |e: opseq_primitives::OpseqError| eyre::eyre!(e);
+    let shreds: Arc<dyn ShredBus> = Arc::new(LocalShredBus::default());
+    let edges = Edges {
+        state: Arc::new(GrpcStateSource::new(&a.state_addr).map_err(e)?),
+        txs: Arc::new(GrpcTxSource::new(&a.txpool_addr).map_err(e)?),
+        signer: Arc::new(GrpcSigner::new(&a.signer_addr).map_err(e)?),
+        sink: Arc::new(GrpcBlockSink::new(&a.publisher_addr).map_err(e)?),
+        shreds: Arc::clone(&shreds),
+    };
+    let cancel = CancellationToken::new();
+    let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
+    let (http, handle) = http_server(&a.http, builder_probe(edges.clone(), devnet.clone()), Some(RpcRoutes::new(&devnet, &edges)))?;
+    BuilderSupervisor::new(devnet, edges, !a.chains.no_auto).start();
+    info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");
+    #[allow(clippy::print_stdout)]
+    {
+        println!("op-sequencer builder: JSON-RPC on http://{http}/chains/<chainId>, shred stream gRPC on {grpc}");
+    }
+    shutdown_signal().await;
+    cancel.cancel();
+    handle.stop(true).await;
+    actix::System::current().stop();
+    Ok(())
+}

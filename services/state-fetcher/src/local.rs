@@ -1,0 +1,159 @@
+//! The in-process state source.
+use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use async_trait::async_trait;
+use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource};
+use opseq_primitives::{
+    AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation,
+};
+use opseq_store::{ChainStore, Store, StoreError};
+use std::{path::Path, sync::Arc};
+use tracing::info;
+
+/// The state-fetcher's data: one store for all chains.
+#[derive(Debug)]
+pub struct StateFetcher {
+    store: Store,
+}
+
+impl StateFetcher {
+    /// Opens the store under `datadir/state` and writes the genesis of every chain that has none.
+    pub fn open(datadir: &Path, devnet: &DevnetConfig) -> Result<Self, StoreError> {
+        let store = Store::open(&datadir.join("state"), &devnet.chain_ids())?;
+        Self::init(store, devnet)
+    }
+
+    /// A throwaway in-memory state-fetcher (tests).
+    pub fn temporary(devnet: &DevnetConfig) -> Result<Self, StoreError> {
+        Self::init(Store::temporary(&devnet.chain_ids())?, devnet)
+    }
+
+    fn init(store: Store, devnet: &DevnetConfig) -> Result<Self, StoreError> {
+        for chain in &devnet.chains {
+            let cs = store.chain(chain.chain_id).expect("opened above");
+            match cs.head()? {
+                Some(head) => info!(target: "opseq::state", chain_id = chain.chain_id, number = head.number, hash = %head.hash, "resuming chain"),
+                None => {
+                    let (block, diff) = opseq_executor::genesis(chain);
+                    cs.commit(&block, &diff)?;
+                    cs.flush()?;
+                    info!(target: "opseq::state", chain_id = chain.chain_id, hash = %block.hash, state_root = %block.header.state_root, "wrote genesis");
+                }
+            }
+        }
+        Ok(Self { store })
+    }
+
+    fn chain(&self, id: ChainId) -> EdgeResult<&Arc<ChainStore>> {
+        self.store.chain(id).ok_or_else(|| OpseqError::not_found(format!("unknown chain {id}")))
+    }
+
+    /// Flushes all writes.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush()
+    }
+}
+
+/// Commits blocks: the only writer of the store, on its own thread (a `SyncArbiter`), so sled
+/// writes and fsyncs never block the actors on the system arbiter.
+#[derive(Debug)]
+pub struct StateWriter {
+    fetcher: Arc<StateFetcher>,
+}
+
+impl Actor for StateWriter {
+    type Context = SyncContext<Self>;
+}
+
+/// Commit a block (see [`StateSource::commit`]).
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<()>")]
+pub struct CommitBlock {
+    chain: ChainId,
+    block: SealedBlock,
+    diff: StateDiff,
+}
+
+impl Handler<CommitBlock> for StateWriter {
+    type Result = EdgeResult<()>;
+    fn handle(&mut self, m: CommitBlock, _: &mut SyncContext<Self>) -> Self::Result {
+        let chain = self.fetcher.chain(m.chain)?;
+        chain.commit(&m.block, &m.diff)?;
+        // Committed blocks are durable before anyone is told about them (ARCHITECTURE.md rule 5).
+        chain.flush()?;
+        metrics::gauge!("opseq_state_head_number", "chain_id" => m.chain.to_string()).set(m.block.header.number as f64);
+        Ok(())
+    }
+}
+
+/// `StateSource` in-process: direct reads, commits through the [`StateWriter`] actor.
+#[derive(Debug, Clone)]
+pub struct LocalStateSource {
+    fetcher: Arc<StateFetcher>,
+    writer: Addr<StateWriter>,
+}
+
+impl LocalStateSource {
+    /// Starts the writer actor (must run inside an actix system) and returns the source.
+    pub fn start(fetcher: StateFetcher) -> Self {
+        let fetcher = Arc::new(fetcher);
+        let f = Arc::clone(&fetcher);
+        let writer = SyncArbiter::start(1, move || StateWriter { fetcher: Arc::clone(&f) });
+        Self { fetcher, writer }
+    }
+}
+
+#[async_trait]
+impl StateSource for LocalStateSource {
+    async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef> {
+        Ok(self.fetcher.chain(chain)?.head()?.ok_or_else(|| OpseqError::transient("no genesis yet"))?)
+    }
+    async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>> {
+        Ok(self.fetcher.chain(chain)?.block_by_number(number)?)
+    }
+    async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
+        Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
+    }
+    async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>> {
+        Ok(self.fetcher.chain(chain)?.tx_location(hash)?)
+    }
+    async fn accounts(&self, chain: ChainId, addresses: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>> {
+        let c = self.fetcher.chain(chain)?;
+        addresses.iter().map(|a| c.account(a).map_err(Into::into)).collect()
+    }
+    async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>> {
+        let c = self.fetcher.chain(chain)?;
+        slots.iter().map(|(a, s)| c.storage(a, s).map_err(Into::into)).collect()
+    }
+    async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>> {
+        Ok(self.fetcher.chain(chain)?.code(&code_hash)?)
+    }
+    async fn compute_roots(&self, chain: ChainId, diff: StateDiff, of: Vec<Address>) -> EdgeResult<RootsOutcome> {
+        let c = Arc::clone(self.fetcher.chain(chain)?);
+        // Hashing is CPU work: keep it off the async workers.
+        let (state_root, storage_roots) = tokio::task::spawn_blocking(move || c.compute_roots(&diff, &of))
+            .await
+            .map_err(|e| OpseqError::fatal(e.to_string()))??;
+        Ok(RootsOutcome { state_root, storage_roots })
+    }
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+        self.writer
+            .send(CommitBlock { chain, block, diff })
+            .await
+            .map_err(|_| OpseqError::transient("state writer stopped"))?
+    }
+    async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
+        let c = self.fetcher.chain(chain)?;
+        c.accounts()?
+            .into_iter()
+            .map(|(address, state)| {
+                Ok(DumpAccount {
+                    address,
+                    code: c.code(&state.code_hash)?.unwrap_or_default(),
+                    storage: c.account_storage(&address)?,
+                    state,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,412 @@
+//! The pool actor and the in-process `TxSource`.
+use crate::validate::decode_and_recover;
+use actix::{Actor, Addr, Context, Handler, Message};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use async_trait::async_trait;
+use opseq_interfaces::{EdgeResult, StateSource, TxSource};
+use opseq_primitives::{ChainConfig, ChainId, DevnetConfig, OpseqError, PoolStatus, PoolTx, SubmitOutcome};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+    sync::Arc,
+};
+use tracing::{debug, info, warn};
+
+/// Per-sender transaction limit.
+const MAX_PER_SENDER: usize = 64;
+/// Per-chain limit.
+const MAX_PER_CHAIN: usize = 20_000;
+
+#[derive(Debug, Default)]
+struct ChainPool {
+    by_hash: HashMap<B256, PoolTx>,
+    by_sender: HashMap<Address, BTreeMap<u64, B256>>,
+}
+
+impl ChainPool {
+    fn insert(&mut self, tx: PoolTx) -> Result<(SubmitOutcome, Option<B256>), OpseqError> {
+        if self.by_hash.contains_key(&tx.hash) {
+            return Ok((SubmitOutcome::AlreadyKnown, None));
+        }
+        let nonces = self.by_sender.entry(tx.sender).or_default();
+        let mut replaced = None;
+        if let Some(old_hash) = nonces.get(&tx.nonce) {
+            let old = &self.by_hash[old_hash];
+            // Replacement needs a 10% bump of both caps (geth's default price bump).
+            let bumped = |new: u128, old: u128| new >= old + old / 10 && new > old;
+            if !bumped(tx.max_fee_per_gas, old.max_fee_per_gas) || !bumped(tx.max_priority_fee_per_gas, old.max_priority_fee_per_gas) {
+                return Err(OpseqError::invalid("replacement transaction underpriced: a same-nonce replacement needs a 10% higher fee cap and tip"));
+            }
+            replaced = Some(*old_hash);
+        } else if nonces.len() >= MAX_PER_SENDER {
+            return Err(OpseqError::invalid(format!("txpool is full: sender already has {MAX_PER_SENDER} transactions pooled")));
+        } else if self.by_hash.len() >= MAX_PER_CHAIN {
+            return Err(OpseqError::transient("txpool is full"));
+        }
+        if let Some(old) = replaced {
+            self.by_hash.remove(&old);
+        }
+        nonces.insert(tx.nonce, tx.hash);
+        self.by_hash.insert(tx.hash, tx);
+        Ok((if replaced.is_some() { SubmitOutcome::Replaced } else { SubmitOutcome::Pending }, replaced))
+    }
+
+    fn remove(&mut self, hash: &B256) -> Option<PoolTx> {
+        let tx = self.by_hash.remove(hash)?;
+        if let Some(n) = self.by_sender.get_mut(&tx.sender) {
+            n.remove(&tx.nonce);
+            if n.is_empty() {
+                self.by_sender.remove(&tx.sender);
+            }
+        }
+        Some(tx)
+    }
+}
+
+/// The pool actor: owns every chain's pool and the sled journal.
+#[derive(Debug)]
+pub struct TxPoolActor {
+    pools: HashMap<ChainId, ChainPool>,
+    journal: sled::Db,
+}
+
+impl Actor for TxPoolActor {
+    type Context = Context<Self>;
+}
+
+impl TxPoolActor {
+    /// Opens the journal at `datadir/txpool` and reloads every journaled tx.
+    pub fn open(datadir: &Path, devnet: &DevnetConfig) -> Result<Self, OpseqError> {
+        let journal = sled::Config::new()
+            .path(datadir.join("txpool"))
+            .open()
+            .map_err(|e| OpseqError::fatal(format!("opening the txpool journal: {e}")))?;
+        let mut pools: HashMap<ChainId, ChainPool> = devnet.chain_ids().into_iter().map(|c| (c, ChainPool::default())).collect();
+        let mut n = 0;
+        for item in journal.iter() {
+            let (_, v) = item.map_err(|e| OpseqError::fatal(e.to_string()))?;
+            match serde_json::from_slice::<PoolTx>(&v) {
+                Ok(tx) => {
+                    if let Some(p) = pools.get_mut(&tx.chain_id) {
+                        let _ = p.insert(tx);
+                        n += 1;
+                    }
+                }
+                Err(e) => warn!(target: "opseq::txpool", error = %e, "skipping unreadable journal entry"),
+            }
+        }
+        info!(target: "opseq::txpool", restored = n, "txpool journal loaded");
+        Ok(Self { pools, journal })
+    }
+
+    fn pool(&mut self, chain: ChainId) -> Result<&mut ChainPool, OpseqError> {
+        self.pools.get_mut(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))
+    }
+
+    fn journal_key(tx: &PoolTx) -> Vec<u8> {
+        let mut k = tx.chain_id.to_be_bytes().to_vec();
+        k.extend_from_slice(tx.hash.as_slice());
+        k
+    }
+}
+
+/// Add a validated tx.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<SubmitOutcome>")]
+struct Add(PoolTx, u64);
+
+impl Handler<Add> for TxPoolActor {
+    type Result = EdgeResult<SubmitOutcome>;
+    fn handle(&mut self, Add(tx, state_nonce): Add, _: &mut Context<Self>) -> Self::Result {
+        let key = Self::journal_key(&tx);
+        let value = serde_json::to_vec(&tx).map_err(|e| OpseqError::fatal(e.to_string()))?;
+        let chain = tx.chain_id;
+        let hash = tx.hash;
+        let sender = tx.sender;
+        let nonce = tx.nonce;
+        let pool = self.pool(chain)?;
+        let (mut outcome, replaced) = pool.insert(tx)?;
+        if outcome == SubmitOutcome::AlreadyKnown {
+            return Ok(outcome);
+        }
+        // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
+        let mut batch = sled::Batch::default();
+        batch.insert(key, value);
+        if let Some(old) = replaced {
+            let mut k = chain.to_be_bytes().to_vec();
+            k.extend_from_slice(old.as_slice());
+            batch.remove(k);
+        }
+        if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
+            self.pool(chain)?.remove(&hash);
+            return Err(OpseqError::transient(format!("txpool journal write failed: {e}")));
+        }
+        if outcome == SubmitOutcome::Pending {
+            // Pending only if every nonce from the state nonce up to this one is present.
+            let pool = self.pool(chain)?;
+            let nonces = &pool.by_sender[&sender];
+            if (state_nonce..nonce).any(|n| !nonces.contains_key(&n)) {
+                outcome = SubmitOutcome::Queued;
+            }
+        }
+        metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(1);
+        debug!(target: "opseq::txpool", chain_id = chain, %hash, ?outcome, "accepted");
+        Ok(outcome)
+    }
+}
+
+/// Senders with pooled txs.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<Vec<Address>>")]
+struct Senders(ChainId);
+
+impl Handler<Senders> for TxPoolActor {
+    type Result = EdgeResult<Vec<Address>>;
+    fn handle(&mut self, m: Senders, _: &mut Context<Self>) -> Self::Result {
+        Ok(self.pool(m.0)?.by_sender.keys().copied().collect())
+    }
+}
+
+/// Best txs given the senders' state nonces; drops txs whose nonce is already used.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<Vec<PoolTx>>")]
+struct Best {
+    chain: ChainId,
+    base_fee: u64,
+    max: usize,
+    nonces: HashMap<Address, u64>,
+}
+
+impl Handler<Best> for TxPoolActor {
+    type Result = EdgeResult<Vec<PoolTx>>;
+    fn handle(&mut self, m: Best, _: &mut Context<Self>) -> Self::Result {
+        let chain = m.chain;
+        let pool = self.pool(chain)?;
+        // Drop stale txs (nonce below the state nonce): mined elsewhere or replaced on chain.
+        let stale: Vec<B256> = pool
+            .by_sender
+            .iter()
+            .flat_map(|(s, n)| {
+                let state = m.nonces.get(s).copied().unwrap_or_default();
+                n.range(..state).map(|(_, h)| *h).collect::<Vec<_>>()
+            })
+            .collect();
+        for h in &stale {
+            pool.remove(h);
+        }
+        // Each sender's executable run, then a merge by effective tip (each sender's in order).
+        let mut runs: Vec<std::collections::VecDeque<PoolTx>> = pool
+            .by_sender
+            .iter()
+            .map(|(s, n)| {
+                let mut next = m.nonces.get(s).copied().unwrap_or_default();
+                let mut run = std::collections::VecDeque::new();
+                for (nonce, h) in n.range(next..) {
+                    if *nonce != next {
+                        break;
+                    }
+                    let tx = &pool.by_hash[h];
+                    if tx.effective_tip(m.base_fee).is_none() {
+                        break;
+                    }
+                    run.push_back(tx.clone());
+                    next += 1;
+                }
+                run
+            })
+            .filter(|r| !r.is_empty())
+            .collect();
+        let mut out = Vec::new();
+        while out.len() < m.max {
+            let best = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.front().map(|t| (i, t.effective_tip(m.base_fee).unwrap_or_default(), t.hash)))
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)));
+            let Some((i, _, _)) = best else { break };
+            out.push(runs[i].pop_front().expect("front exists"));
+        }
+        for h in stale {
+            let mut k = chain.to_be_bytes().to_vec();
+            k.extend_from_slice(h.as_slice());
+            let _ = self.journal.remove(k);
+        }
+        Ok(out)
+    }
+}
+
+/// A block was committed.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<()>")]
+struct Committed {
+    chain: ChainId,
+    gone: Vec<B256>,
+}
+
+impl Handler<Committed> for TxPoolActor {
+    type Result = EdgeResult<()>;
+    fn handle(&mut self, m: Committed, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.pool(m.chain)?;
+        let mut batch = sled::Batch::default();
+        for h in &m.gone {
+            if pool.remove(h).is_some() {
+                let mut k = m.chain.to_be_bytes().to_vec();
+                k.extend_from_slice(h.as_slice());
+                batch.remove(k);
+            }
+        }
+        self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Queries.
+#[derive(Debug, Message)]
+#[rtype(result = "EdgeResult<QueryAnswer>")]
+enum Query {
+    Get(ChainId, B256),
+    SenderNonces(ChainId, Address),
+    Status(ChainId, HashMap<Address, u64>),
+}
+
+#[derive(Debug)]
+enum QueryAnswer {
+    Tx(Option<PoolTx>),
+    Nonces(Vec<u64>),
+    Status(PoolStatus),
+}
+
+impl Handler<Query> for TxPoolActor {
+    type Result = EdgeResult<QueryAnswer>;
+    fn handle(&mut self, q: Query, _: &mut Context<Self>) -> Self::Result {
+        Ok(match q {
+            Query::Get(c, h) => QueryAnswer::Tx(self.pool(c)?.by_hash.get(&h).cloned()),
+            Query::SenderNonces(c, a) => {
+                QueryAnswer::Nonces(self.pool(c)?.by_sender.get(&a).map(|n| n.keys().copied().collect()).unwrap_or_default())
+            }
+            Query::Status(c, state) => {
+                let pool = self.pool(c)?;
+                let mut st = PoolStatus::default();
+                for (s, n) in &pool.by_sender {
+                    let mut next = state.get(s).copied().unwrap_or_default();
+                    for nonce in n.keys() {
+                        if *nonce == next {
+                            st.pending += 1;
+                            next += 1;
+                        } else if *nonce > next {
+                            st.queued += 1;
+                        }
+                    }
+                }
+                QueryAnswer::Status(st)
+            }
+        })
+    }
+}
+
+/// `TxSource` in-process: validation on the caller's task, pool state in the [`TxPoolActor`].
+#[derive(Debug, Clone)]
+pub struct LocalTxSource {
+    pool: Addr<TxPoolActor>,
+    state: Arc<dyn StateSource>,
+    chains: Arc<HashMap<ChainId, ChainConfig>>,
+}
+
+impl LocalTxSource {
+    /// Wraps a started pool actor.
+    pub fn new(pool: Addr<TxPoolActor>, state: Arc<dyn StateSource>, devnet: &DevnetConfig) -> Self {
+        Self { pool, state, chains: Arc::new(devnet.chains.iter().map(|c| (c.chain_id, c.clone())).collect()) }
+    }
+
+    async fn ask<M>(&self, m: M) -> EdgeResult<M::Result>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        TxPoolActor: Handler<M>,
+    {
+        self.pool.send(m).await.map_err(|_| OpseqError::transient("txpool actor stopped"))
+    }
+
+    async fn state_nonces(&self, chain: ChainId, senders: Vec<Address>) -> EdgeResult<HashMap<Address, u64>> {
+        let accounts = self.state.accounts(chain, senders.clone()).await?;
+        Ok(senders.into_iter().zip(accounts).map(|(s, a)| (s, a.map(|a| a.nonce).unwrap_or_default())).collect())
+    }
+}
+
+#[async_trait]
+impl TxSource for LocalTxSource {
+    async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)> {
+        let config = self.chains.get(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+        let tx = decode_and_recover(config, raw)?;
+        let account = self.state.accounts(chain, vec![tx.sender]).await?.pop().flatten().unwrap_or_default();
+        if tx.nonce < account.nonce {
+            return Err(OpseqError::invalid(format!("nonce too low: next nonce {}, tx nonce {}", account.nonce, tx.nonce)));
+        }
+        // Value is part of the cost; decode it from the envelope via the pool tx's raw bytes.
+        let value = tx_value(config, &tx.raw);
+        let cost = U256::from(tx.gas_limit) * U256::from(tx.max_fee_per_gas) + value;
+        if account.balance < cost {
+            return Err(OpseqError::invalid(format!(
+                "insufficient funds for gas * price + value: balance {}, tx cost {cost}, overshot {}",
+                account.balance,
+                cost - account.balance
+            )));
+        }
+        let hash = tx.hash;
+        let outcome = self.ask(Add(tx, account.nonce)).await??;
+        Ok((hash, outcome))
+    }
+
+    async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {
+        let senders = self.ask(Senders(chain)).await??;
+        if senders.is_empty() {
+            return Ok(vec![]);
+        }
+        let nonces = self.state_nonces(chain, senders).await?;
+        self.ask(Best { chain, base_fee, max, nonces }).await?
+    }
+
+    async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()> {
+        let mut gone = included;
+        gone.extend(invalid);
+        self.ask(Committed { chain, gone }).await?
+    }
+
+    async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>> {
+        let QueryAnswer::Nonces(nonces) = self.ask(Query::SenderNonces(chain, sender)).await?? else { unreachable!() };
+        if nonces.is_empty() {
+            return Ok(None);
+        }
+        let mut next = self.state_nonces(chain, vec![sender]).await?[&sender];
+        for n in nonces {
+            if n == next {
+                next += 1;
+            } else if n > next {
+                break;
+            }
+        }
+        Ok(Some(next))
+    }
+
+    async fn get(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<PoolTx>> {
+        let QueryAnswer::Tx(tx) = self.ask(Query::Get(chain, hash)).await?? else { unreachable!() };
+        Ok(tx)
+    }
+
+    async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus> {
+        let senders = self.ask(Senders(chain)).await??;
+        let nonces = self.state_nonces(chain, senders).await?;
+        let QueryAnswer::Status(s) = self.ask(Query::Status(chain, nonces)).await?? else { unreachable!() };
+        Ok(s)
+    }
+}
+
+fn tx_value(config: &ChainConfig, raw: &[u8]) -> U256 {
+    use alloy_consensus::Transaction;
+    use alloy_eips::eip2718::Decodable2718;
+    if config.is_l2() {
+        op_alloy_consensus::OpTxEnvelope::decode_2718_exact(raw).map(|t| t.value()).unwrap_or_default()
+    } else {
+        alloy_consensus::TxEnvelope::decode_2718_exact(raw).map(|t| t.value()).unwrap_or_default()
+    }
+}
