@@ -101,6 +101,28 @@ impl Handler<BuildNext> for ChainBuilderActor {
     }
 }
 
+/// Build one block now, whatever the schedule (`evm_mine`); answers with the block.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<SealedBlock, OpseqError>")]
+pub struct MineNow;
+
+impl Handler<MineNow> for ChainBuilderActor {
+    type Result = actix::AtomicResponse<Self, Result<SealedBlock, OpseqError>>;
+    fn handle(&mut self, _: MineNow, _: &mut Context<Self>) -> Self::Result {
+        let builder = Arc::clone(&self.builder);
+        let edges = self.edges.clone();
+        actix::AtomicResponse::new(Box::pin(
+            async move {
+                let chain = builder.config().chain_id;
+                let head = edges.state.head(chain).await?;
+                let parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
+                build_block(&builder, &edges, &parent).await
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }

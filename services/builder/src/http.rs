@@ -18,8 +18,8 @@ pub struct RpcRoutes {
 
 impl RpcRoutes {
     /// One module per chain of `devnet`.
-    pub fn new(devnet: &DevnetConfig, edges: &Edges) -> Self {
-        let modules = devnet.chains.iter().map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone()))).collect();
+    pub fn new(devnet: &DevnetConfig, edges: &Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> Self {
+        let modules = devnet.chains.iter().map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone(), miner.clone()))).collect();
         Self { modules: Arc::new(modules) }
     }
 

@@ -6,11 +6,11 @@ pub mod http;
 mod reader;
 pub mod rpc;
 
-pub use chain::ChainBuilderActor;
+pub use chain::{ChainBuilderActor, MineNow};
 
-use actix::{Actor, Addr, Context, Supervisor};
+use actix::{Actor, Addr, Context, Handler, Message, ResponseFuture, Supervisor};
 use opseq_interfaces::Edges;
-use opseq_primitives::{ChainId, DevnetConfig};
+use opseq_primitives::{ChainId, DevnetConfig, OpseqError, SealedBlock};
 use std::collections::BTreeMap;
 use tracing::info;
 
@@ -42,5 +42,21 @@ impl Actor for BuilderSupervisor {
             info!(target: "opseq::builder::supervisor", chain_id = id, auto, "chain builder started");
             self.chains.insert(id, addr);
         }
+    }
+}
+
+/// Mine one block on a chain now (`evm_mine`).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<SealedBlock, OpseqError>")]
+pub struct Mine(pub ChainId);
+
+impl Handler<Mine> for BuilderSupervisor {
+    type Result = ResponseFuture<Result<SealedBlock, OpseqError>>;
+    fn handle(&mut self, Mine(chain): Mine, _: &mut Context<Self>) -> Self::Result {
+        let addr = self.chains.get(&chain).cloned();
+        Box::pin(async move {
+            let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+            addr.send(MineNow).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
+        })
     }
 }

@@ -47,6 +47,7 @@ fn edge(e: OpseqError) -> ErrorObjectOwned {
 /// Per-chain RPC context.
 #[derive(Debug)]
 pub struct ChainRpc {
+    miner: Option<actix::Addr<crate::BuilderSupervisor>>,
     config: ChainConfig,
     builder: BlockBuilder,
     edges: Edges,
@@ -171,8 +172,8 @@ impl AnyReceipt {
 
 impl ChainRpc {
     /// The RPC module of one chain.
-    pub fn module(config: ChainConfig, edges: Edges) -> RpcModule<Arc<Self>> {
-        let ctx = Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges });
+    pub fn module(config: ChainConfig, edges: Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> RpcModule<Arc<Self>> {
+        let ctx = Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner });
         let mut m = RpcModule::new(ctx);
         macro_rules! method {
             ($name:literal, $f:ident) => {
@@ -201,6 +202,7 @@ impl ChainRpc {
         method!("eth_sendRawTransaction", send_raw);
         method!("txpool_status", txpool_status);
         method!("debug_dumpBlock", dump_block);
+        method!("evm_mine", evm_mine);
         m
     }
 
@@ -534,6 +536,18 @@ impl ChainRpc {
         let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
         let (hash, _) = self.edges.txs.submit(self.chain(), Bytes::from(bytes)).await.map_err(edge)?;
         Ok(json!(hash))
+    }
+
+    /// anvil's `evm_mine`: builds one block now (with the pool's best txs), whatever the schedule.
+    async fn evm_mine(&self, _: Params<'static>) -> RpcResult {
+        let miner = self.miner.as_ref().ok_or_else(|| err(codes::SERVER, "mining is not available in this process"))?;
+        let block = miner
+            .send(crate::Mine(self.chain()))
+            .await
+            .map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?
+            .map_err(edge)?;
+        tracing::debug!(target: "opseq::builder::rpc", chain_id = self.chain(), number = block.header.number, "evm_mine");
+        Ok(json!("0x0"))
     }
 
     async fn txpool_status(&self, _: Params<'static>) -> RpcResult {

@@ -128,8 +128,8 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let probe = builder_probe(edges.clone(), devnet.clone());
-    let (http, http_handle) = http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges)))?;
-    BuilderSupervisor::new(devnet.clone(), edges, !a.chains.no_auto).start();
+    let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
+    let (http, http_handle) = http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))))?;
     #[allow(clippy::print_stdout)]
     {
         println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
@@ -234,8 +234,8 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     };
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
-    let (http, handle) = http_server(&a.http, builder_probe(edges.clone(), devnet.clone()), Some(RpcRoutes::new(&devnet, &edges)))?;
-    BuilderSupervisor::new(devnet, edges, !a.chains.no_auto).start();
+    let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
+    let (http, handle) = http_server(&a.http, builder_probe(edges.clone(), devnet.clone()), Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))))?;
     info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");
     #[allow(clippy::print_stdout)]
     {

@@ -1,1 +1,242 @@
+#![doc = include_str!("../README.md")]
 
+use eyre::{WrapErr, bail, eyre};
+use serde_json::{Value, json};
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The op-sequencer binary under test.
+pub fn binary() -> PathBuf {
+    let p = std::env::var_os("OPSEQ_BIN").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/op-sequencer"));
+    assert!(p.exists(), "{} not found: build it first (`cargo build -p op-sequencer`, or `make test`)", p.display());
+    p
+}
+
+/// Where the test peers live (`scripts/install-test-peers.sh`).
+pub fn peers() -> PathBuf {
+    let p = std::env::var_os("OPSEQ_PEERS").map(PathBuf::from).unwrap_or_else(|| workspace().join(".peers"));
+    assert!(
+        p.join("bin/cast").exists() && p.join("venv/bin/python").exists(),
+        "test peers missing in {}: run scripts/install-test-peers.sh",
+        p.display()
+    );
+    p
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A tiny HTTP/1.1 client (no dependency): returns (status, body).
+pub fn http(method: &str, addr: &str, path: &str, body: &str) -> eyre::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").ok_or_else(|| eyre!("bad HTTP response"))?;
+    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| eyre!("bad status line"))?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    Ok((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n.min(rest.len())]);
+        s = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// A running op-sequencer process; killed (SIGKILL) on drop.
+#[derive(Debug)]
+pub struct Proc {
+    child: Child,
+    /// HTTP address `127.0.0.1:port`.
+    pub http: String,
+    /// Log file.
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `op-sequencer <args…>` with its HTTP server on `http_port`, logging to `log`.
+    pub fn spawn(args: &[String], http_port: u16, log: PathBuf) -> eyre::Result<Self> {
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(binary())
+            .args(args)
+            .arg("--http.port")
+            .arg(http_port.to_string())
+            .env("OPSEQ_LOG_FILTER", "info")
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .wrap_err("spawning op-sequencer")?;
+        Ok(Self { child, http: format!("127.0.0.1:{http_port}"), log })
+    }
+
+    /// Waits until `/healthz` answers.
+    pub fn wait_healthy(&mut self, timeout: Duration) -> eyre::Result<()> {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("op-sequencer exited with {status}; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+            }
+            if matches!(http("GET", &self.http, "/healthz", ""), Ok((200, _))) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("op-sequencer not healthy after {timeout:?}; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+
+    /// Waits until `/readyz` says ready.
+    pub fn wait_ready(&mut self, timeout: Duration) -> eyre::Result<()> {
+        self.wait_healthy(timeout)?;
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if matches!(http("GET", &self.http, "/readyz", ""), Ok((200, _))) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("op-sequencer not ready after {timeout:?}")
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self, timeout: Duration) -> eyre::Result<bool> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if let Some(s) = self.child.try_wait()? {
+                return Ok(s.success());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill9();
+        Ok(false)
+    }
+
+    /// The JSON-RPC URL of a chain.
+    pub fn url(&self, chain: u64) -> String {
+        format!("http://{}/chains/{chain}", self.http)
+    }
+
+    /// One JSON-RPC call on a chain route; returns the whole response object.
+    pub fn rpc_raw(&self, chain: u64, method: &str, params: Value) -> eyre::Result<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let (_, text) = http("POST", &self.http, &format!("/chains/{chain}"), &body)?;
+        serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from {method}: {text}"))
+    }
+
+    /// One JSON-RPC call; the result or an error.
+    pub fn rpc(&self, chain: u64, method: &str, params: Value) -> eyre::Result<Value> {
+        let v = self.rpc_raw(chain, method, params)?;
+        if let Some(e) = v.get("error") {
+            bail!("{method} failed: {e}");
+        }
+        Ok(v["result"].clone())
+    }
+
+    /// The head number of a chain.
+    pub fn head(&self, chain: u64) -> eyre::Result<u64> {
+        hex_u64(&self.rpc(chain, "eth_blockNumber", json!([]))?)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Parses a `0x…` quantity.
+pub fn hex_u64(v: &Value) -> eyre::Result<u64> {
+    let s = v.as_str().ok_or_else(|| eyre!("not a string: {v}"))?;
+    Ok(u64::from_str_radix(s.trim_start_matches("0x"), 16)?)
+}
+
+/// Starts `op-sequencer dev` on free ports in `datadir`.
+pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
+    let port = free_port();
+    let mut args: Vec<String> = vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), format!("127.0.0.1:{}", free_port())];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let log = datadir.with_extension(format!("{}.log", port));
+    let mut p = Proc::spawn(&args, port, log)?;
+    p.wait_ready(Duration::from_secs(30))?;
+    Ok(p)
+}
+
+/// Runs a command and returns its stdout; fails with its stderr.
+pub fn run(cmd: &Path, args: &[&str]) -> eyre::Result<String> {
+    let out = Command::new(cmd).args(args).output().wrap_err_with(|| format!("running {}", cmd.display()))?;
+    if !out.status.success() {
+        bail!("{} {:?} failed: {}{}", cmd.display(), args, String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `cast <args…>`.
+pub fn cast(args: &[&str]) -> eyre::Result<String> {
+    run(&peers().join("bin/cast"), args)
+}
+
+/// Runs one of the Python scripts in `tests/e2e/py` with the peers' venv.
+pub fn python(script: &str, args: &[&str]) -> eyre::Result<String> {
+    let py = peers().join("venv/bin/python");
+    let path = workspace().join("tests/e2e/py").join(script);
+    let mut all = vec![path.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    run(&py, &all)
+}
+
+/// Dev account 0 (anvil's first key).
+pub const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// Dev account 1.
+pub const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/// Signs an EIP-1559 transfer with alloy (for malformed-input tests).
+pub fn sign_transfer(key: &str, chain_id: u64, nonce: u64, to: &str, value: u128, gas: u64, max_fee: u128) -> eyre::Result<String> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let signer: alloy_signer_local::PrivateKeySigner = key.parse()?;
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1_000_000,
+        to: alloy_primitives::TxKind::Call(to.parse()?),
+        value: alloy_primitives::U256::from(value),
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash())?;
+    let env = TxEnvelope::from(tx.into_signed(sig));
+    Ok(format!("0x{}", alloy_primitives::hex::encode(env.encoded_2718())))
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the real clients the tests drive, from package registries only, into ./.peers:
+#   npm  @foundry-rs/cast-linux-amd64, @foundry-rs/anvil-linux-amd64 (binaries inside the packages)
+#   PyPI web3, eth-account (in a venv)
+# Idempotent: pinned versions are checked and skipped when present.
+set -euo pipefail
+PREFIX="${PEERS_PREFIX:-$(cd "$(dirname "$0")/.." && pwd)/.peers}"
+FOUNDRY_VER=1.7.1
+PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0)
+log() { printf '[install-test-peers] %s\n' "$*" >&2; }
+mkdir -p "$PREFIX/bin" "$PREFIX/npm"
+
+have_npm() { local pj="$PREFIX/npm/node_modules/$1/package.json"; [ -f "$pj" ] && [ "$(node -p "require('$pj').version")" = "$2" ]; }
+want=()
+have_npm @foundry-rs/cast-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/cast-linux-amd64@$FOUNDRY_VER")
+have_npm @foundry-rs/anvil-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/anvil-linux-amd64@$FOUNDRY_VER")
+if [ "${#want[@]}" -gt 0 ]; then
+  log "npm install ${want[*]}"
+  [ -f "$PREFIX/npm/package.json" ] || echo '{"name":"opseq-peers","private":true}' > "$PREFIX/npm/package.json"
+  # --ignore-scripts: the binaries ship inside the packages; no install script is needed.
+  npm install --prefix "$PREFIX/npm" --no-audit --no-fund --ignore-scripts --loglevel=error "${want[@]}" >&2
+fi
+for b in cast anvil; do
+  chmod +x "$PREFIX/npm/node_modules/@foundry-rs/$b-linux-amd64/bin/$b"
+  ln -sf "$PREFIX/npm/node_modules/@foundry-rs/$b-linux-amd64/bin/$b" "$PREFIX/bin/$b"
+done
+
+if [ ! -x "$PREFIX/venv/bin/python" ]; then
+  log "python venv at $PREFIX/venv"
+  python3 -m venv "$PREFIX/venv"
+fi
+if ! "$PREFIX/venv/bin/python" - "${PY_PKGS[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+for spec in sys.argv[1:]:
+    name, want = spec.split("==")
+    assert version(name) == want
+PY
+then
+  log "pip install ${PY_PKGS[*]}"
+  "$PREFIX/venv/bin/python" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}" >&2
+fi
+"$PREFIX/bin/cast" --version | head -1 >&2
+"$PREFIX/venv/bin/python" -c 'import web3; print("web3", web3.__version__)' >&2
+echo "$PREFIX"

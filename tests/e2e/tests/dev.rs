@@ -1,0 +1,226 @@
+//! `op-sequencer dev` driven by real clients.
+use opseq_e2e::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const DEAD: &str = "0x000000000000000000000000000000000000dEaD";
+
+#[test]
+fn cast_transfer_on_901_and_the_state_root_recomputes() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let url = node.url(901);
+    // cast sends asynchronously, we ask for a block, cast reads the receipt and the balance.
+    let hash = cast(&["send", "--async", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "1ether"])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let status = cast(&["receipt", "--rpc-url", &url, &hash, "status"])?;
+    assert!(status.starts_with('1') || status == "true", "receipt status {status}");
+    let block: u64 = cast(&["receipt", "--rpc-url", &url, &hash, "blockNumber"])?.parse()?;
+    assert_eq!(block, node.head(901)?);
+    assert_eq!(cast(&["balance", "--rpc-url", &url, DEAD])?, "1000000000000000000");
+    // The block's first tx is the L1-info deposit, the transfer comes second.
+    let txs = node.rpc(901, "eth_getBlockByNumber", json!([format!("{block:#x}"), true]))?["transactions"].clone();
+    assert_eq!(txs[0]["type"], "0x7e");
+    assert_eq!(txs[0]["to"].as_str().map(str::to_lowercase).as_deref(), Some("0x4200000000000000000000000000000000000015"));
+    assert_eq!(txs[1]["hash"], hash);
+    // The header's state root equals one recomputed from the stored state by ethereum's own trie code.
+    let out = python("state_root.py", &["--rpc", &url, "--block", &block.to_string()])?;
+    assert!(out.contains("\"recomputed\""), "{out}");
+    // Other chains did not see the transfer.
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(902), DEAD])?, "0");
+    Ok(())
+}
+
+#[test]
+fn web3py_transfer_on_902_and_the_state_root_recomputes() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let url = node.url(902);
+    let out = python("web3_transfer.py", &["--rpc", &url, "--chain-id", "902", "--key", KEY1, "--to", DEAD, "--mine"])?;
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    assert_eq!(v["status"], 1);
+    let block = v["block"].as_u64().unwrap();
+    python("state_root.py", &["--rpc", &url, "--block", &block.to_string()])?;
+    Ok(())
+}
+
+#[test]
+fn auto_sequencing_mines_txs_sent_with_cast_and_advances_every_chain() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--l2.block-time", "1", "--l1.block-time", "2"])?;
+    let url = node.url(901);
+    let t = Instant::now();
+    // cast waits for the receipt: the tx must be mined by the schedule alone.
+    let receipt = cast(&["send", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "1", "--json"])?;
+    let r: serde_json::Value = serde_json::from_str(&receipt)?;
+    assert_eq!(r["status"], "0x1");
+    assert!(t.elapsed() < Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(node.head(900)? >= 1, "L1 mock advances");
+    assert!(node.head(902)? >= 2, "L2 902 advances");
+    // Every L2 block carries an L1 origin that exists on the L1 mock.
+    let b = node.rpc(902, "eth_getBlockByNumber", json!(["latest", true]))?;
+    let deposit_input = b["transactions"][0]["input"].as_str().unwrap().to_string();
+    assert!(deposit_input.starts_with("0x098999be"), "Isthmus L1-info selector: {deposit_input}");
+    assert_eq!(deposit_input.len(), 2 + 176 * 2);
+    let origin_number = u64::from_str_radix(&deposit_input[2 + 56..2 + 72], 16)?;
+    let origin_hash = format!("0x{}", &deposit_input[2 + 200..2 + 264]);
+    let l1 = node.rpc(900, "eth_getBlockByNumber", json!([format!("{origin_number:#x}"), false]))?;
+    assert_eq!(l1["hash"].as_str(), Some(origin_hash.as_str()));
+    Ok(())
+}
+
+#[test]
+fn kill_dash_nine_loses_no_accepted_tx_and_heads_continue() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("d");
+    let mut node = dev(&data, &["--no-auto"])?;
+    for _ in 0..3 {
+        node.rpc(901, "evm_mine", json!([]))?;
+    }
+    let head_before = node.head(901)?;
+    let hash = cast(&["send", "--async", "--rpc-url", &node.url(901), "--private-key", KEY0, DEAD, "--value", "7"])?;
+    node.kill9();
+    drop(node);
+
+    let node = dev(&data, &["--no-auto"])?;
+    assert_eq!(node.head(901)?, head_before, "the chain resumes at its head");
+    let pending = node.rpc(901, "eth_getTransactionByHash", json!([hash]))?;
+    assert_eq!(pending["hash"], hash, "the accepted tx survived the crash in the pool");
+    assert!(pending["blockNumber"].is_null());
+    node.rpc(901, "evm_mine", json!([]))?;
+    assert_eq!(node.head(901)?, head_before + 1);
+    let r = node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?;
+    assert_eq!(r["status"], "0x1");
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), DEAD])?, "7");
+    Ok(())
+}
+
+#[test]
+fn restart_with_auto_sequencing_mines_the_journaled_tx() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("d");
+    let mut node = dev(&data, &["--l2.block-time", "1", "--l1.block-time", "2"])?;
+    let head = node.head(902)?;
+    let raw = sign_transfer(KEY1, 902, 0, DEAD, 9, 21_000, 100_000_000_000)?;
+    let hash = node.rpc(902, "eth_sendRawTransaction", json!([raw]))?;
+    node.kill9();
+    drop(node);
+    let node = dev(&data, &["--l2.block-time", "1", "--l1.block-time", "2"])?;
+    let t = Instant::now();
+    loop {
+        let r = node.rpc(902, "eth_getTransactionReceipt", json!([hash]))?;
+        if !r.is_null() {
+            assert_eq!(r["status"], "0x1");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "tx {hash} neither mined nor lost within 30 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(node.head(902)? > head);
+    Ok(())
+}
+
+#[test]
+fn clean_shutdown_on_sigterm_and_resume() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("d");
+    let mut node = dev(&data, &["--no-auto"])?;
+    node.rpc(900, "evm_mine", json!([]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let (h900, h901) = (node.head(900)?, node.head(901)?);
+    assert!(node.terminate(Duration::from_secs(10))?, "exits 0 on SIGTERM");
+    drop(node);
+    let node = dev(&data, &["--no-auto"])?;
+    assert_eq!((node.head(900)?, node.head(901)?), (h900, h901));
+    Ok(())
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    // One mined tx from account 0, so that nonce 0 is "too low" afterwards.
+    let ok = sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 100_000_000_000)?;
+    node.rpc(901, "eth_sendRawTransaction", json!([ok]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let head = node.head(901)?;
+    let balance = node.rpc(901, "eth_getBalance", json!([DEAD, "latest"]))?;
+    let status = node.rpc(901, "txpool_status", json!([]))?;
+
+    let expect_err = |raw: &str, code: i64, needle: &str| -> eyre::Result<()> {
+        let v = node.rpc_raw(901, "eth_sendRawTransaction", json!([raw]))?;
+        let e = &v["error"];
+        assert_eq!(e["code"], code, "{raw:.40}: {v}");
+        let msg = e["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(needle), "error {msg:?} does not mention {needle:?}");
+        Ok(())
+    };
+    expect_err("0x1234", -32000, "failed to decode")?;
+    expect_err("0xzz", -32602, "not hex")?;
+    expect_err(&format!("0x02{}", "00".repeat(130 * 1024)), -32000, "oversized data")?;
+    expect_err(&sign_transfer(KEY0, 902, 1, DEAD, 1, 21_000, 100_000_000_000)?, -32000, "invalid chain id")?;
+    expect_err(&sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 100_000_000_000)?, -32000, "nonce too low")?;
+    let broke = "0x0000000000000000000000000000000000000000000000000000000000000001";
+    expect_err(&sign_transfer(broke, 901, 0, DEAD, 1, 21_000, 100_000_000_000)?, -32000, "insufficient funds")?;
+    expect_err(&sign_transfer(KEY0, 901, 1, DEAD, 1, 100_000_000, 100_000_000_000)?, -32000, "exceeds block gas limit")?;
+
+    // Unknown method, invalid params, invalid JSON, unknown route.
+    let v = node.rpc_raw(901, "eth_noSuchMethod", json!([]))?;
+    assert_eq!(v["error"]["code"], -32601);
+    assert!(v["error"]["message"].as_str().unwrap().contains("eth_noSuchMethod"));
+    let v = node.rpc_raw(901, "eth_getBalance", json!(["not-an-address"]))?;
+    assert_eq!(v["error"]["code"], -32602);
+    let (code, body) = http("POST", &node.http, "/chains/901", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\"")?;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(v["error"]["code"], -32700, "{body}");
+    let (code, body) = http("POST", &node.http, "/chains/999", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}")?;
+    assert_eq!(code, 404);
+    let v: serde_json::Value = serde_json::from_str(&body)?;
+    assert!(v["error"]["message"].as_str().unwrap().contains("/chains/901"), "{body}");
+    let (code, _) = http("POST", &node.http, "/nope", "{}")?;
+    assert_eq!(code, 404);
+
+    // Nothing changed.
+    node.rpc(901, "evm_mine", json!([]))?;
+    assert_eq!(node.head(901)?, head + 1);
+    let b = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(b["transactions"].as_array().unwrap().len(), 1, "only the L1-info deposit: no refused tx was mined");
+    assert_eq!(node.rpc(901, "eth_getBalance", json!([DEAD, "latest"]))?, balance);
+    assert_eq!(node.rpc(901, "txpool_status", json!([]))?, status);
+    Ok(())
+}
+
+#[test]
+fn health_readiness_metrics_and_wallet_methods() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let (code, body) = http("GET", &node.http, "/readyz", "")?;
+    assert_eq!(code, 200, "{body}");
+    for dep in ["state-fetcher", "txpool", "signer", "publisher"] {
+        assert!(body.contains(dep), "{body}");
+    }
+    let (code, metrics) = http("GET", &node.http, "/metrics", "")?;
+    assert_eq!(code, 200);
+    assert!(metrics.contains("opseq_builder_head_number{chain_id=\"901\"} 1"), "{metrics}");
+    assert!(metrics.contains("opseq_builder_build_seconds"), "{metrics}");
+    assert_eq!(node.rpc(901, "eth_chainId", json!([]))?, "0x385");
+    assert_eq!(node.rpc(902, "net_version", json!([]))?, "902");
+    assert!(node.rpc(900, "web3_clientVersion", json!([]))?.as_str().unwrap().starts_with("op-sequencer/"));
+    let fh = node.rpc(901, "eth_feeHistory", json!(["0x2", "latest", [50]]))?;
+    assert_eq!(fh["baseFeePerGas"].as_array().unwrap().len(), 3);
+    let gas = cast(&["estimate", "--rpc-url", &node.url(901), DEAD, "--value", "1", "--from", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])?;
+    assert_eq!(gas, "21000");
+    let code = cast(&["code", "--rpc-url", &node.url(900), "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02"])?;
+    assert!(code.starts_with("0x3373"), "EIP-4788 beacon roots code: {code}");
+    // eth_call into the beacon roots contract with a wrong-length input reverts, as the EIP says.
+    let v = node.rpc_raw(900, "eth_call", json!([{"to": "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "data": "0x01"}, "latest"]))?;
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("execution reverted"), "{v}");
+    // State reads at an older block are refused clearly rather than answered wrongly.
+    node.rpc(901, "evm_mine", json!([]))?;
+    let v = node.rpc_raw(901, "eth_getBalance", json!([DEAD, "0x0"]))?;
+    assert!(v["error"]["message"].as_str().unwrap().contains("historical state"), "{v}");
+    Ok(())
+}
