@@ -90,7 +90,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
                         } else {
                             error!(target: "opseq::builder::chain", chain_id = chain, error = %e, "build failed");
                         }
-                        Duration::from_millis(250 * u64::from(act.failures.min(20)))
+                        Duration::from_millis(100 * u64::from(act.failures.min(10)))
                     }
                 };
                 if act.auto {

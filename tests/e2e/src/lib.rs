@@ -240,3 +240,80 @@ pub fn sign_transfer(key: &str, chain_id: u64, nonce: u64, to: &str, value: u128
     let env = TxEnvelope::from(tx.into_signed(sig));
     Ok(format!("0x{}", alloy_primitives::hex::encode(env.encoded_2718())))
 }
+
+/// The five components as separate processes on loopback.
+#[derive(Debug)]
+pub struct Cluster {
+    /// state-fetcher, txpool, signer, publisher, builder (in start order).
+    pub procs: Vec<(String, Proc)>,
+    args: Vec<(String, Vec<String>, u16)>,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    /// Starts the cluster in `dir`; `builder_extra` goes to the builder (e.g. `--no-auto`).
+    pub fn start(dir: &Path, builder_extra: &[&str]) -> eyre::Result<Self> {
+        let g = |_: &str| free_port();
+        let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
+        let addr = |p: u16| format!("http://127.0.0.1:{p}");
+        let data = |n: &str| dir.join(n).display().to_string();
+        let peers = vec![
+            "--state.addr".to_string(), addr(ps),
+            "--txpool.addr".into(), addr(pt),
+            "--signer.addr".into(), addr(pg),
+            "--publisher.addr".into(), addr(pp),
+        ];
+        let mk = |name: &str, port: u16, extra: &[&str]| -> (String, Vec<String>, u16) {
+            let mut a = vec![name.to_string(), "--datadir".into(), data(name), "--grpc.addr".into(), format!("127.0.0.1:{port}")];
+            a.extend(peers.iter().cloned());
+            a.extend(extra.iter().map(|s| s.to_string()));
+            (name.to_string(), a, free_port())
+        };
+        let args = vec![
+            mk("state-fetcher", ps, &[]),
+            mk("txpool", pt, &[]),
+            mk("signer", pg, &[]),
+            mk("publisher", pp, &[]),
+            mk("builder", pb, builder_extra),
+        ];
+        let mut c = Self { procs: Vec::new(), args, dir: dir.to_path_buf() };
+        for i in 0..c.args.len() {
+            let p = c.spawn(i)?;
+            c.procs.push((c.args[i].0.clone(), p));
+        }
+        c.builder_mut().wait_ready(Duration::from_secs(30))?;
+        Ok(c)
+    }
+
+    fn spawn(&self, i: usize) -> eyre::Result<Proc> {
+        let (name, args, http_port) = &self.args[i];
+        let log = self.dir.join(format!("{name}.{}.log", free_port()));
+        let mut p = Proc::spawn(args, *http_port, log)?;
+        p.wait_healthy(Duration::from_secs(30))?;
+        Ok(p)
+    }
+
+    /// The builder process (JSON-RPC front).
+    pub fn builder(&self) -> &Proc {
+        &self.procs[4].1
+    }
+
+    fn builder_mut(&mut self) -> &mut Proc {
+        &mut self.procs[4].1
+    }
+
+    /// `kill -9` one component by name.
+    pub fn kill9(&mut self, name: &str) {
+        if let Some((_, p)) = self.procs.iter_mut().find(|(n, _)| n == name) {
+            p.kill9();
+        }
+    }
+
+    /// Restarts a killed component on the same ports and data.
+    pub fn restart(&mut self, name: &str) -> eyre::Result<()> {
+        let i = self.args.iter().position(|(n, _, _)| n == name).ok_or_else(|| eyre!("no component {name}"))?;
+        let p = self.spawn(i)?;
+        self.procs[i].1 = p;
+        Ok(())
+    }
+}

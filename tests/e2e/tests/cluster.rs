@@ -1,0 +1,65 @@
+//! The same devnet as five processes on loopback, talking gRPC.
+use opseq_e2e::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const DEAD: &str = "0x000000000000000000000000000000000000dEaD";
+
+#[test]
+fn cluster_cast_on_901_web3py_on_902_state_roots_recompute() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cluster = Cluster::start(dir.path(), &["--no-auto"])?;
+    let node = cluster.builder();
+    let url = node.url(901);
+    let hash = cast(&["send", "--async", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "1ether"])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let status = cast(&["receipt", "--rpc-url", &url, &hash, "status"])?;
+    assert!(status.starts_with('1') || status == "true", "receipt status {status}");
+    assert_eq!(cast(&["balance", "--rpc-url", &url, DEAD])?, "1000000000000000000");
+    let block = node.head(901)?;
+    python("state_root.py", &["--rpc", &url, "--block", &block.to_string()])?;
+
+    let url = node.url(902);
+    let out = python("web3_transfer.py", &["--rpc", &url, "--chain-id", "902", "--key", KEY1, "--to", DEAD, "--mine"])?;
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    python("state_root.py", &["--rpc", &url, "--block", &v["block"].to_string()])?;
+    Ok(())
+}
+
+#[test]
+fn cluster_auto_sequencing_and_a_missing_dependency_is_named() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cluster = Cluster::start(dir.path(), &["--l2.block-time", "1", "--l1.block-time", "2"])?;
+    let url = cluster.builder().url(901);
+    let r = cast(&["send", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "5", "--json"])?;
+    let r: serde_json::Value = serde_json::from_str(&r)?;
+    assert_eq!(r["status"], "0x1");
+
+    // The signer dies: readiness names it, sequencing stops, calls fail clearly.
+    cluster.kill9("signer");
+    let t = Instant::now();
+    let body = loop {
+        let (code, body) = http("GET", &cluster.builder().http, "/readyz", "")?;
+        if code == 503 {
+            break body;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "readyz never reported the dead signer");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(body.contains("\"signer\"") && body.contains("missing"), "{body}");
+    std::thread::sleep(Duration::from_secs(2));
+    let stalled = cluster.builder().head(901)?;
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(cluster.builder().head(901)?, stalled, "no unsigned blocks while the signer is down");
+    let v = cluster.builder().rpc_raw(901, "evm_mine", json!([]))?;
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("signer unreachable"), "{v}");
+
+    // It comes back: sequencing resumes within 5 s.
+    cluster.restart("signer")?;
+    let t = Instant::now();
+    while cluster.builder().head(901)? <= stalled {
+        assert!(t.elapsed() < Duration::from_secs(5), "sequencing did not resume within 5 s of the signer restart");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
