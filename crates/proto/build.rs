@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|f| root.join(format!("opseq/v1/{f}.proto")))
         .collect();
-    tonic_prost_build::configure().compile_protos(&files, &[root.clone()])?;
+    tonic_prost_build::configure().compile_protos(&files, std::slice::from_ref(&root))?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

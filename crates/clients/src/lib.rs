@@ -186,7 +186,7 @@ impl TxSource for GrpcTxSource {
     }
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {
         let m = v1::BestTransactionsRequest { chain_id: chain, base_fee, max: max as u64 };
-        let r = with_retry(POOL, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.best_transactions(req(m)).await } }).await?.into_inner();
+        let r = with_retry(POOL, || { let mut c = self.client.clone(); async move { c.best_transactions(req(m)).await } }).await?.into_inner();
         r.txs.iter().map(pool_tx_from_wire).collect()
     }
     async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()> {

@@ -113,14 +113,13 @@ impl BlockBuilder {
             });
         }
         // Plain transfers to code-less accounts cost exactly the intrinsic gas.
-        if req.input.is_empty() {
-            if let Some(to) = req.to {
+        if req.input.is_empty()
+            && let Some(to) = req.to {
                 let code_hash = reader.account(to).map_err(CallError::State)?.map(|a| a.code_hash);
                 if code_hash.is_none_or(|h| h == alloy_primitives::KECCAK256_EMPTY) {
                     return Ok(21_000);
                 }
             }
-        }
         let (mut lo, mut hi) = (first.gas_used.saturating_sub(1), cap);
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;

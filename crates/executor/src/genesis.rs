@@ -55,7 +55,6 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
                 balance: info.balance,
                 storage_root: EMPTY_ROOT_HASH,
                 code_hash: info.code_hash,
-                ..Default::default()
             },
         )
     }));

@@ -42,7 +42,7 @@ impl Default for L1InfoParams {
 pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams) -> Bytes {
     let blob_base_fee = origin
         .excess_blob_gas
-        .map(|excess| calc_blob_gasprice(excess))
+        .map(calc_blob_gasprice)
         .map(U256::from)
         .unwrap_or(U256::from(1));
     let mut out = Vec::with_capacity(ISTHMUS_LEN);

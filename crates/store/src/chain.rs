@@ -212,7 +212,6 @@ impl ChainStore {
                         balance: s.balance,
                         storage_root,
                         code_hash: s.code_hash,
-                        ..Default::default()
                     },
                 )
             },
@@ -377,14 +376,12 @@ mod tests {
                 balance: U256::from(5),
                 storage_root: storage_root_of([(U256::from(2), U256::from(3))]),
                 code_hash: KECCAK256_EMPTY,
-                ..Default::default()
             }),
             (b, TrieAccount {
                 nonce: 0,
                 balance: U256::from(5),
                 storage_root: EMPTY_ROOT_HASH,
                 code_hash: KECCAK256_EMPTY,
-                ..Default::default()
             }),
         ]);
         assert_eq!(after, expect);

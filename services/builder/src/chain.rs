@@ -132,11 +132,10 @@ fn unix_now() -> u64 {
 async fn l1_origin(edges: &Edges, l1: u64, parent: &SealedBlock, timestamp: u64) -> Result<L1Origin, OpseqError> {
     let current = parent.l1_origin.unwrap_or_default();
     let current_block = edges.state.block_by_number(l1, current.number).await?.ok_or_else(|| OpseqError::transient("L1 origin not found"))?;
-    if let Some(next) = edges.state.block_by_number(l1, current.number + 1).await? {
-        if next.header.timestamp <= timestamp && next.header.parent_hash == current_block.hash {
+    if let Some(next) = edges.state.block_by_number(l1, current.number + 1).await?
+        && next.header.timestamp <= timestamp && next.header.parent_hash == current_block.hash {
             return Ok(L1Origin { header: next.header, hash: next.hash, sequence_number: 0 });
         }
-    }
     let seq = if parent.header.number == 0 {
         0
     } else {

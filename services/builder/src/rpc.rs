@@ -303,16 +303,14 @@ impl ChainRpc {
         o.insert("transactionIndex".into(), q(i as u64));
         o.insert("from".into(), json!(b.senders[i]));
         o.insert("gasPrice".into(), q128(tx.effective_gas_price(b.header.base_fee_per_gas)));
-        if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx {
-            if let Some(r) = b.receipts.get(i).and_then(|r| AnyReceipt::decode(true, r)) {
-                if let Some((Some(n), version)) = r.deposit {
+        if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx
+            && let Some(r) = b.receipts.get(i).and_then(|r| AnyReceipt::decode(true, r))
+                && let Some((Some(n), version)) = r.deposit {
                     o.insert("nonce".into(), q(n));
                     if let Some(ver) = version {
                         o.insert("depositReceiptVersion".into(), q(ver));
                     }
                 }
-            }
-        }
         Some(v)
     }
 
@@ -328,8 +326,8 @@ impl ChainRpc {
             return Ok(self.tx_json(&b, i).unwrap_or(Value::Null));
         }
         // Pending: the pooled tx, without block fields (as geth).
-        if let Some(tx) = self.edges.txs.get(self.chain(), hash).await.map_err(edge)? {
-            if let Some(any) = AnyTx::decode(self.l2(), &tx.raw) {
+        if let Some(tx) = self.edges.txs.get(self.chain(), hash).await.map_err(edge)?
+            && let Some(any) = AnyTx::decode(self.l2(), &tx.raw) {
                 let mut v = any.json();
                 if let Some(o) = v.as_object_mut() {
                     o.insert("hash".into(), json!(hash));
@@ -341,7 +339,6 @@ impl ChainRpc {
                 }
                 return Ok(v);
             }
-        }
         Ok(Value::Null)
     }
 
@@ -411,11 +408,10 @@ impl ChainRpc {
         let tag = parse_tag(tag)?;
         self.state_at(tag).await?;
         let nonce = self.account(a).await?.nonce;
-        if let Tag::Pending = tag {
-            if let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)? {
+        if let Tag::Pending = tag
+            && let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)? {
                 return Ok(q(n.max(nonce)));
             }
-        }
         Ok(q(nonce))
     }
 
@@ -566,7 +562,7 @@ impl ChainRpc {
         let mut map = serde_json::Map::new();
         for a in accounts {
             let storage: serde_json::Map<String, Value> =
-                a.storage.iter().map(|(k, v)| (format!("{:#066x}", k), json!(format!("{:#x}", v)))).collect();
+                a.storage.iter().map(|(k, v)| (format!("{k:#066x}"), json!(format!("{:#x}", v)))).collect();
             map.insert(
                 format!("{:#x}", a.address),
                 json!({"balance": a.state.balance.to_string(), "nonce": a.state.nonce, "codeHash": a.state.code_hash, "code": a.code, "storage": storage}),
@@ -617,11 +613,10 @@ struct CallArgs {
 
 impl CallArgs {
     fn into_request(self) -> Result<CallRequest, ErrorObjectOwned> {
-        if let (Some(d), Some(i)) = (&self.data, &self.input) {
-            if d != i {
+        if let (Some(d), Some(i)) = (&self.data, &self.input)
+            && d != i {
                 return Err(err(codes::INVALID_PARAMS, "both \"data\" and \"input\" are set and differ"));
             }
-        }
         let fee = self.gas_price.or(self.max_fee_per_gas).map(|v| v.saturating_to::<u128>());
         Ok(CallRequest {
             from: self.from,

@@ -6,3 +6,6 @@ mod validate;
 
 pub use pool::{LocalTxSource, TxPoolActor};
 pub use validate::{MAX_TX_SIZE, decode_and_recover};
+
+#[cfg(test)]
+mod tests;

@@ -199,20 +199,13 @@ impl Handler<Best> for TxPoolActor {
             .by_sender
             .iter()
             .map(|(s, n)| {
-                let mut next = m.nonces.get(s).copied().unwrap_or_default();
-                let mut run = std::collections::VecDeque::new();
-                for (nonce, h) in n.range(next..) {
-                    if *nonce != next {
-                        break;
-                    }
-                    let tx = &pool.by_hash[h];
-                    if tx.effective_tip(m.base_fee).is_none() {
-                        break;
-                    }
-                    run.push_back(tx.clone());
-                    next += 1;
-                }
-                run
+                let start = m.nonces.get(s).copied().unwrap_or_default();
+                // The contiguous run from the state nonce, stopping at a gap or an underpriced tx.
+                n.range(start..)
+                    .zip(start..)
+                    .take_while(|((nonce, h), want)| **nonce == *want && pool.by_hash[*h].effective_tip(m.base_fee).is_some())
+                    .map(|((_, h), _)| pool.by_hash[h].clone())
+                    .collect::<std::collections::VecDeque<_>>()
             })
             .filter(|r| !r.is_empty())
             .collect();

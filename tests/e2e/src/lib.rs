@@ -185,7 +185,7 @@ pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
     let port = free_port();
     let mut args: Vec<String> = vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), format!("127.0.0.1:{}", free_port())];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let log = datadir.with_extension(format!("{}.log", port));
+    let log = datadir.with_extension(format!("{port}.log"));
     let mut p = Proc::spawn(&args, port, log)?;
     p.wait_ready(Duration::from_secs(30))?;
     Ok(p)
@@ -257,12 +257,10 @@ impl Cluster {
         let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
         let addr = |p: u16| format!("http://127.0.0.1:{p}");
         let data = |n: &str| dir.join(n).display().to_string();
-        let peers = vec![
-            "--state.addr".to_string(), addr(ps),
+        let peers = ["--state.addr".to_string(), addr(ps),
             "--txpool.addr".into(), addr(pt),
             "--signer.addr".into(), addr(pg),
-            "--publisher.addr".into(), addr(pp),
-        ];
+            "--publisher.addr".into(), addr(pp)];
         let mk = |name: &str, port: u16, extra: &[&str]| -> (String, Vec<String>, u16) {
             let mut a = vec![name.to_string(), "--datadir".into(), data(name), "--grpc.addr".into(), format!("127.0.0.1:{port}")];
             a.extend(peers.iter().cloned());

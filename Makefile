@@ -1,0 +1,46 @@
+# op-sequencer: `make help` lists the targets.
+CARGO ?= cargo
+PEERS ?= $(CURDIR)/.peers
+DATADIR ?= .op-sequencer
+
+.DEFAULT_GOAL := help
+
+##@ Help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Run
+dev: ## Run the embedded devnet (L1 900, L2s 901 and 902) on 127.0.0.1:8545.
+	$(CARGO) run --release -p op-sequencer -- dev --datadir $(DATADIR)
+
+##@ Build
+build: ## Build the binary and every test (debug).
+	$(CARGO) build --workspace --tests --locked
+
+release: ## Build the release binary.
+	$(CARGO) build --release -p op-sequencer --locked
+
+##@ Test
+peers: ## Install the test peers (cast, anvil from npm; web3.py, trie from PyPI) into .peers/.
+	scripts/install-test-peers.sh
+
+test: peers build ## Everything CI runs: unit, integration and e2e tests (installs what they need).
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+
+test-unit: build ## Unit tests only.
+	$(CARGO) nextest run --workspace --locked -E 'not package(opseq-e2e)'
+
+test-e2e: peers build ## End-to-end tests against the binary (dev and five-process cluster).
+	$(CARGO) nextest run --locked -p opseq-e2e
+
+##@ Lint
+fmt: ## Format the code.
+	$(CARGO) fmt --all
+
+lint: ## clippy on everything, warnings are errors.
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+clean: ## Remove build output, test peers and the default data dir.
+	$(CARGO) clean; rm -rf .peers $(DATADIR)
+
+.PHONY: help dev build release peers test test-unit test-e2e fmt lint clean

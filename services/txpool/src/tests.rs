@@ -1,0 +1,162 @@
+//! Pool behaviour, with the txpool's only dependency (the state) played by an in-memory
+//! `StateSource` (the real one lives in another service, which this crate must not depend on).
+use crate::{LocalTxSource, TxPoolActor};
+use actix::Actor;
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use async_trait::async_trait;
+use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
+use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, SealedBlock, StateDiff, SubmitOutcome, TxLocation};
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::Arc};
+
+#[derive(Debug, Default)]
+struct MemState(Mutex<HashMap<Address, AccountState>>);
+
+#[async_trait]
+impl StateSource for MemState {
+    async fn head(&self, _: ChainId) -> EdgeResult<BlockRef> {
+        Ok(BlockRef::default())
+    }
+    async fn block_by_number(&self, _: ChainId, _: u64) -> EdgeResult<Option<SealedBlock>> {
+        Ok(None)
+    }
+    async fn block_by_hash(&self, _: ChainId, _: B256) -> EdgeResult<Option<SealedBlock>> {
+        Ok(None)
+    }
+    async fn tx_location(&self, _: ChainId, _: B256) -> EdgeResult<Option<TxLocation>> {
+        Ok(None)
+    }
+    async fn accounts(&self, _: ChainId, a: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>> {
+        let m = self.0.lock();
+        Ok(a.iter().map(|a| m.get(a).copied()).collect())
+    }
+    async fn storage(&self, _: ChainId, s: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>> {
+        Ok(vec![U256::ZERO; s.len()])
+    }
+    async fn code(&self, _: ChainId, _: B256) -> EdgeResult<Option<Bytes>> {
+        Ok(None)
+    }
+    async fn compute_roots(&self, _: ChainId, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {
+        unimplemented!("not used by the pool")
+    }
+    async fn commit(&self, _: ChainId, _: SealedBlock, _: StateDiff) -> EdgeResult<()> {
+        unimplemented!("not used by the pool")
+    }
+    async fn dump(&self, _: ChainId) -> EdgeResult<Vec<DumpAccount>> {
+        unimplemented!("not used by the pool")
+    }
+}
+
+const CHAIN: ChainId = 901;
+
+fn key(i: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(i)).unwrap()
+}
+
+fn tx(k: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128) -> Bytes {
+    let tx = TxEip1559 {
+        chain_id: CHAIN,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        to: TxKind::Call(Address::repeat_byte(0xee)),
+        value: U256::from(1),
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let sig = k.sign_hash_sync(&tx.signature_hash()).unwrap();
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
+}
+
+fn setup(dir: &std::path::Path) -> (LocalTxSource, Arc<MemState>) {
+    let devnet = DevnetConfig::dev(6, 2, 0);
+    let state = Arc::new(MemState::default());
+    for i in 1..=3 {
+        state.0.lock().insert(key(i).address(), AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY });
+    }
+    let actor = TxPoolActor::open(dir, &devnet).unwrap().start();
+    (LocalTxSource::new(actor, state.clone(), &devnet), state)
+}
+
+#[actix_rt::test]
+async fn nonce_gaps_queue_and_best_yields_each_sender_in_order_by_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, _) = setup(dir.path());
+    let (a, b) = (key(1), key(2));
+    assert_eq!(pool.submit(CHAIN, tx(&a, 1, 100, 5)).await.unwrap().1, SubmitOutcome::Queued);
+    assert_eq!(pool.submit(CHAIN, tx(&a, 0, 100, 5)).await.unwrap().1, SubmitOutcome::Pending);
+    assert_eq!(pool.submit(CHAIN, tx(&b, 0, 100, 9)).await.unwrap().1, SubmitOutcome::Pending);
+    assert_eq!(pool.submit(CHAIN, tx(&b, 0, 100, 9)).await.unwrap().1, SubmitOutcome::AlreadyKnown);
+    let st = pool.status(CHAIN).await.unwrap();
+    assert_eq!((st.pending, st.queued), (3, 0));
+    let best = pool.best(CHAIN, 10, 10).await.unwrap();
+    let order: Vec<_> = best.iter().map(|t| (t.sender, t.nonce)).collect();
+    assert_eq!(order, vec![(b.address(), 0), (a.address(), 0), (a.address(), 1)]);
+    // A base fee the txs cannot pay yields nothing.
+    assert!(pool.best(CHAIN, 1_000, 10).await.unwrap().is_empty());
+    assert_eq!(pool.pending_nonce(CHAIN, a.address()).await.unwrap(), Some(2));
+}
+
+#[actix_rt::test]
+async fn replacement_needs_a_ten_percent_bump() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, _) = setup(dir.path());
+    let a = key(1);
+    let (first, _) = pool.submit(CHAIN, tx(&a, 0, 100, 10)).await.unwrap();
+    let e = pool.submit(CHAIN, tx(&a, 0, 109, 11)).await.unwrap_err();
+    assert!(e.message.contains("underpriced"), "{e}");
+    assert!(pool.get(CHAIN, first).await.unwrap().is_some(), "a refused replacement changes nothing");
+    let (second, outcome) = pool.submit(CHAIN, tx(&a, 0, 110, 11)).await.unwrap();
+    assert_eq!(outcome, SubmitOutcome::Replaced);
+    assert!(pool.get(CHAIN, first).await.unwrap().is_none());
+    assert!(pool.get(CHAIN, second).await.unwrap().is_some());
+}
+
+#[actix_rt::test]
+async fn stateful_checks_and_mined_txs_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, state) = setup(dir.path());
+    let a = key(1);
+    state.0.lock().get_mut(&a.address()).unwrap().nonce = 3;
+    let e = pool.submit(CHAIN, tx(&a, 2, 100, 1)).await.unwrap_err();
+    assert!(e.message.starts_with("nonce too low"), "{e}");
+    let poor = key(9);
+    let e = pool.submit(CHAIN, tx(&poor, 0, 100, 1)).await.unwrap_err();
+    assert!(e.message.starts_with("insufficient funds"), "{e}");
+    let (h, _) = pool.submit(CHAIN, tx(&a, 3, 100, 1)).await.unwrap();
+    pool.on_block(CHAIN, vec![h], vec![]).await.unwrap();
+    assert!(pool.get(CHAIN, h).await.unwrap().is_none());
+    // A tx whose nonce the chain moved past is dropped when the pool is next read.
+    let (h2, _) = pool.submit(CHAIN, tx(&a, 4, 100, 1)).await.unwrap();
+    state.0.lock().get_mut(&a.address()).unwrap().nonce = 5;
+    assert!(pool.best(CHAIN, 1, 10).await.unwrap().is_empty());
+    assert!(pool.get(CHAIN, h2).await.unwrap().is_none());
+}
+
+#[actix_rt::test]
+async fn the_journal_restores_accepted_txs() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = {
+        let (pool, _) = setup(dir.path());
+        pool.submit(CHAIN, tx(&key(1), 0, 100, 1)).await.unwrap().0
+    };
+    // Give sled's file lock a moment to be released by the dropped actor.
+    let mut tries = 0;
+    let pool = loop {
+        let devnet = DevnetConfig::dev(6, 2, 0);
+        match TxPoolActor::open(dir.path(), &devnet) {
+            Ok(actor) => break LocalTxSource::new(actor.start(), Arc::new(MemState::default()), &devnet),
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(pool.get(CHAIN, h).await.unwrap().is_some());
+}
