@@ -12,10 +12,10 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 #[command(next_help_heading = "Logging")]
 pub struct LogArgs {
     /// Log filter (tracing env-filter syntax), e.g. `info` or `opseq::builder=debug,info`.
-    #[arg(long = "log.filter", env = "OPSEQ_LOG_FILTER", default_value = "info")]
+    #[arg(global = true, long = "log.filter", env = "OPSEQ_LOG_FILTER", default_value = "info")]
     pub filter: String,
     /// Log as JSON lines (for Kubernetes).
-    #[arg(long = "log.json", env = "OPSEQ_LOG_JSON", default_value_t = false)]
+    #[arg(global = true, long = "log.json", env = "OPSEQ_LOG_JSON", default_value_t = false)]
     pub json: bool,
 }
 
@@ -24,10 +24,10 @@ pub struct LogArgs {
 #[command(next_help_heading = "Tracing export")]
 pub struct OtlpArgs {
     /// OTLP/gRPC collector endpoint, e.g. `http://127.0.0.1:4317`. Unset: no export.
-    #[arg(long = "otlp.endpoint", env = "OPSEQ_OTLP_ENDPOINT")]
+    #[arg(global = true, long = "otlp.endpoint", env = "OPSEQ_OTLP_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Service name reported to the collector.
-    #[arg(long = "otlp.service-name", env = "OPSEQ_OTLP_SERVICE_NAME", default_value = "op-sequencer")]
+    #[arg(global = true, long = "otlp.service-name", env = "OPSEQ_OTLP_SERVICE_NAME", default_value = "op-sequencer")]
     pub service_name: String,
 }
 

@@ -6,17 +6,17 @@ use std::{net::IpAddr, path::PathBuf};
 /// A standalone sequencer for OP Stack chains.
 #[derive(Debug, Parser)]
 #[command(name = "op-sequencer", version, about)]
-pub(crate) struct Cli {
+pub struct Cli {
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub command: Command,
     #[command(flatten)]
-    pub(crate) log: LogArgs,
+    pub log: LogArgs,
     #[command(flatten)]
-    pub(crate) otlp: OtlpArgs,
+    pub otlp: OtlpArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Run everything in one process: an L1 mock (900) and two OP L2s (901, 902).
     Dev(DevArgs),
     /// Run the state-fetcher component.
@@ -34,76 +34,76 @@ pub(crate) enum Command {
 /// The devnet's chains.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Chains")]
-pub(crate) struct ChainArgs {
+pub struct ChainArgs {
     /// Seconds between L2 blocks.
     #[arg(long = "l2.block-time", env = "OPSEQ_L2_BLOCK_TIME", default_value_t = 2)]
-    pub(crate) l2_block_time: u64,
+    pub l2_block_time: u64,
     /// Seconds between L1 mock blocks.
     #[arg(long = "l1.block-time", env = "OPSEQ_L1_BLOCK_TIME", default_value_t = 6)]
-    pub(crate) l1_block_time: u64,
+    pub l1_block_time: u64,
     /// Do not produce blocks automatically.
     #[arg(long = "no-auto", env = "OPSEQ_NO_AUTO", default_value_t = false)]
-    pub(crate) no_auto: bool,
+    pub no_auto: bool,
 }
 
 /// HTTP (JSON-RPC, health, metrics).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "HTTP")]
-pub(crate) struct HttpArgs {
+pub struct HttpArgs {
     /// Listen address.
     #[arg(long = "http.addr", env = "OPSEQ_HTTP_ADDR", default_value = "127.0.0.1")]
-    pub(crate) addr: IpAddr,
+    pub addr: IpAddr,
     /// Listen port (0 picks a free one).
     #[arg(long = "http.port", env = "OPSEQ_HTTP_PORT", default_value_t = 8545)]
-    pub(crate) port: u16,
+    pub port: u16,
 }
 
 /// `op-sequencer dev`.
 #[derive(Debug, Args)]
-pub(crate) struct DevArgs {
+pub struct DevArgs {
     /// Data directory (sled stores, JWT secret).
     #[arg(long, env = "OPSEQ_DATADIR", default_value = ".op-sequencer")]
-    pub(crate) datadir: PathBuf,
+    pub datadir: PathBuf,
     #[command(flatten)]
-    pub(crate) http: HttpArgs,
+    pub http: HttpArgs,
     #[command(flatten)]
-    pub(crate) chains: ChainArgs,
+    pub chains: ChainArgs,
     /// gRPC listen address of the shred stream (`opseq.v1.ShredService`).
     #[arg(long = "grpc.addr", env = "OPSEQ_GRPC_ADDR", default_value = "127.0.0.1:9545")]
-    pub(crate) grpc_addr: std::net::SocketAddr,
+    pub grpc_addr: std::net::SocketAddr,
     /// JWT secret file for the authenticated APIs; generated there if missing.
     #[arg(long = "rpc.jwt-secret", env = "OPSEQ_RPC_JWT_SECRET")]
-    pub(crate) jwt_secret: Option<PathBuf>,
+    pub jwt_secret: Option<PathBuf>,
 }
 
 /// One component of the cluster.
 #[derive(Debug, Args)]
-pub(crate) struct ComponentArgs {
+pub struct ComponentArgs {
     /// Data directory (for the components that own sled data).
     #[arg(long, env = "OPSEQ_DATADIR", default_value = ".op-sequencer")]
-    pub(crate) datadir: PathBuf,
+    pub datadir: PathBuf,
     /// This component's gRPC listen address.
     #[arg(long = "grpc.addr", env = "OPSEQ_GRPC_ADDR", default_value = "127.0.0.1:7000")]
-    pub(crate) grpc_addr: std::net::SocketAddr,
+    pub grpc_addr: std::net::SocketAddr,
     #[command(flatten)]
-    pub(crate) http: HttpArgs,
+    pub http: HttpArgs,
     #[command(flatten)]
-    pub(crate) chains: ChainArgs,
+    pub chains: ChainArgs,
     /// gRPC address of the state-fetcher.
     #[arg(long = "state.addr", env = "OPSEQ_STATE_ADDR", default_value = "http://127.0.0.1:7001")]
-    pub(crate) state_addr: String,
+    pub state_addr: String,
     /// gRPC address of the txpool.
     #[arg(long = "txpool.addr", env = "OPSEQ_TXPOOL_ADDR", default_value = "http://127.0.0.1:7002")]
-    pub(crate) txpool_addr: String,
+    pub txpool_addr: String,
     /// gRPC address of the signer.
     #[arg(long = "signer.addr", env = "OPSEQ_SIGNER_ADDR", default_value = "http://127.0.0.1:7003")]
-    pub(crate) signer_addr: String,
+    pub signer_addr: String,
     /// gRPC address of the publisher.
     #[arg(long = "publisher.addr", env = "OPSEQ_PUBLISHER_ADDR", default_value = "http://127.0.0.1:7004")]
-    pub(crate) publisher_addr: String,
+    pub publisher_addr: String,
     /// Sequencer key file (hex); the public dev key if unset.
     #[arg(long = "signer.key-file", env = "OPSEQ_SIGNER_KEY_FILE")]
-    pub(crate) key_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,13 +1,9 @@
 //! The `op-sequencer` binary: parse, then hand over to `run`.
 use clap::Parser;
 
-mod banner;
-mod cli;
-mod run;
-
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
-    match run::run(cli) {
+    let cli = op_sequencer::cli::Cli::parse();
+    match op_sequencer::run::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -16,7 +16,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-pub(crate) fn run(cli: Cli) -> eyre::Result<()> {
+pub fn run(cli: Cli) -> eyre::Result<()> {
     actix_rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
     })
