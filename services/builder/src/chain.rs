@@ -149,6 +149,7 @@ async fn l1_origin(edges: &Edges, l1: u64, parent: &SealedBlock, timestamp: u64)
 }
 
 /// Builds, seals, signs and commits the block after `parent`.
+#[tracing::instrument(name = "build_block", target = "opseq::builder::chain", skip_all, fields(chain_id = builder.config().chain_id, number = parent.header.number + 1), err(Display))]
 pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, parent: &SealedBlock) -> Result<SealedBlock, OpseqError> {
     let config = builder.config().clone();
     let chain = config.chain_id;

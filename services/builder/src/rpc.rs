@@ -527,6 +527,7 @@ impl ChainRpc {
         Ok(v)
     }
 
+    #[tracing::instrument(name = "eth_sendRawTransaction", target = "opseq::builder::rpc", skip_all, fields(chain_id = self.chain()))]
     async fn send_raw(&self, p: Params<'static>) -> RpcResult {
         let (raw,): (String,) = p.parse()?;
         let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;

@@ -73,13 +73,21 @@ pub struct Proc {
     pub http: String,
     /// Log file.
     pub log: PathBuf,
+    /// gRPC address, where the process serves one.
+    pub grpc: Option<String>,
 }
 
 impl Proc {
     /// Starts `op-sequencer <args…>` with its HTTP server on `http_port`, logging to `log`.
     pub fn spawn(args: &[String], http_port: u16, log: PathBuf) -> eyre::Result<Self> {
+        Self::spawn_env(args, http_port, log, &[])
+    }
+
+    /// As [`Proc::spawn`], with extra environment variables.
+    pub fn spawn_env(args: &[String], http_port: u16, log: PathBuf, env: &[(&str, &str)]) -> eyre::Result<Self> {
         let out = std::fs::File::create(&log)?;
         let child = Command::new(binary())
+            .envs(env.iter().copied())
             .args(args)
             .arg("--http.port")
             .arg(http_port.to_string())
@@ -89,7 +97,7 @@ impl Proc {
             .stdin(Stdio::null())
             .spawn()
             .wrap_err("spawning op-sequencer")?;
-        Ok(Self { child, http: format!("127.0.0.1:{http_port}"), log })
+        Ok(Self { child, http: format!("127.0.0.1:{http_port}"), log, grpc: None })
     }
 
     /// Waits until `/healthz` answers.
@@ -182,11 +190,18 @@ pub fn hex_u64(v: &Value) -> eyre::Result<u64> {
 
 /// Starts `op-sequencer dev` on free ports in `datadir`.
 pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
+    dev_env(datadir, extra, &[])
+}
+
+/// Starts `op-sequencer dev` with extra environment variables.
+pub fn dev_env(datadir: &Path, extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Proc> {
     let port = free_port();
-    let mut args: Vec<String> = vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), format!("127.0.0.1:{}", free_port())];
+    let grpc = format!("127.0.0.1:{}", free_port());
+    let mut args: Vec<String> = vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
     args.extend(extra.iter().map(|s| s.to_string()));
     let log = datadir.with_extension(format!("{port}.log"));
-    let mut p = Proc::spawn(&args, port, log)?;
+    let mut p = Proc::spawn_env(&args, port, log, env)?;
+    p.grpc = Some(grpc);
     p.wait_ready(Duration::from_secs(30))?;
     Ok(p)
 }

@@ -1,0 +1,74 @@
+//! The shred stream over gRPC, and OTLP export switched on by environment.
+use futures::StreamExt;
+use opseq_e2e::*;
+use opseq_interfaces::ShredBus;
+use opseq_primitives::Shred;
+use serde_json::json;
+use std::{io::Read, net::TcpListener, time::Duration};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shreds_stream_inclusions_then_the_seal_over_grpc() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let bus = opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().unwrap())).map_err(|e| eyre::eyre!(e))?;
+    let mut shreds = bus.subscribe(Some(901)).await.map_err(|e| eyre::eyre!(e))?;
+    let raw = sign_transfer(KEY0, 901, 0, "0x000000000000000000000000000000000000dEaD", 1, 21_000, 100_000_000_000)?;
+    let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
+    node.rpc(902, "evm_mine", json!([]))?; // another chain's shreds are filtered out
+    node.rpc(901, "evm_mine", json!([]))?;
+    let mut got = Vec::new();
+    while let Ok(Some(s)) = tokio::time::timeout(Duration::from_secs(10), shreds.next()).await {
+        let done = matches!(s, Shred::Sealed { .. });
+        got.push(s);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(matches!(&got[0], Shred::TxIncluded { chain_id: 901, index: 0, success: true, .. }), "the L1-info deposit first");
+    match &got[1] {
+        Shred::TxIncluded { index: 1, tx_hash, success: true, .. } => assert_eq!(json!(tx_hash), hash),
+        other => panic!("expected our tx at index 1, got {other:?}"),
+    }
+    let head = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    match &got[2] {
+        Shred::Sealed { block_hash, tx_count: 2, .. } => assert_eq!(json!(block_hash), head["hash"]),
+        other => panic!("expected the seal, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn otlp_export_is_off_by_default_and_on_with_the_env_twin() -> eyre::Result<()> {
+    let collector = TcpListener::bind("127.0.0.1:0")?;
+    collector.set_nonblocking(true)?;
+    let endpoint = format!("http://{}", collector.local_addr()?);
+    let connects = |node: &Proc| -> eyre::Result<Option<Vec<u8>>> {
+        for _ in 0..60 {
+            node.rpc(901, "evm_mine", json!([]))?;
+            if let Ok((mut s, _)) = collector.accept() {
+                s.set_nonblocking(false)?;
+                s.set_read_timeout(Some(Duration::from_secs(5)))?;
+                let mut buf = vec![0u8; 24];
+                s.read_exact(&mut buf)?;
+                return Ok(Some(buf));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(None)
+    };
+    let dir = tempfile::tempdir()?;
+    {
+        let off = dev(&dir.path().join("off"), &["--no-auto"])?;
+        for _ in 0..8 {
+            off.rpc(901, "evm_mine", json!([]))?;
+        }
+        std::thread::sleep(Duration::from_secs(6));
+        assert!(collector.accept().is_err(), "no export without an endpoint");
+    }
+    let on = dev_env(&dir.path().join("on"), &["--no-auto"], &[("OPSEQ_OTLP_ENDPOINT", &endpoint)])?;
+    let preface = connects(&on)?.expect("the OTLP exporter connected to the collector within 15 s");
+    // An OTLP/gRPC exporter opens with the HTTP/2 connection preface.
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    Ok(())
+}
