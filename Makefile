@@ -15,7 +15,7 @@ dev: ## Run the embedded devnet (L1 900, L2s 901 and 902) on 127.0.0.1:8545.
 
 ##@ Build
 build: ## Build the binary and every test (debug).
-	$(CARGO) build --workspace --tests --locked
+	$(CARGO) build --workspace --bins --tests --locked
 
 release: ## Build the release binary.
 	$(CARGO) build --release -p op-sequencer --locked

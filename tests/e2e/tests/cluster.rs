@@ -9,6 +9,15 @@ const DEAD: &str = "0x000000000000000000000000000000000000dEaD";
 fn cluster_cast_on_901_web3py_on_902_state_roots_recompute() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let cluster = Cluster::start(dir.path(), &["--no-auto"])?;
+    // Every process serves health, readiness and Prometheus metrics.
+    for (name, p) in &cluster.procs {
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            let (code, body) = http("GET", &p.http, path, "")?;
+            assert_eq!(code, 200, "{name} {path}: {body}");
+        }
+    }
+    let (_, readyz) = http("GET", &cluster.procs[1].1.http, "/readyz", "")?;
+    assert!(readyz.contains("state-fetcher"), "the txpool reports its dependency: {readyz}");
     let node = cluster.builder();
     let url = node.url(901);
     let hash = cast(&["send", "--async", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "1ether"])?;
