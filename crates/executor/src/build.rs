@@ -6,12 +6,12 @@ use crate::{
     signing::payload_hash,
     spec::{
         BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT,
-        dev_op_hardforks, l1_spec,
+        L1Spec, dev_op_hardforks,
     },
 };
 use alloy_consensus::{
     EMPTY_OMMER_ROOT_HASH, Header, Sealed, Transaction, TxEnvelope, TxReceipt,
-    proofs::{calculate_receipt_root, calculate_transaction_root},
+    proofs::calculate_transaction_root,
     transaction::{Recovered, SignerRecoverable},
 };
 use alloy_eips::{
@@ -31,7 +31,10 @@ use alloy_op_evm::{
 };
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, keccak256};
 use op_alloy_consensus::OpTxEnvelope;
-use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainConfig, SealedBlock, StateDiff};
+use alloy_eips::eip4895::Withdrawal;
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
+use alloy_op_hardforks::{OpChainHardforks, OpHardforks};
+use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainConfig, ChainKind, SealedBlock, StateDiff};
 use revm::database::{BundleState, State, states::bundle_state::BundleRetention};
 use std::borrow::Cow;
 
@@ -123,6 +126,9 @@ pub enum BuildError {
     /// An L2 block needs an L1 origin.
     #[error("an L2 block needs an L1 origin")]
     MissingL1Origin,
+    /// The block is invalid: a transaction it must contain, or a block-level check, failed.
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
 }
 
 /// Decodes a raw transaction for the chain kind and returns (hash, nonce, sender); used by tools
@@ -141,10 +147,49 @@ pub fn decode_tx_info(l2: bool, raw: &[u8]) -> Option<(B256, u64, Address)> {
     }
 }
 
+/// The rules a chain follows.
+#[derive(Debug, Clone)]
+pub enum Rules {
+    /// Ethereum L1: every fork up to `last` active from genesis, with its blob schedule.
+    L1 {
+        /// The newest active fork (Cancun or Prague).
+        last: EthereumHardfork,
+        /// Blob parameters of that fork.
+        blob: BlobParams,
+    },
+    /// An OP Stack L2 with this fork schedule.
+    L2(OpChainHardforks),
+}
+
+impl Rules {
+    /// The dev rules of a chain kind: Cancun L1 mock, Isthmus L2.
+    pub fn dev(kind: ChainKind) -> Self {
+        match kind {
+            ChainKind::L1 => Self::L1 { last: EthereumHardfork::Cancun, blob: BlobParams::cancun() },
+            ChainKind::L2 => Self::L2(dev_op_hardforks()),
+        }
+    }
+}
+
+/// Everything that fixes a block's environment: a template header (parent hash, number,
+/// timestamp, beneficiary, gas limit, `mixHash`, base fee, extra data, parent beacon root, excess
+/// blob gas), the L1 withdrawals, and the L2 L1 origin. Built from attributes when sequencing,
+/// from the given header when checking someone else's block — one execution path for both.
+#[derive(Debug, Clone)]
+pub struct BlockInput {
+    /// Template header; execution fills gas used, roots, bloom, blob gas and requests hash.
+    pub template: Header,
+    /// L1 withdrawals (Shanghai+), empty on L2.
+    pub withdrawals: Vec<Withdrawal>,
+    /// L2: the L1 origin.
+    pub l1_origin: Option<BlockRef>,
+}
+
 /// Builds blocks of one chain.
 #[derive(Debug, Clone)]
 pub struct BlockBuilder {
     config: ChainConfig,
+    rules: Rules,
     l1_info: L1InfoParams,
 }
 
@@ -172,9 +217,15 @@ fn classify(hash: B256, err: BlockExecutionError) -> Result<RejectedTx, BuildErr
 }
 
 impl BlockBuilder {
-    /// A builder for `config`.
+    /// A builder for a dev chain (`config.kind` picks the rules).
     pub fn new(config: ChainConfig) -> Self {
-        Self { config, l1_info: L1InfoParams::default() }
+        let rules = Rules::dev(config.kind);
+        Self { config, rules, l1_info: L1InfoParams::default() }
+    }
+
+    /// A builder with explicit rules (conformance, other networks).
+    pub fn with_rules(config: ChainConfig, rules: Rules) -> Self {
+        Self { config, rules, l1_info: L1InfoParams::default() }
     }
 
     /// The chain's configuration.
@@ -182,50 +233,70 @@ impl BlockBuilder {
         &self.config
     }
 
+    /// The chain's rules.
+    pub const fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    fn is_l2(&self) -> bool {
+        matches!(self.rules, Rules::L2(_))
+    }
+
     /// The base fee of the block after `parent`.
     pub fn next_base_fee(&self, parent: &Header) -> u64 {
-        let params = if self.config.is_l2() { l2_params(parent) } else { BASE_FEE_PARAMS_L1 };
+        let params = if self.is_l2() { l2_params(parent) } else { BASE_FEE_PARAMS_L1 };
         parent.next_block_base_fee(params).unwrap_or_default()
     }
 
-    /// The EVM environment of the block after `parent` (also used for `eth_call`).
-    pub(crate) fn op_env(&self, next: &NextBlock, base_fee: u64) -> EvmEnv<op_revm::OpSpecId> {
-        let prev_randao = next.l1_origin.as_ref().map(|o| o.header.mix_hash).unwrap_or_default();
-        alloy_op_evm::env::evm_env_for_op_next_block(
-            &next.parent,
-            alloy_evm::eth::NextEvmEnvAttributes {
-                timestamp: next.timestamp,
-                suggested_fee_recipient: SEQUENCER_FEE_VAULT,
-                prev_randao,
-                gas_limit: self.config.gas_limit,
-                slot_number: None,
-            },
-            base_fee,
-            dev_op_hardforks(),
-            self.config.chain_id,
-        )
+    /// The input of the block after `next.parent` when we sequence it.
+    pub fn input_for(&self, next: &NextBlock) -> BlockInput {
+        let p = &next.parent;
+        let mut t = Header {
+            parent_hash: next.parent_hash,
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            number: p.number + 1,
+            gas_limit: self.config.gas_limit,
+            timestamp: next.timestamp,
+            base_fee_per_gas: Some(self.next_base_fee(p)),
+            ..Default::default()
+        };
+        match &self.rules {
+            Rules::L2(_) => {
+                let origin = next.l1_origin.as_ref();
+                t.beneficiary = SEQUENCER_FEE_VAULT;
+                t.mix_hash = origin.map(|o| o.header.mix_hash).unwrap_or_default();
+                t.parent_beacon_block_root = Some(origin.and_then(|o| o.header.parent_beacon_block_root).unwrap_or_default());
+                t.extra_data = holocene_extra_data(
+                    L2_BASE_FEE_PARAMS.max_change_denominator as u32,
+                    L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
+                );
+                t.excess_blob_gas = Some(0);
+            }
+            Rules::L1 { blob, .. } => {
+                t.mix_hash = l1_randao(next.parent_hash);
+                t.parent_beacon_block_root = Some(l1_beacon_root(next.parent_hash));
+                t.excess_blob_gas = Some(p.next_block_excess_blob_gas(*blob).unwrap_or_default());
+            }
+        }
+        BlockInput {
+            template: t,
+            withdrawals: vec![],
+            l1_origin: next.l1_origin.as_ref().map(|o| BlockRef { number: o.header.number, hash: o.hash }),
+        }
     }
 
-    pub(crate) fn eth_env(&self, next: &NextBlock, base_fee: u64) -> EvmEnv {
-        EvmEnv::for_eth_next_block(
-            &next.parent,
-            alloy_evm::eth::NextEvmEnvAttributes {
-                timestamp: next.timestamp,
-                suggested_fee_recipient: Address::ZERO,
-                prev_randao: l1_randao(next.parent_hash),
-                gas_limit: self.config.gas_limit,
-                slot_number: None,
-            },
-            base_fee,
-            l1_spec(),
-            self.config.chain_id,
-            Some(BlobParams::cancun()),
-        )
+    /// The EVM environment of a block (also used for `eth_call`).
+    pub(crate) fn op_env(&self, template: &Header) -> EvmEnv<op_revm::OpSpecId> {
+        let Rules::L2(forks) = &self.rules else { unreachable!("op_env on an L1 chain") };
+        alloy_op_evm::env::evm_env_for_op_block(template, forks, self.config.chain_id)
     }
 
-    /// Executes a block on `reader`'s state: system calls, (on L2) the L1-info deposit, then the
-    /// candidates in order. Candidates that cannot be included are reported, not fatal.
-    /// `on_included` sees every inclusion as it happens (the shred stream).
+    pub(crate) fn eth_env(&self, template: &Header) -> EvmEnv {
+        let Rules::L1 { last, blob } = &self.rules else { unreachable!("eth_env on an L2 chain") };
+        EvmEnv::for_eth_block(template, L1Spec::new(*last), self.config.chain_id, Some(*blob))
+    }
+
+    /// Sequences the block after `next.parent`: (on L2) the L1-info deposit, then the candidates.
     pub fn execute<R: StateReader>(
         &self,
         reader: R,
@@ -233,63 +304,72 @@ impl BlockBuilder {
         candidates: Vec<(Bytes, Address)>,
         on_included: &mut dyn FnMut(&IncludedTx),
     ) -> Result<Executed, BuildError> {
-        if self.config.is_l2() {
-            self.execute_l2(reader, next, candidates, on_included)
-        } else {
-            self.execute_l1(reader, next, candidates, on_included)
+        let input = self.input_for(next);
+        let forced = match (&self.rules, &next.l1_origin) {
+            (Rules::L2(_), Some(origin)) => {
+                let deposit = l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info);
+                let raw = OpTxEnvelope::Deposit(Sealed::new(deposit)).encoded_2718();
+                vec![(Bytes::from(raw), DEPOSITOR_ACCOUNT)]
+            }
+            (Rules::L2(_), None) => return Err(BuildError::MissingL1Origin),
+            _ => vec![],
+        };
+        self.execute_input(reader, &input, forced, candidates, on_included)
+    }
+
+    /// Executes a block from its input: `forced` transactions must all be valid (else the block
+    /// is invalid), `candidates` are included where valid and reported otherwise.
+    pub fn execute_input<R: StateReader>(
+        &self,
+        reader: R,
+        input: &BlockInput,
+        forced: Vec<(Bytes, Address)>,
+        candidates: Vec<(Bytes, Address)>,
+        on_included: &mut dyn FnMut(&IncludedTx),
+    ) -> Result<Executed, BuildError> {
+        match &self.rules {
+            Rules::L2(forks) => self.execute_l2(forks, reader, input, forced, candidates, on_included),
+            Rules::L1 { last, .. } => self.execute_l1(*last, reader, input, forced, candidates, on_included),
         }
     }
 
     fn execute_l2<R: StateReader>(
         &self,
+        forks: &OpChainHardforks,
         reader: R,
-        next: &NextBlock,
+        input: &BlockInput,
+        forced: Vec<(Bytes, Address)>,
         candidates: Vec<(Bytes, Address)>,
         on_included: &mut dyn FnMut(&IncludedTx),
     ) -> Result<Executed, BuildError> {
-        let origin = next.l1_origin.as_ref().ok_or(BuildError::MissingL1Origin)?;
-        let base_fee = self.next_base_fee(&next.parent);
-        let env = self.op_env(next, base_fee);
-        let spec = dev_op_hardforks();
-        let factory = OpBlockExecutorFactory::new(
-            OpAlloyReceiptBuilder::default(),
-            spec,
-            OpEvmFactory::<OpTx>::default(),
-        );
-        let extra_data = holocene_extra_data(
-            L2_BASE_FEE_PARAMS.max_change_denominator as u32,
-            L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
-        );
-        let parent_beacon_block_root = origin.header.parent_beacon_block_root.unwrap_or_default();
+        let t = &input.template;
+        let env = self.op_env(t);
+        let factory = OpBlockExecutorFactory::new(OpAlloyReceiptBuilder::default(), forks.clone(), OpEvmFactory::<OpTx>::default());
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
         let mut out = Accum::default();
         let (gas_used, receipts) = {
             let evm = factory.evm_factory().create_evm(&mut db, env);
             let ctx = OpBlockExecutionCtx {
-                parent_hash: next.parent_hash,
-                parent_beacon_block_root: Some(parent_beacon_block_root),
-                extra_data: extra_data.clone(),
+                parent_hash: t.parent_hash,
+                parent_beacon_block_root: t.parent_beacon_block_root,
+                extra_data: t.extra_data.clone(),
             };
             let mut ex = factory.create_executor(evm, ctx);
             ex.apply_pre_execution_changes().map_err(exec_err)?;
-
-            let deposit = l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info);
-            let deposit = OpTxEnvelope::Deposit(Sealed::new(deposit));
-            let rec = Recovered::new_unchecked(deposit.clone(), DEPOSITOR_ACCOUNT);
-            ex.execute_transaction(&rec).map_err(exec_err)?;
-            let inc = out.push_included(deposit.tx_hash(), deposit.encoded_2718().into(), DEPOSITOR_ACCOUNT, ex.receipts());
-            on_included(&inc);
-            out.op_txs.push(deposit);
-
-            for (raw, sender) in candidates {
+            let all = forced.into_iter().map(|c| (c, true)).chain(candidates.into_iter().map(|c| (c, false)));
+            for ((raw, sender), must) in all {
                 let tx = match OpTxEnvelope::decode_2718_exact(&raw) {
-                    Ok(tx) if !tx.is_deposit() => tx,
+                    Ok(tx) if must || !tx.is_deposit() => tx,
                     Ok(tx) => {
                         out.rejected.push(RejectedTx { hash: tx.tx_hash(), reason: "deposit transactions cannot be sequenced from the pool".into(), invalid: true });
                         continue;
                     }
                     Err(e) => {
-                        out.rejected.push(RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true });
+                        let r = RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
+                        if must {
+                            return Err(BuildError::InvalidBlock(r.reason));
+                        }
+                        out.rejected.push(r);
                         continue;
                     }
                 };
@@ -302,77 +382,65 @@ impl BlockBuilder {
                         on_included(&inc);
                         out.op_txs.push(tx);
                     }
+                    Offer::Rejected(r) if must => return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason))),
                     Offer::Rejected(r) => out.rejected.push(r),
                 }
             }
             let (_evm, result) = ex.finish().map_err(exec_err)?;
             (result.gas_used, result.receipts)
         };
-        out.receipts = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
-        let receipts_root = calculate_receipt_root(&receipts);
-        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
-        let header = Header {
-            parent_hash: next.parent_hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: SEQUENCER_FEE_VAULT,
-            state_root: B256::ZERO,
-            transactions_root: calculate_transaction_root(&out.op_txs),
-            receipts_root,
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number: next.parent.number + 1,
-            gas_limit: self.config.gas_limit,
-            gas_used,
-            timestamp: next.timestamp,
-            extra_data,
-            mix_hash: origin.header.mix_hash,
-            nonce: Default::default(),
-            base_fee_per_gas: Some(base_fee),
-            withdrawals_root: None,
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(parent_beacon_block_root),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            block_access_list_hash: None,
-            slot_number: None,
-        };
+        let ts = t.timestamp;
+        let mut header = out.assemble(t, gas_used, calculate_transaction_root(&out.op_txs), &receipts);
+        if forks.is_ecotone_active_at_timestamp(ts) {
+            header.blob_gas_used = Some(0);
+            header.excess_blob_gas = Some(0);
+        }
+        header.requests_hash = forks.is_isthmus_active_at_timestamp(ts).then_some(EMPTY_REQUESTS_HASH);
+        header.withdrawals_root = forks.is_canyon_active_at_timestamp(ts).then_some(alloy_trie::EMPTY_ROOT_HASH);
         let diff = bundle_to_diff(&mut db);
-        Ok(out.finish(header, diff, Some(BlockRef { number: origin.header.number, hash: origin.hash })))
+        Ok(out.finish(header, diff, input.l1_origin))
     }
 
     fn execute_l1<R: StateReader>(
         &self,
+        last: EthereumHardfork,
         reader: R,
-        next: &NextBlock,
+        input: &BlockInput,
+        forced: Vec<(Bytes, Address)>,
         candidates: Vec<(Bytes, Address)>,
         on_included: &mut dyn FnMut(&IncludedTx),
     ) -> Result<Executed, BuildError> {
-        let base_fee = self.next_base_fee(&next.parent);
-        let env = self.eth_env(next, base_fee);
-        let factory = EthBlockExecutorFactory::new(AlloyReceiptBuilder::default(), l1_spec(), EthEvmFactory::default());
-        let beacon_root = l1_beacon_root(next.parent_hash);
-        let excess_blob_gas = next.parent.next_block_excess_blob_gas(BlobParams::cancun()).unwrap_or_default();
+        let t = &input.template;
+        let spec = L1Spec::new(last);
+        let env = self.eth_env(t);
+        let factory = EthBlockExecutorFactory::new(AlloyReceiptBuilder::default(), spec, EthEvmFactory::default());
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
         let mut out = Accum::default();
         let mut eth_txs: Vec<TxEnvelope> = Vec::new();
-        let (gas_used, blob_gas_used, receipts) = {
+        let n = forced.len() + candidates.len();
+        let result = {
             let evm = factory.evm_factory().create_evm(&mut db, env);
             let ctx = EthBlockExecutionCtx {
-                parent_hash: next.parent_hash,
-                parent_beacon_block_root: Some(beacon_root),
+                parent_hash: t.parent_hash,
+                parent_beacon_block_root: t.parent_beacon_block_root,
                 ommers: &[],
-                withdrawals: Some(Cow::Owned(vec![])),
-                extra_data: Bytes::new(),
-                tx_count_hint: Some(candidates.len()),
+                withdrawals: spec.is_shanghai_active_at_timestamp(t.timestamp).then(|| Cow::Borrowed(input.withdrawals.as_slice())),
+                extra_data: t.extra_data.clone(),
+                tx_count_hint: Some(n),
                 slot_number: None,
             };
             let mut ex = factory.create_executor(evm, ctx);
             ex.apply_pre_execution_changes().map_err(exec_err)?;
-            for (raw, sender) in candidates {
+            let all = forced.into_iter().map(|c| (c, true)).chain(candidates.into_iter().map(|c| (c, false)));
+            for ((raw, sender), must) in all {
                 let tx = match TxEnvelope::decode_2718_exact(&raw) {
                     Ok(tx) => tx,
                     Err(e) => {
-                        out.rejected.push(RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true });
+                        let r = RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
+                        if must {
+                            return Err(BuildError::InvalidBlock(r.reason));
+                        }
+                        out.rejected.push(r);
                         continue;
                     }
                 };
@@ -384,60 +452,43 @@ impl BlockBuilder {
                         on_included(&inc);
                         eth_txs.push(tx);
                     }
+                    Offer::Rejected(r) if must => return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason))),
                     Offer::Rejected(r) => out.rejected.push(r),
                 }
             }
-            let (_evm, result) = ex.finish().map_err(exec_err)?;
-            (result.gas_used, result.blob_gas_used, result.receipts)
+            let (_evm, result) = ex.finish().map_err(|e| match e {
+                BlockExecutionError::Validation(v) => BuildError::InvalidBlock(v.to_string()),
+                other => exec_err(other),
+            })?;
+            result
         };
-        out.receipts = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
-        let receipts_root = calculate_receipt_root(&receipts);
-        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
-        let header = Header {
-            parent_hash: next.parent_hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: Address::ZERO,
-            state_root: B256::ZERO,
-            transactions_root: calculate_transaction_root(&eth_txs),
-            receipts_root,
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number: next.parent.number + 1,
-            gas_limit: self.config.gas_limit,
-            gas_used,
-            timestamp: next.timestamp,
-            extra_data: Bytes::new(),
-            mix_hash: l1_randao(next.parent_hash),
-            nonce: Default::default(),
-            base_fee_per_gas: Some(base_fee),
-            withdrawals_root: Some(alloy_trie::EMPTY_ROOT_HASH),
-            blob_gas_used: Some(blob_gas_used),
-            excess_blob_gas: Some(excess_blob_gas),
-            parent_beacon_block_root: Some(beacon_root),
-            requests_hash: None,
-            block_access_list_hash: None,
-            slot_number: None,
-        };
+        let mut header = out.assemble(t, result.gas_used, calculate_transaction_root(&eth_txs), &result.receipts);
+        if spec.is_shanghai_active_at_timestamp(t.timestamp) {
+            header.withdrawals_root = Some(alloy_consensus::proofs::calculate_withdrawals_root(&input.withdrawals));
+        }
+        if spec.is_cancun_active_at_timestamp(t.timestamp) {
+            header.blob_gas_used = Some(result.blob_gas_used);
+        }
+        if spec.is_prague_active_at_timestamp(t.timestamp) {
+            header.requests_hash = Some(result.requests.requests_hash());
+        }
         let diff = bundle_to_diff(&mut db);
         Ok(out.finish(header, diff, None))
     }
 
-    /// Seals an executed block with the roots the state-fetcher computed. On L2,
-    /// `withdrawals_root` is the L2ToL1MessagePasser storage root (Isthmus). Returns the block
-    /// and, on L2, the OP p2p payload hash to sign.
-    pub fn seal(
-        &self,
-        executed: Executed,
-        state_root: B256,
-        withdrawals_root: Option<B256>,
-    ) -> (SealedBlock, Option<B256>) {
+    /// Seals an executed block with the roots the state-fetcher computed. On Isthmus L2s,
+    /// `withdrawals_root` is the L2ToL1MessagePasser storage root. Returns the block and, on L2,
+    /// the OP p2p payload hash to sign.
+    pub fn seal(&self, executed: Executed, state_root: B256, withdrawals_root: Option<B256>) -> (SealedBlock, Option<B256>) {
         let mut header = executed.header;
         header.state_root = state_root;
-        if self.config.is_l2() {
-            header.withdrawals_root = Some(withdrawals_root.unwrap_or(alloy_trie::EMPTY_ROOT_HASH));
+        if let Rules::L2(forks) = &self.rules {
+            if forks.is_isthmus_active_at_timestamp(header.timestamp) {
+                header.withdrawals_root = Some(withdrawals_root.unwrap_or(alloy_trie::EMPTY_ROOT_HASH));
+            }
         }
         let hash = header.hash_slow();
-        let to_sign = self.config.is_l2().then(|| payload_hash(hash, &header, &executed.op_txs));
+        let to_sign = self.is_l2().then(|| payload_hash(hash, &header, &executed.op_txs));
         let block = SealedBlock {
             header,
             hash,
@@ -449,6 +500,11 @@ impl BlockBuilder {
             signature: None,
         };
         (block, to_sign)
+    }
+
+    /// Whether the L2 withdrawals root of a block at `timestamp` is the message-passer storage root.
+    pub fn needs_message_passer_root(&self, timestamp: u64) -> bool {
+        matches!(&self.rules, Rules::L2(f) if f.is_isthmus_active_at_timestamp(timestamp))
     }
 }
 
@@ -466,8 +522,11 @@ fn exec_err(e: BlockExecutionError) -> BuildError {
 /// The L2's EIP-1559 parameters for the block after `parent`, from the parent's Holocene
 /// `extraData` (the pre-Holocene constants if it carries none).
 fn l2_params(parent: &Header) -> BaseFeeParams {
+    // op-alloy returns (elasticity, denominator).
     match op_alloy_consensus::decode_holocene_extra_data(&parent.extra_data) {
-        Ok((d, e)) if d != 0 && e != 0 => BaseFeeParams::new(d as u128, e as u128),
+        Ok((elasticity, denominator)) if denominator != 0 && elasticity != 0 => {
+            BaseFeeParams::new(denominator as u128, elasticity as u128)
+        }
         _ => L2_BASE_FEE_PARAMS,
     }
 }
@@ -495,6 +554,26 @@ struct Accum {
 }
 
 impl Accum {
+    /// The header from the template plus what execution produced (state root and L2
+    /// withdrawals root come at sealing).
+    fn assemble<Rc: TxReceipt<Log = Log> + Encodable2718>(&mut self, t: &Header, gas_used: u64, transactions_root: B256, receipts: &[Rc]) -> Header {
+        self.receipts = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
+        Header {
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            state_root: B256::ZERO,
+            transactions_root,
+            receipts_root: alloy_consensus::proofs::ordered_trie_root_with_encoder(receipts, |r, buf| r.encode_2718(buf)),
+            logs_bloom: receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom()),
+            difficulty: U256::ZERO,
+            gas_used,
+            nonce: Default::default(),
+            withdrawals_root: None,
+            blob_gas_used: None,
+            requests_hash: None,
+            ..t.clone()
+        }
+    }
+
     fn push_included<Rc: TxReceipt<Log = Log>>(&mut self, hash: B256, raw: Bytes, sender: Address, receipts: &[Rc]) -> IncludedTx {
         let n = receipts.len();
         let r = &receipts[n - 1];
@@ -555,4 +634,33 @@ fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(db: &mut State<revm
         .collect();
     accounts.sort_by_key(|a| a.address);
     StateDiff { accounts }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opseq_primitives::DevnetConfig;
+
+    #[test]
+    fn l2_base_fee_follows_the_parents_holocene_params() {
+        let dev = DevnetConfig::dev(6, 2, 0);
+        let b = BlockBuilder::new(dev.chain(901).unwrap().clone());
+        let parent = |gas_used| Header {
+            gas_limit: 60_000_000,
+            gas_used,
+            base_fee_per_gas: Some(1_000_000_000),
+            extra_data: holocene_extra_data(250, 6),
+            ..Default::default()
+        };
+        // Empty parent: down by 1/denominator. Full parent: up by (elasticity-1)/denominator.
+        assert_eq!(b.next_base_fee(&parent(0)), 996_000_000);
+        assert_eq!(b.next_base_fee(&parent(60_000_000)), 1_020_000_000);
+        // Other params in the parent's extraData are what counts (Holocene).
+        let mut p = parent(0);
+        p.extra_data = holocene_extra_data(50, 2);
+        assert_eq!(b.next_base_fee(&p), 980_000_000);
+        // L1: Ethereum's 8 / 2.
+        let l1 = BlockBuilder::new(dev.chain(900).unwrap().clone());
+        assert_eq!(l1.next_base_fee(&Header { gas_limit: 30_000_000, ..parent(0) }), 875_000_000);
+    }
 }

@@ -87,16 +87,19 @@ impl BlockBuilder {
         let from = req.from.unwrap_or_default();
         let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
         // As geth: a call without a gas price runs with a zero base fee.
-        let base_fee = if req.gas_price.is_some() { self.next_base_fee(&next.parent) } else { 0 };
+        let mut template = self.input_for(next).template;
+        if req.gas_price.is_none() {
+            template.base_fee_per_gas = Some(0);
+        }
         let db = CacheDB::new(WrapDatabaseRef(ReaderDb(reader)));
         let tx = self.tx_env(req, nonce, gas);
-        if self.config().is_l2() {
-            let env = self.op_env(next, base_fee);
+        if matches!(self.rules(), crate::Rules::L2(_)) {
+            let env = self.op_env(&template);
             let mut evm = OpEvmFactory::<OpTx>::default().create_evm(db, env);
             let tx = OpTx(OpTransaction { base: tx, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
             Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
         } else {
-            let env = self.eth_env(next, base_fee);
+            let env = self.eth_env(&template);
             let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm(db, env);
             Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
         }

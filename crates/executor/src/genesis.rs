@@ -132,7 +132,7 @@ mod tests {
         assert_ne!(l1.header.state_root, EMPTY_ROOT_HASH);
         assert_eq!(l1.header.state_root, l2.header.state_root);
         assert_eq!(diff.accounts.len(), 11);
-        assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (250, 6));
+        assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     }
 }

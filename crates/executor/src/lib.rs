@@ -9,7 +9,8 @@ mod signing;
 mod spec;
 
 pub use build::{
-    BlockBuilder, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, decode_tx_info,
+    BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules,
+    decode_tx_info,
 };
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};
@@ -18,5 +19,5 @@ pub use l1info::{L1InfoParams, l1_info_calldata, l1_info_deposit, parse_sequence
 pub use signing::payload_hash;
 pub use spec::{
     BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, L2_BASE_FEE_PARAMS,
-    L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, dev_op_hardforks, l1_spec,
+    L1Spec, L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, dev_op_hardforks,
 };

@@ -35,29 +35,35 @@ pub fn dev_op_hardforks() -> OpChainHardforks {
     ])
 }
 
-/// The L1 mock's fork schedule: everything up to Cancun from genesis.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct L1Spec;
+/// An L1 fork schedule: every fork up to `last` active from genesis.
+#[derive(Debug, Clone, Copy)]
+pub struct L1Spec {
+    last: EthereumHardfork,
+}
 
-/// The L1 mock's spec.
-pub const fn l1_spec() -> L1Spec {
-    L1Spec
+impl L1Spec {
+    /// Forks up to `last` active from genesis.
+    pub const fn new(last: EthereumHardfork) -> Self {
+        Self { last }
+    }
 }
 
 impl EthereumHardforks for L1Spec {
     fn ethereum_fork_activation(&self, fork: EthereumHardfork) -> ForkCondition {
-        if fork <= EthereumHardfork::Paris {
-            ForkCondition::Block(0)
-        } else if fork <= EthereumHardfork::Cancun {
-            ForkCondition::Timestamp(0)
-        } else {
+        if fork > self.last {
             ForkCondition::Never
+        } else if fork <= EthereumHardfork::Paris {
+            ForkCondition::Block(0)
+        } else {
+            ForkCondition::Timestamp(0)
         }
     }
 }
 
 impl alloy_evm::eth::spec::EthExecutorSpec for L1Spec {
     fn deposit_contract_address(&self) -> Option<Address> {
-        None
+        // EIP-6110 deposits are read from the mainnet deposit contract's logs (as the EEST
+        // fixtures expect); the dev L1 mock has no such contract, so it never finds any.
+        Some(alloy_eips::eip6110::MAINNET_DEPOSIT_CONTRACT_ADDRESS)
     }
 }

@@ -192,7 +192,7 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
         opseq_executor::BuildError::State(m) => OpseqError::transient(m),
         other => OpseqError::fatal(other.to_string()),
     })?;
-    let storage_of = if config.is_l2() { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
+    let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
     let roots = edges.state.compute_roots(chain, executed.diff.clone(), storage_of).await?;
     let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
     let included: Vec<_> = executed.included.iter().map(|i| i.hash).collect();
