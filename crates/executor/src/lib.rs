@@ -7,6 +7,7 @@ mod genesis;
 mod l1info;
 mod signing;
 mod spec;
+mod validate;
 
 pub use build::{
     BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules,

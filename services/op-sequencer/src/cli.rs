@@ -29,6 +29,19 @@ pub enum Command {
     Publisher(ComponentArgs),
     /// Run the builder component (JSON-RPC front, chain builders, shred bus).
     Builder(ComponentArgs),
+    /// Build every block of blockchain-test fixtures (files or directories) and compare hashes.
+    Conformance(ConformanceArgs),
+}
+
+/// `op-sequencer conformance`.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Fixture files or directories (EEST / ethereum-tests JSON, plain or .json.gz).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print every failing test with its reason.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// The devnet's chains.

@@ -17,6 +17,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 pub fn run(cli: Cli) -> eyre::Result<()> {
+    if let Command::Conformance(a) = &cli.command {
+        let mut out = std::io::stdout().lock();
+        let summary = opseq_conformance::run(&a.paths, a.verbose, &mut out)?;
+        eyre::ensure!(summary.failed == 0, "{} of {} tests failed", summary.failed, summary.passed + summary.failed);
+        return Ok(());
+    }
     actix_rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
     })
@@ -30,6 +36,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
             Command::Signer(a) => signer(a).await,
             Command::Publisher(a) => publisher(a).await,
             Command::Builder(a) => builder(a).await,
+            Command::Conformance(_) => unreachable!("handled above"),
         }
     })
 }
