@@ -71,10 +71,7 @@ enum Class {
 }
 
 fn run_test(t: &Value) -> Result<Outcome, String> {
-    let rules = match rules(t) {
-        Ok(r) => r,
-        Err(e) => return Err(e),
-    };
+    let rules = rules(t)?;
     let chain_id = t.get("config").and_then(|c| c.get("chainid")).map(quantity).transpose()?.map(|c| c.to::<u64>()).unwrap_or(1);
     let mut state = MemState::default();
     for (addr, acct) in t["pre"].as_object().ok_or("no pre-state")? {

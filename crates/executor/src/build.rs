@@ -424,7 +424,7 @@ impl BlockBuilder {
                 parent_hash: t.parent_hash,
                 parent_beacon_block_root: t.parent_beacon_block_root,
                 ommers: &[],
-                withdrawals: spec.is_shanghai_active_at_timestamp(t.timestamp).then(|| Cow::Borrowed(input.withdrawals.as_slice())),
+                withdrawals: spec.is_shanghai_active_at_timestamp(t.timestamp).then_some(Cow::Borrowed(input.withdrawals.as_slice())),
                 extra_data: t.extra_data.clone(),
                 tx_count_hint: Some(n),
                 slot_number: None,
@@ -482,11 +482,10 @@ impl BlockBuilder {
     pub fn seal(&self, executed: Executed, state_root: B256, withdrawals_root: Option<B256>) -> (SealedBlock, Option<B256>) {
         let mut header = executed.header;
         header.state_root = state_root;
-        if let Rules::L2(forks) = &self.rules {
-            if forks.is_isthmus_active_at_timestamp(header.timestamp) {
+        if let Rules::L2(forks) = &self.rules
+            && forks.is_isthmus_active_at_timestamp(header.timestamp) {
                 header.withdrawals_root = Some(withdrawals_root.unwrap_or(alloy_trie::EMPTY_ROOT_HASH));
             }
-        }
         let hash = header.hash_slow();
         let to_sign = self.is_l2().then(|| payload_hash(hash, &header, &executed.op_txs));
         let block = SealedBlock {
