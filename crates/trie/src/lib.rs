@@ -1,0 +1,508 @@
+#![doc = include_str!("../README.md")]
+
+use alloy_primitives::{B256, Bytes, keccak256};
+use alloy_rlp::{Encodable, Header as RlpHeader};
+use alloy_trie::EMPTY_ROOT_HASH;
+use std::collections::HashMap;
+
+/// A node the trie needed was not in the witness.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrieError {
+    /// A hashed node is not in the node source.
+    #[error("trie node {0} missing from the witness")]
+    MissingNode(B256),
+    /// A node does not decode.
+    #[error("malformed trie node: {0}")]
+    Malformed(String),
+}
+
+/// Where hashed nodes come from.
+pub trait NodeSource {
+    /// The node whose keccak256 is `hash`.
+    fn node(&self, hash: &B256) -> Option<Bytes>;
+}
+
+impl NodeSource for HashMap<B256, Bytes> {
+    fn node(&self, hash: &B256) -> Option<Bytes> {
+        self.get(hash).cloned()
+    }
+}
+
+/// An empty node source (a trie built from scratch).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNodes;
+
+impl NodeSource for NoNodes {
+    fn node(&self, _: &B256) -> Option<Bytes> {
+        None
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Empty,
+    Leaf(Vec<u8>, Vec<u8>),
+    Extension(Vec<u8>, Box<Node>),
+    Branch(Box<[Node; 16]>, Option<Vec<u8>>),
+    /// Not resolved yet: only its hash is known.
+    Hash(B256),
+}
+
+/// A sparse Merkle-Patricia trie (keys are byte strings; the caller hashes them for secure tries).
+#[derive(Debug, Clone)]
+pub struct SparseTrie<S> {
+    root: Node,
+    source: S,
+}
+
+fn nibbles(key: &[u8]) -> Vec<u8> {
+    key.iter().flat_map(|b| [b >> 4, b & 0x0f]).collect()
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Hex-prefix encoding (yellow paper appendix C).
+fn hex_prefix(path: &[u8], leaf: bool) -> Vec<u8> {
+    let flag = if leaf { 2 } else { 0 };
+    let mut out = Vec::with_capacity(path.len() / 2 + 1);
+    if path.len() % 2 == 1 {
+        out.push(((flag + 1) << 4) | path[0]);
+        for c in path[1..].chunks(2) {
+            out.push((c[0] << 4) | c[1]);
+        }
+    } else {
+        out.push(flag << 4);
+        for c in path.chunks(2) {
+            out.push((c[0] << 4) | c[1]);
+        }
+    }
+    out
+}
+
+fn decode_hex_prefix(b: &[u8]) -> Result<(Vec<u8>, bool), TrieError> {
+    let first = *b.first().ok_or_else(|| TrieError::Malformed("empty path".into()))?;
+    let leaf = first & 0x20 != 0;
+    let odd = first & 0x10 != 0;
+    let mut path = Vec::new();
+    if odd {
+        path.push(first & 0x0f);
+    }
+    for x in &b[1..] {
+        path.push(x >> 4);
+        path.push(x & 0x0f);
+    }
+    Ok((path, leaf))
+}
+
+fn empty_children() -> Box<[Node; 16]> {
+    Box::new(std::array::from_fn(|_| Node::Empty))
+}
+
+/// Splits an RLP list payload into its raw items.
+fn list_items(mut buf: &[u8]) -> Result<Vec<&[u8]>, TrieError> {
+    let h = RlpHeader::decode(&mut buf).map_err(|e| TrieError::Malformed(e.to_string()))?;
+    if !h.list {
+        return Err(TrieError::Malformed("node is not a list".into()));
+    }
+    let mut payload = &buf[..h.payload_length];
+    let mut items = Vec::new();
+    while !payload.is_empty() {
+        let start = payload;
+        let ih = RlpHeader::decode(&mut payload).map_err(|e| TrieError::Malformed(e.to_string()))?;
+        let consumed = start.len() - payload.len() + ih.payload_length;
+        items.push(&start[..consumed]);
+        payload = &payload[ih.payload_length..];
+    }
+    Ok(items)
+}
+
+fn string_payload(mut item: &[u8]) -> Result<&[u8], TrieError> {
+    let h = RlpHeader::decode(&mut item).map_err(|e| TrieError::Malformed(e.to_string()))?;
+    if h.list {
+        return Err(TrieError::Malformed("expected a string".into()));
+    }
+    Ok(&item[..h.payload_length])
+}
+
+/// Decodes a child reference: a 32-byte hash, an inlined node, or empty.
+fn decode_ref(item: &[u8]) -> Result<Node, TrieError> {
+    if item.first().is_some_and(|b| *b >= 0xc0) {
+        return decode_node(item);
+    }
+    let p = string_payload(item)?;
+    match p.len() {
+        0 => Ok(Node::Empty),
+        32 => Ok(Node::Hash(B256::from_slice(p))),
+        n => Err(TrieError::Malformed(format!("child reference of {n} bytes"))),
+    }
+}
+
+fn decode_node(raw: &[u8]) -> Result<Node, TrieError> {
+    let items = list_items(raw)?;
+    match items.len() {
+        2 => {
+            let (path, leaf) = decode_hex_prefix(string_payload(items[0])?)?;
+            if leaf {
+                Ok(Node::Leaf(path, string_payload(items[1])?.to_vec()))
+            } else {
+                Ok(Node::Extension(path, Box::new(decode_ref(items[1])?)))
+            }
+        }
+        17 => {
+            let mut children = empty_children();
+            for (i, c) in items[..16].iter().enumerate() {
+                children[i] = decode_ref(c)?;
+            }
+            let value = string_payload(items[16])?;
+            Ok(Node::Branch(children, (!value.is_empty()).then(|| value.to_vec())))
+        }
+        n => Err(TrieError::Malformed(format!("node with {n} items"))),
+    }
+}
+
+fn encode_string(b: &[u8], out: &mut Vec<u8>) {
+    b.encode(out);
+}
+
+fn encode_list(items: &[Vec<u8>]) -> Vec<u8> {
+    let len: usize = items.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(len + 4);
+    RlpHeader { list: true, payload_length: len }.encode(&mut out);
+    for i in items {
+        out.extend_from_slice(i);
+    }
+    out
+}
+
+impl<S: NodeSource> SparseTrie<S> {
+    /// A trie with root `root`, resolving nodes from `source`.
+    pub fn new(root: B256, source: S) -> Self {
+        let root = if root == EMPTY_ROOT_HASH { Node::Empty } else { Node::Hash(root) };
+        Self { root, source }
+    }
+
+    fn resolve(source: &S, node: &mut Node) -> Result<(), TrieError> {
+        if let Node::Hash(h) = node {
+            let raw = source.node(h).ok_or(TrieError::MissingNode(*h))?;
+            *node = decode_node(&raw)?;
+        }
+        Ok(())
+    }
+
+    /// The value at `key`.
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TrieError> {
+        let path = nibbles(key);
+        let mut node = &mut self.root;
+        let mut rest: &[u8] = &path;
+        loop {
+            Self::resolve(&self.source, node)?;
+            match node {
+                Node::Empty => return Ok(None),
+                Node::Leaf(p, v) => return Ok((p.as_slice() == rest).then(|| v.clone())),
+                Node::Extension(p, child) => {
+                    if !rest.starts_with(p) {
+                        return Ok(None);
+                    }
+                    rest = &rest[p.len()..];
+                    node = child;
+                }
+                Node::Branch(children, value) => {
+                    let Some((first, tail)) = rest.split_first() else { return Ok(value.clone()) };
+                    rest = tail;
+                    node = &mut children[*first as usize];
+                }
+                Node::Hash(_) => unreachable!("resolved above"),
+            }
+        }
+    }
+
+    /// Sets `key` to `value` (an empty value deletes).
+    pub fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), TrieError> {
+        if value.is_empty() {
+            return self.remove(key);
+        }
+        let path = nibbles(key);
+        let root = std::mem::replace(&mut self.root, Node::Empty);
+        self.root = Self::insert_at(&self.source, root, &path, value)?;
+        Ok(())
+    }
+
+    fn insert_at(source: &S, mut node: Node, path: &[u8], value: Vec<u8>) -> Result<Node, TrieError> {
+        Self::resolve(source, &mut node)?;
+        Ok(match node {
+            Node::Empty => Node::Leaf(path.to_vec(), value),
+            Node::Leaf(p, v) => {
+                if p == path {
+                    return Ok(Node::Leaf(p, value));
+                }
+                let n = common_prefix(&p, path);
+                let mut branch = Node::Branch(empty_children(), None);
+                branch = Self::place(branch, &p[n..], Node::Leaf(Vec::new(), v));
+                branch = Self::place(branch, &path[n..], Node::Leaf(Vec::new(), value));
+                if n == 0 { branch } else { Node::Extension(path[..n].to_vec(), Box::new(branch)) }
+            }
+            Node::Extension(p, child) => {
+                let n = common_prefix(&p, path);
+                if n == p.len() {
+                    return Ok(Node::Extension(p, Box::new(Self::insert_at(source, *child, &path[n..], value)?)));
+                }
+                let mut children = empty_children();
+                let ext_rest = &p[n + 1..];
+                children[p[n] as usize] = if ext_rest.is_empty() { *child } else { Node::Extension(ext_rest.to_vec(), child) };
+                let branch = Self::place(Node::Branch(children, None), &path[n..], Node::Leaf(Vec::new(), value));
+                if n == 0 { branch } else { Node::Extension(path[..n].to_vec(), Box::new(branch)) }
+            }
+            Node::Branch(mut children, v) => {
+                let Some((first, rest)) = path.split_first() else { return Ok(Node::Branch(children, Some(value))) };
+                let i = *first as usize;
+                let child = std::mem::replace(&mut children[i], Node::Empty);
+                children[i] = Self::insert_at(source, child, rest, value)?;
+                Node::Branch(children, v)
+            }
+            Node::Hash(_) => unreachable!("resolved above"),
+        })
+    }
+
+    /// Puts a value-carrying leaf at `path` below a fresh branch (the branch's own value slot when
+    /// the path ends here).
+    fn place(branch: Node, path: &[u8], leaf: Node) -> Node {
+        let Node::Branch(mut children, value) = branch else { unreachable!("placing into a branch") };
+        let Node::Leaf(_, v) = leaf else { unreachable!("placing a leaf") };
+        match path.split_first() {
+            None => Node::Branch(children, Some(v)),
+            Some((first, rest)) => {
+                children[*first as usize] = Node::Leaf(rest.to_vec(), v);
+                Node::Branch(children, value)
+            }
+        }
+    }
+
+    /// Deletes `key` (a missing key is not an error).
+    pub fn remove(&mut self, key: &[u8]) -> Result<(), TrieError> {
+        let path = nibbles(key);
+        let root = std::mem::replace(&mut self.root, Node::Empty);
+        self.root = Self::remove_at(&self.source, root, &path)?;
+        Ok(())
+    }
+
+    fn remove_at(source: &S, mut node: Node, path: &[u8]) -> Result<Node, TrieError> {
+        Self::resolve(source, &mut node)?;
+        Ok(match node {
+            Node::Empty => Node::Empty,
+            Node::Leaf(p, v) => {
+                if p == path {
+                    Node::Empty
+                } else {
+                    Node::Leaf(p, v)
+                }
+            }
+            Node::Extension(p, child) => {
+                if !path.starts_with(&p) {
+                    return Ok(Node::Extension(p, child));
+                }
+                let child = Self::remove_at(source, *child, &path[p.len()..])?;
+                Self::join(p, child)
+            }
+            Node::Branch(mut children, mut value) => {
+                match path.split_first() {
+                    None => value = None,
+                    Some((first, rest)) => {
+                        let i = *first as usize;
+                        let child = std::mem::replace(&mut children[i], Node::Empty);
+                        children[i] = Self::remove_at(source, child, rest)?;
+                    }
+                }
+                let live: Vec<usize> = (0..16).filter(|j| !matches!(children[*j], Node::Empty)).collect();
+                if live.is_empty() {
+                    return Ok(value.map_or(Node::Empty, |v| Node::Leaf(Vec::new(), v)));
+                }
+                if live.len() != 1 || value.is_some() {
+                    return Ok(Node::Branch(children, value));
+                }
+                // One child left: the branch collapses into it (its node must be known).
+                let j = live[0];
+                let mut only = std::mem::replace(&mut children[j], Node::Empty);
+                Self::resolve(source, &mut only)?;
+                Self::join(vec![j as u8], only)
+            }
+            Node::Hash(_) => unreachable!("resolved above"),
+        })
+    }
+
+    /// `prefix` followed by `child`, normalised (no extension to a leaf or extension).
+    fn join(mut prefix: Vec<u8>, child: Node) -> Node {
+        match child {
+            Node::Empty => Node::Empty,
+            Node::Leaf(p, v) => {
+                prefix.extend(p);
+                Node::Leaf(prefix, v)
+            }
+            Node::Extension(p, c) => {
+                prefix.extend(p);
+                Node::Extension(prefix, c)
+            }
+            other => Node::Extension(prefix, Box::new(other)),
+        }
+    }
+
+    /// The root hash.
+    pub fn root(&self) -> B256 {
+        match &self.root {
+            Node::Empty => EMPTY_ROOT_HASH,
+            Node::Hash(h) => *h,
+            n => keccak256(Self::encode(n)),
+        }
+    }
+
+    fn encode(node: &Node) -> Vec<u8> {
+        match node {
+            Node::Empty => vec![0x80],
+            Node::Hash(h) => {
+                let mut v = Vec::with_capacity(33);
+                encode_string(h.as_slice(), &mut v);
+                v
+            }
+            Node::Leaf(p, v) => {
+                let mut a = Vec::new();
+                encode_string(&hex_prefix(p, true), &mut a);
+                let mut b = Vec::new();
+                encode_string(v, &mut b);
+                encode_list(&[a, b])
+            }
+            Node::Extension(p, c) => {
+                let mut a = Vec::new();
+                encode_string(&hex_prefix(p, false), &mut a);
+                encode_list(&[a, Self::reference(c)])
+            }
+            Node::Branch(children, value) => {
+                let mut items: Vec<Vec<u8>> = children.iter().map(Self::reference).collect();
+                let mut v = Vec::new();
+                encode_string(value.as_deref().unwrap_or_default(), &mut v);
+                items.push(v);
+                encode_list(&items)
+            }
+        }
+    }
+
+    /// How a parent refers to `node`: inline when its encoding is shorter than 32 bytes.
+    fn reference(node: &Node) -> Vec<u8> {
+        match node {
+            Node::Empty => vec![0x80],
+            Node::Hash(h) => {
+                let mut v = Vec::with_capacity(33);
+                encode_string(h.as_slice(), &mut v);
+                v
+            }
+            n => {
+                let enc = Self::encode(n);
+                if enc.len() < 32 {
+                    enc
+                } else {
+                    let mut v = Vec::with_capacity(33);
+                    encode_string(keccak256(&enc).as_slice(), &mut v);
+                    v
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{U256, hex};
+
+    fn bytes_of(s: &serde_json::Value) -> Option<Vec<u8>> {
+        let s = s.as_str()?;
+        Some(match s.strip_prefix("0x") {
+            Some(h) => hex::decode(h).unwrap(),
+            None => s.as_bytes().to_vec(),
+        })
+    }
+
+    /// ethereum/tests TrieTests (in ../shared/fixtures when present): roots after ordered inserts
+    /// and deletions, plain and secure.
+    #[test]
+    fn ethereum_trie_tests() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests/TrieTests");
+        if !dir.exists() {
+            println!("skipped: {} not present (the fixtures live beside the repository)", dir.display());
+            return;
+        }
+        let mut checked = 0;
+        for (file, secure) in [("trietest.json", false), ("trietest_secureTrie.json", true), ("trieanyorder.json", false), ("trieanyorder_secureTrie.json", true), ("hex_encoded_securetrie_test.json", true)] {
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+            for (name, t) in v.as_object().unwrap() {
+                let mut trie = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
+                let pairs: Vec<(Vec<u8>, Option<Vec<u8>>)> = match &t["in"] {
+                    serde_json::Value::Array(a) => a.iter().map(|p| (bytes_of(&p[0]).unwrap(), bytes_of(&p[1]))).collect(),
+                    serde_json::Value::Object(m) => m.iter().map(|(k, v)| (bytes_of(&serde_json::Value::String(k.clone())).unwrap(), bytes_of(v))).collect(),
+                    _ => unreachable!(),
+                };
+                for (k, v) in pairs {
+                    let k = if secure { keccak256(&k).to_vec() } else { k };
+                    match v {
+                        Some(v) if !v.is_empty() => trie.insert(&k, v).unwrap(),
+                        _ => trie.remove(&k).unwrap(),
+                    }
+                }
+                let want: B256 = t["root"].as_str().unwrap().parse().unwrap();
+                assert_eq!(trie.root(), want, "{file} {name}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} trie tests ran");
+    }
+
+    #[test]
+    fn updates_on_a_witness_match_a_full_rebuild() {
+        // Build a trie, keep its nodes as a witness, then update a sparse copy and compare roots
+        // with alloy-trie's HashBuilder over the final leaf set.
+        let mut full = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
+        let mut leaves = std::collections::BTreeMap::new();
+        for i in 0..200u64 {
+            let k = keccak256(i.to_be_bytes());
+            let mut v = Vec::new();
+            U256::from(i + 1).encode(&mut v);
+            full.insert(k.as_slice(), v.clone()).unwrap();
+            leaves.insert(k, v);
+        }
+        let mut witness = HashMap::new();
+        collect(&full.root, &mut witness);
+        let mut sparse = SparseTrie::new(full.root(), witness);
+        for i in (0..200u64).step_by(3) {
+            let k = keccak256(i.to_be_bytes());
+            sparse.remove(k.as_slice()).unwrap();
+            leaves.remove(&k);
+        }
+        for i in 1000..1010u64 {
+            let k = keccak256(i.to_be_bytes());
+            sparse.insert(k.as_slice(), vec![0x2a]).unwrap();
+            leaves.insert(k, vec![0x2a]);
+        }
+        let mut hb = alloy_trie::HashBuilder::default();
+        for (k, v) in &leaves {
+            hb.add_leaf(alloy_trie::Nibbles::unpack(k), v);
+        }
+        assert_eq!(sparse.root(), hb.root());
+        assert_eq!(sparse.get(keccak256(1u64.to_be_bytes()).as_slice()).unwrap(), leaves.get(&keccak256(1u64.to_be_bytes())).cloned());
+    }
+
+    fn collect(node: &Node, out: &mut HashMap<B256, Bytes>) {
+        let enc = SparseTrie::<NoNodes>::encode(node);
+        out.insert(keccak256(&enc), enc.into());
+        match node {
+            Node::Extension(_, c) => collect(c, out),
+            Node::Branch(ch, _) => ch.iter().for_each(|c| collect(c, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_missing_witness_node_is_an_error_not_a_wrong_root() {
+        let mut t = SparseTrie::new(B256::repeat_byte(1), HashMap::new());
+        assert_eq!(t.get(&[1]), Err(TrieError::MissingNode(B256::repeat_byte(1))));
+    }
+}
