@@ -28,6 +28,12 @@ impl NodeSource for HashMap<B256, Bytes> {
     }
 }
 
+impl<T: NodeSource + ?Sized> NodeSource for std::sync::Arc<T> {
+    fn node(&self, hash: &B256) -> Option<Bytes> {
+        (**self).node(hash)
+    }
+}
+
 /// An empty node source (a trie built from scratch).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoNodes;
