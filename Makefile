@@ -24,8 +24,14 @@ release: ## Build the release binary.
 peers: ## Install the test peers (cast, anvil from npm; web3.py, trie from PyPI) into .peers/.
 	scripts/install-test-peers.sh
 
-test: peers build ## Everything CI runs: unit, integration and e2e tests (installs what they need).
+test: peers build ## Everything CI runs: unit, integration and e2e tests, then conformance on ../shared/fixtures.
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(MAKE) conformance
+
+FIXTURES ?= ../shared/fixtures
+conformance: build ## Build every fixture block with the sequencer's executor and compare (FIXTURES=dir).
+	@if [ -d "$(FIXTURES)" ]; then target/debug/op-sequencer conformance $(FIXTURES); \
+	else echo "conformance skipped: $(FIXTURES) not found (the fixtures live beside the repository)"; fi
 
 test-unit: build ## Unit tests only.
 	$(CARGO) nextest run --workspace --locked -E 'not package(opseq-e2e)'
@@ -43,4 +49,4 @@ lint: ## clippy on everything, warnings are errors.
 clean: ## Remove build output, test peers and the default data dir.
 	$(CARGO) clean; rm -rf .peers $(DATADIR)
 
-.PHONY: help dev build release peers test test-unit test-e2e fmt lint clean
+.PHONY: help dev build release peers test test-unit test-e2e conformance fmt lint clean

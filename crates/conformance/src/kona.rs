@@ -76,9 +76,9 @@ impl StateReader for WitnessState {
     }
     fn storage(&self, address: Address, slot: U256) -> Result<U256, String> {
         let mut tries = self.storage.lock();
-        if !tries.contains_key(&address) {
+        if let std::collections::hash_map::Entry::Vacant(e) = tries.entry(address) {
             let root = self.trie_account(address)?.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
-            tries.insert(address, SparseTrie::new(root, Arc::clone(&self.witness)));
+            e.insert(SparseTrie::new(root, Arc::clone(&self.witness)));
         }
         let raw = tries.get_mut(&address).expect("inserted").get(keccak256(B256::from(slot)).as_slice()).map_err(|e| e.to_string())?;
         raw.map(|r| U256::decode(&mut r.as_slice()).map_err(|e| e.to_string())).transpose().map(Option::unwrap_or_default)

@@ -3,6 +3,7 @@
 mod blockchain;
 mod kona;
 mod mem;
+mod vectors;
 
 pub use blockchain::{Outcome, run_blockchain_file};
 pub use mem::MemState;
@@ -73,7 +74,7 @@ pub fn run(paths: &[PathBuf], verbose: bool, out: &mut dyn Write) -> std::io::Re
         };
         let Some(kind) = classify(&json) else {
             total.skipped += 1;
-            writeln!(out, "SKIP {name}: not a blockchain-test file (trie/RLP vectors and OP vectors are not run by this command yet)")?;
+            writeln!(out, "SKIP {name}: not a blockchain-test file (trie and RLP vectors are checked by unit tests of opseq-trie, not by this command)")?;
             continue;
         };
         match kind {
@@ -101,6 +102,22 @@ pub fn run(paths: &[PathBuf], verbose: bool, out: &mut dyn Write) -> std::io::Re
                 let tag = if fl > 0 { "FAIL" } else { "ok  " };
                 writeln!(out, "{tag} {name}: {p} passed, {fl} failed, {s} skipped")?;
             }
+            Kind::OpVectors => {
+                let (mut p, mut fl) = (0, 0);
+                for (v, r) in vectors::run_vectors(&json) {
+                    match r {
+                        Ok(()) => p += 1,
+                        Err(e) => {
+                            fl += 1;
+                            writeln!(out, "  FAIL {v}: {e}")?;
+                        }
+                    }
+                }
+                total.passed += p;
+                total.failed += fl;
+                let tag = if fl > 0 { "FAIL" } else { "ok  " };
+                writeln!(out, "{tag} {name}: {p} passed, {fl} failed, 0 skipped")?;
+            }
             Kind::KonaOp => match std::panic::catch_unwind(|| kona::run_kona(&json)).unwrap_or_else(|_| Err("panicked".into())) {
                 Ok(()) => {
                     total.passed += 1;
@@ -119,6 +136,7 @@ pub fn run(paths: &[PathBuf], verbose: bool, out: &mut dyn Write) -> std::io::Re
 
 enum Kind {
     Blockchain,
+    OpVectors,
     KonaOp,
 }
 
@@ -126,6 +144,9 @@ fn classify(v: &serde_json::Value) -> Option<Kind> {
     let obj = v.as_object()?;
     if obj.contains_key("preimages") && obj.contains_key("executing_payload") {
         return Some(Kind::KonaOp);
+    }
+    if obj.contains_key("deposit_source_hashes") && obj.contains_key("base_fee") {
+        return Some(Kind::OpVectors);
     }
     let first = obj.values().next()?.as_object()?;
     (first.contains_key("blocks") && first.contains_key("pre")).then_some(Kind::Blockchain)

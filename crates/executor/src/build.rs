@@ -244,7 +244,10 @@ impl BlockBuilder {
 
     /// The base fee of the block after `parent`.
     pub fn next_base_fee(&self, parent: &Header) -> u64 {
-        let params = if self.is_l2() { l2_params(parent) } else { BASE_FEE_PARAMS_L1 };
+        let params = match &self.rules {
+            Rules::L2(forks) => l2_params(parent, forks),
+            Rules::L1 { .. } => BASE_FEE_PARAMS_L1,
+        };
         parent.next_block_base_fee(params).unwrap_or_default()
     }
 
@@ -518,15 +521,24 @@ fn exec_err(e: BlockExecutionError) -> BuildError {
     BuildError::Execution(e.to_string())
 }
 
+/// The receipts root: the ordered trie of the receipts' EIP-2718 encodings (on OP from Canyon
+/// on, deposit receipts include their nonce and version).
+pub fn receipts_root<R: Encodable2718>(receipts: &[R]) -> B256 {
+    alloy_consensus::proofs::ordered_trie_root_with_encoder(receipts, |r, buf| r.encode_2718(buf))
+}
+
 /// The L2's EIP-1559 parameters for the block after `parent`, from the parent's Holocene
 /// `extraData` (the pre-Holocene constants if it carries none).
-fn l2_params(parent: &Header) -> BaseFeeParams {
+fn l2_params(parent: &Header, forks: &OpChainHardforks) -> BaseFeeParams {
     // op-alloy returns (elasticity, denominator).
     match op_alloy_consensus::decode_holocene_extra_data(&parent.extra_data) {
         Ok((elasticity, denominator)) if denominator != 0 && elasticity != 0 => {
             BaseFeeParams::new(denominator as u128, elasticity as u128)
         }
-        _ => L2_BASE_FEE_PARAMS,
+        // Before Holocene (or at its activation block) the chain's constants apply: OP's
+        // denominator is 50 before Canyon and 250 from Canyon on, elasticity 6.
+        _ if forks.is_canyon_active_at_timestamp(parent.timestamp) => L2_BASE_FEE_PARAMS,
+        _ => crate::spec::L2_BASE_FEE_PARAMS_PRE_CANYON,
     }
 }
 
@@ -561,7 +573,7 @@ impl Accum {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             state_root: B256::ZERO,
             transactions_root,
-            receipts_root: alloy_consensus::proofs::ordered_trie_root_with_encoder(receipts, |r, buf| r.encode_2718(buf)),
+            receipts_root: receipts_root(receipts),
             logs_bloom: receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom()),
             difficulty: U256::ZERO,
             gas_used,

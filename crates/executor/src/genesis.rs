@@ -104,7 +104,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
 }
 
 /// Holocene `extraData`: version 0 ‖ denominator (u32 BE) ‖ elasticity (u32 BE).
-pub(crate) fn holocene_extra_data(denominator: u32, elasticity: u32) -> Bytes {
+pub fn holocene_extra_data(denominator: u32, elasticity: u32) -> Bytes {
     let mut v = vec![0u8];
     v.extend_from_slice(&denominator.to_be_bytes());
     v.extend_from_slice(&elasticity.to_be_bytes());

@@ -11,11 +11,11 @@ mod validate;
 
 pub use build::{
     BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules,
-    decode_tx_info,
+    decode_tx_info, receipts_root,
 };
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};
-pub use genesis::{BEACON_ROOTS_CODE, genesis};
+pub use genesis::{BEACON_ROOTS_CODE, genesis, holocene_extra_data};
 pub use l1info::{L1InfoParams, l1_info_calldata, l1_info_deposit, parse_sequence_number};
 pub use signing::payload_hash;
 pub use spec::{

@@ -20,6 +20,10 @@ pub const BASE_FEE_PARAMS_L1: BaseFeeParams = BaseFeeParams::ethereum();
 pub const L2_BASE_FEE_PARAMS: BaseFeeParams =
     BaseFeeParams { max_change_denominator: 250, elasticity_multiplier: 6 };
 
+/// OP's EIP-1559 parameters before Canyon (denominator 50, elasticity 6).
+pub const L2_BASE_FEE_PARAMS_PRE_CANYON: BaseFeeParams =
+    BaseFeeParams { max_change_denominator: 50, elasticity_multiplier: 6 };
+
 /// The dev L2 fork schedule: every fork up to Isthmus active from genesis.
 pub fn dev_op_hardforks() -> OpChainHardforks {
     OpChainHardforks::new([
