@@ -162,10 +162,10 @@ pub enum Rules {
 }
 
 impl Rules {
-    /// The dev rules of a chain kind: Cancun L1 mock, Isthmus L2.
+    /// The dev rules of a chain kind: Prague L1 mock, Isthmus L2.
     pub fn dev(kind: ChainKind) -> Self {
         match kind {
-            ChainKind::L1 => Self::L1 { last: EthereumHardfork::Cancun, blob: BlobParams::cancun() },
+            ChainKind::L1 => Self::L1 { last: EthereumHardfork::Prague, blob: BlobParams::prague() },
             ChainKind::L2 => Self::L2(dev_op_hardforks()),
         }
     }

@@ -1,7 +1,10 @@
 //! The bundled dev genesis.
 use crate::spec::{L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER};
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
-use alloy_eips::{eip4788::BEACON_ROOTS_ADDRESS, eip7685::EMPTY_REQUESTS_HASH};
+use alloy_eips::{
+    eip2935::HISTORY_STORAGE_ADDRESS, eip4788::BEACON_ROOTS_ADDRESS, eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+    eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, eip7685::EMPTY_REQUESTS_HASH,
+};
 use alloy_primitives::{B64, B256, Bytes, KECCAK256_EMPTY, U256, bytes, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use opseq_primitives::{AccountChange, AccountState, ChainConfig, SealedBlock, StateDiff, dev_accounts};
@@ -12,6 +15,16 @@ use opseq_primitives::{AccountChange, AccountState, ChainConfig, SealedBlock, St
 pub const BEACON_ROOTS_CODE: Bytes = bytes!(
     "3373fffffffffffffffffffffffffffffffffffffffe14604d57602036146024575f5ffd5b5f35801560495762001fff810690815414603c575f5ffd5b62001fff01545f5260205ff35b5f5ffd5b62001fff42064281555f359062001fff015500"
 );
+
+/// The EIP-2935 block-hash history contract's runtime code (EIP-2935; the same bytes are in the
+/// EEST v5.4.0 Prague pre-state, `../shared/fixtures/eest/prague`).
+pub const HISTORY_STORAGE_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500");
+
+/// The EIP-7002 withdrawal-request predeploy's runtime code (EIP-7002; same source as above).
+pub const WITHDRAWAL_REQUEST_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe1460cb5760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff146101f457600182026001905f5b5f82111560685781019083028483029004916001019190604d565b909390049250505036603814608857366101f457346101f4575f5260205ff35b34106101f457600154600101600155600354806003026004013381556001015f35815560010160203590553360601b5f5260385f601437604c5fa0600101600355005b6003546002548082038060101160df575060105b5f5b8181146101835782810160030260040181604c02815460601b8152601401816001015481526020019060020154807fffffffffffffffffffffffffffffffff00000000000000000000000000000000168252906010019060401c908160381c81600701538160301c81600601538160281c81600501538160201c81600401538160181c81600301538160101c81600201538160081c81600101535360010160e1565b910180921461019557906002556101a0565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff14156101cd57505f5b6001546002828201116101e25750505f6101e8565b01600290035b5f555f600155604c025ff35b5f5ffd");
+
+/// The EIP-7251 consolidation-request predeploy's runtime code (EIP-7251; same source as above).
+pub const CONSOLIDATION_REQUEST_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe1460d35760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1461019a57600182026001905f5b5f82111560685781019083028483029004916001019190604d565b9093900492505050366060146088573661019a573461019a575f5260205ff35b341061019a57600154600101600155600354806004026004013381556001015f358155600101602035815560010160403590553360601b5f5260605f60143760745fa0600101600355005b6003546002548082038060021160e7575060025b5f5b8181146101295782810160040260040181607402815460601b815260140181600101548152602001816002015481526020019060030154905260010160e9565b910180921461013b5790600255610146565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff141561017357505f5b6001546001828201116101885750505f61018e565b01600190035b5f555f6001556074025ff35b5f5ffd");
 
 /// Each dev account's genesis balance: 10,000 ETH (as anvil).
 const DEV_BALANCE: u128 = 10_000_000_000_000_000_000_000;
@@ -34,17 +47,23 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             code: None,
         })
         .collect();
-    accounts.push(AccountChange {
-        address: BEACON_ROOTS_ADDRESS,
-        info: Some(AccountState {
-            nonce: 1,
-            balance: U256::ZERO,
-            code_hash: keccak256(&BEACON_ROOTS_CODE),
-        }),
-        wipe_storage: false,
-        storage: vec![],
-        code: Some(BEACON_ROOTS_CODE),
-    });
+    // The system contracts (deployed with nonce 1, as by their EIPs' deployment transactions):
+    // beacon roots everywhere, block-hash history everywhere (Prague L1, Isthmus L2), and the
+    // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
+    let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
+    if !config.is_l2() {
+        system.push((WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_CODE));
+        system.push((CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_CODE));
+    }
+    for (address, code) in system {
+        accounts.push(AccountChange {
+            address,
+            info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
+            wipe_storage: false,
+            storage: vec![],
+            code: Some(code),
+        });
+    }
     accounts.sort_by_key(|a| a.address);
     let state_root = alloy_trie::root::state_root_unsorted(accounts.iter().map(|a| {
         let info = a.info.expect("genesis accounts exist");
@@ -86,7 +105,8 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         blob_gas_used: Some(0),
         excess_blob_gas: Some(0),
         parent_beacon_block_root: Some(B256::ZERO),
-        requests_hash: l2.then_some(EMPTY_REQUESTS_HASH),
+        // Both the Prague L1 and the Isthmus L2 carry a requests hash (empty at genesis).
+        requests_hash: Some(EMPTY_REQUESTS_HASH),
         block_access_list_hash: None,
         slot_number: None,
     };
@@ -130,8 +150,9 @@ mod tests {
         let (l1, _) = genesis(dev.chain(900).unwrap());
         let (l2, diff) = genesis(dev.chain(901).unwrap());
         assert_ne!(l1.header.state_root, EMPTY_ROOT_HASH);
-        assert_eq!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 11);
+        // The L1 also has the EIP-7002/7251 queues.
+        assert_ne!(l1.header.state_root, l2.header.state_root);
+        assert_eq!(diff.accounts.len(), 12);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     }

@@ -1,7 +1,7 @@
 //! The L1-info deposit (OP specs `ecotone/l1-attributes.md`, `isthmus/l1-attributes.md`).
 use crate::spec::{DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS};
 use alloy_consensus::Header;
-use alloy_eips::{eip4844::calc_blob_gasprice, eip7840::BlobParams};
+use alloy_eips::eip7840::BlobParams;
 use alloy_primitives::{B256, Bytes, TxKind, U256};
 use op_alloy_consensus::{L1InfoDepositSource, TxDeposit};
 
@@ -23,10 +23,13 @@ pub struct L1InfoParams {
     pub operator_fee_scalar: u32,
     /// Isthmus operator-fee constant.
     pub operator_fee_constant: u64,
+    /// The L1's blob parameters: the blob base fee follows the L1 fork's update fraction.
+    pub l1_blob_params: BlobParams,
 }
 
 impl Default for L1InfoParams {
-    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), no operator fee.
+    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), no operator fee, a
+    /// Prague L1.
     fn default() -> Self {
         Self {
             base_fee_scalar: 1368,
@@ -34,6 +37,7 @@ impl Default for L1InfoParams {
             batcher_hash: B256::left_padding_from(&[0xba; 20]),
             operator_fee_scalar: 0,
             operator_fee_constant: 0,
+            l1_blob_params: BlobParams::prague(),
         }
     }
 }
@@ -42,7 +46,7 @@ impl Default for L1InfoParams {
 pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams) -> Bytes {
     let blob_base_fee = origin
         .excess_blob_gas
-        .map(calc_blob_gasprice)
+        .map(|excess| p.l1_blob_params.calc_blob_fee(excess))
         .map(U256::from)
         .unwrap_or(U256::from(1));
     let mut out = Vec::with_capacity(ISTHMUS_LEN);
@@ -59,8 +63,6 @@ pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1Info
     out.extend_from_slice(&p.operator_fee_scalar.to_be_bytes());
     out.extend_from_slice(&p.operator_fee_constant.to_be_bytes());
     debug_assert_eq!(out.len(), ISTHMUS_LEN);
-    // Cancun's blob params are what the dev L1 runs; kept explicit for when L1 moves on.
-    let _ = BlobParams::cancun();
     out.into()
 }
 

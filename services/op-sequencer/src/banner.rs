@@ -8,7 +8,7 @@ pub(crate) fn banner(devnet: &DevnetConfig, http: SocketAddr, grpc: SocketAddr, 
     let _ = writeln!(s, "Chains");
     let _ = writeln!(s, "==================");
     for c in &devnet.chains {
-        let kind = if c.is_l2() { format!("OP Stack L2 (Isthmus), L1 = {}", c.l1_chain_id.unwrap_or_default()) } else { "L1 mock (Cancun)".to_string() };
+        let kind = if c.is_l2() { format!("OP Stack L2 (Isthmus), L1 = {}", c.l1_chain_id.unwrap_or_default()) } else { "L1 mock (Prague)".to_string() };
         let _ = writeln!(s, "{:>6}  http://{http}/chains/{:<6} {kind}, block time {} s", c.chain_id, c.chain_id, c.block_time);
     }
     let _ = writeln!(s, "\nAvailable Accounts (10,000 ETH on every chain)");
