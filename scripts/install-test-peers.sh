@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real clients the tests drive, from package registries only, into ./.peers:
 #   npm  @foundry-rs/cast-linux-amd64, @foundry-rs/anvil-linux-amd64 (binaries inside the packages)
-#   PyPI web3, eth-account (in a venv)
+#   npm  @ethereumjs/client (a real engine-API execution client; run with --sync none: no P2P sockets)
+#   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool) (in a venv)
 # Idempotent: pinned versions are checked and skipped when present.
 set -euo pipefail
 PREFIX="${PEERS_PREFIX:-$(cd "$(dirname "$0")/.." && pwd)/.peers}"
 FOUNDRY_VER=1.7.1
-PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0)
+EJS_VER=0.10.5
+PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0 ethereum-execution==2.20.0)
 log() { printf '[install-test-peers] %s\n' "$*" >&2; }
 mkdir -p "$PREFIX/bin" "$PREFIX/npm"
 
@@ -14,6 +16,7 @@ have_npm() { local pj="$PREFIX/npm/node_modules/$1/package.json"; [ -f "$pj" ] &
 want=()
 have_npm @foundry-rs/cast-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/cast-linux-amd64@$FOUNDRY_VER")
 have_npm @foundry-rs/anvil-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/anvil-linux-amd64@$FOUNDRY_VER")
+have_npm @ethereumjs/client "$EJS_VER" || want+=("@ethereumjs/client@$EJS_VER")
 if [ "${#want[@]}" -gt 0 ]; then
   log "npm install ${want[*]}"
   [ -f "$PREFIX/npm/package.json" ] || echo '{"name":"opseq-peers","private":true}' > "$PREFIX/npm/package.json"
@@ -40,6 +43,12 @@ then
   log "pip install ${PY_PKGS[*]}"
   "$PREFIX/venv/bin/python" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}" >&2
 fi
+cat > "$PREFIX/bin/ethereumjs" <<EOF2
+#!/bin/sh
+exec node "$PREFIX/npm/node_modules/@ethereumjs/client/dist/esm/bin/cli.js" "\$@"
+EOF2
+chmod +x "$PREFIX/bin/ethereumjs"
+ln -sf "$PREFIX/venv/bin/ethereum-spec-evm" "$PREFIX/bin/ethereum-spec-evm"
 "$PREFIX/bin/cast" --version | head -1 >&2
 "$PREFIX/venv/bin/python" -c 'import web3; print("web3", web3.__version__)' >&2
 echo "$PREFIX"

@@ -203,6 +203,8 @@ impl ChainRpc {
         method!("txpool_status", txpool_status);
         method!("debug_dumpBlock", dump_block);
         method!("evm_mine", evm_mine);
+        method!("debug_getRawTransaction", raw_tx);
+        method!("debug_getRawHeader", raw_header);
         m
     }
 
@@ -533,6 +535,24 @@ impl ChainRpc {
         let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
         let (hash, _) = self.edges.txs.submit(self.chain(), Bytes::from(bytes)).await.map_err(edge)?;
         Ok(json!(hash))
+    }
+
+    /// geth's `debug_getRawTransaction`: the EIP-2718 bytes of a mined or pooled tx.
+    async fn raw_tx(&self, p: Params<'static>) -> RpcResult {
+        let (hash,): (B256,) = p.parse()?;
+        if let Some((b, i)) = self.located(hash).await? {
+            return Ok(json!(b.transactions[i]));
+        }
+        Ok(self.edges.txs.get(self.chain(), hash).await.map_err(edge)?.map(|t| json!(t.raw)).unwrap_or(Value::Null))
+    }
+
+    /// geth's `debug_getRawHeader`: the RLP of a header.
+    async fn raw_header(&self, p: Params<'static>) -> RpcResult {
+        let (tag,): (Value,) = p.parse()?;
+        let Some(b) = self.resolve(parse_tag(Some(tag))?).await? else { return Ok(Value::Null) };
+        let mut out = Vec::new();
+        alloy_rlp::Encodable::encode(&b.header, &mut out);
+        Ok(json!(Bytes::from(out)))
     }
 
     /// anvil's `evm_mine`: builds one block now (with the pool's best txs), whatever the schedule.

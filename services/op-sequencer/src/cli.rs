@@ -31,6 +31,18 @@ pub enum Command {
     Builder(ComponentArgs),
     /// Build every block of blockchain-test fixtures (files or directories) and compare hashes.
     Conformance(ConformanceArgs),
+    /// Print a dev chain's genesis as a geth-style genesis file (for execution clients).
+    Genesis(GenesisArgs),
+}
+
+/// `op-sequencer genesis`.
+#[derive(Debug, Args)]
+pub struct GenesisArgs {
+    /// The chain (900 is the L1 mock).
+    #[arg(long, default_value_t = 900)]
+    pub chain: u64,
+    #[command(flatten)]
+    pub chains: ChainArgs,
 }
 
 /// `op-sequencer conformance`.
@@ -57,6 +69,10 @@ pub struct ChainArgs {
     /// Do not produce blocks automatically.
     #[arg(long = "no-auto", env = "OPSEQ_NO_AUTO", default_value_t = false)]
     pub no_auto: bool,
+    /// Genesis timestamp of new chains (unix seconds); now if unset. Chains already in the data
+    /// dir keep theirs.
+    #[arg(long = "genesis.timestamp", env = "OPSEQ_GENESIS_TIMESTAMP")]
+    pub genesis_timestamp: Option<u64>,
 }
 
 /// HTTP (JSON-RPC, health, metrics).

@@ -4,4 +4,5 @@
 
 mod banner;
 pub mod cli;
+pub mod genesis;
 pub mod run;

@@ -17,6 +17,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 pub fn run(cli: Cli) -> eyre::Result<()> {
+    if let Command::Genesis(a) = &cli.command {
+        let devnet = devnet(&a.chains)?;
+        let chain = devnet.chain(a.chain).ok_or_else(|| eyre::eyre!("unknown chain {}: the dev chains are {:?}", a.chain, devnet.chain_ids()))?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", serde_json::to_string_pretty(&crate::genesis::geth_genesis(chain))?);
+        }
+        return Ok(());
+    }
     if let Command::Conformance(a) = &cli.command {
         let mut out = std::io::stdout().lock();
         let summary = opseq_conformance::run(&a.paths, a.verbose, &mut out)?;
@@ -36,7 +45,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
             Command::Signer(a) => signer(a).await,
             Command::Publisher(a) => publisher(a).await,
             Command::Builder(a) => builder(a).await,
-            Command::Conformance(_) => unreachable!("handled above"),
+            Command::Conformance(_) | Command::Genesis(_) => unreachable!("handled above"),
         }
     })
 }
@@ -44,7 +53,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
 fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    Ok(DevnetConfig::dev(c.l1_block_time, c.l2_block_time, now))
+    Ok(DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now)))
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

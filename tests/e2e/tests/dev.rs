@@ -224,3 +224,36 @@ fn health_readiness_metrics_and_wallet_methods() -> eyre::Result<()> {
     assert!(v["error"]["message"].as_str().unwrap().contains("historical state"), "{v}");
     Ok(())
 }
+
+#[test]
+fn l1_mock_blocks_are_valid_for_ethereumjs_and_the_spec_t8n() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ts = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() - 3600).to_string();
+    let node = dev(&dir.path().join("d"), &["--no-auto", "--genesis.timestamp", &ts])?;
+    let genesis = run(&binary(), &["genesis", "--chain", "900", "--genesis.timestamp", &ts])?;
+    let gpath = dir.path().join("genesis.json");
+    std::fs::write(&gpath, genesis)?;
+    // Block 1: a transfer, a contract creation and a call into the beacon-roots contract.
+    node.rpc(900, "eth_sendRawTransaction", json!([sign_transfer(KEY0, 900, 0, DEAD, 12345, 21_000, 100_000_000_000)?]))?;
+    cast(&["send", "--async", "--rpc-url", &node.url(900), "--private-key", KEY1, "--create", "0x600a600c600039600a6000f3602a60005260206000f3"])?;
+    // cast fills the nonce from the latest state, so the second tx of KEY0 names its nonce.
+    cast(&["send", "--async", "--rpc-url", &node.url(900), "--private-key", KEY0, "--nonce", "1", "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "--gas-limit", "100000", "0x"])?;
+    node.rpc(900, "evm_mine", json!([]))?;
+    let b1 = node.rpc(900, "eth_getBlockByNumber", json!(["0x1", false]))?;
+    assert_eq!(b1["transactions"].as_array().unwrap().len(), 3, "{b1}");
+    node.rpc(900, "evm_mine", json!([]))?; // and an empty one
+    let peers = peers();
+    let out = python("engine_check.py", &[
+        "--rpc", &node.url(900),
+        "--genesis", gpath.to_str().unwrap(),
+        "--ethereumjs", peers.join("bin/ethereumjs").to_str().unwrap(),
+        "--t8n", peers.join("bin/ethereum-spec-evm").to_str().unwrap(),
+    ])?;
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    println!("{v}");
+    assert_eq!(v["newPayloadV4"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["newPayloadV4"][0]["txs"], 3, "{v}");
+    assert!(v["newPayloadV4"].as_array().unwrap().iter().all(|r| r["status"] == "VALID"), "{v}");
+    assert_eq!(v["t8n"]["match"], true, "{v}");
+    Ok(())
+}
