@@ -1,10 +1,12 @@
 //! One chain's store.
 use crate::StoreError;
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount, root::storage_root_unhashed};
-use opseq_primitives::{AccountState, BlockRef, ChainId, SealedBlock, StateDiff, TxLocation};
+use alloy_rlp::{Decodable, Encodable};
+use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
+use opseq_trie::{NodeSource, SparseTrie};
+use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainId, SealedBlock, StateDiff, TxLocation};
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 const P_BLOCK: u8 = b'b';
 const P_HASH: u8 = b'h';
@@ -13,7 +15,32 @@ const P_ACCOUNT: u8 = b'a';
 const P_STORAGE: u8 = b's';
 const P_CODE: u8 = b'c';
 const P_META: u8 = b'm';
+const P_NODE: u8 = b'n';
 const HEAD: &[u8] = b"head";
+const TRIE_ROOT: &[u8] = b"trie_root";
+
+/// State trie nodes, content-addressed in the chain's tree.
+#[derive(Debug, Clone)]
+struct SledNodes(sled::Tree);
+
+impl NodeSource for SledNodes {
+    fn node(&self, hash: &B256) -> Option<Bytes> {
+        self.0.get(key(P_NODE, hash.as_slice())).ok().flatten().map(|v| Bytes::from(v.to_vec()))
+    }
+}
+
+/// A state trie updated in memory, with the nodes it created.
+#[derive(Debug)]
+struct TrieUpdate {
+    root: B256,
+    storage_roots: HashMap<Address, B256>,
+    state: SparseTrie<SledNodes>,
+    nodes: Vec<(B256, Vec<u8>)>,
+}
+
+fn trie_err(e: opseq_trie::TrieError) -> StoreError {
+    StoreError::Corrupt(format!("state trie: {e}"))
+}
 
 fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
@@ -54,15 +81,15 @@ fn decode_account(v: &[u8]) -> Result<AccountState, StoreError> {
 pub struct ChainStore {
     chain_id: ChainId,
     tree: sled::Tree,
-    /// Storage roots of accounts at head, filled lazily; entries are dropped on change.
-    storage_roots: Mutex<HashMap<Address, B256>>,
+    /// The trie update of the last `compute_roots`, reused when the same diff is committed.
+    pending: Mutex<Option<(StateDiff, TrieUpdate)>>,
     /// Serialises commits (one writer per chain).
     write: Mutex<()>,
 }
 
 impl ChainStore {
     pub(crate) fn new(chain_id: ChainId, tree: sled::Tree) -> Self {
-        Self { chain_id, tree, storage_roots: Mutex::default(), write: Mutex::new(()) }
+        Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()) }
     }
 
     /// The chain id.
@@ -154,69 +181,113 @@ impl ChainStore {
             .collect()
     }
 
-    fn storage_root_at_head(&self, address: &Address) -> Result<B256, StoreError> {
-        if let Some(root) = self.storage_roots.lock().get(address) {
-            return Ok(*root);
+    /// The root of the persisted state trie (the head's state root), or the empty root.
+    pub fn trie_root(&self) -> Result<B256, StoreError> {
+        Ok(self.tree.get(key(P_META, TRIE_ROOT))?.map(|v| B256::from_slice(&v)).unwrap_or(EMPTY_ROOT_HASH))
+    }
+
+    /// Applies `diff` to the persisted state trie in memory: only the paths of touched keys are
+    /// read (from sled) and rehashed, so the cost grows with the keys the block touched, not with
+    /// the size of the state.
+    fn trie_update(&self, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
+        let nodes = SledNodes(self.tree.clone());
+        let mut state = SparseTrie::new(self.trie_root()?, nodes.clone());
+        let mut storage_roots = HashMap::new();
+        let mut new_nodes = Vec::new();
+        for c in &diff.accounts {
+            let k = keccak256(c.address);
+            let Some(info) = c.info else {
+                state.remove(k.as_slice()).map_err(trie_err)?;
+                storage_roots.insert(c.address, EMPTY_ROOT_HASH);
+                continue;
+            };
+            let old = match state.get(k.as_slice()).map_err(trie_err)? {
+                Some(raw) => TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root,
+                None => EMPTY_ROOT_HASH,
+            };
+            let storage_root = if c.storage.is_empty() && !c.wipe_storage {
+                old
+            } else {
+                let mut st = SparseTrie::new(if c.wipe_storage { EMPTY_ROOT_HASH } else { old }, nodes.clone());
+                for (slot, value) in &c.storage {
+                    let sk = keccak256(B256::from(*slot));
+                    if value.is_zero() {
+                        st.remove(sk.as_slice()).map_err(trie_err)?;
+                    } else {
+                        let mut v = Vec::new();
+                        value.encode(&mut v);
+                        st.insert(sk.as_slice(), v).map_err(trie_err)?;
+                    }
+                }
+                let (root, created) = st.root_with_nodes();
+                new_nodes.extend(created);
+                root
+            };
+            storage_roots.insert(c.address, storage_root);
+            let mut leaf = Vec::new();
+            TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }.encode(&mut leaf);
+            state.insert(k.as_slice(), leaf).map_err(trie_err)?;
         }
-        let root = storage_root_of(self.account_storage(address)?);
-        self.storage_roots.lock().insert(*address, root);
-        Ok(root)
+        let (root, created) = state.root_with_nodes();
+        new_nodes.extend(created);
+        Ok(TrieUpdate { root, storage_roots, state, nodes: new_nodes })
     }
 
     /// The state root and the requested storage roots after applying `diff` on the head state.
-    /// With an empty diff this is the head's state root, recomputed from the stored state.
+    /// With an empty diff this is the head's state root.
     pub fn compute_roots(
         &self,
         diff: &StateDiff,
         storage_roots_of: &[Address],
     ) -> Result<(B256, Vec<(Address, B256)>), StoreError> {
-        let mut accounts: BTreeMap<Address, (AccountState, B256)> = BTreeMap::new();
-        let changed: HashMap<Address, _> = diff.accounts.iter().map(|c| (c.address, c)).collect();
-        for (address, state) in self.accounts()? {
-            if changed.contains_key(&address) {
-                continue;
-            }
-            accounts.insert(address, (state, self.storage_root_at_head(&address)?));
-        }
-        for change in &diff.accounts {
-            let Some(info) = change.info else { continue };
-            let root = if change.storage.is_empty() && !change.wipe_storage {
-                self.storage_root_at_head(&change.address)?
-            } else {
-                let mut slots: BTreeMap<U256, U256> = if change.wipe_storage {
-                    BTreeMap::new()
-                } else {
-                    self.account_storage(&change.address)?.into_iter().collect()
-                };
-                for (slot, value) in &change.storage {
-                    if value.is_zero() {
-                        slots.remove(slot);
-                    } else {
-                        slots.insert(*slot, *value);
-                    }
-                }
-                storage_root_of(slots)
+        let mut update = self.trie_update(diff)?;
+        let mut wanted = Vec::with_capacity(storage_roots_of.len());
+        for a in storage_roots_of {
+            let root = match update.storage_roots.get(a) {
+                Some(r) => *r,
+                None => match update.state.get(keccak256(a).as_slice()).map_err(trie_err)? {
+                    Some(raw) => TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root,
+                    None => EMPTY_ROOT_HASH,
+                },
             };
-            accounts.insert(change.address, (info, root));
+            wanted.push((*a, root));
         }
-        let wanted = storage_roots_of
-            .iter()
-            .map(|a| (*a, accounts.get(a).map(|(_, r)| *r).unwrap_or(EMPTY_ROOT_HASH)))
-            .collect();
-        let root = alloy_trie::root::state_root_unsorted(accounts.into_iter().map(
-            |(address, (s, storage_root))| {
-                (
-                    keccak256(address),
-                    TrieAccount {
-                        nonce: s.nonce,
-                        balance: s.balance,
-                        storage_root,
-                        code_hash: s.code_hash,
-                    },
-                )
-            },
-        ));
+        let root = update.root;
+        *self.pending.lock() = Some((diff.clone(), update));
         Ok((root, wanted))
+    }
+
+    /// Rebuilds the persisted trie from the flat state when it is missing or stale (a data dir
+    /// written before the trie was persisted). Returns whether it had to.
+    pub fn ensure_trie(&self) -> Result<bool, StoreError> {
+        let Some(head) = self.head()? else { return Ok(false) };
+        let block = self.block_by_number(head.number)?.ok_or_else(|| corrupt("head block missing"))?;
+        if self.trie_root()? == block.header.state_root {
+            return Ok(false);
+        }
+        let diff = StateDiff {
+            accounts: self
+                .accounts()?
+                .into_iter()
+                .map(|(address, state)| {
+                    Ok(AccountChange { address, info: Some(state), wipe_storage: false, storage: self.account_storage(&address)?, code: None })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(key(P_META, TRIE_ROOT), EMPTY_ROOT_HASH.as_slice());
+        self.tree.apply_batch(batch)?;
+        let update = self.trie_update(&diff)?;
+        if update.root != block.header.state_root {
+            return Err(corrupt(&format!("flat state hashes to {}, the head says {}", update.root, block.header.state_root)));
+        }
+        let mut batch = sled::Batch::default();
+        for (h, n) in &update.nodes {
+            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
+        }
+        batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
+        self.tree.apply_batch(batch)?;
+        Ok(true)
     }
 
     /// Appends a block with its state changes atomically. The block's parent must be the head
@@ -236,7 +307,19 @@ impl ChainStore {
             None if block.header.number == 0 => {}
             None => return Err(StoreError::NoGenesis),
         }
+        let cached = self.pending.lock().take().filter(|(d, _)| d == diff).map(|(_, u)| u);
+        let update = match cached {
+            Some(u) => u,
+            None => self.trie_update(diff)?,
+        };
+        if update.root != block.header.state_root {
+            return Err(StoreError::RootMismatch { number: block.header.number, header: block.header.state_root, state: update.root });
+        }
         let mut batch = sled::Batch::default();
+        for (h, n) in &update.nodes {
+            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
+        }
+        batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
         let encoded = serde_json::to_vec(block).map_err(|e| corrupt(&e.to_string()))?;
         batch.insert(key(P_BLOCK, &number), encoded);
@@ -273,12 +356,6 @@ impl ChainStore {
         }
         batch.insert(key(P_META, HEAD), &number[..]);
         self.tree.apply_batch(batch)?;
-        let mut roots = self.storage_roots.lock();
-        for change in &diff.accounts {
-            if change.wipe_storage || !change.storage.is_empty() || change.info.is_none() {
-                roots.remove(&change.address);
-            }
-        }
         Ok(())
     }
 
@@ -289,13 +366,14 @@ impl ChainStore {
     }
 }
 
+#[cfg(test)]
 fn storage_root_of(slots: impl IntoIterator<Item = (U256, U256)>) -> B256 {
     let slots: Vec<(B256, U256)> =
         slots.into_iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (B256::from(k), v)).collect();
     if slots.is_empty() {
         return EMPTY_ROOT_HASH;
     }
-    storage_root_unhashed(slots)
+    alloy_trie::root::storage_root_unhashed(slots)
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -307,10 +385,10 @@ mod tests {
     use super::*;
     use crate::Store;
     use alloy_consensus::Header;
-    use opseq_primitives::AccountChange;
 
-    fn block(number: u64, parent: B256) -> SealedBlock {
-        let header = Header { number, parent_hash: parent, ..Default::default() };
+    fn block(chain: &ChainStore, number: u64, parent: B256, diff: &StateDiff) -> SealedBlock {
+        let (state_root, _) = chain.compute_roots(diff, &[]).unwrap();
+        let header = Header { number, parent_hash: parent, state_root, ..Default::default() };
         SealedBlock {
             hash: header.hash_slow(),
             header,
@@ -326,64 +404,77 @@ mod tests {
     fn acct(address: Address, balance: u64, storage: Vec<(U256, U256)>) -> AccountChange {
         AccountChange {
             address,
-            info: Some(AccountState {
-                nonce: 0,
-                balance: U256::from(balance),
-                code_hash: KECCAK256_EMPTY,
-            }),
+            info: Some(AccountState { nonce: 0, balance: U256::from(balance), code_hash: KECCAK256_EMPTY }),
             wipe_storage: false,
             storage,
             code: None,
         }
     }
 
+    fn full_root(chain: &ChainStore) -> B256 {
+        alloy_trie::root::state_root_unsorted(chain.accounts().unwrap().into_iter().map(|(a, s)| {
+            (keccak256(a), TrieAccount {
+                nonce: s.nonce,
+                balance: s.balance,
+                storage_root: storage_root_of(chain.account_storage(&a).unwrap()),
+                code_hash: s.code_hash,
+            })
+        }))
+    }
+
     #[test]
-    fn commit_requires_the_head_as_parent_and_roots_match_a_full_recompute() {
+    fn commits_keep_the_persisted_trie_equal_to_a_full_recompute() {
         let store = Store::temporary(&[1]).unwrap();
         let chain = store.chain(1).unwrap();
-        let a = Address::repeat_byte(1);
-        let b = Address::repeat_byte(2);
-        let genesis = block(0, B256::ZERO);
-        let diff = StateDiff { accounts: vec![acct(a, 10, vec![(U256::from(1), U256::from(7))])] };
-        chain.commit(&genesis, &diff).unwrap();
-        let (root0, _) = chain.compute_roots(&StateDiff::default(), &[]).unwrap();
+        let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let d0 = StateDiff { accounts: vec![acct(a, 10, vec![(U256::from(1), U256::from(7))])] };
+        let genesis = block(chain, 0, B256::ZERO, &d0);
+        chain.commit(&genesis, &d0).unwrap();
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
 
-        // A block not on the head is refused and changes nothing.
-        let stray = block(1, B256::repeat_byte(9));
-        assert!(matches!(chain.commit(&stray, &diff), Err(StoreError::NotOnHead { .. })));
+        // A block not on the head is refused and changes nothing; so is a wrong state root.
+        let stray = block(chain, 1, B256::repeat_byte(9), &d0);
+        assert!(matches!(chain.commit(&stray, &d0), Err(StoreError::NotOnHead { .. })));
+        let mut lying = block(chain, 1, genesis.hash, &d0);
+        lying.header.state_root = B256::repeat_byte(7);
+        assert!(matches!(chain.commit(&lying, &d0), Err(StoreError::RootMismatch { .. })));
         assert_eq!(chain.head().unwrap().unwrap().hash, genesis.hash);
 
-        // Roots predicted for a diff equal the roots recomputed after committing it.
-        let diff1 = StateDiff {
-            accounts: vec![
-                acct(a, 5, vec![(U256::from(1), U256::ZERO), (U256::from(2), U256::from(3))]),
-                acct(b, 5, vec![]),
-            ],
-        };
-        let (predicted, roots) = chain.compute_roots(&diff1, &[a]).unwrap();
-        assert_ne!(predicted, root0);
-        chain.commit(&block(1, genesis.hash), &diff1).unwrap();
-        let (after, roots_after) = chain.compute_roots(&StateDiff::default(), &[a]).unwrap();
-        assert_eq!(predicted, after);
-        assert_eq!(roots, roots_after);
-        assert_eq!(chain.storage(&a, &U256::from(1)).unwrap(), U256::ZERO);
-        assert_eq!(chain.storage(&a, &U256::from(2)).unwrap(), U256::from(3));
+        // Predicted roots equal the roots after commit, which equal a full recompute; storage
+        // deletions collapse the trie correctly.
+        let mut parent = genesis.hash;
+        for n in 1..30u64 {
+            let mut accounts = vec![acct(a, 5 + n, vec![(U256::from(1), U256::from(n % 3)), (U256::from(n), U256::from(n))])];
+            accounts.push(acct(Address::repeat_byte(n as u8 + 10), n, vec![]));
+            if n % 7 == 0 {
+                accounts.push(AccountChange { address: b, info: None, wipe_storage: true, storage: vec![], code: None });
+            } else {
+                accounts.push(acct(b, n, vec![(U256::from(5), U256::from(n % 2))]));
+            }
+            accounts.sort_by_key(|c| c.address);
+            let diff = StateDiff { accounts };
+            let (predicted, roots) = chain.compute_roots(&diff, &[a]).unwrap();
+            let blk = block(chain, n, parent, &diff);
+            chain.commit(&blk, &diff).unwrap();
+            parent = blk.hash;
+            assert_eq!(predicted, full_root(chain), "block {n}");
+            assert_eq!(roots[0].1, storage_root_of(chain.account_storage(&a).unwrap()));
+        }
+    }
 
-        // The well-known root of one empty-storage account: cross-check with alloy-trie directly.
-        let expect = alloy_trie::root::state_root_unhashed([
-            (a, TrieAccount {
-                nonce: 0,
-                balance: U256::from(5),
-                storage_root: storage_root_of([(U256::from(2), U256::from(3))]),
-                code_hash: KECCAK256_EMPTY,
-            }),
-            (b, TrieAccount {
-                nonce: 0,
-                balance: U256::from(5),
-                storage_root: EMPTY_ROOT_HASH,
-                code_hash: KECCAK256_EMPTY,
-            }),
-        ]);
-        assert_eq!(after, expect);
+    #[test]
+    fn a_missing_trie_is_rebuilt_from_the_flat_state() {
+        let store = Store::temporary(&[1]).unwrap();
+        let chain = store.chain(1).unwrap();
+        let d0 = StateDiff { accounts: vec![acct(Address::repeat_byte(1), 10, vec![(U256::from(1), U256::from(7))])] };
+        chain.commit(&block(chain, 0, B256::ZERO, &d0), &d0).unwrap();
+        let root = chain.trie_root().unwrap();
+        for k in chain.tree.scan_prefix([P_NODE]).keys() {
+            chain.tree.remove(k.unwrap()).unwrap();
+        }
+        chain.tree.remove(key(P_META, TRIE_ROOT)).unwrap();
+        assert!(chain.ensure_trie().unwrap());
+        assert_eq!(chain.trie_root().unwrap(), root);
+        assert!(!chain.ensure_trie().unwrap());
     }
 }

@@ -23,6 +23,16 @@ pub enum StoreError {
         /// The head hash.
         head: alloy_primitives::B256,
     },
+    /// The committed block's state root is not the root of its state.
+    #[error("block {number} says state root {header}, its state hashes to {state}")]
+    RootMismatch {
+        /// Block number.
+        number: u64,
+        /// The header's state root.
+        header: alloy_primitives::B256,
+        /// The root of the state after the block.
+        state: alloy_primitives::B256,
+    },
     /// The chain has no genesis yet.
     #[error("chain has no genesis")]
     NoGenesis,
@@ -31,7 +41,7 @@ pub enum StoreError {
 impl From<StoreError> for OpseqError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotOnHead { .. } => Self::invalid(e.to_string()),
+            StoreError::NotOnHead { .. } | StoreError::RootMismatch { .. } => Self::invalid(e.to_string()),
             StoreError::NoGenesis => Self::transient(e.to_string()),
             _ => Self::fatal(e.to_string()),
         }

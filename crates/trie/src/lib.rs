@@ -353,6 +353,66 @@ impl<S: NodeSource> SparseTrie<S> {
         }
     }
 
+    /// The root hash and every node the trie holds in memory (content-addressed: `keccak(node) →
+    /// node`), for persisting what an update created. Nodes shorter than 32 bytes are inlined in
+    /// their parent and not listed, except the root.
+    pub fn root_with_nodes(&self) -> (B256, Vec<(B256, Vec<u8>)>) {
+        let mut nodes = Vec::new();
+        let root = match &self.root {
+            Node::Empty => EMPTY_ROOT_HASH,
+            Node::Hash(h) => *h,
+            n => {
+                let enc = Self::encode_collect(n, &mut nodes);
+                let h = keccak256(&enc);
+                // The root is always referenced by hash, whatever its size.
+                nodes.push((h, enc));
+                h
+            }
+        };
+        (root, nodes)
+    }
+
+    fn encode_collect(node: &Node, out: &mut Vec<(B256, Vec<u8>)>) -> Vec<u8> {
+        let reference = |c: &Node, out: &mut Vec<(B256, Vec<u8>)>| -> Vec<u8> {
+            match c {
+                Node::Empty => vec![0x80],
+                Node::Hash(h) => {
+                    let mut v = Vec::with_capacity(33);
+                    encode_string(h.as_slice(), &mut v);
+                    v
+                }
+                n => {
+                    let enc = Self::encode_collect(n, out);
+                    if enc.len() < 32 {
+                        enc
+                    } else {
+                        let h = keccak256(&enc);
+                        let mut v = Vec::with_capacity(33);
+                        encode_string(h.as_slice(), &mut v);
+                        out.push((h, enc));
+                        v
+                    }
+                }
+            }
+        };
+        match node {
+            Node::Extension(p, c) => {
+                let mut a = Vec::new();
+                encode_string(&hex_prefix(p, false), &mut a);
+                let r = reference(c, out);
+                encode_list(&[a, r])
+            }
+            Node::Branch(children, value) => {
+                let mut items: Vec<Vec<u8>> = children.iter().map(|c| reference(c, out)).collect();
+                let mut v = Vec::new();
+                encode_string(value.as_deref().unwrap_or_default(), &mut v);
+                items.push(v);
+                encode_list(&items)
+            }
+            other => Self::encode(other),
+        }
+    }
+
     /// The root hash.
     pub fn root(&self) -> B256 {
         match &self.root {

@@ -32,7 +32,12 @@ impl StateFetcher {
         for chain in &devnet.chains {
             let cs = store.chain(chain.chain_id).expect("opened above");
             match cs.head()? {
-                Some(head) => info!(target: "opseq::state", chain_id = chain.chain_id, number = head.number, hash = %head.hash, "resuming chain"),
+                Some(head) => {
+                    if cs.ensure_trie()? {
+                        info!(target: "opseq::state", chain_id = chain.chain_id, "rebuilt the state trie from the flat state");
+                    }
+                    info!(target: "opseq::state", chain_id = chain.chain_id, number = head.number, hash = %head.hash, "resuming chain");
+                }
                 None => {
                     let (block, diff) = opseq_executor::genesis(chain);
                     cs.commit(&block, &diff)?;
