@@ -87,7 +87,7 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
     if state.state_root() != genesis.state_root {
         return Err(format!("inconsistent pre-state: its root {} is not the genesis stateRoot {}", state.state_root(), genesis.state_root));
     }
-    let config = ChainConfig { chain_id, kind: ChainKind::L1, block_time: 12, gas_limit: genesis.gas_limit, genesis_timestamp: genesis.timestamp, l1_chain_id: None };
+    let config = ChainConfig { chain_id, kind: ChainKind::L1, block_time: 12, gas_limit: genesis.gas_limit, genesis_timestamp: genesis.timestamp, l1_chain_id: None, extra_accounts: 0 };
     let builder = BlockBuilder::with_rules(config, rules);
     let mut head = genesis;
     state.set_block_hash(head.number, head.hash_slow());

@@ -141,7 +141,7 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         witness,
         parent: (parent.number, parent_hash),
     };
-    let config = ChainConfig { chain_id, kind: ChainKind::L2, block_time: rc["block_time"].as_u64().unwrap_or(2), gas_limit: q(&attrs["gasLimit"])?, genesis_timestamp: 0, l1_chain_id: None };
+    let config = ChainConfig { chain_id, kind: ChainKind::L2, block_time: rc["block_time"].as_u64().unwrap_or(2), gas_limit: q(&attrs["gasLimit"])?, genesis_timestamp: 0, l1_chain_id: None, extra_accounts: 0 };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     // Holocene: the attributes' EIP-1559 params become extraData (version 0 ‖ params).
     let params = hex::decode(attrs["eip1559Params"].as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?;

@@ -172,7 +172,7 @@ fn base_fee(x: &Value) -> R {
         (OpHardfork::Canyon, ForkCondition::Timestamp(1000)),
     ]);
     let post_canyon = x.get("postCanyon").and_then(Value::as_bool).unwrap_or(true);
-    let config = ChainConfig { chain_id: 10, kind: ChainKind::L2, block_time: 2, gas_limit: 30_000_000, genesis_timestamp: 0, l1_chain_id: None };
+    let config = ChainConfig { chain_id: 10, kind: ChainKind::L2, block_time: 2, gas_limit: 30_000_000, genesis_timestamp: 0, l1_chain_id: None, extra_accounts: 0 };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {
         timestamp: if post_canyon { 2000 } else { 0 },

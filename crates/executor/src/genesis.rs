@@ -7,7 +7,8 @@ use alloy_eips::{
 };
 use alloy_primitives::{B64, B256, Bytes, KECCAK256_EMPTY, U256, bytes, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
-use opseq_primitives::{AccountChange, AccountState, ChainConfig, SealedBlock, StateDiff, dev_accounts};
+use alloy_primitives::Address;
+use opseq_primitives::{AccountChange, AccountState, ChainConfig, SealedBlock, StateDiff, derived_dev_key, dev_accounts};
 
 /// The EIP-4788 beacon-roots contract's runtime code, as fixed by EIP-4788 (the same bytes are in
 /// the OP Ecotone upgrade and the EEST Prague pre-state; `../shared/fixtures/op/predeploys.json`
@@ -47,6 +48,15 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             code: None,
         })
         .collect();
+    // Extra accounts (`--dev.accounts`), derived keys; their addresses cost a secp256k1 multiply
+    // each, spread over the cores.
+    accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| AccountChange {
+        address,
+        info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
+        wipe_storage: false,
+        storage: vec![],
+        code: None,
+    }));
     // The system contracts (deployed with nonce 1, as by their EIPs' deployment transactions):
     // beacon roots everywhere, block-hash history everywhere (Prague L1, Isthmus L2), and the
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
@@ -121,6 +131,28 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         signature: None,
     };
     (block, StateDiff { accounts })
+}
+
+/// Addresses of the extra dev accounts `0..n` (keys from `derived_dev_key`).
+pub fn extra_accounts(n: u64) -> Vec<Address> {
+    let threads = std::thread::available_parallelism().map(|p| p.get() as u64).unwrap_or(1).max(1);
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk as usize)
+            .map(|start| {
+                s.spawn(move || {
+                    (start..(start + chunk).min(n))
+                        .map(|i| {
+                            let key = k256::ecdsa::SigningKey::from_slice(derived_dev_key(i).as_slice()).expect("a keccak output is a valid key");
+                            Address::from_private_key(&key)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("key derivation thread")).collect()
+    })
 }
 
 /// Holocene `extraData`: version 0 ‖ denominator (u32 BE) ‖ elasticity (u32 BE).

@@ -27,6 +27,10 @@ pub struct ChainConfig {
     pub genesis_timestamp: u64,
     /// For L2 chains, the L1 chain whose blocks are L1 origins.
     pub l1_chain_id: Option<ChainId>,
+    /// Extra prefunded accounts at genesis, with keys `derived_dev_key(0..n)` (benchmarks,
+    /// large-state tests).
+    #[serde(default)]
+    pub extra_accounts: u64,
 }
 
 impl ChainConfig {
@@ -53,6 +57,7 @@ impl DevnetConfig {
             gas_limit: 36_000_000,
             genesis_timestamp,
             l1_chain_id: None,
+            extra_accounts: 0,
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -61,6 +66,7 @@ impl DevnetConfig {
             gas_limit: 60_000_000,
             genesis_timestamp,
             l1_chain_id: Some(900),
+            extra_accounts: 0,
         };
         Self { chains: vec![l1, l2(901), l2(902)] }
     }

@@ -3,7 +3,7 @@
 //! These are the well-known keys of the `test test … junk` mnemonic that anvil, hardhat and supersim
 //! print; every tool in the ecosystem already knows them, which is why we use them too. They are
 //! public: never use them on a real network.
-use alloy_primitives::{Address, B256, address, b256};
+use alloy_primitives::{Address, B256, address, b256, keccak256};
 
 /// One prefunded dev account.
 #[derive(Debug, Clone, Copy)]
@@ -35,4 +35,12 @@ pub const DEV_SEQUENCER_KEY: B256 = DEV_ACCOUNTS[9].key;
 /// The prefunded dev accounts.
 pub fn dev_accounts() -> &'static [DevAccount] {
     &DEV_ACCOUNTS
+}
+
+/// The key of the `i`-th extra dev account (`--dev.accounts`): keccak256("opseq-dev-account" ‖ i).
+/// Public by construction: for benchmarks and tests only.
+pub fn derived_dev_key(i: u64) -> B256 {
+    let mut buf = b"opseq-dev-account".to_vec();
+    buf.extend_from_slice(&i.to_be_bytes());
+    keccak256(buf)
 }

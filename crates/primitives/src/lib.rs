@@ -10,7 +10,7 @@ mod tx;
 
 pub use block::{BlockRef, SealedBlock, TxLocation};
 pub use chain::{ChainConfig, ChainKind, DevnetConfig};
-pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, dev_accounts};
+pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, derived_dev_key, dev_accounts};
 pub use error::{ErrorClass, OpseqError};
 pub use shred::{Shred, ShredLog};
 pub use state::{AccountChange, AccountState, StateDiff};

@@ -203,6 +203,7 @@ impl ChainRpc {
         method!("txpool_status", txpool_status);
         method!("debug_dumpBlock", dump_block);
         method!("evm_mine", evm_mine);
+        method!("anvil_mine", anvil_mine);
         method!("debug_getRawTransaction", raw_tx);
         method!("debug_getRawHeader", raw_header);
         m
@@ -535,6 +536,25 @@ impl ChainRpc {
         let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
         let (hash, _) = self.edges.txs.submit(self.chain(), Bytes::from(bytes)).await.map_err(edge)?;
         Ok(json!(hash))
+    }
+
+    /// anvil's `anvil_mine(count?)`: builds `count` blocks (default 1) back to back.
+    async fn anvil_mine(&self, p: Params<'static>) -> RpcResult {
+        let count: Option<Value> = p.sequence().optional_next()?;
+        let count = match count {
+            None | Some(Value::Null) => 1,
+            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| err(codes::INVALID_PARAMS, "block count must be a positive integer"))?,
+            Some(Value::String(s)) => u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block count {s:?}")))?,
+            Some(other) => return Err(err(codes::INVALID_PARAMS, format!("invalid block count {other}"))),
+        };
+        if count > 1_000_000 {
+            return Err(err(codes::INVALID_PARAMS, "at most 1,000,000 blocks per call"));
+        }
+        let miner = self.miner.as_ref().ok_or_else(|| err(codes::SERVER, "mining is not available in this process"))?;
+        for _ in 0..count {
+            miner.send(crate::Mine(self.chain())).await.map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?.map_err(edge)?;
+        }
+        Ok(Value::Null)
     }
 
     /// geth's `debug_getRawTransaction`: the EIP-2718 bytes of a mined or pooled tx.

@@ -53,7 +53,15 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
 fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    Ok(DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now)))
+    let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
+    for chain in &mut devnet.chains {
+        if let Some(g) = c.gas_limit {
+            eyre::ensure!(g >= 5000, "--gas-limit must be at least 5000");
+            chain.gas_limit = g;
+        }
+        chain.extra_accounts = c.dev_accounts;
+    }
+    Ok(devnet)
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
