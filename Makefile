@@ -39,6 +39,11 @@ test-unit: build ## Unit tests only.
 test-e2e: peers build ## End-to-end tests against the binary (dev and five-process cluster).
 	$(CARGO) nextest run --locked -p opseq-e2e
 
+##@ Bench
+bench: peers ## op-sequencer vs anvil side by side in one run (release build, takes minutes); table to target/bench.txt.
+	$(CARGO) build --release --locked -p op-sequencer -p opseq-e2e --bins
+	OPSEQ_BIN=$(CURDIR)/target/release/op-sequencer target/release/opseq-bench | tee target/bench.txt
+
 ##@ Lint
 fmt: ## Format the code.
 	$(CARGO) fmt --all
@@ -49,4 +54,4 @@ lint: ## clippy on everything, warnings are errors.
 clean: ## Remove build output, test peers and the default data dir.
 	$(CARGO) clean; rm -rf .peers $(DATADIR)
 
-.PHONY: help dev build release peers test test-unit test-e2e conformance fmt lint clean
+.PHONY: help dev build release peers test test-unit test-e2e conformance bench fmt lint clean

@@ -1,0 +1,258 @@
+//! `make bench`: op-sequencer and anvil side by side, in one run, through the same JSON-RPC calls.
+//!
+//! Each scenario does the same thing to both nodes: prefunded distinct senders sign transfers
+//! (alloy), the txs are submitted in batches, then one `evm_mine` builds and seals the block; we
+//! time that call and check that the block holds every tx. Empty blocks are timed with
+//! `anvil_mine` in runs of 1,000. Prints a markdown table with the ratios.
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use opseq_e2e::*;
+use serde_json::{Value, json};
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const CHAIN: u64 = 901;
+const GAS_LIMIT: u64 = 1_000_000_000;
+
+/// A node under test: its HTTP address and JSON-RPC path.
+struct Node {
+    name: &'static str,
+    addr: String,
+    path: String,
+}
+
+impl Node {
+    fn call(&self, method: &str, params: Value) -> eyre::Result<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let (_, text) = http("POST", &self.addr, &self.path, &body)?;
+        let v: Value = serde_json::from_str(&text)?;
+        if let Some(e) = v.get("error") {
+            eyre::bail!("{}: {method}: {e}", self.name);
+        }
+        Ok(v["result"].clone())
+    }
+
+    fn batch(&self, calls: Vec<(&str, Value)>) -> eyre::Result<()> {
+        for chunk in calls.chunks(500) {
+            let body: Vec<Value> = chunk.iter().enumerate().map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p})).collect();
+            let (_, text) = http("POST", &self.addr, &self.path, &Value::Array(body).to_string())?;
+            let v: Value = serde_json::from_str(&text)?;
+            if let Some(e) = v.as_array().and_then(|a| a.iter().find(|r| r.get("error").is_some())) {
+                eyre::bail!("{}: batch call failed: {e}", self.name);
+            }
+        }
+        Ok(())
+    }
+
+    fn head_txs(&self) -> eyre::Result<usize> {
+        Ok(self.call("eth_getBlockByNumber", json!(["latest", false]))?["transactions"].as_array().map_or(0, Vec::len))
+    }
+
+    fn head(&self) -> eyre::Result<u64> {
+        hex_u64(&self.call("eth_blockNumber", json!([]))?)
+    }
+}
+
+fn signer(i: u64) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&opseq_primitives::derived_dev_key(i)).expect("valid key")
+}
+
+fn tx(key: &PrivateKeySigner, nonce: u64, to: TxKind, input: Bytes, gas: u64) -> String {
+    let t = TxEip1559 {
+        chain_id: CHAIN,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 50_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to,
+        value: U256::from(1),
+        access_list: Default::default(),
+        input,
+    };
+    let sig = key.sign_hash_sync(&t.signature_hash()).expect("sign");
+    format!("0x{}", hex::encode(TxEnvelope::from(t.into_signed(sig)).encoded_2718()))
+}
+
+/// A token with ERC20's `transfer(address,uint256)` storage and event footprint: debit the
+/// caller (every address starts with 10^24 units), credit the recipient, emit `Transfer`.
+/// Hand-assembled (no compiler on the machine); see docs/benchmarks.md.
+const TOKEN_INIT: &str = concat!(
+    "605b600c600039605b6000f3", // init: copy the 0x5b-byte runtime below to memory, return it
+    // transfer(to, amount): from = caller; fb = sload(from) or 10^24; sstore(from, fb - amount);
+    // sstore(to, sload(to) + amount); log3(Transfer, from, to; amount); return true
+    "6024356004353380548060195750",
+    "69d3c21bcecceda10000005b83810382555081548301825582600052",
+    "7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef60206000a350",
+    "600160005260206000f3"
+);
+
+fn token_runtime_len() -> usize {
+    (TOKEN_INIT.len() - 24) / 2
+}
+
+fn start_anvil(port: u16) -> eyre::Result<Child> {
+    let log = std::fs::File::create(std::env::temp_dir().join(format!("anvil-bench-{port}.log")))?;
+    let child = Command::new(peers().join("bin/anvil"))
+        .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--no-mining", "--chain-id", &CHAIN.to_string()])
+        .args(["--gas-limit", &GAS_LIMIT.to_string(), "--base-fee", "1000000000", "--silent"])
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()?;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        if http("POST", &format!("127.0.0.1:{port}"), "/", r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#).is_ok() {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eyre::bail!("anvil did not start")
+}
+
+fn start_ours(dir: &std::path::Path, accounts: u64) -> eyre::Result<Proc> {
+    let port = free_port();
+    let args: Vec<String> = [
+        "dev", "--no-auto", "--datadir", dir.to_str().unwrap(), "--grpc.addr", &format!("127.0.0.1:{}", free_port()),
+        "--gas-limit", &GAS_LIMIT.to_string(), "--dev.accounts", &accounts.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut p = Proc::spawn(&args, port, dir.with_extension("log"))?;
+    p.wait_ready(Duration::from_secs(600))?;
+    Ok(p)
+}
+
+/// Sends `txs`, then times one `evm_mine`; returns µs per tx.
+fn seal(node: &Node, txs: &[String]) -> eyre::Result<f64> {
+    node.batch(txs.iter().map(|t| ("eth_sendRawTransaction", json!([t]))).collect())?;
+    let t = Instant::now();
+    node.call("evm_mine", json!([]))?;
+    let el = t.elapsed();
+    let n = node.head_txs()?;
+    // Our L2 blocks carry the L1-info deposit as well.
+    eyre::ensure!(n >= txs.len() && n <= txs.len() + 1, "{}: block holds {n} txs, sent {}", node.name, txs.len());
+    Ok(el.as_secs_f64() * 1e6 / txs.len() as f64)
+}
+
+/// Mines up to `target` blocks, then times 1,000 more; returns ms per block.
+fn empty_blocks(node: &Node, target: u64, budget: Duration) -> eyre::Result<Option<f64>> {
+    let t = Instant::now();
+    while node.head()? < target {
+        let left = target - node.head()?;
+        node.call("anvil_mine", json!([format!("{:#x}", left.min(1000))]))?;
+        if t.elapsed() > budget {
+            return Ok(None);
+        }
+    }
+    let t = Instant::now();
+    node.call("anvil_mine", json!(["0x3e8"]))?;
+    Ok(Some(t.elapsed().as_secs_f64() * 1e3 / 1000.0))
+}
+
+fn main() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let senders: u64 = 21_000;
+    println!("starting anvil and op-sequencer ({senders} prefunded senders)…");
+    let anvil_port = free_port();
+    let mut anvil_proc = start_anvil(anvil_port)?;
+    let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
+    let ours_proc = start_ours(&dir.path().join("ours"), senders)?;
+    let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
+    let keys: Vec<PrivateKeySigner> = (0..senders).map(signer).collect();
+    anvil.batch(keys.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
+
+    let dead = TxKind::Call(Address::repeat_byte(0xde));
+    let transfers = |range: std::ops::Range<u64>| -> Vec<String> { range.map(|i| tx(&keys[i as usize], 0, dead, Bytes::new(), 21_000)).collect() };
+    let mut rows: Vec<(String, f64, f64, &str)> = Vec::new();
+    for (label, range) in [("1k ETH transfers, one block", 0..1_000), ("10k ETH transfers, one block", 1_000..11_000)] {
+        let txs = transfers(range);
+        let a = seal(&anvil, &txs)?;
+        let o = seal(&ours, &txs)?;
+        println!("{label}: anvil {a:.1} µs/tx, op-sequencer {o:.1} µs/tx");
+        rows.push((label.into(), a, o, "µs/tx"));
+    }
+    // ERC20-style transfers: deploy the token (dev key 0 on both), then 10k distinct senders.
+    let deployer: PrivateKeySigner = KEY0.parse()?;
+    let deploy = tx(&deployer, 0, TxKind::Create, Bytes::from(hex::decode(TOKEN_INIT)?), 200_000);
+    for n in [&anvil, &ours] {
+        n.batch(vec![("eth_sendRawTransaction", json!([deploy]))])?;
+        n.call("evm_mine", json!([]))?;
+        let code = n.call("eth_getCode", json!([deployer.address().create(0), "latest"]))?;
+        eyre::ensure!(code.as_str().map(|c| (c.len() - 2) / 2) == Some(token_runtime_len()), "{}: token not deployed: {code}", n.name);
+    }
+    let token = TxKind::Call(deployer.address().create(0));
+    let erc20: Vec<String> = (11_000..21_000u64)
+        .map(|i| {
+            let mut data = hex::decode("a9059cbb").unwrap();
+            data.extend_from_slice(&[0u8; 12]);
+            data.extend_from_slice(Address::repeat_byte(0xbe).as_slice());
+            data.extend_from_slice(&U256::from(i).to_be_bytes::<32>());
+            tx(&keys[i as usize], 0, token, Bytes::from(data), 100_000)
+        })
+        .collect();
+    let a = seal(&anvil, &erc20)?;
+    let o = seal(&ours, &erc20)?;
+    println!("10k ERC20 transfers: anvil {a:.1} µs/tx, op-sequencer {o:.1} µs/tx");
+    rows.push(("10k ERC20 transfers, one block".into(), a, o, "µs/tx"));
+    // Same check on both: the recipient holds the sum of the amounts.
+    for n in [&anvil, &ours] {
+        let v = n.call("eth_getStorageAt", json!([deployer.address().create(0), format!("{:#x}", U256::from_be_slice(Address::repeat_byte(0xbe).as_slice())), "latest"]))?;
+        let want = U256::from((11_000..21_000u64).sum::<u64>());
+        eyre::ensure!(U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16)? == want, "{}: token balance {v}", n.name);
+    }
+
+    // Empty blocks, timed in runs of 1,000 after 1k, 10k and 100k blocks.
+    let budget = Duration::from_secs(std::env::var("BENCH_ANVIL_BUDGET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(300));
+    for target in [1_000u64, 10_000, 100_000] {
+        let o = empty_blocks(&ours, target, Duration::from_secs(3600))?.expect("ours within an hour");
+        let a = empty_blocks(&anvil, target, budget)?;
+        match a {
+            Some(a) => {
+                println!("empty blocks after {target}: anvil {a:.3} ms/block, op-sequencer {o:.3} ms/block");
+                rows.push((format!("empty block after {target} blocks"), a, o, "ms/block"));
+            }
+            None => {
+                println!("empty blocks after {target}: anvil did not reach {target} blocks within {budget:?} (skipped), op-sequencer {o:.3} ms/block");
+                rows.push((format!("empty block after {target} blocks"), f64::NAN, o, "ms/block"));
+            }
+        }
+    }
+    let _ = anvil_proc.kill();
+    drop(ours_proc);
+
+    // State size: op-sequencer alone, 10k vs 1M accounts (anvil cannot be loaded with 1M accounts
+    // in a reasonable time through its RPC, so this row is about our flatness, not a ratio).
+    let mut state_rows = Vec::new();
+    let big: u64 = std::env::var("BENCH_BIG_STATE").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    for accounts in [10_000u64, big] {
+        let t = Instant::now();
+        let p = start_ours(&dir.path().join(format!("state-{accounts}")), accounts)?;
+        let start = t.elapsed();
+        let node = Node { name: "op-sequencer", addr: p.http.clone(), path: format!("/chains/{CHAIN}") };
+        let txs: Vec<String> = (0..1_000).map(|i| tx(&signer(i), 0, dead, Bytes::new(), 21_000)).collect();
+        let per_tx = seal(&node, &txs)?;
+        let per_block = empty_blocks(&node, 1_000, Duration::from_secs(3600))?.expect("within an hour");
+        println!("state of {accounts} accounts: 1k transfers {per_tx:.1} µs/tx, empty block {per_block:.3} ms (genesis + start {start:.1?})");
+        state_rows.push((accounts, per_tx, per_block));
+    }
+
+    println!("\n| scenario | anvil 1.7.1 | op-sequencer | anvil / op-sequencer |\n| --- | --- | --- | --- |");
+    for (label, a, o, unit) in &rows {
+        if a.is_nan() {
+            println!("| {label} | not reached within the budget | {o:.3} {unit} | – |");
+        } else {
+            println!("| {label} | {a:.3} {unit} | {o:.3} {unit} | {:.1}× |", a / o);
+        }
+    }
+    println!("\n| op-sequencer state size | 1k transfers | empty block |\n| --- | --- | --- |");
+    for (n, t, b) in &state_rows {
+        println!("| {n} accounts | {t:.1} µs/tx | {b:.3} ms |");
+    }
+    Ok(())
+}
