@@ -99,16 +99,19 @@ impl ChainStore {
 
     /// The head, or `None` before genesis.
     pub fn head(&self) -> Result<Option<BlockRef>, StoreError> {
-        let Some(n) = self.tree.get(key(P_META, HEAD))? else { return Ok(None) };
-        let number = u64::from_be_bytes(n.as_ref().try_into().map_err(|_| corrupt("head"))?);
-        let block = self.block_by_number(number)?.ok_or_else(|| corrupt("head block missing"))?;
-        Ok(Some(block.block_ref()))
+        // The head record is the number and the hash (40 bytes), so that reading the head does not
+        // decode the head block.
+        let Some(v) = self.tree.get(key(P_META, HEAD))? else { return Ok(None) };
+        if v.len() != 40 {
+            return Err(corrupt("head record"));
+        }
+        Ok(Some(BlockRef { number: u64::from_be_bytes(v[..8].try_into().expect("8")), hash: B256::from_slice(&v[8..]) }))
     }
 
     /// A block by number.
     pub fn block_by_number(&self, number: u64) -> Result<Option<SealedBlock>, StoreError> {
         match self.tree.get(key(P_BLOCK, &number.to_be_bytes()))? {
-            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| corrupt(&e.to_string()))?)),
+            Some(v) => Ok(Some(decode_block(&v)?)),
             None => Ok(None),
         }
     }
@@ -321,7 +324,7 @@ impl ChainStore {
         }
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
-        let encoded = serde_json::to_vec(block).map_err(|e| corrupt(&e.to_string()))?;
+        let encoded = encode_block(block);
         batch.insert(key(P_BLOCK, &number), encoded);
         batch.insert(key(P_HASH, block.hash.as_slice()), &number[..]);
         for (i, h) in block.tx_hashes.iter().enumerate() {
@@ -354,7 +357,9 @@ impl ChainStore {
                 batch.insert(key(P_CODE, keccak256(code).as_slice()), code.as_ref());
             }
         }
-        batch.insert(key(P_META, HEAD), &number[..]);
+        let mut head = number.to_vec();
+        head.extend_from_slice(block.hash.as_slice());
+        batch.insert(key(P_META, HEAD), head);
         self.tree.apply_batch(batch)?;
         Ok(())
     }
@@ -364,6 +369,89 @@ impl ChainStore {
         self.tree.flush()?;
         Ok(())
     }
+}
+
+/// Block records are a compact binary layout (no hex, no JSON): a block of 10k transactions is
+/// written once per commit and read on every RPC that touches it.
+///
+/// `u32 len ‖ header RLP`, `u32 n`, n × (`u32 len ‖ tx`), n × tx hash, n × sender,
+/// n × (`u32 len ‖ receipt`), `u8 has_origin [‖ u64 number ‖ hash]`, `u8 has_sig [‖ u32 len ‖ sig]`.
+fn encode_block(b: &SealedBlock) -> Vec<u8> {
+    let mut header = Vec::new();
+    b.header.encode(&mut header);
+    let size = 16 + header.len() + b.transactions.iter().map(|t| t.len() + 4).sum::<usize>()
+        + b.receipts.iter().map(|r| r.len() + 4).sum::<usize>() + b.transactions.len() * 52 + 120;
+    let mut out = Vec::with_capacity(size);
+    let put = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    };
+    put(&mut out, &header);
+    out.extend_from_slice(&(b.transactions.len() as u32).to_be_bytes());
+    for t in &b.transactions {
+        put(&mut out, t);
+    }
+    for h in &b.tx_hashes {
+        out.extend_from_slice(h.as_slice());
+    }
+    for a in &b.senders {
+        out.extend_from_slice(a.as_slice());
+    }
+    for r in &b.receipts {
+        put(&mut out, r);
+    }
+    match &b.l1_origin {
+        Some(o) => {
+            out.push(1);
+            out.extend_from_slice(&o.number.to_be_bytes());
+            out.extend_from_slice(o.hash.as_slice());
+        }
+        None => out.push(0),
+    }
+    match &b.signature {
+        Some(sig) => {
+            out.push(1);
+            put(&mut out, sig);
+        }
+        None => out.push(0),
+    }
+    out
+}
+
+fn decode_block(mut v: &[u8]) -> Result<SealedBlock, StoreError> {
+    fn take<'a>(v: &mut &'a [u8], n: usize) -> Result<&'a [u8], StoreError> {
+        if v.len() < n {
+            return Err(corrupt("truncated block record"));
+        }
+        let (a, b) = v.split_at(n);
+        *v = b;
+        Ok(a)
+    }
+    fn u32_of(v: &mut &[u8]) -> Result<usize, StoreError> {
+        Ok(u32::from_be_bytes(take(v, 4)?.try_into().expect("4")) as usize)
+    }
+    fn sized<'a>(v: &mut &'a [u8]) -> Result<&'a [u8], StoreError> {
+        let n = u32_of(v)?;
+        take(v, n)
+    }
+    let header = alloy_consensus::Header::decode(&mut sized(&mut v)?).map_err(|e| corrupt(&e.to_string()))?;
+    let n = u32_of(&mut v)?;
+    let transactions = (0..n).map(|_| sized(&mut v).map(Bytes::copy_from_slice)).collect::<Result<Vec<_>, _>>()?;
+    let tx_hashes = (0..n).map(|_| take(&mut v, 32).map(B256::from_slice)).collect::<Result<Vec<_>, _>>()?;
+    let senders = (0..n).map(|_| take(&mut v, 20).map(Address::from_slice)).collect::<Result<Vec<_>, _>>()?;
+    let receipts = (0..n).map(|_| sized(&mut v).map(Bytes::copy_from_slice)).collect::<Result<Vec<_>, _>>()?;
+    let l1_origin = match take(&mut v, 1)?[0] {
+        1 => Some(BlockRef {
+            number: u64::from_be_bytes(take(&mut v, 8)?.try_into().expect("8")),
+            hash: B256::from_slice(take(&mut v, 32)?),
+        }),
+        _ => None,
+    };
+    let signature = match take(&mut v, 1)?[0] {
+        1 => Some(Bytes::copy_from_slice(sized(&mut v)?)),
+        _ => None,
+    };
+    Ok(SealedBlock { hash: header.hash_slow(), header, transactions, tx_hashes, senders, receipts, l1_origin, signature })
 }
 
 #[cfg(test)]
@@ -460,6 +548,24 @@ mod tests {
             assert_eq!(predicted, full_root(chain), "block {n}");
             assert_eq!(roots[0].1, storage_root_of(chain.account_storage(&a).unwrap()));
         }
+    }
+
+    #[test]
+    fn block_records_round_trip() {
+        let header = Header { number: 7, gas_used: 3, ..Default::default() };
+        let b = SealedBlock {
+            hash: header.hash_slow(),
+            header,
+            transactions: vec![Bytes::from_static(&[1, 2, 3]), Bytes::new()],
+            tx_hashes: vec![B256::repeat_byte(1), B256::repeat_byte(2)],
+            senders: vec![Address::repeat_byte(3), Address::repeat_byte(4)],
+            receipts: vec![Bytes::from_static(&[9]), Bytes::from_static(&[8, 7])],
+            l1_origin: Some(BlockRef { number: 5, hash: B256::repeat_byte(6) }),
+            signature: Some(Bytes::from_static(&[0xaa; 65])),
+        };
+        assert_eq!(decode_block(&encode_block(&b)).unwrap(), b);
+        let enc = encode_block(&b);
+        assert!(decode_block(&enc[..enc.len() - 3]).is_err());
     }
 
     #[test]

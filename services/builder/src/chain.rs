@@ -162,11 +162,13 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
     let next = NextBlock { parent: parent.header.clone(), parent_hash: parent.hash, timestamp, l1_origin };
     let base_fee = builder.next_base_fee(&parent.header);
     let candidates = edges.txs.best(chain, base_fee, MAX_TXS_PER_BLOCK).await?;
+    let t_best = started.elapsed();
     let reader = EdgeReader::new(Arc::clone(&edges.state), chain, tokio::runtime::Handle::current());
     // Batch the accounts we know we will touch.
     let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
     touch.extend([opseq_executor::L1_BLOCK_ADDRESS, opseq_executor::SEQUENCER_FEE_VAULT, opseq_executor::DEPOSITOR_ACCOUNT]);
     reader.prefetch(touch).await.map_err(OpseqError::transient)?;
+    let t_prefetch = started.elapsed();
     let block_number = parent.header.number + 1;
     let shreds = Arc::clone(&edges.shreds);
     let b = Arc::clone(builder);
@@ -192,9 +194,11 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
         opseq_executor::BuildError::State(m) => OpseqError::transient(m),
         other => OpseqError::fatal(other.to_string()),
     })?;
+    let t_exec = started.elapsed();
     let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
     let roots = edges.state.compute_roots(chain, executed.diff.clone(), storage_of).await?;
     let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
+    let t_roots = started.elapsed();
     let included: Vec<_> = executed.included.iter().map(|i| i.hash).collect();
     let invalid: Vec<_> = executed.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
     for r in &executed.rejected {
@@ -205,7 +209,9 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
     if let Some(payload_hash) = to_sign {
         block.signature = Some(edges.signer.sign_block(chain, payload_hash).await?);
     }
+    let t_sealed = started.elapsed();
     edges.sink.commit(chain, block.clone(), diff).await?;
+    let t_commit = started.elapsed();
     if let Err(e) = edges.txs.on_block(chain, included, invalid).await {
         // The pool drops mined txs on its next read anyway (stale nonces), so this is not fatal.
         warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");
@@ -214,6 +220,11 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
         .shreds
         .publish(Shred::Sealed { chain_id: chain, block_number, block_hash: block.hash, tx_count: block.transactions.len() as u64 })
         .await;
+    debug!(
+        target: "opseq::builder::chain", chain_id = chain, number = block_number, txs = block.transactions.len(),
+        best = ?t_best, prefetch = ?(t_prefetch - t_best), execute = ?(t_exec - t_prefetch), roots = ?(t_roots - t_exec),
+        seal_sign = ?(t_sealed - t_roots), commit = ?(t_commit - t_sealed), total = ?started.elapsed(), "block timings"
+    );
     metrics::histogram!("opseq_builder_build_seconds", "chain_id" => chain.to_string()).record(started.elapsed().as_secs_f64());
     metrics::gauge!("opseq_builder_head_number", "chain_id" => chain.to_string()).set(block_number as f64);
     Ok(block)

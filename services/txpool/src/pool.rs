@@ -209,15 +209,19 @@ impl Handler<Best> for TxPoolActor {
             })
             .filter(|r| !r.is_empty())
             .collect();
+        // Merge the runs by effective tip with a heap of run heads: O(n log senders).
+        let mut heap: std::collections::BinaryHeap<(u128, std::cmp::Reverse<B256>, usize)> = runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.front().map(|t| (t.effective_tip(m.base_fee).unwrap_or_default(), std::cmp::Reverse(t.hash), i)))
+            .collect();
         let mut out = Vec::new();
         while out.len() < m.max {
-            let best = runs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| r.front().map(|t| (i, t.effective_tip(m.base_fee).unwrap_or_default(), t.hash)))
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)));
-            let Some((i, _, _)) = best else { break };
-            out.push(runs[i].pop_front().expect("front exists"));
+            let Some((_, _, i)) = heap.pop() else { break };
+            out.push(runs[i].pop_front().expect("a heap entry has a front"));
+            if let Some(t) = runs[i].front() {
+                heap.push((t.effective_tip(m.base_fee).unwrap_or_default(), std::cmp::Reverse(t.hash), i));
+            }
         }
         for h in stale {
             let mut k = chain.to_be_bytes().to_vec();

@@ -41,7 +41,7 @@ pub fn free_port() -> u16 {
 /// A tiny HTTP/1.1 client (no dependency): returns (status, body).
 pub fn http(method: &str, addr: &str, path: &str, body: &str) -> eyre::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    s.set_read_timeout(Some(Duration::from_secs(900)))?;
     write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
@@ -91,7 +91,7 @@ impl Proc {
             .args(args)
             .arg("--http.port")
             .arg(http_port.to_string())
-            .env("OPSEQ_LOG_FILTER", "info")
+            .env("OPSEQ_LOG_FILTER", std::env::var("OPSEQ_LOG_FILTER").unwrap_or_else(|_| "info".into()))
             .stdout(out.try_clone()?)
             .stderr(out)
             .stdin(Stdio::null())
