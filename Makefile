@@ -26,7 +26,7 @@ peers: ## Install the test peers (cast, anvil from npm; web3.py, trie from PyPI)
 
 test: peers build ## Everything CI runs: unit, integration and e2e tests, then conformance on ../shared/fixtures.
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
-	$(MAKE) conformance
+	$(MAKE) --no-print-directory conformance
 
 FIXTURES ?= ../shared/fixtures
 conformance: build ## Build every fixture block with the sequencer's executor and compare (FIXTURES=dir).
