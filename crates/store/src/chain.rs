@@ -584,3 +584,58 @@ mod tests {
         assert!(!chain.ensure_trie().unwrap());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::Store;
+    use alloy_consensus::Header;
+
+    /// Where a big block's commit goes (`cargo test --release -p opseq-store -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn commit_of_a_10k_account_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &[1]).unwrap();
+        let chain = store.chain(1).unwrap();
+        let acct = |i: u64, bal: u64| AccountChange {
+            address: Address::from_word(keccak256(i.to_be_bytes())),
+            info: Some(AccountState { nonce: 0, balance: U256::from(bal), code_hash: KECCAK256_EMPTY }),
+            wipe_storage: false,
+            storage: vec![],
+            code: None,
+        };
+        let mk = |number: u64, parent: B256, root: B256, txs: usize| {
+            let header = Header { number, parent_hash: parent, state_root: root, ..Default::default() };
+            SealedBlock {
+                hash: header.hash_slow(),
+                header,
+                transactions: vec![Bytes::from(vec![0u8; 110]); txs],
+                tx_hashes: (0..txs as u64).map(|i| keccak256(i.to_be_bytes())).collect(),
+                senders: vec![Address::ZERO; txs],
+                receipts: vec![Bytes::from(vec![0u8; 300]); txs],
+                l1_origin: None,
+                signature: None,
+            }
+        };
+        let g = StateDiff { accounts: (0..20_000).map(|i| acct(i, 1)).collect() };
+        let (root, _) = chain.compute_roots(&g, &[]).unwrap();
+        let genesis = mk(0, B256::ZERO, root, 0);
+        chain.commit(&genesis, &g).unwrap();
+        let d = StateDiff { accounts: (0..10_000).map(|i| acct(i, 2)).collect() };
+        let t = std::time::Instant::now();
+        let (root, _) = chain.compute_roots(&d, &[]).unwrap();
+        let roots = t.elapsed();
+        let b = mk(1, genesis.hash, root, 10_000);
+        let t = std::time::Instant::now();
+        let enc = encode_block(&b);
+        let encode = t.elapsed();
+        let t = std::time::Instant::now();
+        chain.commit(&b, &d).unwrap();
+        let commit = t.elapsed();
+        let t = std::time::Instant::now();
+        chain.flush().unwrap();
+        let flush = t.elapsed();
+        println!("roots {roots:?}, encode {encode:?} ({} bytes), commit {commit:?}, flush {flush:?}", enc.len());
+    }
+}
