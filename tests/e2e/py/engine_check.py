@@ -10,7 +10,7 @@
    from the genesis alloc; its state root and receipts root must equal the header's.
 Bounded: the client is killed at the end, and every wait has a timeout.
 """
-import argparse, base64, hashlib, hmac, json, os, secrets, socket, subprocess, sys, tempfile, time
+import argparse, base64, hashlib, hmac, json, os, secrets, shutil, socket, subprocess, sys, tempfile, time
 import urllib.request
 
 import rlp
@@ -148,6 +148,7 @@ def main():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
