@@ -53,6 +53,8 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
 fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    // The dev genesis is built in memory; a million accounts (x3 chains) took 19 GB here.
+    eyre::ensure!(c.dev_accounts <= 250_000, "--dev.accounts {} is more than the in-memory genesis build supports (250,000)", c.dev_accounts);
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {
         if let Some(g) = c.gas_limit {
