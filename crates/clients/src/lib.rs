@@ -7,8 +7,8 @@ use opseq_interfaces::{
     BlockSigner, BlockSink, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateSource, TxSource,
 };
 use opseq_primitives::{
-    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
-    SubmitOutcome, TxLocation,
+    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,
+    TxLocation,
 };
 use opseq_proto::{v1, *};
 use std::{future::Future, time::Duration};
@@ -88,57 +88,123 @@ const STATE: &str = "state-fetcher";
 #[async_trait]
 impl StateSource for GrpcStateSource {
     async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef> {
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = v1::GetHeadRequest { chain_id: chain }; async move { c.get_head(req(m)).await } }).await?;
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = v1::GetHeadRequest { chain_id: chain };
+            async move { c.get_head(req(m)).await }
+        })
+        .await?;
         block_ref_from_wire(r.get_ref().head.as_ref().ok_or_else(|| OpseqError::fatal("head missing"))?)
     }
     async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>> {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Number(number)) };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_block(req(m)).await } }).await?;
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_block(req(m)).await }
+        })
+        .await?;
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Hash(hash.to_vec())) };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_block(req(m)).await } }).await?;
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_block(req(m)).await }
+        })
+        .await?;
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>> {
         let m = v1::GetTxLocationRequest { chain_id: chain, tx_hash: hash.to_vec() };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_tx_location(req(m)).await } }).await?.into_inner();
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_tx_location(req(m)).await }
+        })
+        .await?
+        .into_inner();
         Ok(r.found.then_some(TxLocation { block_number: r.block_number, index: r.index }))
     }
     async fn accounts(&self, chain: ChainId, addresses: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>> {
         let m = v1::GetAccountsRequest { chain_id: chain, addresses: addresses.iter().map(|a| a.to_vec()).collect() };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_accounts(req(m)).await } }).await?.into_inner();
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_accounts(req(m)).await }
+        })
+        .await?
+        .into_inner();
         r.accounts.iter().map(|a| a.account.as_ref().map(account_from_wire).transpose()).collect()
     }
     async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>> {
         let m = v1::GetStorageRequest {
             chain_id: chain,
-            slots: slots.iter().map(|(a, s)| v1::AccountSlot { address: a.to_vec(), slot: s.to_be_bytes::<32>().to_vec() }).collect(),
+            slots: slots
+                .iter()
+                .map(|(a, s)| v1::AccountSlot { address: a.to_vec(), slot: s.to_be_bytes::<32>().to_vec() })
+                .collect(),
         };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_storage(req(m)).await } }).await?.into_inner();
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_storage(req(m)).await }
+        })
+        .await?
+        .into_inner();
         r.values.iter().map(|v| u256(v)).collect()
     }
     async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>> {
         let m = v1::GetCodeRequest { chain_id: chain, code_hash: code_hash.to_vec() };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_code(req(m)).await } }).await?.into_inner();
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_code(req(m)).await }
+        })
+        .await?
+        .into_inner();
         Ok(r.code.map(Bytes::from))
     }
     async fn compute_roots(&self, chain: ChainId, diff: StateDiff, of: Vec<Address>) -> EdgeResult<RootsOutcome> {
-        let m = v1::ComputeRootsRequest { chain_id: chain, diff: Some(diff_to_wire(&diff)), storage_roots_of: of.iter().map(|a| a.to_vec()).collect() };
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.compute_roots(req(m)).await } }).await?.into_inner();
+        let m = v1::ComputeRootsRequest {
+            chain_id: chain,
+            diff: Some(diff_to_wire(&diff)),
+            storage_roots_of: of.iter().map(|a| a.to_vec()).collect(),
+        };
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.compute_roots(req(m)).await }
+        })
+        .await?
+        .into_inner();
         Ok(RootsOutcome {
             state_root: b256(&r.state_root)?,
-            storage_roots: r.storage_roots.iter().map(|s| Ok((address(&s.address)?, b256(&s.root)?))).collect::<EdgeResult<_>>()?,
+            storage_roots: r
+                .storage_roots
+                .iter()
+                .map(|s| Ok((address(&s.address)?, b256(&s.root)?)))
+                .collect::<EdgeResult<_>>()?,
         })
     }
     async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
-        let m = v1::CommitBlockRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
+        let m = v1::CommitBlockRequest {
+            chain_id: chain,
+            block: Some(block_to_wire(&block)),
+            diff: Some(diff_to_wire(&diff)),
+        };
         self.client.clone().commit_block(req(m)).await.map_err(|s| peer_error(STATE, s))?;
         Ok(())
     }
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
-        let r = with_retry(STATE, || { let mut c = self.client.clone(); let m = v1::DumpStateRequest { chain_id: chain }; async move { c.dump_state(req(m)).await } }).await?.into_inner();
+        let r = with_retry(STATE, || {
+            let mut c = self.client.clone();
+            let m = v1::DumpStateRequest { chain_id: chain };
+            async move { c.dump_state(req(m)).await }
+        })
+        .await?
+        .into_inner();
         r.accounts
             .iter()
             .map(|a| {
@@ -146,7 +212,11 @@ impl StateSource for GrpcStateSource {
                     address: address(&a.address)?,
                     state: account_from_wire(a.account.as_ref().ok_or_else(|| OpseqError::fatal("account missing"))?)?,
                     code: Bytes::from(a.code.clone()),
-                    storage: a.storage.iter().map(|s| Ok((u256(&s.slot)?, u256(&s.value)?))).collect::<EdgeResult<_>>()?,
+                    storage: a
+                        .storage
+                        .iter()
+                        .map(|s| Ok((u256(&s.slot)?, u256(&s.value)?)))
+                        .collect::<EdgeResult<_>>()?,
                 })
             })
             .collect()
@@ -175,7 +245,13 @@ const POOL: &str = "txpool";
 #[async_trait]
 impl TxSource for GrpcTxSource {
     async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)> {
-        let r = self.client.clone().submit_tx(req(v1::SubmitTxRequest { chain_id: chain, raw: raw.to_vec() })).await.map_err(|s| peer_error(POOL, s))?.into_inner();
+        let r = self
+            .client
+            .clone()
+            .submit_tx(req(v1::SubmitTxRequest { chain_id: chain, raw: raw.to_vec() }))
+            .await
+            .map_err(|s| peer_error(POOL, s))?
+            .into_inner();
         let outcome = match v1::SubmitOutcome::try_from(r.outcome).unwrap_or_default() {
             v1::SubmitOutcome::Queued => SubmitOutcome::Queued,
             v1::SubmitOutcome::AlreadyKnown => SubmitOutcome::AlreadyKnown,
@@ -186,7 +262,12 @@ impl TxSource for GrpcTxSource {
     }
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {
         let m = v1::BestTransactionsRequest { chain_id: chain, base_fee, max: max as u64 };
-        let r = with_retry(POOL, || { let mut c = self.client.clone(); async move { c.best_transactions(req(m)).await } }).await?.into_inner();
+        let r = with_retry(POOL, || {
+            let mut c = self.client.clone();
+            async move { c.best_transactions(req(m)).await }
+        })
+        .await?
+        .into_inner();
         r.txs.iter().map(pool_tx_from_wire).collect()
     }
     async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()> {
@@ -196,20 +277,44 @@ impl TxSource for GrpcTxSource {
             invalid: invalid.iter().map(|h| h.to_vec()).collect(),
         };
         // Idempotent: removing a tx twice is a no-op.
-        with_retry(POOL, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.block_committed(req(m)).await } }).await?;
+        with_retry(POOL, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.block_committed(req(m)).await }
+        })
+        .await?;
         Ok(())
     }
     async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>> {
         let m = v1::PendingNonceRequest { chain_id: chain, sender: sender.to_vec() };
-        Ok(with_retry(POOL, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.pending_nonce(req(m)).await } }).await?.into_inner().nonce)
+        Ok(with_retry(POOL, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.pending_nonce(req(m)).await }
+        })
+        .await?
+        .into_inner()
+        .nonce)
     }
     async fn get(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<PoolTx>> {
         let m = v1::GetPooledTxRequest { chain_id: chain, hash: hash.to_vec() };
-        let r = with_retry(POOL, || { let mut c = self.client.clone(); let m = m.clone(); async move { c.get_pooled_tx(req(m)).await } }).await?.into_inner();
+        let r = with_retry(POOL, || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.get_pooled_tx(req(m)).await }
+        })
+        .await?
+        .into_inner();
         r.tx.as_ref().map(pool_tx_from_wire).transpose()
     }
     async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus> {
-        let r = with_retry(POOL, || { let mut c = self.client.clone(); let m = v1::PoolStatusRequest { chain_id: chain }; async move { c.pool_status(req(m)).await } }).await?.into_inner();
+        let r = with_retry(POOL, || {
+            let mut c = self.client.clone();
+            let m = v1::PoolStatusRequest { chain_id: chain };
+            async move { c.pool_status(req(m)).await }
+        })
+        .await?
+        .into_inner();
         Ok(PoolStatus { pending: r.pending, queued: r.queued })
     }
 }
@@ -232,11 +337,21 @@ impl BlockSigner for GrpcSigner {
     async fn sign_block(&self, chain: ChainId, payload_hash: B256) -> EdgeResult<Bytes> {
         let m = v1::SignBlockRequest { chain_id: chain, payload_hash: payload_hash.to_vec() };
         // Signing is deterministic (RFC 6979): retrying cannot produce a second, different signature.
-        let r = with_retry("signer", || { let mut c = self.client.clone(); let m = m.clone(); async move { c.sign_block(req(m)).await } }).await?;
+        let r = with_retry("signer", || {
+            let mut c = self.client.clone();
+            let m = m.clone();
+            async move { c.sign_block(req(m)).await }
+        })
+        .await?;
         Ok(Bytes::from(r.into_inner().signature))
     }
     async fn address(&self) -> EdgeResult<Address> {
-        let r = with_retry("signer", || { let mut c = self.client.clone(); let m = v1::SignerAddressRequest {}; async move { c.signer_address(req(m)).await } }).await?;
+        let r = with_retry("signer", || {
+            let mut c = self.client.clone();
+            let m = v1::SignerAddressRequest {};
+            async move { c.signer_address(req(m)).await }
+        })
+        .await?;
         address(&r.get_ref().address)
     }
 }
@@ -261,7 +376,8 @@ impl GrpcBlockSink {
 #[async_trait]
 impl BlockSink for GrpcBlockSink {
     async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
-        let m = v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
+        let m =
+            v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
         self.client.clone().commit(req(m)).await.map_err(|s| peer_error("publisher", s))?;
         Ok(())
     }

@@ -23,15 +23,20 @@ pub enum Outcome {
 
 /// Runs every test of a blockchain-test file.
 pub fn run_blockchain_file(json: &Value) -> Vec<(String, Outcome)> {
-    let Some(tests) = json.as_object() else { return vec![("<file>".into(), Outcome::Fail("not a JSON object".into()))] };
+    let Some(tests) = json.as_object() else {
+        return vec![("<file>".into(), Outcome::Fail("not a JSON object".into()))];
+    };
     tests
         .iter()
         .map(|(name, t)| {
             let outcome = std::panic::catch_unwind(|| run_test(t)).unwrap_or_else(|_| Err("panicked".into()));
-            (name.clone(), match outcome {
-                Ok(o) => o,
-                Err(e) => Outcome::Fail(e),
-            })
+            (
+                name.clone(),
+                match outcome {
+                    Ok(o) => o,
+                    Err(e) => Outcome::Fail(e),
+                },
+            )
         })
         .collect()
 }
@@ -72,22 +77,47 @@ enum Class {
 
 fn run_test(t: &Value) -> Result<Outcome, String> {
     let rules = rules(t)?;
-    let chain_id = t.get("config").and_then(|c| c.get("chainid")).map(quantity).transpose()?.map(|c| c.to::<u64>()).unwrap_or(1);
+    let chain_id =
+        t.get("config").and_then(|c| c.get("chainid")).map(quantity).transpose()?.map(|c| c.to::<u64>()).unwrap_or(1);
     let mut state = MemState::default();
     for (addr, acct) in t["pre"].as_object().ok_or("no pre-state")? {
         let address: Address = addr.parse().map_err(|e| format!("bad address {addr}: {e}"))?;
         let storage: BTreeMap<U256, U256> = acct["storage"]
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| Ok((quantity(&Value::String(k.clone()))?, quantity(v)?))).collect::<Result<_, String>>())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| Ok((quantity(&Value::String(k.clone()))?, quantity(v)?)))
+                    .collect::<Result<_, String>>()
+            })
             .transpose()?
             .unwrap_or_default();
-        state.insert(address, quantity(&acct["nonce"])?.to(), quantity(&acct["balance"])?, hexbytes(&acct["code"])?, storage);
+        state.insert(
+            address,
+            quantity(&acct["nonce"])?.to(),
+            quantity(&acct["balance"])?,
+            hexbytes(&acct["code"])?,
+            storage,
+        );
     }
-    let genesis = Block::<TxEnvelope>::decode(&mut hexbytes(&t["genesisRLP"])?.as_ref()).map_err(|e| format!("genesis RLP: {e}"))?.header;
+    let genesis = Block::<TxEnvelope>::decode(&mut hexbytes(&t["genesisRLP"])?.as_ref())
+        .map_err(|e| format!("genesis RLP: {e}"))?
+        .header;
     if state.state_root() != genesis.state_root {
-        return Err(format!("inconsistent pre-state: its root {} is not the genesis stateRoot {}", state.state_root(), genesis.state_root));
+        return Err(format!(
+            "inconsistent pre-state: its root {} is not the genesis stateRoot {}",
+            state.state_root(),
+            genesis.state_root
+        ));
     }
-    let config = ChainConfig { chain_id, kind: ChainKind::L1, block_time: 12, gas_limit: genesis.gas_limit, genesis_timestamp: genesis.timestamp, l1_chain_id: None, extra_accounts: 0 };
+    let config = ChainConfig {
+        chain_id,
+        kind: ChainKind::L1,
+        block_time: 12,
+        gas_limit: genesis.gas_limit,
+        genesis_timestamp: genesis.timestamp,
+        l1_chain_id: None,
+        extra_accounts: 0,
+    };
     let builder = BlockBuilder::with_rules(config, rules);
     let mut head = genesis;
     state.set_block_hash(head.number, head.hash_slow());
@@ -100,16 +130,25 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
         let result = apply_block(&builder, &mut state, &head, b);
         match (result, expect) {
             (Ok(header), None) => head = header,
-            (Ok(_), Some(_)) => return Ok(Outcome::Fail(format!("block {i}: accepted, but the fixture expects {}", b["expectException"]))),
+            (Ok(_), Some(_)) => {
+                return Ok(Outcome::Fail(format!(
+                    "block {i}: accepted, but the fixture expects {}",
+                    b["expectException"]
+                )));
+            }
             (Err((_, why)), None) => return Ok(Outcome::Fail(format!("block {i}: {why}"))),
             (Err((class, why)), Some(classes)) => {
                 if !classes.contains(&class) {
-                    return Ok(Outcome::Fail(format!("block {i}: rejected as a {class:?} problem ({why}), but the fixture expects {}", b["expectException"])));
+                    return Ok(Outcome::Fail(format!(
+                        "block {i}: rejected as a {class:?} problem ({why}), but the fixture expects {}",
+                        b["expectException"]
+                    )));
                 }
             }
         }
     }
-    let last: B256 = t["lastblockhash"].as_str().ok_or("no lastblockhash")?.parse().map_err(|e| format!("lastblockhash: {e}"))?;
+    let last: B256 =
+        t["lastblockhash"].as_str().ok_or("no lastblockhash")?.parse().map_err(|e| format!("lastblockhash: {e}"))?;
     if head.hash_slow() != last {
         return Ok(Outcome::Fail(format!("chain ends at {}, the fixture at {last}", head.hash_slow())));
     }
@@ -117,7 +156,12 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
 }
 
 /// Checks and executes one block; on success applies it and returns its header.
-fn apply_block(builder: &BlockBuilder, state: &mut MemState, parent: &Header, b: &Value) -> Result<Header, (Class, String)> {
+fn apply_block(
+    builder: &BlockBuilder,
+    state: &mut MemState,
+    parent: &Header,
+    b: &Value,
+) -> Result<Header, (Class, String)> {
     let block_err = |e: String| (Class::Block, e);
     let rlp = hexbytes(&b["rlp"]).map_err(block_err)?;
     let block = Block::<TxEnvelope>::decode(&mut rlp.as_ref()).map_err(|e| {
@@ -161,7 +205,16 @@ fn mismatch(ours: &Header, theirs: &Header) -> String {
             }
         )*};
     }
-    cmp!(state_root, receipts_root, transactions_root, logs_bloom, gas_used, blob_gas_used, requests_hash, withdrawals_root);
+    cmp!(
+        state_root,
+        receipts_root,
+        transactions_root,
+        logs_bloom,
+        gas_used,
+        blob_gas_used,
+        requests_hash,
+        withdrawals_root
+    );
     if d.is_empty() {
         d.push("header differs".into());
     }

@@ -49,7 +49,12 @@ impl WitnessState {
                 old_root
             } else {
                 let start = if c.wipe_storage { EMPTY_ROOT_HASH } else { old_root };
-                let mut st = self.storage.lock().remove(&c.address).filter(|_| !c.wipe_storage).unwrap_or_else(|| SparseTrie::new(start, Arc::clone(&self.witness)));
+                let mut st = self
+                    .storage
+                    .lock()
+                    .remove(&c.address)
+                    .filter(|_| !c.wipe_storage)
+                    .unwrap_or_else(|| SparseTrie::new(start, Arc::clone(&self.witness)));
                 for (slot, value) in &c.storage {
                     let k = keccak256(B256::from(*slot));
                     if value.is_zero() {
@@ -63,7 +68,8 @@ impl WitnessState {
                 st.root()
             };
             let mut leaf = Vec::new();
-            TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }.encode(&mut leaf);
+            TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }
+                .encode(&mut leaf);
             state.insert(key.as_slice(), leaf).map_err(|e| e.to_string())?;
         }
         Ok(state.root())
@@ -72,7 +78,11 @@ impl WitnessState {
 
 impl StateReader for WitnessState {
     fn account(&self, address: Address) -> Result<Option<AccountState>, String> {
-        Ok(self.trie_account(address)?.map(|a| AccountState { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash }))
+        Ok(self.trie_account(address)?.map(|a| AccountState {
+            nonce: a.nonce,
+            balance: a.balance,
+            code_hash: a.code_hash,
+        }))
     }
     fn storage(&self, address: Address, slot: U256) -> Result<U256, String> {
         let mut tries = self.storage.lock();
@@ -80,8 +90,14 @@ impl StateReader for WitnessState {
             let root = self.trie_account(address)?.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH);
             e.insert(SparseTrie::new(root, Arc::clone(&self.witness)));
         }
-        let raw = tries.get_mut(&address).expect("inserted").get(keccak256(B256::from(slot)).as_slice()).map_err(|e| e.to_string())?;
-        raw.map(|r| U256::decode(&mut r.as_slice()).map_err(|e| e.to_string())).transpose().map(Option::unwrap_or_default)
+        let raw = tries
+            .get_mut(&address)
+            .expect("inserted")
+            .get(keccak256(B256::from(slot)).as_slice())
+            .map_err(|e| e.to_string())?;
+        raw.map(|r| U256::decode(&mut r.as_slice()).map_err(|e| e.to_string()))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
     fn code(&self, code_hash: B256) -> Result<Option<Bytes>, String> {
         if code_hash == KECCAK256_EMPTY {
@@ -125,13 +141,17 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         (OpHardfork::Jovian, time(rc, "jovian_time")),
     ]);
     let chain_id = rc["l2_chain_id"].as_u64().ok_or("rollup_config.l2_chain_id missing")?;
-    let parent: Header = serde_json::from_value(f["parent_header"].clone()).map_err(|e| format!("parent_header: {e}"))?;
+    let parent: Header =
+        serde_json::from_value(f["parent_header"].clone()).map_err(|e| format!("parent_header: {e}"))?;
     let parent_hash = parent.hash_slow();
     let attrs = &f["executing_payload"];
-    let expected: B256 = f["expected_block_hash"].as_str().ok_or("expected_block_hash missing")?.parse().map_err(|e| format!("{e}"))?;
+    let expected: B256 =
+        f["expected_block_hash"].as_str().ok_or("expected_block_hash missing")?.parse().map_err(|e| format!("{e}"))?;
     let mut witness = HashMap::new();
     for p in f["preimages"].as_array().ok_or("preimages missing")? {
-        let b = Bytes::from(hex::decode(p.as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?);
+        let b = Bytes::from(
+            hex::decode(p.as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?,
+        );
         witness.insert(keccak256(&b), b);
     }
     let witness = Arc::new(witness);
@@ -141,10 +161,19 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         witness,
         parent: (parent.number, parent_hash),
     };
-    let config = ChainConfig { chain_id, kind: ChainKind::L2, block_time: rc["block_time"].as_u64().unwrap_or(2), gas_limit: q(&attrs["gasLimit"])?, genesis_timestamp: 0, l1_chain_id: None, extra_accounts: 0 };
+    let config = ChainConfig {
+        chain_id,
+        kind: ChainKind::L2,
+        block_time: rc["block_time"].as_u64().unwrap_or(2),
+        gas_limit: q(&attrs["gasLimit"])?,
+        genesis_timestamp: 0,
+        l1_chain_id: None,
+        extra_accounts: 0,
+    };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     // Holocene: the attributes' EIP-1559 params become extraData (version 0 ‖ params).
-    let params = hex::decode(attrs["eip1559Params"].as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?;
+    let params = hex::decode(attrs["eip1559Params"].as_str().unwrap_or_default().trim_start_matches("0x"))
+        .map_err(|e| e.to_string())?;
     let mut extra = vec![0u8];
     extra.extend_from_slice(&params);
     let template = Header {
@@ -156,12 +185,18 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         mix_hash: attrs["prevRandao"].as_str().unwrap_or_default().parse().map_err(|e| format!("{e}"))?,
         base_fee_per_gas: Some(builder.next_base_fee(&parent)),
         extra_data: extra.into(),
-        parent_beacon_block_root: attrs["parentBeaconBlockRoot"].as_str().map(|s| s.parse()).transpose().map_err(|e| format!("{e}"))?,
+        parent_beacon_block_root: attrs["parentBeaconBlockRoot"]
+            .as_str()
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|e| format!("{e}"))?,
         ..Default::default()
     };
     let mut txs = Vec::new();
     for t in attrs["transactions"].as_array().ok_or("transactions missing")? {
-        let raw = Bytes::from(hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?);
+        let raw = Bytes::from(
+            hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x")).map_err(|e| e.to_string())?,
+        );
         let tx = OpTxEnvelope::decode_2718_exact(&raw).map_err(|e| format!("tx: {e}"))?;
         let sender = match &tx {
             OpTxEnvelope::Deposit(d) => d.from,
@@ -174,13 +209,21 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
     let executed = builder.execute_input(&state, &input, txs, vec![], &mut |_| {}).map_err(|e| e.to_string())?;
     let root = state.root_after(&executed.diff)?;
     let storage_root = if builder.needs_message_passer_root(input.template.timestamp) {
-        Some(state.trie_account(opseq_executor::L2_TO_L1_MESSAGE_PASSER)?.map(|a| a.storage_root).unwrap_or(EMPTY_ROOT_HASH))
+        Some(
+            state
+                .trie_account(opseq_executor::L2_TO_L1_MESSAGE_PASSER)?
+                .map(|a| a.storage_root)
+                .unwrap_or(EMPTY_ROOT_HASH),
+        )
     } else {
         None
     };
     let (sealed, _) = builder.seal(executed, root, storage_root);
     if sealed.hash != expected {
-        return Err(format!("block hash {} is not the expected {expected} (state root {}, receipts root {}, gas used {})", sealed.hash, sealed.header.state_root, sealed.header.receipts_root, sealed.header.gas_used));
+        return Err(format!(
+            "block hash {} is not the expected {expected} (state root {}, receipts root {}, gas used {})",
+            sealed.hash, sealed.header.state_root, sealed.header.receipts_root, sealed.header.gas_used
+        ));
     }
     Ok(())
 }

@@ -74,7 +74,10 @@ pub fn run(paths: &[PathBuf], verbose: bool, out: &mut dyn Write) -> std::io::Re
         };
         let Some(kind) = classify(&json) else {
             total.skipped += 1;
-            writeln!(out, "SKIP {name}: not a blockchain-test file (trie and RLP vectors are checked by unit tests of opseq-trie, not by this command)")?;
+            writeln!(
+                out,
+                "SKIP {name}: not a blockchain-test file (trie and RLP vectors are checked by unit tests of opseq-trie, not by this command)"
+            )?;
             continue;
         };
         match kind {
@@ -118,16 +121,18 @@ pub fn run(paths: &[PathBuf], verbose: bool, out: &mut dyn Write) -> std::io::Re
                 let tag = if fl > 0 { "FAIL" } else { "ok  " };
                 writeln!(out, "{tag} {name}: {p} passed, {fl} failed, 0 skipped")?;
             }
-            Kind::KonaOp => match std::panic::catch_unwind(|| kona::run_kona(&json)).unwrap_or_else(|_| Err("panicked".into())) {
-                Ok(()) => {
-                    total.passed += 1;
-                    writeln!(out, "ok   {name}: 1 passed, 0 failed, 0 skipped")?;
+            Kind::KonaOp => {
+                match std::panic::catch_unwind(|| kona::run_kona(&json)).unwrap_or_else(|_| Err("panicked".into())) {
+                    Ok(()) => {
+                        total.passed += 1;
+                        writeln!(out, "ok   {name}: 1 passed, 0 failed, 0 skipped")?;
+                    }
+                    Err(e) => {
+                        total.failed += 1;
+                        writeln!(out, "FAIL {name}: {e}")?;
+                    }
                 }
-                Err(e) => {
-                    total.failed += 1;
-                    writeln!(out, "FAIL {name}: {e}")?;
-                }
-            },
+            }
         }
     }
     writeln!(out, "{} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped)?;

@@ -2,11 +2,16 @@
 //! uses (our base fee, extraData, receipts root, deposit encodings), or against op-alloy where we
 //! use op-alloy directly.
 use alloy_consensus::{Header, Receipt, ReceiptWithBloom};
-use alloy_eips::{eip1559::BaseFeeParams, eip2718::{Decodable2718, Encodable2718}};
+use alloy_eips::{
+    eip1559::BaseFeeParams,
+    eip2718::{Decodable2718, Encodable2718},
+};
 use alloy_hardforks::ForkCondition;
 use alloy_op_hardforks::{OpChainHardforks, OpHardfork};
 use alloy_primitives::{Address, B64, B256, Bloom, Bytes, Log, LogData, U256, hex, keccak256};
-use op_alloy_consensus::{L1InfoDepositSource, OpDepositReceipt, OpReceiptEnvelope, OpTxEnvelope, UpgradeDepositSource};
+use op_alloy_consensus::{
+    L1InfoDepositSource, OpDepositReceipt, OpReceiptEnvelope, OpTxEnvelope, UpgradeDepositSource,
+};
 use opseq_executor::{BlockBuilder, Rules, holocene_extra_data, receipts_root};
 use opseq_primitives::{ChainConfig, ChainKind};
 use serde_json::Value;
@@ -14,7 +19,9 @@ use serde_json::Value;
 type R = Result<(), String>;
 
 fn b(v: &Value) -> Result<Bytes, String> {
-    hex::decode(v.as_str().ok_or_else(|| format!("expected hex, got {v}"))?.trim_start_matches("0x")).map(Bytes::from).map_err(|e| e.to_string())
+    hex::decode(v.as_str().ok_or_else(|| format!("expected hex, got {v}"))?.trim_start_matches("0x"))
+        .map(Bytes::from)
+        .map_err(|e| e.to_string())
 }
 
 fn h(v: &Value) -> Result<B256, String> {
@@ -40,7 +47,9 @@ pub fn run_vectors(v: &Value) -> Vec<(String, R)> {
     for x in v["extra_data"]["vectors"].as_array().into_iter().flatten() {
         out.push((format!("extra_data/{}", x["name"].as_str().unwrap_or("?")), extra_data(x)));
     }
-    for (fork, cases) in [("holocene", &v["base_fee"]["holocene"]["cases"]), ("canyon", &v["base_fee"]["canyon"]["cases"])] {
+    for (fork, cases) in
+        [("holocene", &v["base_fee"]["holocene"]["cases"]), ("canyon", &v["base_fee"]["canyon"]["cases"])]
+    {
         for (i, x) in cases.as_array().into_iter().flatten().enumerate() {
             out.push((format!("base_fee/{fork}/{i}"), base_fee(x)));
         }
@@ -54,8 +63,12 @@ pub fn run_vectors(v: &Value) -> Vec<(String, R)> {
 fn source_hash(x: &Value) -> R {
     let want = h(&x["expectedSourceHash"])?;
     let ours = match x["kind"].as_str() {
-        Some("upgrade_deposit") => UpgradeDepositSource { intent: x["intent"].as_str().unwrap_or_default().to_string() }.source_hash(),
-        Some("l1_info") => L1InfoDepositSource::new(h(&x["l1BlockHash"])?, x["seqNumber"].as_u64().unwrap_or_default()).source_hash(),
+        Some("upgrade_deposit") => {
+            UpgradeDepositSource { intent: x["intent"].as_str().unwrap_or_default().to_string() }.source_hash()
+        }
+        Some("l1_info") => {
+            L1InfoDepositSource::new(h(&x["l1BlockHash"])?, x["seqNumber"].as_u64().unwrap_or_default()).source_hash()
+        }
         Some("after_force_include") => {
             // Domain 3 (Holocene after-force-include): keccak(u256(3) ‖ keccak(l1BlockHash ‖ u256(seq))).
             let mut inner = h(&x["l1BlockHash"])?.to_vec();
@@ -80,14 +93,22 @@ fn receipt_of(x: &Value) -> Result<OpReceiptEnvelope, String> {
             Ok(Log { address, data: LogData::new_unchecked(topics, b(&l["data"])?) })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let receipt = Receipt { status: (x["status"].as_u64() == Some(1)).into(), cumulative_gas_used: x["cumulativeGasUsed"].as_u64().unwrap_or_default(), logs };
+    let receipt = Receipt {
+        status: (x["status"].as_u64() == Some(1)).into(),
+        cumulative_gas_used: x["cumulativeGasUsed"].as_u64().unwrap_or_default(),
+        logs,
+    };
     let bloom: Bloom = match x.get("logsBloom").and_then(Value::as_str) {
         Some(s) => Bloom::from_slice(&hex::decode(s.trim_start_matches("0x")).map_err(|e| e.to_string())?),
         None => receipt.bloom_slow(),
     };
     Ok(match x["txType"].as_u64().unwrap_or(126) {
         126 => OpReceiptEnvelope::Deposit(ReceiptWithBloom {
-            receipt: OpDepositReceipt { inner: receipt, deposit_nonce: x["depositNonce"].as_u64(), deposit_receipt_version: x["depositReceiptVersion"].as_u64() },
+            receipt: OpDepositReceipt {
+                inner: receipt,
+                deposit_nonce: x["depositNonce"].as_u64(),
+                deposit_receipt_version: x["depositReceiptVersion"].as_u64(),
+            },
             logs_bloom: bloom,
         }),
         0 => OpReceiptEnvelope::Legacy(ReceiptWithBloom { receipt, logs_bloom: bloom }),
@@ -108,7 +129,8 @@ fn deposit_receipt(x: &Value) -> R {
 }
 
 fn receipts(x: &Value) -> R {
-    let rs = x["receipts"].as_array().ok_or("receipts missing")?.iter().map(receipt_of).collect::<Result<Vec<_>, _>>()?;
+    let rs =
+        x["receipts"].as_array().ok_or("receipts missing")?.iter().map(receipt_of).collect::<Result<Vec<_>, _>>()?;
     match &x["expectedReceiptsRoot"] {
         Value::String(_) => eq("receipts root", receipts_root(&rs), h(&x["expectedReceiptsRoot"])?),
         Value::Object(m) => {
@@ -125,7 +147,11 @@ fn receipts(x: &Value) -> R {
                     other => other,
                 })
                 .collect();
-            eq("Regolith receipts root (without deposit nonce)", receipts_root(&stripped), h(&m["regolith_without_depositNonce"])?)
+            eq(
+                "Regolith receipts root (without deposit nonce)",
+                receipts_root(&stripped),
+                h(&m["regolith_without_depositNonce"])?,
+            )
         }
         other => Err(format!("unexpected expectedReceiptsRoot {other}")),
     }
@@ -135,8 +161,12 @@ fn extra_data(x: &Value) -> R {
     if let Some(err) = x.get("expectError").and_then(Value::as_str) {
         let name = x["name"].as_str().unwrap_or_default();
         let r = match name {
-            "test_encode_holocene_invalid_length" => op_alloy_consensus::decode_holocene_extra_data(&holocene_extra_data(8, 8)[..8]).map(|_| ()),
-            "test_decode_holocene_invalid_length" => op_alloy_consensus::decode_holocene_extra_data(&[0u8; 17]).map(|_| ()),
+            "test_encode_holocene_invalid_length" => {
+                op_alloy_consensus::decode_holocene_extra_data(&holocene_extra_data(8, 8)[..8]).map(|_| ())
+            }
+            "test_decode_holocene_invalid_length" => {
+                op_alloy_consensus::decode_holocene_extra_data(&[0u8; 17]).map(|_| ())
+            }
             "test_decode_jovian_invalid_length" => op_alloy_consensus::decode_jovian_extra_data(&[0u8; 8]).map(|_| ()),
             other => return Err(format!("unknown error vector {other}")),
         };
@@ -147,17 +177,32 @@ fn extra_data(x: &Value) -> R {
     }
     let params = B64::from_slice(&b(&x["eip1559Params"])?);
     let d = &x["defaultBaseFeeParams"];
-    let defaults = BaseFeeParams::new(d["maxChangeDenominator"].as_u64().unwrap_or_default() as u128, d["elasticityMultiplier"].as_u64().unwrap_or_default() as u128);
+    let defaults = BaseFeeParams::new(
+        d["maxChangeDenominator"].as_u64().unwrap_or_default() as u128,
+        d["elasticityMultiplier"].as_u64().unwrap_or_default() as u128,
+    );
     let want = b(&x["expectedExtraData"])?;
     match x["fork"].as_str() {
         Some("holocene") => {
             // Ours: what the sequencer writes (all-zero params mean the chain defaults).
-            let (den, el) = (u32::from_be_bytes(params[..4].try_into().expect("4")), u32::from_be_bytes(params[4..].try_into().expect("4")));
-            let (den, el) = if den == 0 && el == 0 { (defaults.max_change_denominator as u32, defaults.elasticity_multiplier as u32) } else { (den, el) };
+            let (den, el) = (
+                u32::from_be_bytes(params[..4].try_into().expect("4")),
+                u32::from_be_bytes(params[4..].try_into().expect("4")),
+            );
+            let (den, el) = if den == 0 && el == 0 {
+                (defaults.max_change_denominator as u32, defaults.elasticity_multiplier as u32)
+            } else {
+                (den, el)
+            };
             eq("Holocene extraData", holocene_extra_data(den, el), want)
         }
         Some("jovian") => {
-            let ours = op_alloy_consensus::encode_jovian_extra_data(params, defaults, x["minBaseFee"].as_u64().unwrap_or_default()).map_err(|e| format!("{e:?}"))?;
+            let ours = op_alloy_consensus::encode_jovian_extra_data(
+                params,
+                defaults,
+                x["minBaseFee"].as_u64().unwrap_or_default(),
+            )
+            .map_err(|e| format!("{e:?}"))?;
             eq("Jovian extraData", ours, want)
         }
         other => Err(format!("unknown fork {other:?}")),
@@ -172,7 +217,15 @@ fn base_fee(x: &Value) -> R {
         (OpHardfork::Canyon, ForkCondition::Timestamp(1000)),
     ]);
     let post_canyon = x.get("postCanyon").and_then(Value::as_bool).unwrap_or(true);
-    let config = ChainConfig { chain_id: 10, kind: ChainKind::L2, block_time: 2, gas_limit: 30_000_000, genesis_timestamp: 0, l1_chain_id: None, extra_accounts: 0 };
+    let config = ChainConfig {
+        chain_id: 10,
+        kind: ChainKind::L2,
+        block_time: 2,
+        gas_limit: 30_000_000,
+        genesis_timestamp: 0,
+        l1_chain_id: None,
+        extra_accounts: 0,
+    };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {
         timestamp: if post_canyon { 2000 } else { 0 },

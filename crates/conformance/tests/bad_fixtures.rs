@@ -3,7 +3,8 @@ use std::path::Path;
 
 #[test]
 fn truncated_unknown_fork_and_inconsistent_pre_state_fail_clearly_and_the_run_goes_on() {
-    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests/ValidBlocks/bcValidBlockTest/diff1024.json.gz");
+    let good = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/ethereum-tests/ValidBlocks/bcValidBlockTest/diff1024.json.gz");
     if !good.exists() {
         println!("skipped: {} not present (the fixtures live beside the repository)", good.display());
         return;

@@ -4,16 +4,14 @@ use crate::{
     genesis::holocene_extra_data,
     l1info::{L1InfoParams, l1_info_deposit},
     signing::payload_hash,
-    spec::{
-        BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT,
-        L1Spec, dev_op_hardforks,
-    },
+    spec::{BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1Spec, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT, dev_op_hardforks},
 };
 use alloy_consensus::{
     EMPTY_OMMER_ROOT_HASH, Header, Sealed, Transaction, TxEnvelope, TxReceipt,
     proofs::calculate_transaction_root,
     transaction::{Recovered, SignerRecoverable},
 };
+use alloy_eips::eip4895::Withdrawal;
 use alloy_eips::{
     eip1559::BaseFeeParams,
     eip2718::{Decodable2718, Encodable2718},
@@ -25,15 +23,13 @@ use alloy_evm::{
     block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory, BlockValidationError},
     eth::{EthBlockExecutionCtx, EthBlockExecutorFactory, EthEvmFactory, receipt_builder::AlloyReceiptBuilder},
 };
+use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
 use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, OpTx,
-    block::receipt_builder::OpAlloyReceiptBuilder,
+    OpBlockExecutionCtx, OpBlockExecutorFactory, OpEvmFactory, OpTx, block::receipt_builder::OpAlloyReceiptBuilder,
 };
+use alloy_op_hardforks::{OpChainHardforks, OpHardforks};
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, U256, keccak256};
 use op_alloy_consensus::OpTxEnvelope;
-use alloy_eips::eip4895::Withdrawal;
-use alloy_hardforks::{EthereumHardfork, EthereumHardforks};
-use alloy_op_hardforks::{OpChainHardforks, OpHardforks};
 use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainConfig, ChainKind, SealedBlock, StateDiff};
 use revm::database::{BundleState, State, states::bundle_state::BundleRetention};
 use std::borrow::Cow;
@@ -268,7 +264,8 @@ impl BlockBuilder {
                 let origin = next.l1_origin.as_ref();
                 t.beneficiary = SEQUENCER_FEE_VAULT;
                 t.mix_hash = origin.map(|o| o.header.mix_hash).unwrap_or_default();
-                t.parent_beacon_block_root = Some(origin.and_then(|o| o.header.parent_beacon_block_root).unwrap_or_default());
+                t.parent_beacon_block_root =
+                    Some(origin.and_then(|o| o.header.parent_beacon_block_root).unwrap_or_default());
                 t.extra_data = holocene_extra_data(
                     L2_BASE_FEE_PARAMS.max_change_denominator as u32,
                     L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
@@ -347,7 +344,11 @@ impl BlockBuilder {
     ) -> Result<Executed, BuildError> {
         let t = &input.template;
         let env = self.op_env(t);
-        let factory = OpBlockExecutorFactory::new(OpAlloyReceiptBuilder::default(), forks.clone(), OpEvmFactory::<OpTx>::default());
+        let factory = OpBlockExecutorFactory::new(
+            OpAlloyReceiptBuilder::default(),
+            forks.clone(),
+            OpEvmFactory::<OpTx>::default(),
+        );
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
         let mut out = Accum::default();
         let (gas_used, receipts) = {
@@ -364,11 +365,16 @@ impl BlockBuilder {
                 let tx = match OpTxEnvelope::decode_2718_exact(&raw) {
                     Ok(tx) if must || !tx.is_deposit() => tx,
                     Ok(tx) => {
-                        out.rejected.push(RejectedTx { hash: tx.tx_hash(), reason: "deposit transactions cannot be sequenced from the pool".into(), invalid: true });
+                        out.rejected.push(RejectedTx {
+                            hash: tx.tx_hash(),
+                            reason: "deposit transactions cannot be sequenced from the pool".into(),
+                            invalid: true,
+                        });
                         continue;
                     }
                     Err(e) => {
-                        let r = RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
+                        let r =
+                            RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
                         if must {
                             return Err(BuildError::InvalidBlock(r.reason));
                         }
@@ -385,7 +391,9 @@ impl BlockBuilder {
                         on_included(&inc);
                         out.op_txs.push(tx);
                     }
-                    Offer::Rejected(r) if must => return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason))),
+                    Offer::Rejected(r) if must => {
+                        return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason)));
+                    }
                     Offer::Rejected(r) => out.rejected.push(r),
                 }
             }
@@ -427,7 +435,9 @@ impl BlockBuilder {
                 parent_hash: t.parent_hash,
                 parent_beacon_block_root: t.parent_beacon_block_root,
                 ommers: &[],
-                withdrawals: spec.is_shanghai_active_at_timestamp(t.timestamp).then_some(Cow::Borrowed(input.withdrawals.as_slice())),
+                withdrawals: spec
+                    .is_shanghai_active_at_timestamp(t.timestamp)
+                    .then_some(Cow::Borrowed(input.withdrawals.as_slice())),
                 extra_data: t.extra_data.clone(),
                 tx_count_hint: Some(n),
                 slot_number: None,
@@ -439,7 +449,8 @@ impl BlockBuilder {
                 let tx = match TxEnvelope::decode_2718_exact(&raw) {
                     Ok(tx) => tx,
                     Err(e) => {
-                        let r = RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
+                        let r =
+                            RejectedTx { hash: keccak256(&raw), reason: format!("undecodable: {e}"), invalid: true };
                         if must {
                             return Err(BuildError::InvalidBlock(r.reason));
                         }
@@ -455,7 +466,9 @@ impl BlockBuilder {
                         on_included(&inc);
                         eth_txs.push(tx);
                     }
-                    Offer::Rejected(r) if must => return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason))),
+                    Offer::Rejected(r) if must => {
+                        return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason)));
+                    }
                     Offer::Rejected(r) => out.rejected.push(r),
                 }
             }
@@ -482,13 +495,19 @@ impl BlockBuilder {
     /// Seals an executed block with the roots the state-fetcher computed. On Isthmus L2s,
     /// `withdrawals_root` is the L2ToL1MessagePasser storage root. Returns the block and, on L2,
     /// the OP p2p payload hash to sign.
-    pub fn seal(&self, executed: Executed, state_root: B256, withdrawals_root: Option<B256>) -> (SealedBlock, Option<B256>) {
+    pub fn seal(
+        &self,
+        executed: Executed,
+        state_root: B256,
+        withdrawals_root: Option<B256>,
+    ) -> (SealedBlock, Option<B256>) {
         let mut header = executed.header;
         header.state_root = state_root;
         if let Rules::L2(forks) = &self.rules
-            && forks.is_isthmus_active_at_timestamp(header.timestamp) {
-                header.withdrawals_root = Some(withdrawals_root.unwrap_or(alloy_trie::EMPTY_ROOT_HASH));
-            }
+            && forks.is_isthmus_active_at_timestamp(header.timestamp)
+        {
+            header.withdrawals_root = Some(withdrawals_root.unwrap_or(alloy_trie::EMPTY_ROOT_HASH));
+        }
         let hash = header.hash_slow();
         let to_sign = self.is_l2().then(|| payload_hash(hash, &header, &executed.op_txs));
         let block = SealedBlock {
@@ -567,7 +586,13 @@ struct Accum {
 impl Accum {
     /// The header from the template plus what execution produced (state root and L2
     /// withdrawals root come at sealing).
-    fn assemble<Rc: TxReceipt<Log = Log> + Encodable2718>(&mut self, t: &Header, gas_used: u64, transactions_root: B256, receipts: &[Rc]) -> Header {
+    fn assemble<Rc: TxReceipt<Log = Log> + Encodable2718>(
+        &mut self,
+        t: &Header,
+        gas_used: u64,
+        transactions_root: B256,
+        receipts: &[Rc],
+    ) -> Header {
         self.receipts = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
         Header {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -585,7 +610,13 @@ impl Accum {
         }
     }
 
-    fn push_included<Rc: TxReceipt<Log = Log>>(&mut self, hash: B256, raw: Bytes, sender: Address, receipts: &[Rc]) -> IncludedTx {
+    fn push_included<Rc: TxReceipt<Log = Log>>(
+        &mut self,
+        hash: B256,
+        raw: Bytes,
+        sender: Address,
+        receipts: &[Rc],
+    ) -> IncludedTx {
         let n = receipts.len();
         let r = &receipts[n - 1];
         let prev = if n >= 2 { receipts[n - 2].cumulative_gas_used() } else { 0 };
@@ -620,7 +651,9 @@ impl Accum {
 }
 
 /// The block's state changes, from revm's bundle.
-fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(db: &mut State<revm::database_interface::WrapDatabaseRef<DB>>) -> StateDiff {
+fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(
+    db: &mut State<revm::database_interface::WrapDatabaseRef<DB>>,
+) -> StateDiff {
     db.merge_transitions(BundleRetention::PlainState);
     let bundle: BundleState = db.take_bundle();
     let mut accounts: Vec<AccountChange> = bundle
@@ -628,7 +661,8 @@ fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(db: &mut State<revm
         .iter()
         .map(|(address, acc)| {
             let wipe = acc.was_destroyed();
-            let info = acc.info.as_ref().map(|i| AccountState { nonce: i.nonce, balance: i.balance, code_hash: i.code_hash });
+            let info =
+                acc.info.as_ref().map(|i| AccountState { nonce: i.nonce, balance: i.balance, code_hash: i.code_hash });
             let storage = acc
                 .storage
                 .iter()
@@ -636,9 +670,11 @@ fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(db: &mut State<revm
                 .map(|(k, s)| (*k, s.present_value))
                 .collect();
             let code = acc.info.as_ref().and_then(|i| {
-                bundle.contracts.get(&i.code_hash).map(|c| c.original_bytes()).filter(|_| {
-                    acc.original_info.as_ref().is_none_or(|o| o.code_hash != i.code_hash)
-                })
+                bundle
+                    .contracts
+                    .get(&i.code_hash)
+                    .map(|c| c.original_bytes())
+                    .filter(|_| acc.original_info.as_ref().is_none_or(|o| o.code_hash != i.code_hash))
             });
             AccountChange { address: *address, info, wipe_storage: wipe, storage, code }
         })

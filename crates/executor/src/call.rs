@@ -78,12 +78,23 @@ impl BlockBuilder {
     }
 
     /// Runs `req` on the head state as if in the next block, without committing anything.
-    pub fn call<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest) -> Result<CallResult, CallError> {
+    pub fn call<R: StateReader>(
+        &self,
+        reader: &R,
+        next: &NextBlock,
+        req: &CallRequest,
+    ) -> Result<CallResult, CallError> {
         let gas = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
         self.run(reader, next, req, gas)
     }
 
-    fn run<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest, gas: u64) -> Result<CallResult, CallError> {
+    fn run<R: StateReader>(
+        &self,
+        reader: &R,
+        next: &NextBlock,
+        req: &CallRequest,
+        gas: u64,
+    ) -> Result<CallResult, CallError> {
         let from = req.from.unwrap_or_default();
         let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
         // As geth: a call without a gas price runs with a zero base fee.
@@ -106,7 +117,12 @@ impl BlockBuilder {
     }
 
     /// The smallest gas limit with which `req` succeeds (binary search, as geth).
-    pub fn estimate_gas<R: StateReader>(&self, reader: &R, next: &NextBlock, req: &CallRequest) -> Result<u64, CallError> {
+    pub fn estimate_gas<R: StateReader>(
+        &self,
+        reader: &R,
+        next: &NextBlock,
+        req: &CallRequest,
+    ) -> Result<u64, CallError> {
         let cap = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
         let first = self.run(reader, next, req, cap)?;
         if !first.success {
@@ -117,12 +133,13 @@ impl BlockBuilder {
         }
         // Plain transfers to code-less accounts cost exactly the intrinsic gas.
         if req.input.is_empty()
-            && let Some(to) = req.to {
-                let code_hash = reader.account(to).map_err(CallError::State)?.map(|a| a.code_hash);
-                if code_hash.is_none_or(|h| h == alloy_primitives::KECCAK256_EMPTY) {
-                    return Ok(21_000);
-                }
+            && let Some(to) = req.to
+        {
+            let code_hash = reader.account(to).map_err(CallError::State)?.map(|a| a.code_hash);
+            if code_hash.is_none_or(|h| h == alloy_primitives::KECCAK256_EMPTY) {
+                return Ok(21_000);
             }
+        }
         let (mut lo, mut hi) = (first.gas_used.saturating_sub(1), cap);
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;

@@ -60,11 +60,8 @@ impl<R: StateReader> DatabaseRef for ReaderDb<R> {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        let code = self
-            .0
-            .code(code_hash)
-            .map_err(ReadError)?
-            .ok_or_else(|| ReadError(format!("code {code_hash} missing")))?;
+        let code =
+            self.0.code(code_hash).map_err(ReadError)?.ok_or_else(|| ReadError(format!("code {code_hash} missing")))?;
         Ok(Bytecode::new_raw(code))
     }
 

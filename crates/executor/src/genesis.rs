@@ -5,10 +5,12 @@ use alloy_eips::{
     eip2935::HISTORY_STORAGE_ADDRESS, eip4788::BEACON_ROOTS_ADDRESS, eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
     eip7251::CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, eip7685::EMPTY_REQUESTS_HASH,
 };
+use alloy_primitives::Address;
 use alloy_primitives::{B64, B256, Bytes, KECCAK256_EMPTY, U256, bytes, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
-use alloy_primitives::Address;
-use opseq_primitives::{AccountChange, AccountState, ChainConfig, SealedBlock, StateDiff, derived_dev_key, dev_accounts};
+use opseq_primitives::{
+    AccountChange, AccountState, ChainConfig, SealedBlock, StateDiff, derived_dev_key, dev_accounts,
+};
 
 /// The EIP-4788 beacon-roots contract's runtime code, as fixed by EIP-4788 (the same bytes are in
 /// the OP Ecotone upgrade and the EEST Prague pre-state; `../shared/fixtures/op/predeploys.json`
@@ -19,13 +21,19 @@ pub const BEACON_ROOTS_CODE: Bytes = bytes!(
 
 /// The EIP-2935 block-hash history contract's runtime code (EIP-2935; the same bytes are in the
 /// EEST v5.4.0 Prague pre-state, `../shared/fixtures/eest/prague`).
-pub const HISTORY_STORAGE_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500");
+pub const HISTORY_STORAGE_CODE: Bytes = bytes!(
+    "3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500"
+);
 
 /// The EIP-7002 withdrawal-request predeploy's runtime code (EIP-7002; same source as above).
-pub const WITHDRAWAL_REQUEST_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe1460cb5760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff146101f457600182026001905f5b5f82111560685781019083028483029004916001019190604d565b909390049250505036603814608857366101f457346101f4575f5260205ff35b34106101f457600154600101600155600354806003026004013381556001015f35815560010160203590553360601b5f5260385f601437604c5fa0600101600355005b6003546002548082038060101160df575060105b5f5b8181146101835782810160030260040181604c02815460601b8152601401816001015481526020019060020154807fffffffffffffffffffffffffffffffff00000000000000000000000000000000168252906010019060401c908160381c81600701538160301c81600601538160281c81600501538160201c81600401538160181c81600301538160101c81600201538160081c81600101535360010160e1565b910180921461019557906002556101a0565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff14156101cd57505f5b6001546002828201116101e25750505f6101e8565b01600290035b5f555f600155604c025ff35b5f5ffd");
+pub const WITHDRAWAL_REQUEST_CODE: Bytes = bytes!(
+    "3373fffffffffffffffffffffffffffffffffffffffe1460cb5760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff146101f457600182026001905f5b5f82111560685781019083028483029004916001019190604d565b909390049250505036603814608857366101f457346101f4575f5260205ff35b34106101f457600154600101600155600354806003026004013381556001015f35815560010160203590553360601b5f5260385f601437604c5fa0600101600355005b6003546002548082038060101160df575060105b5f5b8181146101835782810160030260040181604c02815460601b8152601401816001015481526020019060020154807fffffffffffffffffffffffffffffffff00000000000000000000000000000000168252906010019060401c908160381c81600701538160301c81600601538160281c81600501538160201c81600401538160181c81600301538160101c81600201538160081c81600101535360010160e1565b910180921461019557906002556101a0565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff14156101cd57505f5b6001546002828201116101e25750505f6101e8565b01600290035b5f555f600155604c025ff35b5f5ffd"
+);
 
 /// The EIP-7251 consolidation-request predeploy's runtime code (EIP-7251; same source as above).
-pub const CONSOLIDATION_REQUEST_CODE: Bytes = bytes!("3373fffffffffffffffffffffffffffffffffffffffe1460d35760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1461019a57600182026001905f5b5f82111560685781019083028483029004916001019190604d565b9093900492505050366060146088573661019a573461019a575f5260205ff35b341061019a57600154600101600155600354806004026004013381556001015f358155600101602035815560010160403590553360601b5f5260605f60143760745fa0600101600355005b6003546002548082038060021160e7575060025b5f5b8181146101295782810160040260040181607402815460601b815260140181600101548152602001816002015481526020019060030154905260010160e9565b910180921461013b5790600255610146565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff141561017357505f5b6001546001828201116101885750505f61018e565b01600190035b5f555f6001556074025ff35b5f5ffd");
+pub const CONSOLIDATION_REQUEST_CODE: Bytes = bytes!(
+    "3373fffffffffffffffffffffffffffffffffffffffe1460d35760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1461019a57600182026001905f5b5f82111560685781019083028483029004916001019190604d565b9093900492505050366060146088573661019a573461019a575f5260205ff35b341061019a57600154600101600155600354806004026004013381556001015f358155600101602035815560010160403590553360601b5f5260605f60143760745fa0600101600355005b6003546002548082038060021160e7575060025b5f5b8181146101295782810160040260040181607402815460601b815260140181600101548152602001816002015481526020019060030154905260010160e9565b910180921461013b5790600255610146565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff141561017357505f5b6001546001828201116101885750505f61018e565b01600190035b5f555f6001556074025ff35b5f5ffd"
+);
 
 /// Each dev account's genesis balance: 10,000 ETH (as anvil).
 const DEV_BALANCE: u128 = 10_000_000_000_000_000_000_000;
@@ -38,11 +46,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         .iter()
         .map(|a| AccountChange {
             address: a.address,
-            info: Some(AccountState {
-                nonce: 0,
-                balance: U256::from(DEV_BALANCE),
-                code_hash: KECCAK256_EMPTY,
-            }),
+            info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
             wipe_storage: false,
             storage: vec![],
             code: None,
@@ -104,7 +108,10 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         gas_used: 0,
         timestamp: config.genesis_timestamp,
         extra_data: if l2 {
-            holocene_extra_data(L2_BASE_FEE_PARAMS.max_change_denominator as u32, L2_BASE_FEE_PARAMS.elasticity_multiplier as u32)
+            holocene_extra_data(
+                L2_BASE_FEE_PARAMS.max_change_denominator as u32,
+                L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
+            )
         } else {
             Bytes::new()
         },
@@ -144,7 +151,8 @@ pub fn extra_accounts(n: u64) -> Vec<Address> {
                 s.spawn(move || {
                     (start..(start + chunk).min(n))
                         .map(|i| {
-                            let key = k256::ecdsa::SigningKey::from_slice(derived_dev_key(i).as_slice()).expect("a keccak output is a valid key");
+                            let key = k256::ecdsa::SigningKey::from_slice(derived_dev_key(i).as_slice())
+                                .expect("a keccak output is a valid key");
                             Address::from_private_key(&key)
                         })
                         .collect::<Vec<_>>()

@@ -10,8 +10,8 @@ mod spec;
 mod validate;
 
 pub use build::{
-    BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules,
-    decode_tx_info, receipts_root,
+    BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules, decode_tx_info,
+    receipts_root,
 };
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};
@@ -19,6 +19,6 @@ pub use genesis::{BEACON_ROOTS_CODE, genesis, holocene_extra_data};
 pub use l1info::{L1InfoParams, l1_info_calldata, l1_info_deposit, parse_sequence_number};
 pub use signing::payload_hash;
 pub use spec::{
-    BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, L2_BASE_FEE_PARAMS,
-    L1Spec, L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, dev_op_hardforks,
+    BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, L1Spec, L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER,
+    SEQUENCER_FEE_VAULT, dev_op_hardforks,
 };

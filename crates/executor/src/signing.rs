@@ -16,10 +16,7 @@ pub fn payload_hash(hash: B256, header: &Header, txs: &[OpTxEnvelope]) -> B256 {
         },
     };
     let (payload, _) = OpExecutionPayload::from_block_unchecked(hash, &block);
-    OpExecutionPayloadEnvelope {
-        parent_beacon_block_root: header.parent_beacon_block_root,
-        execution_payload: payload,
-    }
-    .payload_hash()
-    .0
+    OpExecutionPayloadEnvelope { parent_beacon_block_root: header.parent_beacon_block_root, execution_payload: payload }
+        .payload_hash()
+        .0
 }

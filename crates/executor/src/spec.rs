@@ -17,8 +17,7 @@ pub const DEPOSITOR_ACCOUNT: Address = address!("DeaDDEaDDeAdDeAdDEAdDEaddeAddEA
 pub const BASE_FEE_PARAMS_L1: BaseFeeParams = BaseFeeParams::ethereum();
 /// The dev L2's EIP-1559 parameters (OP mainnet's since Canyon: denominator 250, elasticity 6),
 /// written into Holocene `extraData`.
-pub const L2_BASE_FEE_PARAMS: BaseFeeParams =
-    BaseFeeParams { max_change_denominator: 250, elasticity_multiplier: 6 };
+pub const L2_BASE_FEE_PARAMS: BaseFeeParams = BaseFeeParams { max_change_denominator: 250, elasticity_multiplier: 6 };
 
 /// OP's EIP-1559 parameters before Canyon (denominator 50, elasticity 6).
 pub const L2_BASE_FEE_PARAMS_PRE_CANYON: BaseFeeParams =

@@ -4,8 +4,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use opseq_primitives::{
-    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
-    SubmitOutcome, TxLocation,
+    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,
+    TxLocation,
 };
 use std::{fmt::Debug, sync::Arc};
 
@@ -49,11 +49,7 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     /// Where a transaction was mined.
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
     /// Accounts at head, batched; `None` for accounts that do not exist.
-    async fn accounts(
-        &self,
-        chain: ChainId,
-        addresses: Vec<Address>,
-    ) -> EdgeResult<Vec<Option<AccountState>>>;
+    async fn accounts(&self, chain: ChainId, addresses: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>>;
     /// Storage slots at head, batched.
     async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>>;
     /// Code by hash.
@@ -80,8 +76,7 @@ pub trait TxSource: Send + Sync + Debug + 'static {
     /// order.
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>>;
     /// A block was committed: drop `included`, and drop `invalid` (txs that could not execute).
-    async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>)
-    -> EdgeResult<()>;
+    async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()>;
     /// The next nonce of `sender` counting its pending pool txs, if it has any in the pool.
     async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>>;
     /// A pooled transaction by hash.

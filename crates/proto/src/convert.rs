@@ -4,8 +4,7 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use opseq_primitives::{
-    AccountChange, AccountState, BlockRef, OpseqError, PoolTx, SealedBlock, Shred, ShredLog,
-    StateDiff,
+    AccountChange, AccountState, BlockRef, OpseqError, PoolTx, SealedBlock, Shred, ShredLog, StateDiff,
 };
 
 type R<T> = Result<T, OpseqError>;
@@ -76,11 +75,7 @@ pub fn block_from_wire(b: &v1::Block) -> R<SealedBlock> {
 
 /// Account to wire.
 pub fn account_to_wire(a: &AccountState) -> v1::Account {
-    v1::Account {
-        nonce: a.nonce,
-        balance: a.balance.to_be_bytes::<32>().to_vec(),
-        code_hash: a.code_hash.to_vec(),
-    }
+    v1::Account { nonce: a.nonce, balance: a.balance.to_be_bytes::<32>().to_vec(), code_hash: a.code_hash.to_vec() }
 }
 /// Account from wire.
 pub fn account_from_wire(a: &v1::Account) -> R<AccountState> {
@@ -121,11 +116,7 @@ pub fn diff_from_wire(d: &v1::StateDiff) -> R<StateDiff> {
                     address: address(&c.address)?,
                     info: c.account.as_ref().map(account_from_wire).transpose()?,
                     wipe_storage: c.wipe_storage,
-                    storage: c
-                        .storage
-                        .iter()
-                        .map(|s| Ok((u256(&s.slot)?, u256(&s.value)?)))
-                        .collect::<R<_>>()?,
+                    storage: c.storage.iter().map(|s| Ok((u256(&s.slot)?, u256(&s.value)?))).collect::<R<_>>()?,
                     code: c.code.as_ref().map(|c| Bytes::from(c.clone())),
                 })
             })
@@ -183,10 +174,9 @@ pub fn shred_to_wire(s: &Shred) -> v1::Shred {
         Shred::RolledBack { block_number, from_index, .. } => {
             (*block_number, Event::RolledBack(v1::RolledBack { from_index: *from_index }))
         }
-        Shred::Sealed { block_number, block_hash, tx_count, .. } => (
-            *block_number,
-            Event::Sealed(v1::Sealed { block_hash: block_hash.to_vec(), tx_count: *tx_count }),
-        ),
+        Shred::Sealed { block_number, block_hash, tx_count, .. } => {
+            (*block_number, Event::Sealed(v1::Sealed { block_hash: block_hash.to_vec(), tx_count: *tx_count }))
+        }
         Shred::Cancelled { block_number, .. } => (*block_number, Event::Cancelled(v1::Cancelled {})),
     };
     v1::Shred { chain_id: s.chain_id(), block_number, event: Some(event) }
@@ -216,12 +206,9 @@ pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
                 .collect::<R<_>>()?,
         },
         Event::RolledBack(r) => Shred::RolledBack { chain_id, block_number, from_index: r.from_index },
-        Event::Sealed(x) => Shred::Sealed {
-            chain_id,
-            block_number,
-            block_hash: b256(&x.block_hash)?,
-            tx_count: x.tx_count,
-        },
+        Event::Sealed(x) => {
+            Shred::Sealed { chain_id, block_number, block_hash: b256(&x.block_hash)?, tx_count: x.tx_count }
+        }
         Event::Cancelled(_) => Shred::Cancelled { chain_id, block_number },
     })
 }

@@ -51,7 +51,8 @@ pub fn init_telemetry(log: &LogArgs, otlp: &OtlpArgs) -> eyre::Result<TelemetryG
     let filter = EnvFilter::try_new(&log.filter).map_err(|e| eyre::eyre!("bad --log.filter {:?}: {e}", log.filter))?;
     use tracing_subscriber::Layer;
     let fmt = tracing_subscriber::fmt::layer().with_target(true).with_writer(std::io::stderr);
-    let fmt: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = if log.json { fmt.json().boxed() } else { fmt.boxed() };
+    let fmt: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> =
+        if log.json { fmt.json().boxed() } else { fmt.boxed() };
     let mut guard = TelemetryGuard::default();
     let otel = match &otlp.endpoint {
         Some(endpoint) => {
@@ -64,7 +65,9 @@ pub fn init_telemetry(log: &LogArgs, otlp: &OtlpArgs) -> eyre::Result<TelemetryG
                 .build()?;
             let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(otlp.service_name.clone()).build())
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder().with_service_name(otlp.service_name.clone()).build(),
+                )
                 .build();
             let tracer = provider.tracer("op-sequencer");
             guard.provider = Some(provider);
@@ -94,12 +97,15 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(probe: web::Data<Readiness>) -> HttpResponse {
     let checks = (probe.get_ref())().await;
-    let missing: Vec<_> = checks.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| json!({"dependency": n, "error": e}))).collect();
-    let deps: serde_json::Map<_, _> = checks.iter().map(|(n, r)| (n.to_string(), json!(if r.is_ok() { "ok" } else { "unreachable" }))).collect();
+    let missing: Vec<_> =
+        checks.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| json!({"dependency": n, "error": e}))).collect();
+    let deps: serde_json::Map<_, _> =
+        checks.iter().map(|(n, r)| (n.to_string(), json!(if r.is_ok() { "ok" } else { "unreachable" }))).collect();
     if missing.is_empty() {
         HttpResponse::Ok().json(json!({"status": "ready", "dependencies": deps}))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "dependencies": deps, "missing": missing}))
+        HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not ready", "dependencies": deps, "missing": missing}))
     }
 }
 

@@ -3,8 +3,8 @@ use crate::StoreError;
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
-use opseq_trie::{NodeSource, SparseTrie};
 use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainId, SealedBlock, StateDiff, TxLocation};
+use opseq_trie::{NodeSource, SparseTrie};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -105,7 +105,10 @@ impl ChainStore {
         if v.len() != 40 {
             return Err(corrupt("head record"));
         }
-        Ok(Some(BlockRef { number: u64::from_be_bytes(v[..8].try_into().expect("8")), hash: B256::from_slice(&v[8..]) }))
+        Ok(Some(BlockRef {
+            number: u64::from_be_bytes(v[..8].try_into().expect("8")),
+            hash: B256::from_slice(&v[8..]),
+        }))
     }
 
     /// A block by number.
@@ -146,11 +149,7 @@ impl ChainStore {
 
     /// A storage slot at head.
     pub fn storage(&self, address: &Address, slot: &U256) -> Result<U256, StoreError> {
-        Ok(self
-            .tree
-            .get(storage_key(address, slot))?
-            .map(|v| U256::from_be_slice(&v))
-            .unwrap_or_default())
+        Ok(self.tree.get(storage_key(address, slot))?.map(|v| U256::from_be_slice(&v)).unwrap_or_default())
     }
 
     /// Code by hash.
@@ -205,7 +204,9 @@ impl ChainStore {
                 continue;
             };
             let old = match state.get(k.as_slice()).map_err(trie_err)? {
-                Some(raw) => TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root,
+                Some(raw) => {
+                    TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
+                }
                 None => EMPTY_ROOT_HASH,
             };
             let storage_root = if c.storage.is_empty() && !c.wipe_storage {
@@ -228,7 +229,8 @@ impl ChainStore {
             };
             storage_roots.insert(c.address, storage_root);
             let mut leaf = Vec::new();
-            TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }.encode(&mut leaf);
+            TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }
+                .encode(&mut leaf);
             state.insert(k.as_slice(), leaf).map_err(trie_err)?;
         }
         let (root, created) = state.root_with_nodes();
@@ -249,7 +251,9 @@ impl ChainStore {
             let root = match update.storage_roots.get(a) {
                 Some(r) => *r,
                 None => match update.state.get(keccak256(a).as_slice()).map_err(trie_err)? {
-                    Some(raw) => TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root,
+                    Some(raw) => {
+                        TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
+                    }
                     None => EMPTY_ROOT_HASH,
                 },
             };
@@ -273,7 +277,13 @@ impl ChainStore {
                 .accounts()?
                 .into_iter()
                 .map(|(address, state)| {
-                    Ok(AccountChange { address, info: Some(state), wipe_storage: false, storage: self.account_storage(&address)?, code: None })
+                    Ok(AccountChange {
+                        address,
+                        info: Some(state),
+                        wipe_storage: false,
+                        storage: self.account_storage(&address)?,
+                        code: None,
+                    })
                 })
                 .collect::<Result<_, StoreError>>()?,
         };
@@ -282,7 +292,10 @@ impl ChainStore {
         self.tree.apply_batch(batch)?;
         let update = self.trie_update(&diff)?;
         if update.root != block.header.state_root {
-            return Err(corrupt(&format!("flat state hashes to {}, the head says {}", update.root, block.header.state_root)));
+            return Err(corrupt(&format!(
+                "flat state hashes to {}, the head says {}",
+                update.root, block.header.state_root
+            )));
         }
         let mut batch = sled::Batch::default();
         for (h, n) in &update.nodes {
@@ -316,7 +329,11 @@ impl ChainStore {
             None => self.trie_update(diff)?,
         };
         if update.root != block.header.state_root {
-            return Err(StoreError::RootMismatch { number: block.header.number, header: block.header.state_root, state: update.root });
+            return Err(StoreError::RootMismatch {
+                number: block.header.number,
+                header: block.header.state_root,
+                state: update.root,
+            });
         }
         let mut batch = sled::Batch::default();
         for (h, n) in &update.nodes {
@@ -379,8 +396,12 @@ impl ChainStore {
 fn encode_block(b: &SealedBlock) -> Vec<u8> {
     let mut header = Vec::new();
     b.header.encode(&mut header);
-    let size = 16 + header.len() + b.transactions.iter().map(|t| t.len() + 4).sum::<usize>()
-        + b.receipts.iter().map(|r| r.len() + 4).sum::<usize>() + b.transactions.len() * 52 + 120;
+    let size = 16
+        + header.len()
+        + b.transactions.iter().map(|t| t.len() + 4).sum::<usize>()
+        + b.receipts.iter().map(|r| r.len() + 4).sum::<usize>()
+        + b.transactions.len() * 52
+        + 120;
     let mut out = Vec::with_capacity(size);
     let put = |out: &mut Vec<u8>, bytes: &[u8]| {
         out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
@@ -451,7 +472,16 @@ fn decode_block(mut v: &[u8]) -> Result<SealedBlock, StoreError> {
         1 => Some(Bytes::copy_from_slice(sized(&mut v)?)),
         _ => None,
     };
-    Ok(SealedBlock { hash: header.hash_slow(), header, transactions, tx_hashes, senders, receipts, l1_origin, signature })
+    Ok(SealedBlock {
+        hash: header.hash_slow(),
+        header,
+        transactions,
+        tx_hashes,
+        senders,
+        receipts,
+        l1_origin,
+        signature,
+    })
 }
 
 #[cfg(test)]
@@ -501,12 +531,15 @@ mod tests {
 
     fn full_root(chain: &ChainStore) -> B256 {
         alloy_trie::root::state_root_unsorted(chain.accounts().unwrap().into_iter().map(|(a, s)| {
-            (keccak256(a), TrieAccount {
-                nonce: s.nonce,
-                balance: s.balance,
-                storage_root: storage_root_of(chain.account_storage(&a).unwrap()),
-                code_hash: s.code_hash,
-            })
+            (
+                keccak256(a),
+                TrieAccount {
+                    nonce: s.nonce,
+                    balance: s.balance,
+                    storage_root: storage_root_of(chain.account_storage(&a).unwrap()),
+                    code_hash: s.code_hash,
+                },
+            )
         }))
     }
 
@@ -532,10 +565,17 @@ mod tests {
         // deletions collapse the trie correctly.
         let mut parent = genesis.hash;
         for n in 1..30u64 {
-            let mut accounts = vec![acct(a, 5 + n, vec![(U256::from(1), U256::from(n % 3)), (U256::from(n), U256::from(n))])];
+            let mut accounts =
+                vec![acct(a, 5 + n, vec![(U256::from(1), U256::from(n % 3)), (U256::from(n), U256::from(n))])];
             accounts.push(acct(Address::repeat_byte(n as u8 + 10), n, vec![]));
             if n % 7 == 0 {
-                accounts.push(AccountChange { address: b, info: None, wipe_storage: true, storage: vec![], code: None });
+                accounts.push(AccountChange {
+                    address: b,
+                    info: None,
+                    wipe_storage: true,
+                    storage: vec![],
+                    code: None,
+                });
             } else {
                 accounts.push(acct(b, n, vec![(U256::from(5), U256::from(n % 2))]));
             }

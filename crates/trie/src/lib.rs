@@ -256,7 +256,8 @@ impl<S: NodeSource> SparseTrie<S> {
                 }
                 let mut children = empty_children();
                 let ext_rest = &p[n + 1..];
-                children[p[n] as usize] = if ext_rest.is_empty() { *child } else { Node::Extension(ext_rest.to_vec(), child) };
+                children[p[n] as usize] =
+                    if ext_rest.is_empty() { *child } else { Node::Extension(ext_rest.to_vec(), child) };
                 let branch = Self::place(Node::Branch(children, None), &path[n..], Node::Leaf(Vec::new(), value));
                 if n == 0 { branch } else { Node::Extension(path[..n].to_vec(), Box::new(branch)) }
             }
@@ -492,19 +493,31 @@ mod tests {
     /// and deletions, plain and secure.
     #[test]
     fn ethereum_trie_tests() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests/TrieTests");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests/TrieTests");
         if !dir.exists() {
             println!("skipped: {} not present (the fixtures live beside the repository)", dir.display());
             return;
         }
         let mut checked = 0;
-        for (file, secure) in [("trietest.json", false), ("trietest_secureTrie.json", true), ("trieanyorder.json", false), ("trieanyorder_secureTrie.json", true), ("hex_encoded_securetrie_test.json", true)] {
+        for (file, secure) in [
+            ("trietest.json", false),
+            ("trietest_secureTrie.json", true),
+            ("trieanyorder.json", false),
+            ("trieanyorder_secureTrie.json", true),
+            ("hex_encoded_securetrie_test.json", true),
+        ] {
             let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
             for (name, t) in v.as_object().unwrap() {
                 let mut trie = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
                 let pairs: Vec<(Vec<u8>, Option<Vec<u8>>)> = match &t["in"] {
-                    serde_json::Value::Array(a) => a.iter().map(|p| (bytes_of(&p[0]).unwrap(), bytes_of(&p[1]))).collect(),
-                    serde_json::Value::Object(m) => m.iter().map(|(k, v)| (bytes_of(&serde_json::Value::String(k.clone())).unwrap(), bytes_of(v))).collect(),
+                    serde_json::Value::Array(a) => {
+                        a.iter().map(|p| (bytes_of(&p[0]).unwrap(), bytes_of(&p[1]))).collect()
+                    }
+                    serde_json::Value::Object(m) => m
+                        .iter()
+                        .map(|(k, v)| (bytes_of(&serde_json::Value::String(k.clone())).unwrap(), bytes_of(v)))
+                        .collect(),
                     _ => unreachable!(),
                 };
                 for (k, v) in pairs {
@@ -553,7 +566,10 @@ mod tests {
             hb.add_leaf(alloy_trie::Nibbles::unpack(k), v);
         }
         assert_eq!(sparse.root(), hb.root());
-        assert_eq!(sparse.get(keccak256(1u64.to_be_bytes()).as_slice()).unwrap(), leaves.get(&keccak256(1u64.to_be_bytes())).cloned());
+        assert_eq!(
+            sparse.get(keccak256(1u64.to_be_bytes()).as_slice()).unwrap(),
+            leaves.get(&keccak256(1u64.to_be_bytes())).cloned()
+        );
     }
 
     fn collect(node: &Node, out: &mut HashMap<B256, Bytes>) {

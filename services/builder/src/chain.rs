@@ -115,7 +115,11 @@ impl Handler<MineNow> for ChainBuilderActor {
             async move {
                 let chain = builder.config().chain_id;
                 let head = edges.state.head(chain).await?;
-                let parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
+                let parent = edges
+                    .state
+                    .block_by_number(chain, head.number)
+                    .await?
+                    .ok_or_else(|| OpseqError::transient("head block missing"))?;
                 build_block(&builder, &edges, &parent).await
             }
             .into_actor(self),
@@ -131,17 +135,24 @@ fn unix_now() -> u64 {
 /// successor once the successor's time has come (OP derivation rules: no gaps, `l2.time >= l1.time`).
 async fn l1_origin(edges: &Edges, l1: u64, parent: &SealedBlock, timestamp: u64) -> Result<L1Origin, OpseqError> {
     let current = parent.l1_origin.unwrap_or_default();
-    let current_block = edges.state.block_by_number(l1, current.number).await?.ok_or_else(|| OpseqError::transient("L1 origin not found"))?;
+    let current_block = edges
+        .state
+        .block_by_number(l1, current.number)
+        .await?
+        .ok_or_else(|| OpseqError::transient("L1 origin not found"))?;
     if let Some(next) = edges.state.block_by_number(l1, current.number + 1).await?
-        && next.header.timestamp <= timestamp && next.header.parent_hash == current_block.hash {
-            return Ok(L1Origin { header: next.header, hash: next.hash, sequence_number: 0 });
-        }
+        && next.header.timestamp <= timestamp
+        && next.header.parent_hash == current_block.hash
+    {
+        return Ok(L1Origin { header: next.header, hash: next.hash, sequence_number: 0 });
+    }
     let seq = if parent.header.number == 0 {
         0
     } else {
         let first = parent.transactions.first().ok_or_else(|| OpseqError::fatal("L2 parent has no L1-info deposit"))?;
-        let tx: op_alloy_consensus::OpTxEnvelope = alloy_eips::eip2718::Decodable2718::decode_2718_exact(first.as_ref())
-            .map_err(|e| OpseqError::fatal(format!("L1-info deposit undecodable: {e}")))?;
+        let tx: op_alloy_consensus::OpTxEnvelope =
+            alloy_eips::eip2718::Decodable2718::decode_2718_exact(first.as_ref())
+                .map_err(|e| OpseqError::fatal(format!("L1-info deposit undecodable: {e}")))?;
         let input = alloy_consensus::Transaction::input(&tx);
         parse_sequence_number(input).ok_or_else(|| OpseqError::fatal("L1-info calldata too short"))? + 1
     };
@@ -150,7 +161,11 @@ async fn l1_origin(edges: &Edges, l1: u64, parent: &SealedBlock, timestamp: u64)
 
 /// Builds, seals, signs and commits the block after `parent`.
 #[tracing::instrument(name = "build_block", target = "opseq::builder::chain", skip_all, fields(chain_id = builder.config().chain_id, number = parent.header.number + 1), err(Display))]
-pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, parent: &SealedBlock) -> Result<SealedBlock, OpseqError> {
+pub(crate) async fn build_block(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    parent: &SealedBlock,
+) -> Result<SealedBlock, OpseqError> {
     let config = builder.config().clone();
     let chain = config.chain_id;
     let started = std::time::Instant::now();
@@ -166,7 +181,11 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
     let reader = EdgeReader::new(Arc::clone(&edges.state), chain, tokio::runtime::Handle::current());
     // Batch the accounts we know we will touch.
     let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
-    touch.extend([opseq_executor::L1_BLOCK_ADDRESS, opseq_executor::SEQUENCER_FEE_VAULT, opseq_executor::DEPOSITOR_ACCOUNT]);
+    touch.extend([
+        opseq_executor::L1_BLOCK_ADDRESS,
+        opseq_executor::SEQUENCER_FEE_VAULT,
+        opseq_executor::DEPOSITOR_ACCOUNT,
+    ]);
     reader.prefetch(touch).await.map_err(OpseqError::transient)?;
     let t_prefetch = started.elapsed();
     let block_number = parent.header.number + 1;
@@ -182,7 +201,11 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
                 index: inc.index,
                 tx_hash: inc.hash,
                 success: inc.success,
-                logs: inc.logs.iter().map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() }).collect(),
+                logs: inc
+                    .logs
+                    .iter()
+                    .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
+                    .collect(),
             };
             let _ = handle.block_on(shreds.publish(shred));
         };
@@ -218,14 +241,20 @@ pub(crate) async fn build_block(builder: &Arc<BlockBuilder>, edges: &Edges, pare
     }
     let _ = edges
         .shreds
-        .publish(Shred::Sealed { chain_id: chain, block_number, block_hash: block.hash, tx_count: block.transactions.len() as u64 })
+        .publish(Shred::Sealed {
+            chain_id: chain,
+            block_number,
+            block_hash: block.hash,
+            tx_count: block.transactions.len() as u64,
+        })
         .await;
     debug!(
         target: "opseq::builder::chain", chain_id = chain, number = block_number, txs = block.transactions.len(),
         best = ?t_best, prefetch = ?(t_prefetch - t_best), execute = ?(t_exec - t_prefetch), roots = ?(t_roots - t_exec),
         seal_sign = ?(t_sealed - t_roots), commit = ?(t_commit - t_sealed), total = ?started.elapsed(), "block timings"
     );
-    metrics::histogram!("opseq_builder_build_seconds", "chain_id" => chain.to_string()).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("opseq_builder_build_seconds", "chain_id" => chain.to_string())
+        .record(started.elapsed().as_secs_f64());
     metrics::gauge!("opseq_builder_head_number", "chain_id" => chain.to_string()).set(block_number as f64);
     Ok(block)
 }

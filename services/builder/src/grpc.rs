@@ -22,7 +22,10 @@ type ShredStream = Pin<Box<dyn futures::Stream<Item = Result<v1::Shred, Status>>
 
 #[tonic::async_trait]
 impl v1::shred_service_server::ShredService for ShredGrpc {
-    async fn publish_shred(&self, r: Request<v1::PublishShredRequest>) -> Result<Response<v1::PublishShredResponse>, Status> {
+    async fn publish_shred(
+        &self,
+        r: Request<v1::PublishShredRequest>,
+    ) -> Result<Response<v1::PublishShredResponse>, Status> {
         let s = r.into_inner().shred.ok_or_else(|| Status::invalid_argument("shred missing"))?;
         self.bus.publish(shred_from_wire(&s).map_err(status_from_error)?).await.map_err(status_from_error)?;
         Ok(Response::new(v1::PublishShredResponse {}))
@@ -30,7 +33,10 @@ impl v1::shred_service_server::ShredService for ShredGrpc {
 
     type SubscribeShredsStream = ShredStream;
 
-    async fn subscribe_shreds(&self, r: Request<v1::SubscribeShredsRequest>) -> Result<Response<Self::SubscribeShredsStream>, Status> {
+    async fn subscribe_shreds(
+        &self,
+        r: Request<v1::SubscribeShredsRequest>,
+    ) -> Result<Response<Self::SubscribeShredsStream>, Status> {
         let chain = r.get_ref().chain_id;
         let s = self.bus.subscribe((chain != 0).then_some(chain)).await.map_err(status_from_error)?;
         Ok(Response::new(s.map(|s| Ok(shred_to_wire(&s))).boxed()))

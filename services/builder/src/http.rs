@@ -19,7 +19,11 @@ pub struct RpcRoutes {
 impl RpcRoutes {
     /// One module per chain of `devnet`.
     pub fn new(devnet: &DevnetConfig, edges: &Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> Self {
-        let modules = devnet.chains.iter().map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone(), miner.clone()))).collect();
+        let modules = devnet
+            .chains
+            .iter()
+            .map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone(), miner.clone())))
+            .collect();
         Self { modules: Arc::new(modules) }
     }
 
@@ -71,7 +75,11 @@ fn error(id: Value, code: i32, message: &str) -> Value {
 
 async fn chain_route(routes: web::Data<RpcRoutes>, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
     let Ok(chain) = path.parse::<ChainId>() else {
-        return HttpResponse::NotFound().json(error(Value::Null, -32601, &format!("unknown route /chains/{}: served routes are {}", path.as_str(), routes.routes())));
+        return HttpResponse::NotFound().json(error(
+            Value::Null,
+            -32601,
+            &format!("unknown route /chains/{}: served routes are {}", path.as_str(), routes.routes()),
+        ));
     };
     let v = routes.handle(chain, &body).await;
     if !routes.modules.contains_key(&chain) {
@@ -81,7 +89,11 @@ async fn chain_route(routes: web::Data<RpcRoutes>, path: web::Path<String>, body
 }
 
 async fn unknown_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest) -> HttpResponse {
-    HttpResponse::NotFound().json(error(Value::Null, -32601, &format!("unknown route {}: served routes are {}", req.path(), routes.routes())))
+    HttpResponse::NotFound().json(error(
+        Value::Null,
+        -32601,
+        &format!("unknown route {}: served routes are {}", req.path(), routes.routes()),
+    ))
 }
 
 /// Mounts the JSON-RPC routes on an actix-web app.
@@ -104,7 +116,10 @@ pub async fn readiness(edges: &Edges, devnet: &DevnetConfig) -> Vec<(&'static st
         Err(_) => Err("timed out".to_string()),
     };
     vec![
-        ("state-fetcher", check(tokio::time::timeout(timeout, async { edges.state.head(first).await.map(|_| ()) }).await)),
+        (
+            "state-fetcher",
+            check(tokio::time::timeout(timeout, async { edges.state.head(first).await.map(|_| ()) }).await),
+        ),
         ("txpool", check(tokio::time::timeout(timeout, async { edges.txs.status(first).await.map(|_| ()) }).await)),
         ("signer", check(tokio::time::timeout(timeout, async { edges.signer.address().await.map(|_| ()) }).await)),
         ("publisher", check(tokio::time::timeout(timeout, async { edges.sink.subscribe().await.map(|_| ()) }).await)),

@@ -61,7 +61,8 @@ impl StateReader for EdgeReader {
         if let Some(a) = self.accounts.lock().get(&address) {
             return Ok(*a);
         }
-        let a = self.block_on(self.state.accounts(self.chain, vec![address])).map_err(|e| e.to_string())?.pop().flatten();
+        let a =
+            self.block_on(self.state.accounts(self.chain, vec![address])).map_err(|e| e.to_string())?.pop().flatten();
         self.accounts.lock().insert(address, a);
         Ok(a)
     }

@@ -73,7 +73,12 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
             // EIP-1898 {"blockNumber": …} (blockHash is handled by the caller as unsupported).
             match o.get("blockNumber") {
                 Some(Value::String(s)) => s.clone(),
-                _ => return Err(err(codes::INVALID_PARAMS, "block parameter: only {\"blockNumber\": …} objects are supported")),
+                _ => {
+                    return Err(err(
+                        codes::INVALID_PARAMS,
+                        "block parameter: only {\"blockNumber\": …} objects are supported",
+                    ));
+                }
             }
         }
         _ => return Err(err(codes::INVALID_PARAMS, format!("invalid block parameter {v}"))),
@@ -82,11 +87,9 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
         "latest" | "safe" | "finalized" => Tag::Latest,
         "pending" => Tag::Pending,
         "earliest" => Tag::Earliest,
-        n => Tag::Number(
-            n.strip_prefix("0x")
-                .and_then(|h| u64::from_str_radix(h, 16).ok())
-                .ok_or_else(|| err(codes::INVALID_PARAMS, format!("invalid block parameter {n:?}: expected a tag or a hex number")))?,
-        ),
+        n => Tag::Number(n.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| {
+            err(codes::INVALID_PARAMS, format!("invalid block parameter {n:?}: expected a tag or a hex number"))
+        })?),
     })
 }
 
@@ -162,17 +165,33 @@ impl AnyReceipt {
                 OpReceiptEnvelope::Deposit(d) => Some((d.receipt.deposit_nonce, d.receipt.deposit_receipt_version)),
                 _ => None,
             };
-            Some(Self { status: r.status(), cumulative_gas_used: r.cumulative_gas_used(), logs: r.logs().to_vec(), bloom: r.bloom(), deposit })
+            Some(Self {
+                status: r.status(),
+                cumulative_gas_used: r.cumulative_gas_used(),
+                logs: r.logs().to_vec(),
+                bloom: r.bloom(),
+                deposit,
+            })
         } else {
             let r = alloy_consensus::ReceiptEnvelope::decode_2718_exact(raw).ok()?;
-            Some(Self { status: r.status(), cumulative_gas_used: r.cumulative_gas_used(), logs: r.logs().to_vec(), bloom: r.bloom(), deposit: None })
+            Some(Self {
+                status: r.status(),
+                cumulative_gas_used: r.cumulative_gas_used(),
+                logs: r.logs().to_vec(),
+                bloom: r.bloom(),
+                deposit: None,
+            })
         }
     }
 }
 
 impl ChainRpc {
     /// The RPC module of one chain.
-    pub fn module(config: ChainConfig, edges: Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> RpcModule<Arc<Self>> {
+    pub fn module(
+        config: ChainConfig,
+        edges: Edges,
+        miner: Option<actix::Addr<crate::BuilderSupervisor>>,
+    ) -> RpcModule<Arc<Self>> {
         let ctx = Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner });
         let mut m = RpcModule::new(ctx);
         macro_rules! method {
@@ -219,7 +238,12 @@ impl ChainRpc {
 
     async fn head_block(&self) -> Result<SealedBlock, ErrorObjectOwned> {
         let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
-        self.edges.state.block_by_number(self.chain(), head.number).await.map_err(edge)?.ok_or_else(|| err(codes::INTERNAL, "head block missing"))
+        self.edges
+            .state
+            .block_by_number(self.chain(), head.number)
+            .await
+            .map_err(edge)?
+            .ok_or_else(|| err(codes::INTERNAL, "head block missing"))
     }
 
     async fn resolve(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
@@ -242,7 +266,13 @@ impl ChainRpc {
                 } else if n > head.number {
                     Err(err(codes::SERVER, format!("header not found: block {n} is ahead of the head {}", head.number)))
                 } else {
-                    Err(err(codes::SERVER, format!("historical state is not available: block {n} is older than the head {}; state is served at the head only", head.number)))
+                    Err(err(
+                        codes::SERVER,
+                        format!(
+                            "historical state is not available: block {n} is older than the head {}; state is served at the head only",
+                            head.number
+                        ),
+                    ))
                 }
             }
         }
@@ -283,7 +313,11 @@ impl ChainRpc {
         let mut v = serde_json::to_value(&b.header).unwrap_or_default();
         let o = v.as_object_mut().expect("header is an object");
         o.insert("hash".into(), json!(b.hash));
-        o.insert("size".into(), q(alloy_rlp::Encodable::length(&b.header) as u64 + b.transactions.iter().map(|t| t.len() as u64).sum::<u64>()));
+        o.insert(
+            "size".into(),
+            q(alloy_rlp::Encodable::length(&b.header) as u64
+                + b.transactions.iter().map(|t| t.len() as u64).sum::<u64>()),
+        );
         o.insert("totalDifficulty".into(), json!("0x0"));
         o.insert("uncles".into(), json!([]));
         o.insert("withdrawals".into(), json!([]));
@@ -308,12 +342,13 @@ impl ChainRpc {
         o.insert("gasPrice".into(), q128(tx.effective_gas_price(b.header.base_fee_per_gas)));
         if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx
             && let Some(r) = b.receipts.get(i).and_then(|r| AnyReceipt::decode(true, r))
-                && let Some((Some(n), version)) = r.deposit {
-                    o.insert("nonce".into(), q(n));
-                    if let Some(ver) = version {
-                        o.insert("depositReceiptVersion".into(), q(ver));
-                    }
-                }
+            && let Some((Some(n), version)) = r.deposit
+        {
+            o.insert("nonce".into(), q(n));
+            if let Some(ver) = version {
+                o.insert("depositReceiptVersion".into(), q(ver));
+            }
+        }
         Some(v)
     }
 
@@ -330,18 +365,19 @@ impl ChainRpc {
         }
         // Pending: the pooled tx, without block fields (as geth).
         if let Some(tx) = self.edges.txs.get(self.chain(), hash).await.map_err(edge)?
-            && let Some(any) = AnyTx::decode(self.l2(), &tx.raw) {
-                let mut v = any.json();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("hash".into(), json!(hash));
-                    o.insert("from".into(), json!(tx.sender));
-                    o.insert("blockHash".into(), Value::Null);
-                    o.insert("blockNumber".into(), Value::Null);
-                    o.insert("transactionIndex".into(), Value::Null);
-                    o.insert("gasPrice".into(), q128(tx.max_fee_per_gas));
-                }
-                return Ok(v);
+            && let Some(any) = AnyTx::decode(self.l2(), &tx.raw)
+        {
+            let mut v = any.json();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("hash".into(), json!(hash));
+                o.insert("from".into(), json!(tx.sender));
+                o.insert("blockHash".into(), Value::Null);
+                o.insert("blockNumber".into(), Value::Null);
+                o.insert("transactionIndex".into(), Value::Null);
+                o.insert("gasPrice".into(), q128(tx.max_fee_per_gas));
             }
+            return Ok(v);
+        }
         Ok(Value::Null)
     }
 
@@ -349,10 +385,16 @@ impl ChainRpc {
         let (hash,): (B256,) = p.parse()?;
         let Some((b, i)) = self.located(hash).await? else { return Ok(Value::Null) };
         let l2 = self.l2();
-        let r = AnyReceipt::decode(l2, &b.receipts[i]).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))?;
+        let r =
+            AnyReceipt::decode(l2, &b.receipts[i]).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))?;
         let tx = AnyTx::decode(l2, &b.transactions[i]).ok_or_else(|| err(codes::INTERNAL, "stored tx undecodable"))?;
-        let prev = if i == 0 { 0 } else { AnyReceipt::decode(l2, &b.receipts[i - 1]).map(|r| r.cumulative_gas_used).unwrap_or_default() };
-        let log_offset: usize = b.receipts[..i].iter().filter_map(|r| AnyReceipt::decode(l2, r)).map(|r| r.logs.len()).sum();
+        let prev = if i == 0 {
+            0
+        } else {
+            AnyReceipt::decode(l2, &b.receipts[i - 1]).map(|r| r.cumulative_gas_used).unwrap_or_default()
+        };
+        let log_offset: usize =
+            b.receipts[..i].iter().filter_map(|r| AnyReceipt::decode(l2, r)).map(|r| r.logs.len()).sum();
         let from = b.senders[i];
         let contract = tx.to().is_none().then(|| from.create(tx.nonce()));
         let logs: Vec<Value> = r
@@ -412,9 +454,10 @@ impl ChainRpc {
         self.state_at(tag).await?;
         let nonce = self.account(a).await?.nonce;
         if let Tag::Pending = tag
-            && let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)? {
-                return Ok(q(n.max(nonce)));
-            }
+            && let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)?
+        {
+            return Ok(q(n.max(nonce)));
+        }
         Ok(q(nonce))
     }
 
@@ -436,10 +479,21 @@ impl ChainRpc {
     async fn next_block(&self) -> Result<NextBlock, ErrorObjectOwned> {
         let head = self.head_block().await?;
         let l1_origin = match (self.config.l1_chain_id, head.l1_origin) {
-            (Some(l1), Some(o)) => self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| opseq_executor::L1Origin { header: b.header, hash: b.hash, sequence_number: 0 }),
+            (Some(l1), Some(o)) => {
+                self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| opseq_executor::L1Origin {
+                    header: b.header,
+                    hash: b.hash,
+                    sequence_number: 0,
+                })
+            }
             _ => None,
         };
-        Ok(NextBlock { timestamp: head.header.timestamp + self.config.block_time, parent: head.header, parent_hash: head.hash, l1_origin })
+        Ok(NextBlock {
+            timestamp: head.header.timestamp + self.config.block_time,
+            parent: head.header,
+            parent_hash: head.hash,
+            l1_origin,
+        })
     }
 
     async fn run_call<T: Send + 'static>(
@@ -497,11 +551,18 @@ impl ChainRpc {
         let (count, newest, percentiles): (Value, Value, Option<Vec<f64>>) = p.parse()?;
         let count = match &count {
             Value::Number(n) => n.as_u64().unwrap_or(0),
-            Value::String(s) => s.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).or_else(|| s.parse().ok()).unwrap_or(0),
+            Value::String(s) => s
+                .strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .or_else(|| s.parse().ok())
+                .unwrap_or(0),
             _ => 0,
         }
         .clamp(1, 1024);
-        let newest = self.resolve(parse_tag(Some(newest))?).await?.ok_or_else(|| err(codes::SERVER, "newest block not found"))?;
+        let newest = self
+            .resolve(parse_tag(Some(newest))?)
+            .await?
+            .ok_or_else(|| err(codes::SERVER, "newest block not found"))?;
         let oldest = newest.header.number.saturating_sub(count - 1);
         let mut base = Vec::new();
         let mut ratio = Vec::new();
@@ -510,7 +571,13 @@ impl ChainRpc {
         let mut blob_ratio = Vec::new();
         let mut last = None;
         for n in oldest..=newest.header.number {
-            let b = self.edges.state.block_by_number(self.chain(), n).await.map_err(edge)?.ok_or_else(|| err(codes::INTERNAL, "block missing"))?;
+            let b = self
+                .edges
+                .state
+                .block_by_number(self.chain(), n)
+                .await
+                .map_err(edge)?
+                .ok_or_else(|| err(codes::INTERNAL, "block missing"))?;
             base.push(q(b.header.base_fee_per_gas.unwrap_or_default()));
             ratio.push(json!(b.header.gas_used as f64 / b.header.gas_limit.max(1) as f64));
             blob_fee.push(json!("0x1"));
@@ -533,7 +600,8 @@ impl ChainRpc {
     #[tracing::instrument(name = "eth_sendRawTransaction", target = "opseq::builder::rpc", skip_all, fields(chain_id = self.chain()))]
     async fn send_raw(&self, p: Params<'static>) -> RpcResult {
         let (raw,): (String,) = p.parse()?;
-        let bytes = hex::decode(raw.trim_start_matches("0x")).map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
+        let bytes = hex::decode(raw.trim_start_matches("0x"))
+            .map_err(|_| err(codes::INVALID_PARAMS, "invalid raw transaction: not hex"))?;
         let (hash, _) = self.edges.txs.submit(self.chain(), Bytes::from(bytes)).await.map_err(edge)?;
         Ok(json!(hash))
     }
@@ -543,8 +611,11 @@ impl ChainRpc {
         let count: Option<Value> = p.sequence().optional_next()?;
         let count = match count {
             None | Some(Value::Null) => 1,
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| err(codes::INVALID_PARAMS, "block count must be a positive integer"))?,
-            Some(Value::String(s)) => u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block count {s:?}")))?,
+            Some(Value::Number(n)) => {
+                n.as_u64().ok_or_else(|| err(codes::INVALID_PARAMS, "block count must be a positive integer"))?
+            }
+            Some(Value::String(s)) => u64::from_str_radix(s.trim_start_matches("0x"), 16)
+                .map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block count {s:?}")))?,
             Some(other) => return Err(err(codes::INVALID_PARAMS, format!("invalid block count {other}"))),
         };
         if count > 1_000_000 {
@@ -552,7 +623,11 @@ impl ChainRpc {
         }
         let miner = self.miner.as_ref().ok_or_else(|| err(codes::SERVER, "mining is not available in this process"))?;
         for _ in 0..count {
-            miner.send(crate::Mine(self.chain())).await.map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?.map_err(edge)?;
+            miner
+                .send(crate::Mine(self.chain()))
+                .await
+                .map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?
+                .map_err(edge)?;
         }
         Ok(Value::Null)
     }
@@ -655,9 +730,10 @@ struct CallArgs {
 impl CallArgs {
     fn into_request(self) -> Result<CallRequest, ErrorObjectOwned> {
         if let (Some(d), Some(i)) = (&self.data, &self.input)
-            && d != i {
-                return Err(err(codes::INVALID_PARAMS, "both \"data\" and \"input\" are set and differ"));
-            }
+            && d != i
+        {
+            return Err(err(codes::INVALID_PARAMS, "both \"data\" and \"input\" are set and differ"));
+        }
         let fee = self.gas_price.or(self.max_fee_per_gas).map(|v| v.saturating_to::<u128>());
         Ok(CallRequest {
             from: self.from,
@@ -670,4 +746,3 @@ impl CallArgs {
         })
     }
 }
-

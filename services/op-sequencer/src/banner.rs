@@ -2,14 +2,29 @@
 use opseq_primitives::{DEV_SEQUENCER_KEY, DevnetConfig, dev_accounts};
 use std::{fmt::Write, net::SocketAddr, path::Path};
 
-pub(crate) fn banner(devnet: &DevnetConfig, http: SocketAddr, grpc: SocketAddr, datadir: &Path, jwt: &Path, sequencer: alloy_primitives::Address) -> String {
+pub(crate) fn banner(
+    devnet: &DevnetConfig,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    datadir: &Path,
+    jwt: &Path,
+    sequencer: alloy_primitives::Address,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "\nop-sequencer v{} — dev mode (every component in one process)\n", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(s, "Chains");
     let _ = writeln!(s, "==================");
     for c in &devnet.chains {
-        let kind = if c.is_l2() { format!("OP Stack L2 (Isthmus), L1 = {}", c.l1_chain_id.unwrap_or_default()) } else { "L1 mock (Prague)".to_string() };
-        let _ = writeln!(s, "{:>6}  http://{http}/chains/{:<6} {kind}, block time {} s", c.chain_id, c.chain_id, c.block_time);
+        let kind = if c.is_l2() {
+            format!("OP Stack L2 (Isthmus), L1 = {}", c.l1_chain_id.unwrap_or_default())
+        } else {
+            "L1 mock (Prague)".to_string()
+        };
+        let _ = writeln!(
+            s,
+            "{:>6}  http://{http}/chains/{:<6} {kind}, block time {} s",
+            c.chain_id, c.chain_id, c.block_time
+        );
     }
     let _ = writeln!(s, "\nAvailable Accounts (10,000 ETH on every chain)");
     let _ = writeln!(s, "==================");

@@ -15,7 +15,9 @@ pub fn geth_genesis(chain: &ChainConfig) -> Value {
             o["code"] = json!(format!("0x{}", hex::encode(code)));
         }
         if !a.storage.is_empty() {
-            o["storage"] = Value::Object(a.storage.iter().map(|(k, v)| (format!("{k:#066x}"), json!(format!("{:#066x}", v)))).collect());
+            o["storage"] = Value::Object(
+                a.storage.iter().map(|(k, v)| (format!("{k:#066x}"), json!(format!("{:#066x}", v)))).collect(),
+            );
         }
         alloc.insert(format!("{:#x}", a.address), o);
     }

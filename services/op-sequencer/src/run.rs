@@ -19,7 +19,9 @@ use tracing::info;
 pub fn run(cli: Cli) -> eyre::Result<()> {
     if let Command::Genesis(a) = &cli.command {
         let devnet = devnet(&a.chains)?;
-        let chain = devnet.chain(a.chain).ok_or_else(|| eyre::eyre!("unknown chain {}: the dev chains are {:?}", a.chain, devnet.chain_ids()))?;
+        let chain = devnet
+            .chain(a.chain)
+            .ok_or_else(|| eyre::eyre!("unknown chain {}: the dev chains are {:?}", a.chain, devnet.chain_ids()))?;
         #[allow(clippy::print_stdout)]
         {
             println!("{}", serde_json::to_string_pretty(&crate::genesis::geth_genesis(chain))?);
@@ -54,7 +56,11 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     // The dev genesis is built in memory; a million accounts (x3 chains) took 19 GB here.
-    eyre::ensure!(c.dev_accounts <= 250_000, "--dev.accounts {} is more than the in-memory genesis build supports (250,000)", c.dev_accounts);
+    eyre::ensure!(
+        c.dev_accounts <= 250_000,
+        "--dev.accounts {} is more than the in-memory genesis build supports (250,000)",
+        c.dev_accounts
+    );
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {
         if let Some(g) = c.gas_limit {
@@ -76,7 +82,11 @@ async fn shutdown_signal() {
 }
 
 /// Starts the HTTP server (ops routes, plus JSON-RPC when `rpc` is given) and returns its address.
-fn http_server(http: &HttpArgs, probe: Readiness, rpc: Option<RpcRoutes>) -> eyre::Result<(SocketAddr, actix_web::dev::ServerHandle)> {
+fn http_server(
+    http: &HttpArgs,
+    probe: Readiness,
+    rpc: Option<RpcRoutes>,
+) -> eyre::Result<(SocketAddr, actix_web::dev::ServerHandle)> {
     let server = actix_web::HttpServer::new(move || {
         let mut app = actix_web::App::new().configure(ops_routes(Arc::clone(&probe)));
         if let Some(r) = &rpc {
@@ -98,8 +108,11 @@ fn http_server(http: &HttpArgs, probe: Readiness, rpc: Option<RpcRoutes>) -> eyr
 /// Serves a gRPC service (with tonic-health) until `cancel`.
 async fn grpc_server<S>(addr: SocketAddr, svc: S, cancel: CancellationToken) -> eyre::Result<SocketAddr>
 where
-    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>, Error = std::convert::Infallible>
-        + tonic::server::NamedService
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + tonic::server::NamedService
         + Clone
         + Send
         + Sync
@@ -131,7 +144,8 @@ fn jwt_secret(datadir: &Path, given: Option<PathBuf>) -> eyre::Result<PathBuf> {
             std::fs::create_dir_all(dir)?;
         }
         let secret: [u8; 32] = rand::random();
-        std::fs::write(&path, hex::encode(secret)).wrap_err_with(|| format!("writing JWT secret {}", path.display()))?;
+        std::fs::write(&path, hex::encode(secret))
+            .wrap_err_with(|| format!("writing JWT secret {}", path.display()))?;
     }
     Ok(path)
 }
@@ -261,7 +275,11 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
-    let (http, handle) = http_server(&a.http, builder_probe(edges.clone(), devnet.clone()), Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))))?;
+    let (http, handle) = http_server(
+        &a.http,
+        builder_probe(edges.clone(), devnet.clone()),
+        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))),
+    )?;
     info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");
     #[allow(clippy::print_stdout)]
     {

@@ -27,7 +27,8 @@ fn env_examples_match_the_cli_and_parse() {
     for sub in ["dev", "state-fetcher", "txpool", "signer", "publisher", "builder"] {
         let cmd = cli.find_subcommand(sub).unwrap_or_else(|| panic!("no subcommand {sub}"));
         let args: Vec<_> = cmd.get_arguments().chain(globals.iter()).filter(|a| a.get_env().is_some()).collect();
-        let wanted: BTreeSet<String> = args.iter().map(|a| a.get_env().unwrap().to_string_lossy().to_string()).collect();
+        let wanted: BTreeSet<String> =
+            args.iter().map(|a| a.get_env().unwrap().to_string_lossy().to_string()).collect();
         let entries = example(sub);
         let have: BTreeSet<String> = entries.iter().map(|(k, _, _)| k.clone()).collect();
         assert_eq!(have, wanted, "deploy/env/{sub}.env.example differs from `op-sequencer {sub}` flags");
@@ -53,4 +54,3 @@ fn env_examples_match_the_cli_and_parse() {
         assert!(parsed.is_ok(), "{sub}: {argv:?}: {}", parsed.unwrap_err());
     }
 }
-

@@ -14,7 +14,9 @@ pub struct PublisherGrpc {
 impl PublisherGrpc {
     /// Serves `sink`.
     pub fn new(sink: Arc<dyn BlockSink>) -> v1::publisher_service_server::PublisherServiceServer<Self> {
-        v1::publisher_service_server::PublisherServiceServer::new(Self { sink }).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)
+        v1::publisher_service_server::PublisherServiceServer::new(Self { sink })
+            .max_decoding_message_size(256 << 20)
+            .max_encoding_message_size(256 << 20)
     }
 }
 
@@ -24,7 +26,8 @@ type BlockStream = Pin<Box<dyn futures::Stream<Item = Result<v1::PublishedBlock,
 impl v1::publisher_service_server::PublisherService for PublisherGrpc {
     async fn commit(&self, r: Request<v1::CommitRequest>) -> Result<Response<v1::CommitResponse>, Status> {
         let r = r.into_inner();
-        let block = block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(status_from_error)?;
+        let block = block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?)
+            .map_err(status_from_error)?;
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(status_from_error)?;
         self.sink.commit(r.chain_id, block, diff).await.map_err(status_from_error)?;
         Ok(Response::new(v1::CommitResponse {}))
@@ -32,7 +35,10 @@ impl v1::publisher_service_server::PublisherService for PublisherGrpc {
 
     type SubscribeBlocksStream = BlockStream;
 
-    async fn subscribe_blocks(&self, _: Request<v1::SubscribeBlocksRequest>) -> Result<Response<Self::SubscribeBlocksStream>, Status> {
+    async fn subscribe_blocks(
+        &self,
+        _: Request<v1::SubscribeBlocksRequest>,
+    ) -> Result<Response<Self::SubscribeBlocksStream>, Status> {
         let s = self.sink.subscribe().await.map_err(status_from_error)?;
         Ok(Response::new(s.map(|b| Ok(v1::PublishedBlock { block: Some(block_to_wire(&b)) })).boxed()))
     }

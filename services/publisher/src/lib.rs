@@ -70,7 +70,10 @@ impl LocalPublisher {
 #[async_trait]
 impl BlockSink for LocalPublisher {
     async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
-        self.actor.send(Commit(chain, block, diff)).await.map_err(|_| OpseqError::transient("publisher actor stopped"))?
+        self.actor
+            .send(Commit(chain, block, diff))
+            .await
+            .map_err(|_| OpseqError::transient("publisher actor stopped"))?
     }
     async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>> {
         let rx = self.published.subscribe();

@@ -1,6 +1,6 @@
 //! `opseq.v1.SignerService` over a [`BlockSigner`].
 use opseq_interfaces::BlockSigner;
-use opseq_proto::{v1, b256, status_from_error};
+use opseq_proto::{b256, status_from_error, v1};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -21,10 +21,17 @@ impl SignerGrpc {
 impl v1::signer_service_server::SignerService for SignerGrpc {
     async fn sign_block(&self, r: Request<v1::SignBlockRequest>) -> Result<Response<v1::SignBlockResponse>, Status> {
         let r = r.into_inner();
-        let sig = self.signer.sign_block(r.chain_id, b256(&r.payload_hash).map_err(status_from_error)?).await.map_err(status_from_error)?;
+        let sig = self
+            .signer
+            .sign_block(r.chain_id, b256(&r.payload_hash).map_err(status_from_error)?)
+            .await
+            .map_err(status_from_error)?;
         Ok(Response::new(v1::SignBlockResponse { signature: sig.to_vec() }))
     }
-    async fn signer_address(&self, _: Request<v1::SignerAddressRequest>) -> Result<Response<v1::SignerAddressResponse>, Status> {
+    async fn signer_address(
+        &self,
+        _: Request<v1::SignerAddressRequest>,
+    ) -> Result<Response<v1::SignerAddressResponse>, Status> {
         let a = self.signer.address().await.map_err(status_from_error)?;
         Ok(Response::new(v1::SignerAddressResponse { address: a.to_vec() }))
     }

@@ -54,7 +54,8 @@ pub struct LocalSigner {
 impl LocalSigner {
     /// Starts the actor with `key` (must run inside an actix system).
     pub fn start(key: B256) -> Result<Self, OpseqError> {
-        let key = PrivateKeySigner::from_bytes(&key).map_err(|e| OpseqError::invalid(format!("bad sequencer key: {e}")))?;
+        let key =
+            PrivateKeySigner::from_bytes(&key).map_err(|e| OpseqError::invalid(format!("bad sequencer key: {e}")))?;
         let address = key.address();
         Ok(Self { actor: SignerActor { key }.start(), address })
     }

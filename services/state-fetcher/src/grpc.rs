@@ -33,13 +33,18 @@ impl v1::state_service_server::StateService for StateGrpc {
         let r = r.into_inner();
         let block = match r.id {
             Some(v1::get_block_request::Id::Number(n)) => self.source.block_by_number(r.chain_id, n).await,
-            Some(v1::get_block_request::Id::Hash(h)) => self.source.block_by_hash(r.chain_id, b256(&h).map_err(inv)?).await,
+            Some(v1::get_block_request::Id::Hash(h)) => {
+                self.source.block_by_hash(r.chain_id, b256(&h).map_err(inv)?).await
+            }
             None => return Err(Status::invalid_argument("block id missing")),
         }
         .map_err(inv)?;
         Ok(Response::new(v1::GetBlockResponse { block: block.as_ref().map(block_to_wire) }))
     }
-    async fn get_tx_location(&self, r: Request<v1::GetTxLocationRequest>) -> Result<Response<v1::GetTxLocationResponse>, Status> {
+    async fn get_tx_location(
+        &self,
+        r: Request<v1::GetTxLocationRequest>,
+    ) -> Result<Response<v1::GetTxLocationResponse>, Status> {
         let r = r.into_inner();
         let loc = self.source.tx_location(r.chain_id, b256(&r.tx_hash).map_err(inv)?).await.map_err(inv)?;
         Ok(Response::new(match loc {
@@ -47,7 +52,10 @@ impl v1::state_service_server::StateService for StateGrpc {
             None => v1::GetTxLocationResponse::default(),
         }))
     }
-    async fn get_accounts(&self, r: Request<v1::GetAccountsRequest>) -> Result<Response<v1::GetAccountsResponse>, Status> {
+    async fn get_accounts(
+        &self,
+        r: Request<v1::GetAccountsRequest>,
+    ) -> Result<Response<v1::GetAccountsResponse>, Status> {
         let r = r.into_inner();
         let addrs = r.addresses.iter().map(|a| address(a)).collect::<Result<Vec<_>, _>>().map_err(inv)?;
         let accounts = self.source.accounts(r.chain_id, addrs).await.map_err(inv)?;
@@ -64,26 +72,39 @@ impl v1::state_service_server::StateService for StateGrpc {
             .collect::<Result<Vec<_>, opseq_primitives::OpseqError>>()
             .map_err(inv)?;
         let values = self.source.storage(r.chain_id, slots).await.map_err(inv)?;
-        Ok(Response::new(v1::GetStorageResponse { values: values.iter().map(|v| v.to_be_bytes::<32>().to_vec()).collect() }))
+        Ok(Response::new(v1::GetStorageResponse {
+            values: values.iter().map(|v| v.to_be_bytes::<32>().to_vec()).collect(),
+        }))
     }
     async fn get_code(&self, r: Request<v1::GetCodeRequest>) -> Result<Response<v1::GetCodeResponse>, Status> {
         let r = r.into_inner();
         let code = self.source.code(r.chain_id, b256(&r.code_hash).map_err(inv)?).await.map_err(inv)?;
         Ok(Response::new(v1::GetCodeResponse { code: code.map(|c| c.to_vec()) }))
     }
-    async fn compute_roots(&self, r: Request<v1::ComputeRootsRequest>) -> Result<Response<v1::ComputeRootsResponse>, Status> {
+    async fn compute_roots(
+        &self,
+        r: Request<v1::ComputeRootsRequest>,
+    ) -> Result<Response<v1::ComputeRootsResponse>, Status> {
         let r = r.into_inner();
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
         let of = r.storage_roots_of.iter().map(|a| address(a)).collect::<Result<Vec<_>, _>>().map_err(inv)?;
         let out = self.source.compute_roots(r.chain_id, diff, of).await.map_err(inv)?;
         Ok(Response::new(v1::ComputeRootsResponse {
             state_root: out.state_root.to_vec(),
-            storage_roots: out.storage_roots.iter().map(|(a, r)| v1::StorageRoot { address: a.to_vec(), root: r.to_vec() }).collect(),
+            storage_roots: out
+                .storage_roots
+                .iter()
+                .map(|(a, r)| v1::StorageRoot { address: a.to_vec(), root: r.to_vec() })
+                .collect(),
         }))
     }
-    async fn commit_block(&self, r: Request<v1::CommitBlockRequest>) -> Result<Response<v1::CommitBlockResponse>, Status> {
+    async fn commit_block(
+        &self,
+        r: Request<v1::CommitBlockRequest>,
+    ) -> Result<Response<v1::CommitBlockResponse>, Status> {
         let r = r.into_inner();
-        let block = block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(inv)?;
+        let block =
+            block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(inv)?;
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
         self.source.commit(r.chain_id, block, diff).await.map_err(inv)?;
         Ok(Response::new(v1::CommitBlockResponse {}))
@@ -100,7 +121,10 @@ impl v1::state_service_server::StateService for StateGrpc {
                     storage: a
                         .storage
                         .iter()
-                        .map(|(k, v)| v1::StorageSlot { slot: k.to_be_bytes::<32>().to_vec(), value: v.to_be_bytes::<32>().to_vec() })
+                        .map(|(k, v)| v1::StorageSlot {
+                            slot: k.to_be_bytes::<32>().to_vec(),
+                            value: v.to_be_bytes::<32>().to_vec(),
+                        })
                         .collect(),
                 })
                 .collect(),

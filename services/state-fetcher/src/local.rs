@@ -3,9 +3,7 @@ use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource};
-use opseq_primitives::{
-    AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation,
-};
+use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation};
 use opseq_store::{ChainStore, Store, StoreError};
 use std::{path::Path, sync::Arc};
 use tracing::info;

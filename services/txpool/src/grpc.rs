@@ -15,7 +15,9 @@ pub struct TxPoolGrpc {
 impl TxPoolGrpc {
     /// Serves `source`.
     pub fn new(source: Arc<dyn TxSource>) -> v1::tx_pool_service_server::TxPoolServiceServer<Self> {
-        v1::tx_pool_service_server::TxPoolServiceServer::new(Self { source }).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20)
+        v1::tx_pool_service_server::TxPoolServiceServer::new(Self { source })
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
     }
 }
 
@@ -36,26 +38,43 @@ impl v1::tx_pool_service_server::TxPoolService for TxPoolGrpc {
         let (hash, outcome) = self.source.submit(r.chain_id, Bytes::from(r.raw)).await.map_err(status_from_error)?;
         Ok(Response::new(v1::SubmitTxResponse { hash: hash.to_vec(), outcome: outcome_to_wire(outcome) as i32 }))
     }
-    async fn best_transactions(&self, r: Request<v1::BestTransactionsRequest>) -> Result<Response<v1::BestTransactionsResponse>, Status> {
+    async fn best_transactions(
+        &self,
+        r: Request<v1::BestTransactionsRequest>,
+    ) -> Result<Response<v1::BestTransactionsResponse>, Status> {
         let r = r.into_inner();
         let txs = self.source.best(r.chain_id, r.base_fee, r.max as usize).await.map_err(status_from_error)?;
         Ok(Response::new(v1::BestTransactionsResponse { txs: txs.iter().map(pool_tx_to_wire).collect() }))
     }
-    async fn block_committed(&self, r: Request<v1::BlockCommittedRequest>) -> Result<Response<v1::BlockCommittedResponse>, Status> {
+    async fn block_committed(
+        &self,
+        r: Request<v1::BlockCommittedRequest>,
+    ) -> Result<Response<v1::BlockCommittedResponse>, Status> {
         let r = r.into_inner();
         let inc = r.included.iter().map(|h| b256(h)).collect::<Result<Vec<_>, _>>().map_err(status_from_error)?;
         let inv = r.invalid.iter().map(|h| b256(h)).collect::<Result<Vec<_>, _>>().map_err(status_from_error)?;
         self.source.on_block(r.chain_id, inc, inv).await.map_err(status_from_error)?;
         Ok(Response::new(v1::BlockCommittedResponse {}))
     }
-    async fn pending_nonce(&self, r: Request<v1::PendingNonceRequest>) -> Result<Response<v1::PendingNonceResponse>, Status> {
+    async fn pending_nonce(
+        &self,
+        r: Request<v1::PendingNonceRequest>,
+    ) -> Result<Response<v1::PendingNonceResponse>, Status> {
         let r = r.into_inner();
-        let nonce = self.source.pending_nonce(r.chain_id, address(&r.sender).map_err(status_from_error)?).await.map_err(status_from_error)?;
+        let nonce = self
+            .source
+            .pending_nonce(r.chain_id, address(&r.sender).map_err(status_from_error)?)
+            .await
+            .map_err(status_from_error)?;
         Ok(Response::new(v1::PendingNonceResponse { nonce }))
     }
-    async fn get_pooled_tx(&self, r: Request<v1::GetPooledTxRequest>) -> Result<Response<v1::GetPooledTxResponse>, Status> {
+    async fn get_pooled_tx(
+        &self,
+        r: Request<v1::GetPooledTxRequest>,
+    ) -> Result<Response<v1::GetPooledTxResponse>, Status> {
         let r = r.into_inner();
-        let tx = self.source.get(r.chain_id, b256(&r.hash).map_err(status_from_error)?).await.map_err(status_from_error)?;
+        let tx =
+            self.source.get(r.chain_id, b256(&r.hash).map_err(status_from_error)?).await.map_err(status_from_error)?;
         Ok(Response::new(v1::GetPooledTxResponse { tx: tx.as_ref().map(pool_tx_to_wire) }))
     }
     async fn pool_status(&self, r: Request<v1::PoolStatusRequest>) -> Result<Response<v1::PoolStatusResponse>, Status> {

@@ -34,12 +34,18 @@ impl ChainPool {
             let old = &self.by_hash[old_hash];
             // Replacement needs a 10% bump of both caps (geth's default price bump).
             let bumped = |new: u128, old: u128| new >= old + old / 10 && new > old;
-            if !bumped(tx.max_fee_per_gas, old.max_fee_per_gas) || !bumped(tx.max_priority_fee_per_gas, old.max_priority_fee_per_gas) {
-                return Err(OpseqError::invalid("replacement transaction underpriced: a same-nonce replacement needs a 10% higher fee cap and tip"));
+            if !bumped(tx.max_fee_per_gas, old.max_fee_per_gas)
+                || !bumped(tx.max_priority_fee_per_gas, old.max_priority_fee_per_gas)
+            {
+                return Err(OpseqError::invalid(
+                    "replacement transaction underpriced: a same-nonce replacement needs a 10% higher fee cap and tip",
+                ));
             }
             replaced = Some(*old_hash);
         } else if nonces.len() >= MAX_PER_SENDER {
-            return Err(OpseqError::invalid(format!("txpool is full: sender already has {MAX_PER_SENDER} transactions pooled")));
+            return Err(OpseqError::invalid(format!(
+                "txpool is full: sender already has {MAX_PER_SENDER} transactions pooled"
+            )));
         } else if self.by_hash.len() >= MAX_PER_CHAIN {
             return Err(OpseqError::transient("txpool is full"));
         }
@@ -81,7 +87,8 @@ impl TxPoolActor {
             .path(datadir.join("txpool"))
             .open()
             .map_err(|e| OpseqError::fatal(format!("opening the txpool journal: {e}")))?;
-        let mut pools: HashMap<ChainId, ChainPool> = devnet.chain_ids().into_iter().map(|c| (c, ChainPool::default())).collect();
+        let mut pools: HashMap<ChainId, ChainPool> =
+            devnet.chain_ids().into_iter().map(|c| (c, ChainPool::default())).collect();
         let mut n = 0;
         for item in journal.iter() {
             let (_, v) = item.map_err(|e| OpseqError::fatal(e.to_string()))?;
@@ -203,7 +210,9 @@ impl Handler<Best> for TxPoolActor {
                 // The contiguous run from the state nonce, stopping at a gap or an underpriced tx.
                 n.range(start..)
                     .zip(start..)
-                    .take_while(|((nonce, h), want)| **nonce == *want && pool.by_hash[*h].effective_tip(m.base_fee).is_some())
+                    .take_while(|((nonce, h), want)| {
+                        **nonce == *want && pool.by_hash[*h].effective_tip(m.base_fee).is_some()
+                    })
                     .map(|((_, h), _)| pool.by_hash[h].clone())
                     .collect::<std::collections::VecDeque<_>>()
             })
@@ -213,7 +222,9 @@ impl Handler<Best> for TxPoolActor {
         let mut heap: std::collections::BinaryHeap<(u128, std::cmp::Reverse<B256>, usize)> = runs
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.front().map(|t| (t.effective_tip(m.base_fee).unwrap_or_default(), std::cmp::Reverse(t.hash), i)))
+            .filter_map(|(i, r)| {
+                r.front().map(|t| (t.effective_tip(m.base_fee).unwrap_or_default(), std::cmp::Reverse(t.hash), i))
+            })
             .collect();
         let mut out = Vec::new();
         while out.len() < m.max {
@@ -278,9 +289,9 @@ impl Handler<Query> for TxPoolActor {
     fn handle(&mut self, q: Query, _: &mut Context<Self>) -> Self::Result {
         Ok(match q {
             Query::Get(c, h) => QueryAnswer::Tx(self.pool(c)?.by_hash.get(&h).cloned()),
-            Query::SenderNonces(c, a) => {
-                QueryAnswer::Nonces(self.pool(c)?.by_sender.get(&a).map(|n| n.keys().copied().collect()).unwrap_or_default())
-            }
+            Query::SenderNonces(c, a) => QueryAnswer::Nonces(
+                self.pool(c)?.by_sender.get(&a).map(|n| n.keys().copied().collect()).unwrap_or_default(),
+            ),
             Query::Status(c, state) => {
                 let pool = self.pool(c)?;
                 let mut st = PoolStatus::default();
@@ -337,7 +348,10 @@ impl TxSource for LocalTxSource {
         let tx = decode_and_recover(config, raw)?;
         let account = self.state.accounts(chain, vec![tx.sender]).await?.pop().flatten().unwrap_or_default();
         if tx.nonce < account.nonce {
-            return Err(OpseqError::invalid(format!("nonce too low: next nonce {}, tx nonce {}", account.nonce, tx.nonce)));
+            return Err(OpseqError::invalid(format!(
+                "nonce too low: next nonce {}, tx nonce {}",
+                account.nonce, tx.nonce
+            )));
         }
         // Value is part of the cost; decode it from the envelope via the pool tx's raw bytes.
         let value = tx_value(config, &tx.raw);

@@ -9,7 +9,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use async_trait::async_trait;
 use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
-use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, SealedBlock, StateDiff, SubmitOutcome, TxLocation};
+use opseq_primitives::{
+    AccountState, BlockRef, ChainId, DevnetConfig, SealedBlock, StateDiff, SubmitOutcome, TxLocation,
+};
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 
@@ -77,7 +79,10 @@ fn setup(dir: &std::path::Path) -> (LocalTxSource, Arc<MemState>) {
     let devnet = DevnetConfig::dev(6, 2, 0);
     let state = Arc::new(MemState::default());
     for i in 1..=3 {
-        state.0.lock().insert(key(i).address(), AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY });
+        state.0.lock().insert(
+            key(i).address(),
+            AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY },
+        );
     }
     let actor = TxPoolActor::open(dir, &devnet).unwrap().start();
     (LocalTxSource::new(actor, state.clone(), &devnet), state)

@@ -17,7 +17,9 @@ pub fn workspace() -> PathBuf {
 
 /// The op-sequencer binary under test.
 pub fn binary() -> PathBuf {
-    let p = std::env::var_os("OPSEQ_BIN").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/op-sequencer"));
+    let p = std::env::var_os("OPSEQ_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/op-sequencer"));
     assert!(p.exists(), "{} not found: build it first (`cargo build -p op-sequencer`, or `make test`)", p.display());
     p
 }
@@ -42,13 +44,19 @@ pub fn free_port() -> u16 {
 pub fn http(method: &str, addr: &str, path: &str, body: &str) -> eyre::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(900)))?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
     let (head, rest) = text.split_once("\r\n\r\n").ok_or_else(|| eyre!("bad HTTP response"))?;
-    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| eyre!("bad status line"))?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    let status: u16 =
+        head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| eyre!("bad status line"))?;
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
     Ok((status, body))
 }
 
@@ -105,14 +113,20 @@ impl Proc {
         let t = Instant::now();
         while t.elapsed() < timeout {
             if let Some(status) = self.child.try_wait()? {
-                bail!("op-sequencer exited with {status}; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+                bail!(
+                    "op-sequencer exited with {status}; log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
             }
             if matches!(http("GET", &self.http, "/healthz", ""), Ok((200, _))) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        bail!("op-sequencer not healthy after {timeout:?}; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default())
+        bail!(
+            "op-sequencer not healthy after {timeout:?}; log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
     }
 
     /// Waits until `/readyz` says ready.
@@ -197,7 +211,8 @@ pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
 pub fn dev_env(datadir: &Path, extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Proc> {
     let port = free_port();
     let grpc = format!("127.0.0.1:{}", free_port());
-    let mut args: Vec<String> = vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
+    let mut args: Vec<String> =
+        vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
     args.extend(extra.iter().map(|s| s.to_string()));
     let log = datadir.with_extension(format!("{port}.log"));
     let mut p = Proc::spawn_env(&args, port, log, env)?;
@@ -210,7 +225,13 @@ pub fn dev_env(datadir: &Path, extra: &[&str], env: &[(&str, &str)]) -> eyre::Re
 pub fn run(cmd: &Path, args: &[&str]) -> eyre::Result<String> {
     let out = Command::new(cmd).args(args).output().wrap_err_with(|| format!("running {}", cmd.display()))?;
     if !out.status.success() {
-        bail!("{} {:?} failed: {}{}", cmd.display(), args, String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+        bail!(
+            "{} {:?} failed: {}{}",
+            cmd.display(),
+            args,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -235,7 +256,15 @@ pub const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d
 pub const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Signs an EIP-1559 transfer with alloy (for malformed-input tests).
-pub fn sign_transfer(key: &str, chain_id: u64, nonce: u64, to: &str, value: u128, gas: u64, max_fee: u128) -> eyre::Result<String> {
+pub fn sign_transfer(
+    key: &str,
+    chain_id: u64,
+    nonce: u64,
+    to: &str,
+    value: u128,
+    gas: u64,
+    max_fee: u128,
+) -> eyre::Result<String> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_signer::SignerSync;
@@ -272,12 +301,24 @@ impl Cluster {
         let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
         let addr = |p: u16| format!("http://127.0.0.1:{p}");
         let data = |n: &str| dir.join(n).display().to_string();
-        let peers = ["--state.addr".to_string(), addr(ps),
-            "--txpool.addr".into(), addr(pt),
-            "--signer.addr".into(), addr(pg),
-            "--publisher.addr".into(), addr(pp)];
+        let peers = [
+            "--state.addr".to_string(),
+            addr(ps),
+            "--txpool.addr".into(),
+            addr(pt),
+            "--signer.addr".into(),
+            addr(pg),
+            "--publisher.addr".into(),
+            addr(pp),
+        ];
         let mk = |name: &str, port: u16, extra: &[&str]| -> (String, Vec<String>, u16) {
-            let mut a = vec![name.to_string(), "--datadir".into(), data(name), "--grpc.addr".into(), format!("127.0.0.1:{port}")];
+            let mut a = vec![
+                name.to_string(),
+                "--datadir".into(),
+                data(name),
+                "--grpc.addr".into(),
+                format!("127.0.0.1:{port}"),
+            ];
             a.extend(peers.iter().cloned());
             a.extend(extra.iter().map(|s| s.to_string()));
             (name.to_string(), a, free_port())

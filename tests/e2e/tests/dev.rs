@@ -21,7 +21,10 @@ fn cast_transfer_on_901_and_the_state_root_recomputes() -> eyre::Result<()> {
     // The block's first tx is the L1-info deposit, the transfer comes second.
     let txs = node.rpc(901, "eth_getBlockByNumber", json!([format!("{block:#x}"), true]))?["transactions"].clone();
     assert_eq!(txs[0]["type"], "0x7e");
-    assert_eq!(txs[0]["to"].as_str().map(str::to_lowercase).as_deref(), Some("0x4200000000000000000000000000000000000015"));
+    assert_eq!(
+        txs[0]["to"].as_str().map(str::to_lowercase).as_deref(),
+        Some("0x4200000000000000000000000000000000000015")
+    );
     assert_eq!(txs[1]["hash"], hash);
     // The header's state root equals one recomputed from the stored state by ethereum's own trie code.
     let out = python("state_root.py", &["--rpc", &url, "--block", &block.to_string()])?;
@@ -163,7 +166,11 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() -> eyre::Result<()> {
     expect_err(&sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 100_000_000_000)?, -32000, "nonce too low")?;
     let broke = "0x0000000000000000000000000000000000000000000000000000000000000001";
     expect_err(&sign_transfer(broke, 901, 0, DEAD, 1, 21_000, 100_000_000_000)?, -32000, "insufficient funds")?;
-    expect_err(&sign_transfer(KEY0, 901, 1, DEAD, 1, 100_000_000, 100_000_000_000)?, -32000, "exceeds block gas limit")?;
+    expect_err(
+        &sign_transfer(KEY0, 901, 1, DEAD, 1, 100_000_000, 100_000_000_000)?,
+        -32000,
+        "exceeds block gas limit",
+    )?;
 
     // Unknown method, invalid params, invalid JSON, unknown route.
     let v = node.rpc_raw(901, "eth_noSuchMethod", json!([]))?;
@@ -175,7 +182,12 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() -> eyre::Result<()> {
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_str(&body)?;
     assert_eq!(v["error"]["code"], -32700, "{body}");
-    let (code, body) = http("POST", &node.http, "/chains/999", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}")?;
+    let (code, body) = http(
+        "POST",
+        &node.http,
+        "/chains/999",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}",
+    )?;
     assert_eq!(code, 404);
     let v: serde_json::Value = serde_json::from_str(&body)?;
     assert!(v["error"]["message"].as_str().unwrap().contains("/chains/901"), "{body}");
@@ -211,12 +223,25 @@ fn health_readiness_metrics_and_wallet_methods() -> eyre::Result<()> {
     assert!(node.rpc(900, "web3_clientVersion", json!([]))?.as_str().unwrap().starts_with("op-sequencer/"));
     let fh = node.rpc(901, "eth_feeHistory", json!(["0x2", "latest", [50]]))?;
     assert_eq!(fh["baseFeePerGas"].as_array().unwrap().len(), 3);
-    let gas = cast(&["estimate", "--rpc-url", &node.url(901), DEAD, "--value", "1", "--from", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])?;
+    let gas = cast(&[
+        "estimate",
+        "--rpc-url",
+        &node.url(901),
+        DEAD,
+        "--value",
+        "1",
+        "--from",
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    ])?;
     assert_eq!(gas, "21000");
     let code = cast(&["code", "--rpc-url", &node.url(900), "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02"])?;
     assert!(code.starts_with("0x3373"), "EIP-4788 beacon roots code: {code}");
     // eth_call into the beacon roots contract with a wrong-length input reverts, as the EIP says.
-    let v = node.rpc_raw(900, "eth_call", json!([{"to": "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "data": "0x01"}, "latest"]))?;
+    let v = node.rpc_raw(
+        900,
+        "eth_call",
+        json!([{"to": "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "data": "0x01"}, "latest"]),
+    )?;
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("execution reverted"), "{v}");
     // State reads at an older block are refused clearly rather than answered wrongly.
     node.rpc(901, "evm_mine", json!([]))?;
@@ -234,21 +259,54 @@ fn l1_mock_blocks_are_valid_for_ethereumjs_and_the_spec_t8n() -> eyre::Result<()
     let gpath = dir.path().join("genesis.json");
     std::fs::write(&gpath, genesis)?;
     // Block 1: a transfer, a contract creation and a call into the beacon-roots contract.
-    node.rpc(900, "eth_sendRawTransaction", json!([sign_transfer(KEY0, 900, 0, DEAD, 12345, 21_000, 100_000_000_000)?]))?;
-    cast(&["send", "--async", "--rpc-url", &node.url(900), "--private-key", KEY1, "--create", "0x600a600c600039600a6000f3602a60005260206000f3"])?;
+    node.rpc(
+        900,
+        "eth_sendRawTransaction",
+        json!([sign_transfer(KEY0, 900, 0, DEAD, 12345, 21_000, 100_000_000_000)?]),
+    )?;
+    cast(&[
+        "send",
+        "--async",
+        "--rpc-url",
+        &node.url(900),
+        "--private-key",
+        KEY1,
+        "--create",
+        "0x600a600c600039600a6000f3602a60005260206000f3",
+    ])?;
     // cast fills the nonce from the latest state, so the second tx of KEY0 names its nonce.
-    cast(&["send", "--async", "--rpc-url", &node.url(900), "--private-key", KEY0, "--nonce", "1", "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02", "--gas-limit", "100000", "0x"])?;
+    cast(&[
+        "send",
+        "--async",
+        "--rpc-url",
+        &node.url(900),
+        "--private-key",
+        KEY0,
+        "--nonce",
+        "1",
+        "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02",
+        "--gas-limit",
+        "100000",
+        "0x",
+    ])?;
     node.rpc(900, "evm_mine", json!([]))?;
     let b1 = node.rpc(900, "eth_getBlockByNumber", json!(["0x1", false]))?;
     assert_eq!(b1["transactions"].as_array().unwrap().len(), 3, "{b1}");
     node.rpc(900, "evm_mine", json!([]))?; // and an empty one
     let peers = peers();
-    let out = python("engine_check.py", &[
-        "--rpc", &node.url(900),
-        "--genesis", gpath.to_str().unwrap(),
-        "--ethereumjs", peers.join("bin/ethereumjs").to_str().unwrap(),
-        "--t8n", peers.join("bin/ethereum-spec-evm").to_str().unwrap(),
-    ])?;
+    let out = python(
+        "engine_check.py",
+        &[
+            "--rpc",
+            &node.url(900),
+            "--genesis",
+            gpath.to_str().unwrap(),
+            "--ethereumjs",
+            peers.join("bin/ethereumjs").to_str().unwrap(),
+            "--t8n",
+            peers.join("bin/ethereum-spec-evm").to_str().unwrap(),
+        ],
+    )?;
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
     println!("{v}");
     assert_eq!(v["newPayloadV4"].as_array().unwrap().len(), 2, "{v}");

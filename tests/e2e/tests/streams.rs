@@ -10,7 +10,8 @@ use std::{io::Read, net::TcpListener, time::Duration};
 async fn shreds_stream_inclusions_then_the_seal_over_grpc() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
-    let bus = opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().unwrap())).map_err(|e| eyre::eyre!(e))?;
+    let bus = opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().unwrap()))
+        .map_err(|e| eyre::eyre!(e))?;
     let mut shreds = bus.subscribe(Some(901)).await.map_err(|e| eyre::eyre!(e))?;
     let raw = sign_transfer(KEY0, 901, 0, "0x000000000000000000000000000000000000dEaD", 1, 21_000, 100_000_000_000)?;
     let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
@@ -25,7 +26,10 @@ async fn shreds_stream_inclusions_then_the_seal_over_grpc() -> eyre::Result<()> 
         }
     }
     assert_eq!(got.len(), 3, "{got:?}");
-    assert!(matches!(&got[0], Shred::TxIncluded { chain_id: 901, index: 0, success: true, .. }), "the L1-info deposit first");
+    assert!(
+        matches!(&got[0], Shred::TxIncluded { chain_id: 901, index: 0, success: true, .. }),
+        "the L1-info deposit first"
+    );
     match &got[1] {
         Shred::TxIncluded { index: 1, tx_hash, success: true, .. } => assert_eq!(json!(tx_hash), hash),
         other => panic!("expected our tx at index 1, got {other:?}"),

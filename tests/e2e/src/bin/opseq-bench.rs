@@ -39,7 +39,11 @@ impl Node {
 
     fn batch(&self, calls: Vec<(&str, Value)>) -> eyre::Result<()> {
         for chunk in calls.chunks(500) {
-            let body: Vec<Value> = chunk.iter().enumerate().map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p})).collect();
+            let body: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (m, p))| json!({"jsonrpc": "2.0", "id": i, "method": m, "params": p}))
+                .collect();
             let (_, text) = http("POST", &self.addr, &self.path, &Value::Array(body).to_string())?;
             let v: Value = serde_json::from_str(&text)?;
             if let Some(e) = v.as_array().and_then(|a| a.iter().find(|r| r.get("error").is_some())) {
@@ -110,7 +114,14 @@ fn start_anvil(port: u16, cache: &std::path::Path) -> eyre::Result<Child> {
         .spawn()?;
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(30) {
-        if http("POST", &format!("127.0.0.1:{port}"), "/", r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#).is_ok() {
+        if http(
+            "POST",
+            &format!("127.0.0.1:{port}"),
+            "/",
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#,
+        )
+        .is_ok()
+        {
             return Ok(child);
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -121,8 +132,16 @@ fn start_anvil(port: u16, cache: &std::path::Path) -> eyre::Result<Child> {
 fn start_ours(dir: &std::path::Path, accounts: u64) -> eyre::Result<Proc> {
     let port = free_port();
     let args: Vec<String> = [
-        "dev", "--no-auto", "--datadir", dir.to_str().unwrap(), "--grpc.addr", &format!("127.0.0.1:{}", free_port()),
-        "--gas-limit", &GAS_LIMIT.to_string(), "--dev.accounts", &accounts.to_string(),
+        "dev",
+        "--no-auto",
+        "--datadir",
+        dir.to_str().unwrap(),
+        "--grpc.addr",
+        &format!("127.0.0.1:{}", free_port()),
+        "--gas-limit",
+        &GAS_LIMIT.to_string(),
+        "--dev.accounts",
+        &accounts.to_string(),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -175,7 +194,9 @@ fn main() -> eyre::Result<()> {
     anvil.batch(keys.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
 
     let dead = TxKind::Call(Address::repeat_byte(0xde));
-    let transfers = |range: std::ops::Range<u64>| -> Vec<String> { range.map(|i| tx(&keys[i as usize], 0, dead, Bytes::new(), 21_000)).collect() };
+    let transfers = |range: std::ops::Range<u64>| -> Vec<String> {
+        range.map(|i| tx(&keys[i as usize], 0, dead, Bytes::new(), 21_000)).collect()
+    };
     let mut rows: Vec<(String, f64, f64, &str)> = Vec::new();
     for (label, range) in [("1k ETH transfers, one block", 0..1_000), ("10k ETH transfers, one block", 1_000..11_000)] {
         let txs = transfers(range);
@@ -191,7 +212,11 @@ fn main() -> eyre::Result<()> {
         n.batch(vec![("eth_sendRawTransaction", json!([deploy]))])?;
         n.call("evm_mine", json!([]))?;
         let code = n.call("eth_getCode", json!([deployer.address().create(0), "latest"]))?;
-        eyre::ensure!(code.as_str().map(|c| (c.len() - 2) / 2) == Some(token_runtime_len()), "{}: token not deployed: {code}", n.name);
+        eyre::ensure!(
+            code.as_str().map(|c| (c.len() - 2) / 2) == Some(token_runtime_len()),
+            "{}: token not deployed: {code}",
+            n.name
+        );
     }
     let token = TxKind::Call(deployer.address().create(0));
     let erc20: Vec<String> = (11_000..21_000u64)
@@ -209,13 +234,25 @@ fn main() -> eyre::Result<()> {
     rows.push(("10k ERC20 transfers, one block".into(), a, o, "µs/tx"));
     // Same check on both: the recipient holds the sum of the amounts.
     for n in [&anvil, &ours] {
-        let v = n.call("eth_getStorageAt", json!([deployer.address().create(0), format!("{:#x}", U256::from_be_slice(Address::repeat_byte(0xbe).as_slice())), "latest"]))?;
+        let v = n.call(
+            "eth_getStorageAt",
+            json!([
+                deployer.address().create(0),
+                format!("{:#x}", U256::from_be_slice(Address::repeat_byte(0xbe).as_slice())),
+                "latest"
+            ]),
+        )?;
         let want = U256::from((11_000..21_000u64).sum::<u64>());
-        eyre::ensure!(U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16)? == want, "{}: token balance {v}", n.name);
+        eyre::ensure!(
+            U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16)? == want,
+            "{}: token balance {v}",
+            n.name
+        );
     }
 
     // Empty blocks, timed in runs of 1,000 after 1k, 10k and 100k blocks.
-    let budget = Duration::from_secs(std::env::var("BENCH_ANVIL_BUDGET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120));
+    let budget =
+        Duration::from_secs(std::env::var("BENCH_ANVIL_BUDGET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120));
     let max_blocks: u64 = std::env::var("BENCH_MAX_BLOCKS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     for target in [1_000u64, 10_000, 100_000].into_iter().filter(|t| *t <= max_blocks) {
         let o = empty_blocks(&ours, target, Duration::from_secs(3600))?.expect("ours within an hour");
@@ -226,7 +263,9 @@ fn main() -> eyre::Result<()> {
                 rows.push((format!("empty block after {target} blocks"), a, o, "ms/block"));
             }
             None => {
-                println!("empty blocks after {target}: anvil did not reach {target} blocks within {budget:?} (skipped), op-sequencer {o:.3} ms/block");
+                println!(
+                    "empty blocks after {target}: anvil did not reach {target} blocks within {budget:?} (skipped), op-sequencer {o:.3} ms/block"
+                );
                 rows.push((format!("empty block after {target} blocks"), f64::NAN, o, "ms/block"));
             }
         }
@@ -263,7 +302,9 @@ fn state_size(dir: &tempfile::TempDir) -> eyre::Result<()> {
         let txs: Vec<String> = (0..1_000).map(|i| tx(&signer(i), 0, dead, Bytes::new(), 21_000)).collect();
         let per_tx = seal(&node, &txs)?;
         let per_block = empty_blocks(&node, 1_000, Duration::from_secs(3600))?.expect("within an hour");
-        println!("state of {accounts} accounts: 1k transfers {per_tx:.1} µs/tx, empty block {per_block:.3} ms (genesis + start {start:.1?})");
+        println!(
+            "state of {accounts} accounts: 1k transfers {per_tx:.1} µs/tx, empty block {per_block:.3} ms (genesis + start {start:.1?})"
+        );
         state_rows.push((accounts, per_tx, per_block));
     }
 
