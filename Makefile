@@ -48,7 +48,8 @@ bench: peers ## op-sequencer vs anvil side by side in one run (release build, ta
 fmt: ## Format the code.
 	$(CARGO) fmt --all
 
-lint: ## clippy on everything, warnings are errors.
+lint: ## rustfmt check and clippy on everything, warnings are errors.
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 clean: ## Remove build output, test peers and the default data dir.
