@@ -35,6 +35,15 @@ pub const CONSOLIDATION_REQUEST_CODE: Bytes = bytes!(
     "3373fffffffffffffffffffffffffffffffffffffffe1460d35760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1461019a57600182026001905f5b5f82111560685781019083028483029004916001019190604d565b9093900492505050366060146088573661019a573461019a575f5260205ff35b341061019a57600154600101600155600354806004026004013381556001015f358155600101602035815560010160403590553360601b5f5260605f60143760745fa0600101600355005b6003546002548082038060021160e7575060025b5f5b8181146101295782810160040260040181607402815460601b815260140181600101548152602001816002015481526020019060030154905260010160e9565b910180921461013b5790600255610146565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff141561017357505f5b6001546001828201116101885750505f61018e565b01600190035b5f555f6001556074025ff35b5f5ffd"
 );
 
+/// The Isthmus L1Block predeploy's runtime code: the runtime part of the deployment bytecode the
+/// OP specs publish for the Isthmus upgrade (`specs/static/bytecode/isthmus-l1-block-deployment.txt`
+/// at ethereum-optimism/specs@fd72cf7, also in `../shared/fixtures/op/bytecode/`): its init prefix
+/// copies bytes 0x20..0x6ce verbatim. With it, the L1-info deposit really stores the L1 values and
+/// op-revm charges real L1 data fees.
+pub static L1_BLOCK_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+    Bytes::from(alloy_primitives::hex::decode(include_str!("bytecode/l1_block_isthmus.hex").trim()).expect("valid hex"))
+});
+
 /// Each dev account's genesis balance: 10,000 ETH (as anvil).
 const DEV_BALANCE: u128 = 10_000_000_000_000_000_000_000;
 /// Genesis base fee: 1 gwei.
@@ -65,7 +74,9 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     // beacon roots everywhere, block-hash history everywhere (Prague L1, Isthmus L2), and the
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
-    if !config.is_l2() {
+    if config.is_l2() {
+        system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
+    } else {
         system.push((WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_CODE));
         system.push((CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_CODE));
     }
@@ -190,9 +201,10 @@ mod tests {
         let (l1, _) = genesis(dev.chain(900).unwrap());
         let (l2, diff) = genesis(dev.chain(901).unwrap());
         assert_ne!(l1.header.state_root, EMPTY_ROOT_HASH);
-        // The L1 also has the EIP-7002/7251 queues.
+        // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block predeploy.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 12);
+        assert_eq!(diff.accounts.len(), 13);
+        assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     }
