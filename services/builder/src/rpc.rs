@@ -209,6 +209,7 @@ impl ChainRpc {
         method!("eth_getBlockByHash", block_by_hash);
         method!("eth_getTransactionByHash", tx_by_hash);
         method!("eth_getTransactionReceipt", receipt);
+        method!("eth_getLogs", get_logs);
         method!("eth_getBalance", balance);
         method!("eth_getTransactionCount", tx_count);
         method!("eth_getCode", code);
@@ -436,6 +437,82 @@ impl ChainRpc {
             }
         }
         Ok(v)
+    }
+
+    /// `eth_getLogs` over at most [`MAX_LOG_RANGE`] blocks: by `blockHash`, or `fromBlock`..`toBlock`
+    /// (default latest), `address` (one or a list) and `topics` (positional; null = any, a list =
+    /// any of).
+    async fn get_logs(&self, p: Params<'static>) -> RpcResult {
+        let (f,): (LogFilter,) = p.parse()?;
+        let blocks: Vec<SealedBlock> = match f.block_hash {
+            Some(h) => {
+                if f.from_block.is_some() || f.to_block.is_some() {
+                    return Err(err(codes::INVALID_PARAMS, "blockHash cannot be combined with fromBlock/toBlock"));
+                }
+                vec![
+                    self.edges
+                        .state
+                        .block_by_hash(self.chain(), h)
+                        .await
+                        .map_err(edge)?
+                        .ok_or_else(|| err(codes::SERVER, format!("unknown block {h}")))?,
+                ]
+            }
+            None => {
+                let head = self.edges.state.head(self.chain()).await.map_err(edge)?.number;
+                let num = |t: Tag| match t {
+                    Tag::Latest | Tag::Pending => head,
+                    Tag::Earliest => 0,
+                    Tag::Number(n) => n,
+                };
+                let from = num(parse_tag(f.from_block.clone())?);
+                let to = num(parse_tag(f.to_block.clone())?).min(head);
+                if from > to {
+                    return Ok(json!([]));
+                }
+                if to - from >= MAX_LOG_RANGE {
+                    return Err(err(
+                        codes::SERVER,
+                        format!("query exceeds the max block range {MAX_LOG_RANGE}: {from}..={to}"),
+                    ));
+                }
+                let mut v = Vec::new();
+                for n in from..=to {
+                    if let Some(b) = self.edges.state.block_by_number(self.chain(), n).await.map_err(edge)? {
+                        v.push(b);
+                    }
+                }
+                v
+            }
+        };
+        let addresses = one_or_many::<Address>(f.address)?;
+        let topics: Vec<Vec<B256>> =
+            f.topics.unwrap_or_default().into_iter().map(one_or_many::<B256>).collect::<Result<_, _>>()?;
+        let l2 = self.l2();
+        let mut out = Vec::new();
+        for b in &blocks {
+            let mut log_index = 0u64;
+            for (i, raw) in b.receipts.iter().enumerate() {
+                let Some(r) = AnyReceipt::decode(l2, raw) else { continue };
+                for l in &r.logs {
+                    let hit = (addresses.is_empty() || addresses.contains(&l.address))
+                        && topics
+                            .iter()
+                            .enumerate()
+                            .all(|(k, want)| want.is_empty() || l.topics().get(k).is_some_and(|t| want.contains(t)));
+                    if hit {
+                        out.push(json!({
+                            "address": l.address, "topics": l.topics(), "data": l.data.data,
+                            "blockNumber": q(b.header.number), "blockHash": b.hash, "blockTimestamp": q(b.header.timestamp),
+                            "transactionHash": b.tx_hashes[i], "transactionIndex": q(i as u64),
+                            "logIndex": q(log_index), "removed": false,
+                        }));
+                    }
+                    log_index += 1;
+                }
+            }
+        }
+        Ok(Value::Array(out))
     }
 
     async fn account(&self, a: Address) -> Result<opseq_primitives::AccountState, ErrorObjectOwned> {
@@ -710,6 +787,34 @@ fn revert_err(data: &Bytes) -> ErrorObjectOwned {
         None => "execution reverted".into(),
     };
     ErrorObjectOwned::owned(codes::REVERTED, msg, Some(data.clone()))
+}
+
+/// Most blocks one `eth_getLogs` may scan.
+pub const MAX_LOG_RANGE: u64 = 10_000;
+
+/// The filter object of `eth_getLogs`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogFilter {
+    from_block: Option<Value>,
+    to_block: Option<Value>,
+    block_hash: Option<B256>,
+    address: Option<Value>,
+    topics: Option<Vec<Option<Value>>>,
+}
+
+/// A filter field that is absent/null (any), one value, or a list of values.
+fn one_or_many<T: serde::de::DeserializeOwned>(v: impl Into<Option<Value>>) -> Result<Vec<T>, ErrorObjectOwned> {
+    match v.into() {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(a)) => a
+            .into_iter()
+            .map(|x| serde_json::from_value(x).map_err(|e| err(codes::INVALID_PARAMS, format!("invalid filter: {e}"))))
+            .collect(),
+        Some(x) => {
+            Ok(vec![serde_json::from_value(x).map_err(|e| err(codes::INVALID_PARAMS, format!("invalid filter: {e}")))?])
+        }
+    }
 }
 
 /// The call object of `eth_call`/`eth_estimateGas`.

@@ -345,3 +345,51 @@ fn l2_txs_pay_real_l1_data_fees_through_the_l1block_predeploy() -> eyre::Result<
     assert!(l1_fee > 0, "no L1 data fee was charged");
     Ok(())
 }
+
+#[test]
+fn eth_get_logs_filters_by_range_address_and_topics() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let url = node.url(901);
+    // A contract that logs 42 under topic 0x11…11 when called (hand-assembled runtime, 0x2c bytes).
+    let topic = format!("0x{}", "11".repeat(32));
+    let init = format!("0x602c600c600039602c6000f3602a6000527f{}60206000a100", "11".repeat(32));
+    cast(&["send", "--async", "--rpc-url", &url, "--private-key", KEY1, "--create", &init])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let emitter = "0x8464135c8F25Da09e49BC8782676a84730C318bC"; // create(dev account 1, nonce 0)
+    assert_ne!(node.rpc(901, "eth_getCode", json!([emitter, "latest"]))?, "0x");
+    let hash = cast(&[
+        "send",
+        "--async",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        KEY1,
+        "--nonce",
+        "1",
+        "--gas-limit",
+        "100000",
+        emitter,
+    ])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let block = node.head(901)?;
+    // cast, a real client, finds it.
+    let out = cast(&["logs", "--rpc-url", &url, "--from-block", "0", "--address", emitter])?;
+    assert!(out.contains(&topic[2..]), "{out}");
+    let logs = |filter: serde_json::Value| -> eyre::Result<Vec<serde_json::Value>> {
+        Ok(node.rpc(901, "eth_getLogs", json!([filter]))?.as_array().cloned().unwrap_or_default())
+    };
+    let all = logs(json!({"fromBlock": "earliest", "toBlock": "latest", "address": emitter}))?;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["transactionHash"], hash);
+    assert_eq!(all[0]["blockNumber"], format!("{block:#x}"));
+    assert_eq!(all[0]["data"], format!("0x{:064x}", 42));
+    assert_eq!(logs(json!({"fromBlock": "0x0", "topics": [[topic, format!("0x{}", "22".repeat(32))]]}))?.len(), 1);
+    assert_eq!(logs(json!({"fromBlock": "0x0", "topics": [format!("0x{}", "22".repeat(32))]}))?.len(), 0);
+    assert_eq!(logs(json!({"fromBlock": "0x0", "address": [DEAD]}))?.len(), 0);
+    assert_eq!(logs(json!({"blockHash": all[0]["blockHash"]}))?.len(), 1);
+    assert_eq!(logs(json!({"fromBlock": format!("{:#x}", block + 1)}))?.len(), 0);
+    let bad = node.rpc_raw(901, "eth_getLogs", json!([{"blockHash": all[0]["blockHash"], "fromBlock": "0x0"}]))?;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    Ok(())
+}
