@@ -210,6 +210,7 @@ impl ChainRpc {
         method!("eth_getTransactionByHash", tx_by_hash);
         method!("eth_getTransactionReceipt", receipt);
         method!("eth_getLogs", get_logs);
+        method!("eth_getBlockReceipts", block_receipts);
         method!("eth_getBalance", balance);
         method!("eth_getTransactionCount", tx_count);
         method!("eth_getCode", code);
@@ -385,6 +386,22 @@ impl ChainRpc {
     async fn receipt(&self, p: Params<'static>) -> RpcResult {
         let (hash,): (B256,) = p.parse()?;
         let Some((b, i)) = self.located(hash).await? else { return Ok(Value::Null) };
+        self.receipt_json(&b, i)
+    }
+
+    /// `eth_getBlockReceipts`: every receipt of a block (null for an unknown block).
+    async fn block_receipts(&self, p: Params<'static>) -> RpcResult {
+        let (tag,): (Value,) = p.parse()?;
+        let block = match serde_json::from_value::<B256>(tag.clone()) {
+            Ok(h) => self.edges.state.block_by_hash(self.chain(), h).await.map_err(edge)?,
+            Err(_) => self.resolve(parse_tag(Some(tag))?).await?,
+        };
+        let Some(b) = block else { return Ok(Value::Null) };
+        (0..b.transactions.len()).map(|i| self.receipt_json(&b, i)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+    }
+
+    fn receipt_json(&self, b: &SealedBlock, i: usize) -> RpcResult {
+        let hash = b.tx_hashes[i];
         let l2 = self.l2();
         let r =
             AnyReceipt::decode(l2, &b.receipts[i]).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))?;

@@ -391,5 +391,16 @@ fn eth_get_logs_filters_by_range_address_and_topics() -> eyre::Result<()> {
     assert_eq!(logs(json!({"fromBlock": format!("{:#x}", block + 1)}))?.len(), 0);
     let bad = node.rpc_raw(901, "eth_getLogs", json!([{"blockHash": all[0]["blockHash"], "fromBlock": "0x0"}]))?;
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    // eth_getBlockReceipts, by number and by hash: the L1-info deposit's receipt, then ours.
+    for id in [json!(format!("{block:#x}")), all[0]["blockHash"].clone()] {
+        let rs = node.rpc(901, "eth_getBlockReceipts", json!([id]))?;
+        let rs = rs.as_array().unwrap();
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[0]["type"], "0x7e");
+        assert_eq!(rs[1]["transactionHash"], hash);
+        assert_eq!(rs[1]["logs"][0]["logIndex"], "0x0");
+        assert_eq!(rs[1], node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?);
+    }
+    assert!(node.rpc(901, "eth_getBlockReceipts", json!([format!("{:#x}", block + 5)]))?.is_null());
     Ok(())
 }
