@@ -38,6 +38,20 @@ const fn should_retry(code: tonic::Code) -> bool {
     matches!(code, tonic::Code::Unavailable)
 }
 
+/// One idempotent call under the retry policy: `retry!(self, WHAT, method, message)` clones the
+/// client and the message for each attempt and returns the response (or the classified error).
+macro_rules! retry {
+    ($self:ident, $what:expr, $method:ident, $msg:expr) => {{
+        let m = $msg;
+        with_retry($what, || {
+            let mut c = $self.client.clone();
+            let m = m.clone();
+            async move { c.$method(req(m)).await }
+        })
+        .await?
+    }};
+}
+
 async fn with_retry<T, F, Fut>(what: &str, mut f: F) -> EdgeResult<T>
 where
     F: FnMut() -> Fut,
@@ -88,54 +102,27 @@ const STATE: &str = "state-fetcher";
 #[async_trait]
 impl StateSource for GrpcStateSource {
     async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef> {
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = v1::GetHeadRequest { chain_id: chain };
-            async move { c.get_head(req(m)).await }
-        })
-        .await?;
+        let r = retry!(self, STATE, get_head, v1::GetHeadRequest { chain_id: chain });
         block_ref_from_wire(r.get_ref().head.as_ref().ok_or_else(|| OpseqError::fatal("head missing"))?)
     }
     async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>> {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Number(number)) };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_block(req(m)).await }
-        })
-        .await?;
+        let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Hash(hash.to_vec())) };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_block(req(m)).await }
-        })
-        .await?;
+        let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>> {
         let m = v1::GetTxLocationRequest { chain_id: chain, tx_hash: hash.to_vec() };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_tx_location(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, get_tx_location, m).into_inner();
         Ok(r.found.then_some(TxLocation { block_number: r.block_number, index: r.index }))
     }
     async fn accounts(&self, chain: ChainId, addresses: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>> {
         let m = v1::GetAccountsRequest { chain_id: chain, addresses: addresses.iter().map(|a| a.to_vec()).collect() };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_accounts(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, get_accounts, m).into_inner();
         r.accounts.iter().map(|a| a.account.as_ref().map(account_from_wire).transpose()).collect()
     }
     async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>> {
@@ -146,24 +133,12 @@ impl StateSource for GrpcStateSource {
                 .map(|(a, s)| v1::AccountSlot { address: a.to_vec(), slot: s.to_be_bytes::<32>().to_vec() })
                 .collect(),
         };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_storage(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, get_storage, m).into_inner();
         r.values.iter().map(|v| u256(v)).collect()
     }
     async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>> {
         let m = v1::GetCodeRequest { chain_id: chain, code_hash: code_hash.to_vec() };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_code(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, get_code, m).into_inner();
         Ok(r.code.map(Bytes::from))
     }
     async fn compute_roots(&self, chain: ChainId, diff: StateDiff, of: Vec<Address>) -> EdgeResult<RootsOutcome> {
@@ -172,13 +147,7 @@ impl StateSource for GrpcStateSource {
             diff: Some(diff_to_wire(&diff)),
             storage_roots_of: of.iter().map(|a| a.to_vec()).collect(),
         };
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.compute_roots(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, compute_roots, m).into_inner();
         Ok(RootsOutcome {
             state_root: b256(&r.state_root)?,
             storage_roots: r
@@ -198,13 +167,7 @@ impl StateSource for GrpcStateSource {
         Ok(())
     }
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
-        let r = with_retry(STATE, || {
-            let mut c = self.client.clone();
-            let m = v1::DumpStateRequest { chain_id: chain };
-            async move { c.dump_state(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, STATE, dump_state, v1::DumpStateRequest { chain_id: chain }).into_inner();
         r.accounts
             .iter()
             .map(|a| {
@@ -212,11 +175,7 @@ impl StateSource for GrpcStateSource {
                     address: address(&a.address)?,
                     state: account_from_wire(a.account.as_ref().ok_or_else(|| OpseqError::fatal("account missing"))?)?,
                     code: Bytes::from(a.code.clone()),
-                    storage: a
-                        .storage
-                        .iter()
-                        .map(|s| Ok((u256(&s.slot)?, u256(&s.value)?)))
-                        .collect::<EdgeResult<_>>()?,
+                    storage: slots_from_wire(&a.storage)?,
                 })
             })
             .collect()
@@ -262,12 +221,7 @@ impl TxSource for GrpcTxSource {
     }
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {
         let m = v1::BestTransactionsRequest { chain_id: chain, base_fee, max: max as u64 };
-        let r = with_retry(POOL, || {
-            let mut c = self.client.clone();
-            async move { c.best_transactions(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, POOL, best_transactions, m).into_inner();
         r.txs.iter().map(pool_tx_from_wire).collect()
     }
     async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()> {
@@ -277,44 +231,20 @@ impl TxSource for GrpcTxSource {
             invalid: invalid.iter().map(|h| h.to_vec()).collect(),
         };
         // Idempotent: removing a tx twice is a no-op.
-        with_retry(POOL, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.block_committed(req(m)).await }
-        })
-        .await?;
+        retry!(self, POOL, block_committed, m);
         Ok(())
     }
     async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>> {
         let m = v1::PendingNonceRequest { chain_id: chain, sender: sender.to_vec() };
-        Ok(with_retry(POOL, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.pending_nonce(req(m)).await }
-        })
-        .await?
-        .into_inner()
-        .nonce)
+        Ok(retry!(self, POOL, pending_nonce, m).into_inner().nonce)
     }
     async fn get(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<PoolTx>> {
         let m = v1::GetPooledTxRequest { chain_id: chain, hash: hash.to_vec() };
-        let r = with_retry(POOL, || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.get_pooled_tx(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, POOL, get_pooled_tx, m).into_inner();
         r.tx.as_ref().map(pool_tx_from_wire).transpose()
     }
     async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus> {
-        let r = with_retry(POOL, || {
-            let mut c = self.client.clone();
-            let m = v1::PoolStatusRequest { chain_id: chain };
-            async move { c.pool_status(req(m)).await }
-        })
-        .await?
-        .into_inner();
+        let r = retry!(self, POOL, pool_status, v1::PoolStatusRequest { chain_id: chain }).into_inner();
         Ok(PoolStatus { pending: r.pending, queued: r.queued })
     }
 }
@@ -337,21 +267,11 @@ impl BlockSigner for GrpcSigner {
     async fn sign_block(&self, chain: ChainId, payload_hash: B256) -> EdgeResult<Bytes> {
         let m = v1::SignBlockRequest { chain_id: chain, payload_hash: payload_hash.to_vec() };
         // Signing is deterministic (RFC 6979): retrying cannot produce a second, different signature.
-        let r = with_retry("signer", || {
-            let mut c = self.client.clone();
-            let m = m.clone();
-            async move { c.sign_block(req(m)).await }
-        })
-        .await?;
+        let r = retry!(self, "signer", sign_block, m);
         Ok(Bytes::from(r.into_inner().signature))
     }
     async fn address(&self) -> EdgeResult<Address> {
-        let r = with_retry("signer", || {
-            let mut c = self.client.clone();
-            let m = v1::SignerAddressRequest {};
-            async move { c.signer_address(req(m)).await }
-        })
-        .await?;
+        let r = retry!(self, "signer", signer_address, v1::SignerAddressRequest {});
         address(&r.get_ref().address)
     }
 }

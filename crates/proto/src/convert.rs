@@ -82,6 +82,19 @@ pub fn account_from_wire(a: &v1::Account) -> R<AccountState> {
     Ok(AccountState { nonce: a.nonce, balance: u256(&a.balance)?, code_hash: b256(&a.code_hash)? })
 }
 
+/// Storage slots and values to wire.
+pub fn slots_to_wire(slots: &[(U256, U256)]) -> Vec<v1::StorageSlot> {
+    slots
+        .iter()
+        .map(|(k, v)| v1::StorageSlot { slot: k.to_be_bytes::<32>().to_vec(), value: v.to_be_bytes::<32>().to_vec() })
+        .collect()
+}
+
+/// Storage slots and values from wire.
+pub fn slots_from_wire(slots: &[v1::StorageSlot]) -> R<Vec<(U256, U256)>> {
+    slots.iter().map(|s| Ok((u256(&s.slot)?, u256(&s.value)?))).collect()
+}
+
 /// Diff to wire.
 pub fn diff_to_wire(d: &StateDiff) -> v1::StateDiff {
     v1::StateDiff {
@@ -92,14 +105,7 @@ pub fn diff_to_wire(d: &StateDiff) -> v1::StateDiff {
                 address: c.address.to_vec(),
                 account: c.info.as_ref().map(account_to_wire),
                 wipe_storage: c.wipe_storage,
-                storage: c
-                    .storage
-                    .iter()
-                    .map(|(k, v)| v1::StorageSlot {
-                        slot: k.to_be_bytes::<32>().to_vec(),
-                        value: v.to_be_bytes::<32>().to_vec(),
-                    })
-                    .collect(),
+                storage: slots_to_wire(&c.storage),
                 code: c.code.as_ref().map(|c| c.to_vec()),
             })
             .collect(),
@@ -116,7 +122,7 @@ pub fn diff_from_wire(d: &v1::StateDiff) -> R<StateDiff> {
                     address: address(&c.address)?,
                     info: c.account.as_ref().map(account_from_wire).transpose()?,
                     wipe_storage: c.wipe_storage,
-                    storage: c.storage.iter().map(|s| Ok((u256(&s.slot)?, u256(&s.value)?))).collect::<R<_>>()?,
+                    storage: slots_from_wire(&c.storage)?,
                     code: c.code.as_ref().map(|c| Bytes::from(c.clone())),
                 })
             })

@@ -118,14 +118,7 @@ impl v1::state_service_server::StateService for StateGrpc {
                     address: a.address.to_vec(),
                     account: Some(account_to_wire(&a.state)),
                     code: a.code.to_vec(),
-                    storage: a
-                        .storage
-                        .iter()
-                        .map(|(k, v)| v1::StorageSlot {
-                            slot: k.to_be_bytes::<32>().to_vec(),
-                            value: v.to_be_bytes::<32>().to_vec(),
-                        })
-                        .collect(),
+                    storage: slots_to_wire(&a.storage),
                 })
                 .collect(),
         }))
