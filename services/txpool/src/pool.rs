@@ -345,7 +345,7 @@ impl LocalTxSource {
 impl TxSource for LocalTxSource {
     async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)> {
         let config = self.chains.get(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
-        let tx = decode_and_recover(config, raw)?;
+        let (tx, value) = decode_and_recover(config, raw)?;
         let account = self.state.accounts(chain, vec![tx.sender]).await?.pop().flatten().unwrap_or_default();
         if tx.nonce < account.nonce {
             return Err(OpseqError::invalid(format!(
@@ -353,8 +353,6 @@ impl TxSource for LocalTxSource {
                 account.nonce, tx.nonce
             )));
         }
-        // Value is part of the cost; decode it from the envelope via the pool tx's raw bytes.
-        let value = tx_value(config, &tx.raw);
         let cost = U256::from(tx.gas_limit) * U256::from(tx.max_fee_per_gas) + value;
         if account.balance < cost {
             return Err(OpseqError::invalid(format!(
@@ -409,15 +407,5 @@ impl TxSource for LocalTxSource {
         let nonces = self.state_nonces(chain, senders).await?;
         let QueryAnswer::Status(s) = self.ask(Query::Status(chain, nonces)).await?? else { unreachable!() };
         Ok(s)
-    }
-}
-
-fn tx_value(config: &ChainConfig, raw: &[u8]) -> U256 {
-    use alloy_consensus::Transaction;
-    use alloy_eips::eip2718::Decodable2718;
-    if config.is_l2() {
-        op_alloy_consensus::OpTxEnvelope::decode_2718_exact(raw).map(|t| t.value()).unwrap_or_default()
-    } else {
-        alloy_consensus::TxEnvelope::decode_2718_exact(raw).map(|t| t.value()).unwrap_or_default()
     }
 }
