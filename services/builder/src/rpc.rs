@@ -386,10 +386,13 @@ impl ChainRpc {
     async fn receipt(&self, p: Params<'static>) -> RpcResult {
         let (hash,): (B256,) = p.parse()?;
         let Some((b, i)) = self.located(hash).await? else { return Ok(Value::Null) };
-        self.receipt_json(&b, i)
+        let rs = self.decode_receipts(&b, i + 1)?;
+        let (prev, log_offset) = rs[..i].iter().fold((0, 0), |(_, n), r| (r.cumulative_gas_used, n + r.logs.len()));
+        self.receipt_json(&b, i, &rs[i], prev, log_offset)
     }
 
-    /// `eth_getBlockReceipts`: every receipt of a block (null for an unknown block).
+    /// `eth_getBlockReceipts`: every receipt of a block (null for an unknown block), decoding the
+    /// block's receipts once.
     async fn block_receipts(&self, p: Params<'static>) -> RpcResult {
         let (tag,): (Value,) = p.parse()?;
         let block = match serde_json::from_value::<B256>(tag.clone()) {
@@ -397,37 +400,37 @@ impl ChainRpc {
             Err(_) => self.resolve(parse_tag(Some(tag))?).await?,
         };
         let Some(b) = block else { return Ok(Value::Null) };
-        (0..b.transactions.len()).map(|i| self.receipt_json(&b, i)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        let rs = self.decode_receipts(&b, b.receipts.len())?;
+        let (mut prev, mut log_offset) = (0, 0);
+        let mut out = Vec::with_capacity(rs.len());
+        for (i, r) in rs.iter().enumerate() {
+            out.push(self.receipt_json(&b, i, r, prev, log_offset)?);
+            prev = r.cumulative_gas_used;
+            log_offset += r.logs.len();
+        }
+        Ok(Value::Array(out))
     }
 
-    fn receipt_json(&self, b: &SealedBlock, i: usize) -> RpcResult {
+    /// The first `n` receipts of a block, decoded.
+    fn decode_receipts(&self, b: &SealedBlock, n: usize) -> Result<Vec<AnyReceipt>, ErrorObjectOwned> {
+        b.receipts[..n]
+            .iter()
+            .map(|raw| {
+                AnyReceipt::decode(self.l2(), raw).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))
+            })
+            .collect()
+    }
+
+    /// A receipt's JSON; `prev` is the previous receipt's cumulative gas, `log_offset` the number
+    /// of logs before it in the block.
+    fn receipt_json(&self, b: &SealedBlock, i: usize, r: &AnyReceipt, prev: u64, log_offset: usize) -> RpcResult {
         let hash = b.tx_hashes[i];
-        let l2 = self.l2();
-        let r =
-            AnyReceipt::decode(l2, &b.receipts[i]).ok_or_else(|| err(codes::INTERNAL, "stored receipt undecodable"))?;
-        let tx = AnyTx::decode(l2, &b.transactions[i]).ok_or_else(|| err(codes::INTERNAL, "stored tx undecodable"))?;
-        let prev = if i == 0 {
-            0
-        } else {
-            AnyReceipt::decode(l2, &b.receipts[i - 1]).map(|r| r.cumulative_gas_used).unwrap_or_default()
-        };
-        let log_offset: usize =
-            b.receipts[..i].iter().filter_map(|r| AnyReceipt::decode(l2, r)).map(|r| r.logs.len()).sum();
+        let tx = AnyTx::decode(self.l2(), &b.transactions[i])
+            .ok_or_else(|| err(codes::INTERNAL, "stored tx undecodable"))?;
         let from = b.senders[i];
         let contract = tx.to().is_none().then(|| from.create(tx.nonce()));
-        let logs: Vec<Value> = r
-            .logs
-            .iter()
-            .enumerate()
-            .map(|(j, l)| {
-                json!({
-                    "address": l.address, "topics": l.topics(), "data": l.data.data,
-                    "blockNumber": q(b.header.number), "blockHash": b.hash, "blockTimestamp": q(b.header.timestamp),
-                    "transactionHash": hash, "transactionIndex": q(i as u64),
-                    "logIndex": q((log_offset + j) as u64), "removed": false,
-                })
-            })
-            .collect();
+        let logs: Vec<Value> =
+            r.logs.iter().enumerate().map(|(j, l)| log_json(b, i, (log_offset + j) as u64, l)).collect();
         let mut v = json!({
             "transactionHash": hash,
             "transactionIndex": q(i as u64),
@@ -505,12 +508,10 @@ impl ChainRpc {
         let addresses = one_or_many::<Address>(f.address)?;
         let topics: Vec<Vec<B256>> =
             f.topics.unwrap_or_default().into_iter().map(one_or_many::<B256>).collect::<Result<_, _>>()?;
-        let l2 = self.l2();
         let mut out = Vec::new();
         for b in &blocks {
             let mut log_index = 0u64;
-            for (i, raw) in b.receipts.iter().enumerate() {
-                let Some(r) = AnyReceipt::decode(l2, raw) else { continue };
+            for (i, r) in self.decode_receipts(b, b.receipts.len())?.iter().enumerate() {
                 for l in &r.logs {
                     let hit = (addresses.is_empty() || addresses.contains(&l.address))
                         && topics
@@ -518,12 +519,7 @@ impl ChainRpc {
                             .enumerate()
                             .all(|(k, want)| want.is_empty() || l.topics().get(k).is_some_and(|t| want.contains(t)));
                     if hit {
-                        out.push(json!({
-                            "address": l.address, "topics": l.topics(), "data": l.data.data,
-                            "blockNumber": q(b.header.number), "blockHash": b.hash, "blockTimestamp": q(b.header.timestamp),
-                            "transactionHash": b.tx_hashes[i], "transactionIndex": q(i as u64),
-                            "logIndex": q(log_index), "removed": false,
-                        }));
+                        out.push(log_json(b, i, log_index, l));
                     }
                     log_index += 1;
                 }
@@ -780,6 +776,16 @@ impl ChainRpc {
         }
         Ok(json!({"root": head.header.state_root, "number": q(head.header.number), "hash": head.hash, "accounts": map}))
     }
+}
+
+/// A log's JSON: the `index`-th log of block `b`, emitted by its `i`-th transaction.
+fn log_json(b: &SealedBlock, i: usize, index: u64, l: &alloy_primitives::Log) -> Value {
+    json!({
+        "address": l.address, "topics": l.topics(), "data": l.data.data,
+        "blockNumber": q(b.header.number), "blockHash": b.hash, "blockTimestamp": q(b.header.timestamp),
+        "transactionHash": b.tx_hashes[i], "transactionIndex": q(i as u64),
+        "logIndex": q(index), "removed": false,
+    })
 }
 
 fn call_err(e: CallError) -> ErrorObjectOwned {
