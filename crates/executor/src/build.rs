@@ -7,9 +7,8 @@ use crate::{
     spec::{BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1Spec, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT, dev_op_hardforks},
 };
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, Sealed, Transaction, TxEnvelope, TxReceipt,
-    proofs::calculate_transaction_root,
-    transaction::{Recovered, SignerRecoverable},
+    EMPTY_OMMER_ROOT_HASH, Header, Sealed, TxEnvelope, TxReceipt, proofs::calculate_transaction_root,
+    transaction::Recovered,
 };
 use alloy_eips::eip4895::Withdrawal;
 use alloy_eips::{
@@ -125,22 +124,6 @@ pub enum BuildError {
     /// The block is invalid: a transaction it must contain, or a block-level check, failed.
     #[error("invalid block: {0}")]
     InvalidBlock(String),
-}
-
-/// Decodes a raw transaction for the chain kind and returns (hash, nonce, sender); used by tools
-/// that only need the common fields.
-pub fn decode_tx_info(l2: bool, raw: &[u8]) -> Option<(B256, u64, Address)> {
-    if l2 {
-        let tx = OpTxEnvelope::decode_2718_exact(raw).ok()?;
-        let sender = match &tx {
-            OpTxEnvelope::Deposit(d) => d.from,
-            other => other.recover_signer().ok()?,
-        };
-        Some((tx.tx_hash(), tx.nonce(), sender))
-    } else {
-        let tx = TxEnvelope::decode_2718_exact(raw).ok()?;
-        Some((*tx.tx_hash(), tx.nonce(), tx.recover_signer().ok()?))
-    }
 }
 
 /// The rules a chain follows.

@@ -56,12 +56,3 @@ pub struct PoolStatus {
     /// Transactions waiting for a nonce gap.
     pub queued: u64,
 }
-
-/// A pool event, streamed to subscribers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PoolEvent {
-    /// A transaction was accepted.
-    Added(B256),
-    /// A transaction left the pool (mined, replaced or evicted).
-    Removed(B256),
-}
