@@ -206,7 +206,13 @@ fn state_probe(state: Arc<dyn StateSource>, devnet: DevnetConfig) -> Readiness {
     })
 }
 
-async fn serve_component(name: &str, a: &ComponentArgs, probe: Readiness, grpc: SocketAddr) -> eyre::Result<()> {
+async fn serve_component(
+    name: &str,
+    a: &ComponentArgs,
+    probe: Readiness,
+    grpc: SocketAddr,
+    cancel: CancellationToken,
+) -> eyre::Result<()> {
     let (http, handle) = http_server(&a.http, probe, None)?;
     info!(target: "opseq::cluster", component = name, %grpc, %http, "component running");
     #[allow(clippy::print_stdout)]
@@ -214,6 +220,7 @@ async fn serve_component(name: &str, a: &ComponentArgs, probe: Readiness, grpc: 
         println!("op-sequencer {name}: gRPC on {grpc}, health and metrics on http://{http}");
     }
     shutdown_signal().await;
+    cancel.cancel();
     handle.stop(true).await;
     actix::System::current().stop();
     Ok(())
@@ -225,7 +232,7 @@ async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_state_fetcher::grpc::StateGrpc::new(state), cancel.clone()).await?;
-    serve_component("state-fetcher", &a, always_ready(), grpc).await
+    serve_component("state-fetcher", &a, always_ready(), grpc, cancel).await
 }
 
 async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
@@ -235,7 +242,7 @@ async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
     let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_txpool::grpc::TxPoolGrpc::new(txs), cancel.clone()).await?;
-    serve_component("txpool", &a, state_probe(state, devnet), grpc).await
+    serve_component("txpool", &a, state_probe(state, devnet), grpc, cancel).await
 }
 
 async fn signer(a: ComponentArgs) -> eyre::Result<()> {
@@ -249,7 +256,7 @@ async fn signer(a: ComponentArgs) -> eyre::Result<()> {
     let signer: Arc<dyn BlockSigner> = Arc::new(opseq_signer::LocalSigner::start(key).map_err(|e| eyre::eyre!(e))?);
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_signer::grpc::SignerGrpc::new(signer), cancel.clone()).await?;
-    serve_component("signer", &a, always_ready(), grpc).await
+    serve_component("signer", &a, always_ready(), grpc, cancel).await
 }
 
 async fn publisher(a: ComponentArgs) -> eyre::Result<()> {
@@ -258,7 +265,7 @@ async fn publisher(a: ComponentArgs) -> eyre::Result<()> {
     let sink: Arc<dyn BlockSink> = Arc::new(opseq_publisher::LocalPublisher::start(Arc::clone(&state)));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_publisher::grpc::PublisherGrpc::new(sink), cancel.clone()).await?;
-    serve_component("publisher", &a, state_probe(state, devnet), grpc).await
+    serve_component("publisher", &a, state_probe(state, devnet), grpc, cancel).await
 }
 
 async fn builder(a: ComponentArgs) -> eyre::Result<()> {
