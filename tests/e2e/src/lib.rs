@@ -202,6 +202,12 @@ pub fn hex_u64(v: &Value) -> eyre::Result<u64> {
     Ok(u64::from_str_radix(s.trim_start_matches("0x"), 16)?)
 }
 
+/// Parses a `0x…` quantity that may not fit 64 bits (balances, prices).
+pub fn hex_u128(v: &Value) -> eyre::Result<u128> {
+    let s = v.as_str().ok_or_else(|| eyre!("not a string: {v}"))?;
+    Ok(u128::from_str_radix(s.trim_start_matches("0x"), 16)?)
+}
+
 /// Starts `op-sequencer dev` on free ports in `datadir`.
 pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
     dev_env(datadir, extra, &[])

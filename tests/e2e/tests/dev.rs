@@ -325,22 +325,16 @@ fn l2_txs_pay_real_l1_data_fees_through_the_l1block_predeploy() -> eyre::Result<
     let l1_block = "0x4200000000000000000000000000000000000015";
     let fee = node.rpc(901, "eth_call", json!([{"to": l1_block, "data": "0x5cf24969"}, "latest"]))?;
     let origin = node.rpc(900, "eth_getBlockByNumber", json!(["0x0", false]))?;
-    assert_eq!(
-        u128::from_str_radix(&fee.as_str().unwrap()[2..], 16)?,
-        u128::from_str_radix(&origin["baseFeePerGas"].as_str().unwrap()[2..], 16)?
-    );
+    assert_eq!(hex_u128(&fee)?, hex_u128(&origin["baseFeePerGas"])?);
     // A transfer costs value + gas × price + the L1 data fee.
     let from = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-    let before =
-        u128::from_str_radix(&node.rpc(901, "eth_getBalance", json!([from, "latest"]))?.as_str().unwrap()[2..], 16)?;
+    let before = hex_u128(&node.rpc(901, "eth_getBalance", json!([from, "latest"]))?)?;
     let raw = sign_transfer(KEY0, 901, 0, DEAD, 1_000, 21_000, 100_000_000_000)?;
     let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
     node.rpc(901, "evm_mine", json!([]))?;
     let r = node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?;
-    let after =
-        u128::from_str_radix(&node.rpc(901, "eth_getBalance", json!([from, "latest"]))?.as_str().unwrap()[2..], 16)?;
-    let gas =
-        hex_u64(&r["gasUsed"])? as u128 * u128::from_str_radix(&r["effectiveGasPrice"].as_str().unwrap()[2..], 16)?;
+    let after = hex_u128(&node.rpc(901, "eth_getBalance", json!([from, "latest"]))?)?;
+    let gas = hex_u64(&r["gasUsed"])? as u128 * hex_u128(&r["effectiveGasPrice"])?;
     let l1_fee = before - after - 1_000 - gas;
     assert!(l1_fee > 0, "no L1 data fee was charged");
     Ok(())
