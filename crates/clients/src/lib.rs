@@ -4,6 +4,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{
+    StateOverlay,
     BlockSigner, BlockSink, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateSource, TxSource,
 };
 use opseq_primitives::{
@@ -141,11 +142,18 @@ impl StateSource for GrpcStateSource {
         let r = retry!(self, STATE, get_code, m).into_inner();
         Ok(r.code.map(Bytes::from))
     }
-    async fn compute_roots(&self, chain: ChainId, diff: StateDiff, of: Vec<Address>) -> EdgeResult<RootsOutcome> {
+    async fn compute_roots(
+        &self,
+        chain: ChainId,
+        base_root: B256,
+        diff: StateDiff,
+        of: Vec<Address>,
+    ) -> EdgeResult<RootsOutcome> {
         let m = v1::ComputeRootsRequest {
             chain_id: chain,
             diff: Some(diff_to_wire(&diff)),
             storage_roots_of: of.iter().map(|a| a.to_vec()).collect(),
+            base_root: base_root.to_vec(),
         };
         let r = retry!(self, STATE, compute_roots, m).into_inner();
         Ok(RootsOutcome {
@@ -157,14 +165,37 @@ impl StateSource for GrpcStateSource {
                 .collect::<EdgeResult<_>>()?,
         })
     }
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
         let m = v1::CommitBlockRequest {
             chain_id: chain,
             block: Some(block_to_wire(&block)),
             diff: Some(diff_to_wire(&diff)),
         };
-        self.client.clone().commit_block(req(m)).await.map_err(|s| peer_error(STATE, s))?;
+        let r = self.client.clone().commit_block(req(m)).await.map_err(|s| peer_error(STATE, s))?.into_inner();
+        hashes(&r.reorged_out)
+    }
+    async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>> {
+        let m = v1::SetHeadRequest { chain_id: chain, hash: hash.to_vec() };
+        // Not retried: a rewind is not idempotent once other blocks were committed in between.
+        let r = self.client.clone().set_head(req(m)).await.map_err(|s| peer_error(STATE, s))?.into_inner();
+        hashes(&r.reorged_out)
+    }
+    async fn keep(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+        let m = v1::KeepBlockRequest {
+            chain_id: chain,
+            block: Some(block_to_wire(&block)),
+            diff: Some(diff_to_wire(&diff)),
+        };
+        retry!(self, STATE, keep_block, m);
         Ok(())
+    }
+    async fn overlay(&self, chain: ChainId, hash: B256) -> EdgeResult<StateOverlay> {
+        let m = v1::GetOverlayRequest { chain_id: chain, hash: hash.to_vec() };
+        let r = retry!(self, STATE, get_overlay, m).into_inner();
+        Ok(StateOverlay {
+            head: block_ref_from_wire(r.head.as_ref().ok_or_else(|| OpseqError::fatal("overlay without head"))?)?,
+            diff: diff_from_wire(&r.diff.unwrap_or_default())?,
+        })
     }
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
         let r = retry!(self, STATE, dump_state, v1::DumpStateRequest { chain_id: chain }).into_inner();
@@ -295,11 +326,11 @@ impl GrpcBlockSink {
 
 #[async_trait]
 impl BlockSink for GrpcBlockSink {
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
         let m =
             v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
-        self.client.clone().commit(req(m)).await.map_err(|s| peer_error("publisher", s))?;
-        Ok(())
+        let r = self.client.clone().commit(req(m)).await.map_err(|s| peer_error("publisher", s))?.into_inner();
+        hashes(&r.reorged_out)
     }
     async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>> {
         let mut r = Request::new(v1::SubscribeBlocksRequest {});

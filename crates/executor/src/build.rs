@@ -279,16 +279,19 @@ impl BlockBuilder {
         EvmEnv::for_eth_block(template, L1Spec::new(*last), self.config.chain_id, Some(*blob))
     }
 
-    /// Sequences the block after `next.parent`: (on L2) the L1-info deposit, then the candidates.
+    /// Sequences the block after `next.parent`: (on L2) the L1-info deposit, then `chosen` (txs
+    /// already chosen for this block, which must all execute), then the candidates (included
+    /// where valid, reported otherwise).
     pub fn execute<R: StateReader>(
         &self,
         reader: R,
         next: &NextBlock,
+        chosen: Vec<(Bytes, Address)>,
         candidates: Vec<(Bytes, Address)>,
         on_included: &mut dyn FnMut(&IncludedTx),
     ) -> Result<Executed, BuildError> {
         let input = self.input_for(next);
-        let forced = match (&self.rules, &next.l1_origin) {
+        let mut forced = match (&self.rules, &next.l1_origin) {
             (Rules::L2(_), Some(origin)) => {
                 let deposit = l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info);
                 let raw = OpTxEnvelope::Deposit(Sealed::new(deposit)).encoded_2718();
@@ -297,6 +300,7 @@ impl BlockBuilder {
             (Rules::L2(_), None) => return Err(BuildError::MissingL1Origin),
             _ => vec![],
         };
+        forced.extend(chosen);
         self.execute_input(reader, &input, forced, candidates, on_included)
     }
 

@@ -34,10 +34,20 @@ pub struct DumpAccount {
     pub storage: Vec<(U256, U256)>,
 }
 
+/// The state at some block, as a diff on top of the head state (see [`StateSource::overlay`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StateOverlay {
+    /// The head the diff applies to; reads made after the head moved must be redone.
+    pub head: BlockRef,
+    /// The block's state relative to the head's.
+    pub diff: StateDiff,
+}
+
 /// State views and the chain store (served by the state-fetcher).
 ///
-/// Reads are at the chain's head: the builder only builds on the head, and commits check that the
-/// committed block's parent is the head, so a read and the build it feeds see one state.
+/// Reads are at the chain's head. Building on another block reads through an [`StateOverlay`]
+/// (the reverts down to the common ancestor, then the block's branch); commits on a parent other
+/// than the head reorg the chain onto it.
 #[async_trait]
 pub trait StateSource: Send + Sync + Debug + 'static {
     /// The chain's head.
@@ -54,15 +64,27 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>>;
     /// Code by hash.
     async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>>;
-    /// Roots after applying `diff` on the head state, without committing it.
+    /// Roots after applying `diff` on the state whose root is `base_root` (the parent block's),
+    /// without committing it.
     async fn compute_roots(
         &self,
         chain: ChainId,
+        base_root: B256,
         diff: StateDiff,
         storage_roots_of: Vec<Address>,
     ) -> EdgeResult<RootsOutcome>;
-    /// Appends `block` (whose parent must be the head) with its state changes, atomically.
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()>;
+    /// Appends `block` with its state changes, atomically. Its parent is the head, or another
+    /// known block: then the chain is reorged onto the parent first. Returns the hashes of the
+    /// blocks that left the canonical chain, oldest first.
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>>;
+    /// Makes a known block the head (a rewind, or a reorg onto a non-canonical block); returns
+    /// the hashes of the blocks that left the canonical chain, oldest first.
+    async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>>;
+    /// Remembers a sealed block that is not canonical (served by hash, buildable on, and
+    /// committable later).
+    async fn keep(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()>;
+    /// The state at any known block, as a diff on top of the current head state.
+    async fn overlay(&self, chain: ChainId, hash: B256) -> EdgeResult<StateOverlay>;
     /// Every account at head, with code and storage (for `debug_dumpBlock`).
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>>;
 }
@@ -99,7 +121,9 @@ pub trait BlockSigner: Send + Sync + Debug + 'static {
 #[async_trait]
 pub trait BlockSink: Send + Sync + Debug + 'static {
     /// Commits the block (critical: persisted before returning) and publishes it (best effort).
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()>;
+    /// Returns the hashes of the blocks that left the canonical chain (see
+    /// [`StateSource::commit`]).
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>>;
     /// Published blocks, as they are committed.
     async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>>;
 }

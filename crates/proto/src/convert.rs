@@ -18,6 +18,11 @@ pub fn b256(b: &[u8]) -> R<B256> {
     (b.len() == 32).then(|| B256::from_slice(b)).ok_or_else(|| bad("hash"))
 }
 /// Parses a 20-byte address.
+/// A list of 32-byte hashes.
+pub fn hashes(v: &[Vec<u8>]) -> R<Vec<B256>> {
+    v.iter().map(|h| b256(h)).collect()
+}
+
 pub fn address(b: &[u8]) -> R<Address> {
     (b.len() == 20).then(|| Address::from_slice(b)).ok_or_else(|| bad("address"))
 }

@@ -1,5 +1,8 @@
 //! One chain's store.
-use crate::StoreError;
+use crate::{
+    StoreError,
+    history::{Composed, decode_diff, encode_diff, take, u32_of},
+};
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
@@ -16,6 +19,12 @@ const P_STORAGE: u8 = b's';
 const P_CODE: u8 = b'c';
 const P_META: u8 = b'm';
 const P_NODE: u8 = b'n';
+/// Per canonical block: its diff and the diff's revert.
+const P_CHANGE: u8 = b'r';
+/// Known blocks off the canonical chain (reorged out, or sealed and kept): block and diff.
+const P_SIDE: u8 = b'x';
+/// How far back a reorg can reach: the change records of older blocks are pruned.
+pub const REORG_DEPTH: u64 = 8192;
 const HEAD: &[u8] = b"head";
 const TRIE_ROOT: &[u8] = b"trie_root";
 
@@ -82,7 +91,7 @@ pub struct ChainStore {
     chain_id: ChainId,
     tree: sled::Tree,
     /// The trie update of the last `compute_roots`, reused when the same diff is committed.
-    pending: Mutex<Option<(StateDiff, TrieUpdate)>>,
+    pending: Mutex<Option<(B256, StateDiff, TrieUpdate)>>,
     /// Serialises commits (one writer per chain).
     write: Mutex<()>,
 }
@@ -119,15 +128,18 @@ impl ChainStore {
         }
     }
 
-    /// A block by hash.
+    /// A block by hash: canonical, or a known block off the canonical chain (as geth serves
+    /// blocks by hash).
     pub fn block_by_hash(&self, hash: B256) -> Result<Option<SealedBlock>, StoreError> {
-        match self.tree.get(key(P_HASH, hash.as_slice()))? {
-            Some(n) => {
-                let n = u64::from_be_bytes(n.as_ref().try_into().map_err(|_| corrupt("hash"))?);
-                Ok(self.block_by_number(n)?.filter(|b| b.hash == hash))
-            }
-            None => Ok(None),
+        match self.canonical_number(hash)? {
+            Some(n) => Ok(self.block_by_number(n)?.filter(|b| b.hash == hash)),
+            None => Ok(self.side(hash)?.map(|(b, _)| b)),
         }
+    }
+
+    /// Whether a block is on the canonical chain.
+    pub fn is_canonical(&self, hash: B256) -> Result<bool, StoreError> {
+        Ok(self.canonical_number(hash)?.is_some())
     }
 
     /// Where a transaction was mined.
@@ -191,9 +203,9 @@ impl ChainStore {
     /// Applies `diff` to the persisted state trie in memory: only the paths of touched keys are
     /// read (from sled) and rehashed, so the cost grows with the keys the block touched, not with
     /// the size of the state.
-    fn trie_update(&self, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
+    fn trie_update(&self, base_root: B256, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
         let nodes = SledNodes(self.tree.clone());
-        let mut state = SparseTrie::new(self.trie_root()?, nodes.clone());
+        let mut state = SparseTrie::new(base_root, nodes.clone());
         let mut storage_roots = HashMap::new();
         let mut new_nodes = Vec::new();
         for c in &diff.accounts {
@@ -238,14 +250,20 @@ impl ChainStore {
         Ok(TrieUpdate { root, storage_roots, state, nodes: new_nodes })
     }
 
-    /// The state root and the requested storage roots after applying `diff` on the head state.
-    /// With an empty diff this is the head's state root.
+    /// The state root and the requested storage roots after applying `diff` on the state whose
+    /// root is `base_root` (the parent's; the head's, or any block the store knows). With an empty
+    /// diff this is `base_root`. The new trie nodes are persisted (content-addressed, so a block
+    /// sealed and never committed costs only space), which lets a later block build on this one.
     pub fn compute_roots(
         &self,
+        base_root: B256,
         diff: &StateDiff,
         storage_roots_of: &[Address],
     ) -> Result<(B256, Vec<(Address, B256)>), StoreError> {
-        let mut update = self.trie_update(diff)?;
+        if base_root != EMPTY_ROOT_HASH && !self.tree.contains_key(key(P_NODE, base_root.as_slice()))? {
+            return Err(StoreError::UnknownState(base_root));
+        }
+        let mut update = self.trie_update(base_root, diff)?;
         let mut wanted = Vec::with_capacity(storage_roots_of.len());
         for a in storage_roots_of {
             let root = match update.storage_roots.get(a) {
@@ -259,8 +277,13 @@ impl ChainStore {
             };
             wanted.push((*a, root));
         }
+        let mut batch = sled::Batch::default();
+        for (h, n) in &update.nodes {
+            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
+        }
+        self.tree.apply_batch(batch)?;
         let root = update.root;
-        *self.pending.lock() = Some((diff.clone(), update));
+        *self.pending.lock() = Some((base_root, diff.clone(), update));
         Ok((root, wanted))
     }
 
@@ -290,7 +313,7 @@ impl ChainStore {
         let mut batch = sled::Batch::default();
         batch.insert(key(P_META, TRIE_ROOT), EMPTY_ROOT_HASH.as_slice());
         self.tree.apply_batch(batch)?;
-        let update = self.trie_update(&diff)?;
+        let update = self.trie_update(EMPTY_ROOT_HASH, &diff)?;
         if update.root != block.header.state_root {
             return Err(corrupt(&format!(
                 "flat state hashes to {}, the head says {}",
@@ -306,28 +329,52 @@ impl ChainStore {
         Ok(true)
     }
 
-    /// Appends a block with its state changes atomically. The block's parent must be the head
-    /// (or, for the genesis block, the chain must be empty).
-    pub fn commit(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
+    /// Commits a block with its state changes. Its parent is normally the head; if it is another
+    /// block the store knows (a canonical ancestor, or a block off the canonical chain), the chain
+    /// is first reorged onto that parent. Returns the hashes of the blocks that left the canonical
+    /// chain, oldest first. Each step (rewind, append) is one atomic batch.
+    pub fn commit(&self, block: &SealedBlock, diff: &StateDiff) -> Result<Vec<B256>, StoreError> {
         let _w = self.write.lock();
+        let mut removed = Vec::new();
         match self.head()? {
+            Some(head) if block.header.parent_hash == head.hash && block.header.number == head.number + 1 => {}
             Some(head) => {
-                if block.header.parent_hash != head.hash || block.header.number != head.number + 1 {
+                let parent_number = match self.canonical_number(block.header.parent_hash)? {
+                    Some(n) => Some(n),
+                    None => self.side(block.header.parent_hash)?.map(|(b, _)| b.header.number),
+                };
+                if parent_number.is_none_or(|n| n + 1 != block.header.number) {
                     return Err(StoreError::NotOnHead {
                         number: block.header.number,
                         parent: block.header.parent_hash,
                         head: head.hash,
                     });
                 }
+                removed = self.set_head_locked(block.header.parent_hash)?;
             }
             None if block.header.number == 0 => {}
             None => return Err(StoreError::NoGenesis),
         }
-        let cached = self.pending.lock().take().filter(|(d, _)| d == diff).map(|(_, u)| u);
-        let update = match cached {
-            Some(u) => u,
-            None => self.trie_update(diff)?,
-        };
+        self.append(block, diff)?;
+        Ok(removed)
+    }
+
+    /// Makes a known block the head: a canonical ancestor (rewind) or a block off the canonical
+    /// chain (reorg onto it). Returns the hashes of the blocks that left the canonical chain.
+    pub fn set_head(&self, target: B256) -> Result<Vec<B256>, StoreError> {
+        let _w = self.write.lock();
+        self.set_head_locked(target)
+    }
+
+    /// Remembers a sealed block that is not (yet) canonical, so that blocks can be built on it and
+    /// it can be made canonical later. Its state root is checked against its parent's state.
+    pub fn keep(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
+        let _w = self.write.lock();
+        if self.canonical_number(block.hash)?.is_some() || self.side(block.hash)?.is_some() {
+            return Ok(());
+        }
+        let parent = self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
+        let update = self.trie_update(parent.header.state_root, diff)?;
         if update.root != block.header.state_root {
             return Err(StoreError::RootMismatch {
                 number: block.header.number,
@@ -339,40 +386,216 @@ impl ChainStore {
         for (h, n) in &update.nodes {
             batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
         }
+        batch.insert(key(P_SIDE, block.hash.as_slice()), encode_side(block, diff));
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The state at `target` (any known block) as a diff on top of the head state: the reverts of
+    /// the canonical blocks above the common ancestor, then the diffs of `target`'s own branch.
+    /// Returns the head the diff applies to with it.
+    pub fn overlay(&self, target: B256) -> Result<(BlockRef, StateDiff), StoreError> {
+        let _w = self.write.lock();
+        let head = self.head()?.ok_or(StoreError::NoGenesis)?;
+        if target == head.hash {
+            return Ok((head, StateDiff::default()));
+        }
+        let (ancestor, forwards) = self.path_to(target)?;
+        let mut composed = self.reverts(ancestor, head.number)?;
+        for (_, diff) in &forwards {
+            composed.push(diff);
+        }
+        Ok((head, composed.finish()))
+    }
+
+    /// The canonical number of a block hash, if the block is canonical.
+    fn canonical_number(&self, hash: B256) -> Result<Option<u64>, StoreError> {
+        match self.tree.get(key(P_HASH, hash.as_slice()))? {
+            Some(n) => Ok(Some(u64::from_be_bytes(n.as_ref().try_into().map_err(|_| corrupt("hash index"))?))),
+            None => Ok(None),
+        }
+    }
+
+    /// A known block off the canonical chain, with its diff.
+    fn side(&self, hash: B256) -> Result<Option<(SealedBlock, StateDiff)>, StoreError> {
+        let Some(v) = self.tree.get(key(P_SIDE, hash.as_slice()))? else { return Ok(None) };
+        let mut v: &[u8] = &v;
+        let n = u32_of(&mut v)?;
+        let block = decode_block(take(&mut v, n)?)?;
+        Ok(Some((block, decode_diff(&mut v)?)))
+    }
+
+    /// From `target` back to the canonical chain: the number of the canonical ancestor and the
+    /// off-chain blocks from there to `target`, oldest first.
+    fn path_to(&self, target: B256) -> Result<(u64, Vec<(SealedBlock, StateDiff)>), StoreError> {
+        let mut forwards = Vec::new();
+        let mut hash = target;
+        loop {
+            if let Some(n) = self.canonical_number(hash)? {
+                forwards.reverse();
+                return Ok((n, forwards));
+            }
+            let (block, diff) = self.side(hash)?.ok_or(StoreError::UnknownBlock(hash))?;
+            hash = block.header.parent_hash;
+            forwards.push((block, diff));
+        }
+    }
+
+    /// The composed reverts of canonical blocks `top` down to `ancestor + 1`.
+    fn reverts(&self, ancestor: u64, top: u64) -> Result<Composed, StoreError> {
+        let mut composed = Composed::default();
+        for n in (ancestor + 1..=top).rev() {
+            let (_, revert) = self.change(n)?;
+            composed.push(&revert);
+        }
+        Ok(composed)
+    }
+
+    /// The change record of canonical block `n`: its diff and the revert.
+    fn change(&self, n: u64) -> Result<(StateDiff, StateDiff), StoreError> {
+        let v = self.tree.get(key(P_CHANGE, &n.to_be_bytes()))?.ok_or(StoreError::TooDeep { number: n, depth: REORG_DEPTH })?;
+        let mut v: &[u8] = &v;
+        Ok((decode_diff(&mut v)?, decode_diff(&mut v)?))
+    }
+
+    fn set_head_locked(&self, target: B256) -> Result<Vec<B256>, StoreError> {
+        let head = self.head()?.ok_or(StoreError::NoGenesis)?;
+        if target == head.hash {
+            return Ok(vec![]);
+        }
+        let (ancestor, forwards) = self.path_to(target)?;
+        let removed = if ancestor < head.number { self.rewind(ancestor, head.number)? } else { vec![] };
+        for (block, diff) in &forwards {
+            self.append(block, diff)?;
+        }
+        Ok(removed)
+    }
+
+    /// Moves canonical blocks `ancestor + 1 ..= top` off the canonical chain (kept as side
+    /// blocks) and restores the state of `ancestor`, in one batch. The trie needs no work: its
+    /// nodes are content-addressed and kept, so the ancestor's root is its trie.
+    fn rewind(&self, ancestor: u64, top: u64) -> Result<Vec<B256>, StoreError> {
+        let composed = self.reverts(ancestor, top)?.finish();
+        let base = self.block_by_number(ancestor)?.ok_or_else(|| corrupt("canonical block missing"))?;
+        let mut batch = sled::Batch::default();
+        let mut removed = Vec::new();
+        for n in ancestor + 1..=top {
+            let block = self.block_by_number(n)?.ok_or_else(|| corrupt("canonical block missing"))?;
+            let (diff, _) = self.change(n)?;
+            batch.insert(key(P_SIDE, block.hash.as_slice()), encode_side(&block, &diff));
+            batch.remove(key(P_BLOCK, &n.to_be_bytes()));
+            batch.remove(key(P_CHANGE, &n.to_be_bytes()));
+            batch.remove(key(P_HASH, block.hash.as_slice()));
+            for h in &block.tx_hashes {
+                batch.remove(key(P_TX, h.as_slice()));
+            }
+            removed.push(block.hash);
+        }
+        for change in &composed.accounts {
+            self.apply_flat(&mut batch, change)?;
+        }
+        batch.insert(key(P_META, TRIE_ROOT), base.header.state_root.as_slice());
+        let mut head = ancestor.to_be_bytes().to_vec();
+        head.extend_from_slice(base.hash.as_slice());
+        batch.insert(key(P_META, HEAD), head);
+        self.tree.apply_batch(batch)?;
+        Ok(removed)
+    }
+
+    /// The revert of `diff` against the head state: applied after `diff`, it gives the head state
+    /// back.
+    fn revert_of(&self, diff: &StateDiff) -> Result<StateDiff, StoreError> {
+        let mut accounts = Vec::with_capacity(diff.accounts.len());
+        for c in &diff.accounts {
+            let info = self.account(&c.address)?;
+            let (wipe_storage, storage) = if c.wipe_storage || c.info.is_none() {
+                (true, self.account_storage(&c.address)?)
+            } else {
+                let slots = c
+                    .storage
+                    .iter()
+                    .map(|(k, _)| Ok((*k, self.storage(&c.address, k)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                (false, slots)
+            };
+            accounts.push(AccountChange { address: c.address, info, wipe_storage, storage, code: None });
+        }
+        Ok(StateDiff { accounts })
+    }
+
+    /// Writes one account change to the flat state.
+    fn apply_flat(&self, batch: &mut sled::Batch, change: &AccountChange) -> Result<(), StoreError> {
+        if change.wipe_storage || change.info.is_none() {
+            for r in self.tree.scan_prefix(key(P_STORAGE, change.address.as_slice())).keys() {
+                batch.remove(r?);
+            }
+        }
+        match &change.info {
+            Some(info) => {
+                batch.insert(key(P_ACCOUNT, change.address.as_slice()), &encode_account(info)[..]);
+                for (slot, value) in &change.storage {
+                    let k = storage_key(&change.address, slot);
+                    if value.is_zero() {
+                        batch.remove(k);
+                    } else {
+                        batch.insert(k, &value.to_be_bytes::<32>()[..]);
+                    }
+                }
+            }
+            None => batch.remove(key(P_ACCOUNT, change.address.as_slice())),
+        }
+        if let Some(code) = &change.code {
+            batch.insert(key(P_CODE, keccak256(code).as_slice()), code.as_ref());
+        }
+        Ok(())
+    }
+
+    /// Appends a block on the head, atomically: block, indexes, flat state, trie root, its change
+    /// record (pruning the one that fell out of the reorg window), head.
+    fn append(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
+        let base_root = self.trie_root()?;
+        let cached =
+            self.pending.lock().take().filter(|(r, d, _)| *r == base_root && d == diff).map(|(_, _, u)| u);
+        let (update, persisted) = match cached {
+            Some(u) => (u, true),
+            None => (self.trie_update(base_root, diff)?, false),
+        };
+        if update.root != block.header.state_root {
+            return Err(StoreError::RootMismatch {
+                number: block.header.number,
+                header: block.header.state_root,
+                state: update.root,
+            });
+        }
+        let mut batch = sled::Batch::default();
+        if !persisted {
+            for (h, n) in &update.nodes {
+                batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
+            }
+        }
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
         let encoded = encode_block(block);
         batch.insert(key(P_BLOCK, &number), encoded);
         batch.insert(key(P_HASH, block.hash.as_slice()), &number[..]);
+        batch.remove(key(P_SIDE, block.hash.as_slice()));
         for (i, h) in block.tx_hashes.iter().enumerate() {
             let mut v = [0u8; 16];
             v[..8].copy_from_slice(&number);
             v[8..].copy_from_slice(&(i as u64).to_be_bytes());
             batch.insert(key(P_TX, h.as_slice()), &v[..]);
         }
+        if block.header.number > 0 {
+            let mut record = Vec::new();
+            encode_diff(diff, &mut record);
+            encode_diff(&self.revert_of(diff)?, &mut record);
+            batch.insert(key(P_CHANGE, &number), record);
+            if let Some(old) = block.header.number.checked_sub(REORG_DEPTH) {
+                batch.remove(key(P_CHANGE, &old.to_be_bytes()));
+            }
+        }
         for change in &diff.accounts {
-            if change.wipe_storage || change.info.is_none() {
-                for r in self.tree.scan_prefix(key(P_STORAGE, change.address.as_slice())).keys() {
-                    batch.remove(r?);
-                }
-            }
-            match &change.info {
-                Some(info) => {
-                    batch.insert(key(P_ACCOUNT, change.address.as_slice()), &encode_account(info)[..]);
-                    for (slot, value) in &change.storage {
-                        let k = storage_key(&change.address, slot);
-                        if value.is_zero() {
-                            batch.remove(k);
-                        } else {
-                            batch.insert(k, &value.to_be_bytes::<32>()[..]);
-                        }
-                    }
-                }
-                None => batch.remove(key(P_ACCOUNT, change.address.as_slice())),
-            }
-            if let Some(code) = &change.code {
-                batch.insert(key(P_CODE, keccak256(code).as_slice()), code.as_ref());
-            }
+            self.apply_flat(&mut batch, change)?;
         }
         let mut head = number.to_vec();
         head.extend_from_slice(block.hash.as_slice());
@@ -439,18 +662,17 @@ fn encode_block(b: &SealedBlock) -> Vec<u8> {
     out
 }
 
+/// A side-block record: `u32 len ‖ block record ‖ diff`.
+fn encode_side(block: &SealedBlock, diff: &StateDiff) -> Vec<u8> {
+    let b = encode_block(block);
+    let mut out = Vec::with_capacity(b.len() + 4);
+    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+    out.extend_from_slice(&b);
+    encode_diff(diff, &mut out);
+    out
+}
+
 fn decode_block(mut v: &[u8]) -> Result<SealedBlock, StoreError> {
-    fn take<'a>(v: &mut &'a [u8], n: usize) -> Result<&'a [u8], StoreError> {
-        if v.len() < n {
-            return Err(corrupt("truncated block record"));
-        }
-        let (a, b) = v.split_at(n);
-        *v = b;
-        Ok(a)
-    }
-    fn u32_of(v: &mut &[u8]) -> Result<usize, StoreError> {
-        Ok(u32::from_be_bytes(take(v, 4)?.try_into().expect("4")) as usize)
-    }
     fn sized<'a>(v: &mut &'a [u8]) -> Result<&'a [u8], StoreError> {
         let n = u32_of(v)?;
         take(v, n)
@@ -505,7 +727,7 @@ mod tests {
     use alloy_consensus::Header;
 
     fn block(chain: &ChainStore, number: u64, parent: B256, diff: &StateDiff) -> SealedBlock {
-        let (state_root, _) = chain.compute_roots(diff, &[]).unwrap();
+        let (state_root, _) = chain.compute_roots(chain.trie_root().unwrap(), diff, &[]).unwrap();
         let header = Header { number, parent_hash: parent, state_root, ..Default::default() };
         SealedBlock {
             hash: header.hash_slow(),
@@ -581,13 +803,112 @@ mod tests {
             }
             accounts.sort_by_key(|c| c.address);
             let diff = StateDiff { accounts };
-            let (predicted, roots) = chain.compute_roots(&diff, &[a]).unwrap();
+            let (predicted, roots) = chain.compute_roots(chain.trie_root().unwrap(), &diff, &[a]).unwrap();
             let blk = block(chain, n, parent, &diff);
             chain.commit(&blk, &diff).unwrap();
             parent = blk.hash;
             assert_eq!(predicted, full_root(chain), "block {n}");
             assert_eq!(roots[0].1, storage_root_of(chain.account_storage(&a).unwrap()));
         }
+    }
+
+    /// Every account with its storage: the flat state as a comparable value.
+    fn snapshot(chain: &ChainStore) -> Vec<(Address, AccountState, Vec<(U256, U256)>)> {
+        chain.accounts().unwrap().into_iter().map(|(a, s)| (a, s, chain.account_storage(&a).unwrap())).collect()
+    }
+
+    /// `snapshot` of the head state with `overlay` applied on top.
+    fn with_overlay(
+        mut base: Vec<(Address, AccountState, Vec<(U256, U256)>)>,
+        overlay: &StateDiff,
+    ) -> Vec<(Address, AccountState, Vec<(U256, U256)>)> {
+        for c in &overlay.accounts {
+            let old = base.iter().position(|(a, ..)| *a == c.address).map(|i| base.remove(i));
+            let Some(info) = c.info else { continue };
+            let mut storage: std::collections::BTreeMap<U256, U256> =
+                if c.wipe_storage { Default::default() } else { old.map(|o| o.2).unwrap_or_default().into_iter().collect() };
+            storage.extend(c.storage.iter().copied());
+            base.push((c.address, info, storage.into_iter().filter(|(_, v)| !v.is_zero()).collect()));
+        }
+        base.sort_by_key(|(a, ..)| *a);
+        base
+    }
+
+    fn varied_diff(n: u64, salt: u64) -> StateDiff {
+        let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let mut accounts = vec![acct(
+            a,
+            5 + n + salt,
+            vec![(U256::from(1), U256::from((n + salt) % 3)), (U256::from(n), U256::from(n + salt))],
+        )];
+        accounts.push(acct(Address::repeat_byte((n + 10 + salt) as u8), n, vec![(U256::from(salt), U256::from(1))]));
+        if (n + salt) % 4 == 0 {
+            accounts.push(AccountChange { address: b, info: None, wipe_storage: true, storage: vec![], code: None });
+        } else {
+            accounts.push(acct(b, n, vec![(U256::from(5 + n), U256::from(n % 2 + salt))]));
+        }
+        accounts.sort_by_key(|c| c.address);
+        StateDiff { accounts }
+    }
+
+    #[test]
+    fn reorgs_restore_state_and_trie_and_overlays_predict_them() {
+        let store = Store::temporary(&[1]).unwrap();
+        let chain = store.chain(1).unwrap();
+        let d0 = StateDiff { accounts: vec![acct(Address::repeat_byte(1), 10, vec![(U256::from(1), U256::from(7))])] };
+        let genesis = block(chain, 0, B256::ZERO, &d0);
+        chain.commit(&genesis, &d0).unwrap();
+        let mut snaps = vec![(genesis.clone(), snapshot(chain))];
+        for n in 1..=8u64 {
+            let d = varied_diff(n, 0);
+            let b = block(chain, n, snaps.last().unwrap().0.hash, &d);
+            assert!(chain.commit(&b, &d).unwrap().is_empty());
+            snaps.push((b, snapshot(chain)));
+        }
+        // The overlay to an ancestor, applied on the head state, is the ancestor's state.
+        let head_state = snapshot(chain);
+        for (b, snap) in &snaps {
+            assert_eq!(&with_overlay(head_state.clone(), &chain.overlay(b.hash).unwrap().1), snap, "block {}", b.header.number);
+        }
+        // A sibling of block 6 on block 5: committing it reorgs out 6..=8 and restores 5 first.
+        let side_diff = varied_diff(6, 1);
+        let root5 = snaps[5].0.header.state_root;
+        let (root, _) = chain.compute_roots(root5, &side_diff, &[]).unwrap();
+        let mut sibling = block(chain, 6, snaps[5].0.hash, &side_diff);
+        sibling.header.state_root = root;
+        sibling.hash = sibling.header.hash_slow();
+        let removed = chain.commit(&sibling, &side_diff).unwrap();
+        assert_eq!(removed, snaps[6..].iter().map(|(b, _)| b.hash).collect::<Vec<_>>());
+        assert_eq!(chain.head().unwrap().unwrap().hash, sibling.hash);
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
+        assert_eq!(chain.trie_root().unwrap(), root);
+        assert!(chain.block_by_number(7).unwrap().is_none());
+        // Reorged-out blocks stay known by hash, and the old tip can be made canonical again.
+        assert_eq!(chain.block_by_hash(snaps[8].0.hash).unwrap().unwrap().hash, snaps[8].0.hash);
+        assert!(!chain.is_canonical(snaps[8].0.hash).unwrap());
+        let tip_overlay = chain.overlay(snaps[8].0.hash).unwrap().1;
+        assert_eq!(with_overlay(snapshot(chain), &tip_overlay), snaps[8].1);
+        assert_eq!(chain.set_head(snaps[8].0.hash).unwrap(), vec![sibling.hash]);
+        assert_eq!(snapshot(chain), snaps[8].1);
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
+        assert_eq!(chain.block_by_number(7).unwrap().unwrap().hash, snaps[7].0.hash);
+        // Rewind to genesis, then unknown targets are refused and change nothing.
+        chain.set_head(genesis.hash).unwrap();
+        assert_eq!(snapshot(chain), snaps[0].1);
+        assert!(matches!(chain.set_head(B256::repeat_byte(0xee)), Err(StoreError::UnknownBlock(_))));
+        assert!(matches!(chain.compute_roots(B256::repeat_byte(0xee), &d0, &[]), Err(StoreError::UnknownState(_))));
+        assert_eq!(chain.head().unwrap().unwrap().hash, genesis.hash);
+        // A kept (sealed, not committed) block: known by hash, buildable on, committable later.
+        let kd = varied_diff(1, 2);
+        let (kr, _) = chain.compute_roots(genesis.header.state_root, &kd, &[]).unwrap();
+        let mut kept = block(chain, 1, genesis.hash, &kd);
+        kept.header.state_root = kr;
+        kept.hash = kept.header.hash_slow();
+        chain.keep(&kept, &kd).unwrap();
+        assert!(!chain.is_canonical(kept.hash).unwrap());
+        assert_eq!(chain.head().unwrap().unwrap().hash, genesis.hash);
+        chain.set_head(kept.hash).unwrap();
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
     }
 
     #[test]
@@ -659,12 +980,12 @@ mod timing {
             }
         };
         let g = StateDiff { accounts: (0..20_000).map(|i| acct(i, 1)).collect() };
-        let (root, _) = chain.compute_roots(&g, &[]).unwrap();
+        let (root, _) = chain.compute_roots(EMPTY_ROOT_HASH, &g, &[]).unwrap();
         let genesis = mk(0, B256::ZERO, root, 0);
         chain.commit(&genesis, &g).unwrap();
         let d = StateDiff { accounts: (0..10_000).map(|i| acct(i, 2)).collect() };
         let t = std::time::Instant::now();
-        let (root, _) = chain.compute_roots(&d, &[]).unwrap();
+        let (root, _) = chain.compute_roots(chain.trie_root().unwrap(), &d, &[]).unwrap();
         let roots = t.elapsed();
         let b = mk(1, genesis.hash, root, 10_000);
         let t = std::time::Instant::now();

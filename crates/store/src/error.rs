@@ -33,6 +33,20 @@ pub enum StoreError {
         /// The root of the state after the block.
         state: alloy_primitives::B256,
     },
+    /// A block the store does not know.
+    #[error("unknown block {0}")]
+    UnknownBlock(alloy_primitives::B256),
+    /// A state root the store has no trie for.
+    #[error("no state with root {0}")]
+    UnknownState(alloy_primitives::B256),
+    /// A reorg below the kept change records.
+    #[error("block {number} is deeper than the reorg window ({depth} blocks)")]
+    TooDeep {
+        /// The block whose change record is gone.
+        number: u64,
+        /// The window.
+        depth: u64,
+    },
     /// The chain has no genesis yet.
     #[error("chain has no genesis")]
     NoGenesis,
@@ -41,7 +55,10 @@ pub enum StoreError {
 impl From<StoreError> for OpseqError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotOnHead { .. } | StoreError::RootMismatch { .. } => Self::invalid(e.to_string()),
+            StoreError::NotOnHead { .. } | StoreError::RootMismatch { .. } | StoreError::TooDeep { .. } => {
+                Self::invalid(e.to_string())
+            }
+            StoreError::UnknownBlock(_) | StoreError::UnknownState(_) => Self::not_found(e.to_string()),
             StoreError::NoGenesis => Self::transient(e.to_string()),
             _ => Self::fatal(e.to_string()),
         }

@@ -2,8 +2,9 @@
 
 mod chain;
 mod error;
+mod history;
 
-pub use chain::ChainStore;
+pub use chain::{ChainStore, REORG_DEPTH};
 pub use error::StoreError;
 
 use opseq_primitives::ChainId;

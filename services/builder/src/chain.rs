@@ -1,36 +1,52 @@
 //! `ChainBuilderActor`: one per chain; builds, seals, signs and commits blocks on its schedule.
 use crate::reader::EdgeReader;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
-use alloy_primitives::Address;
-use opseq_executor::{BlockBuilder, L1Origin, L2_TO_L1_MESSAGE_PASSER, NextBlock, parse_sequence_number};
+use alloy_primitives::{Address, B256, Bytes};
+use opseq_executor::{BlockBuilder, Executed, L1Origin, L2_TO_L1_MESSAGE_PASSER, NextBlock, parse_sequence_number};
 use opseq_interfaces::Edges;
-use opseq_primitives::{ChainConfig, OpseqError, SealedBlock, Shred, ShredLog};
+use opseq_primitives::{ChainConfig, ChainId, OpseqError, SealedBlock, Shred, ShredLog, StateDiff};
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tracing::{debug, error, warn};
 
 /// Most transactions offered to one block.
-const MAX_TXS_PER_BLOCK: usize = 10_000;
+pub(crate) const MAX_TXS_PER_BLOCK: usize = 10_000;
 
-/// Builds the blocks of one chain.
+/// Builds the blocks of one chain: on its schedule (auto mode) and through build jobs (the test
+/// API).
 #[derive(Debug)]
 pub struct ChainBuilderActor {
-    builder: Arc<BlockBuilder>,
-    edges: Edges,
-    auto: bool,
+    pub(crate) builder: Arc<BlockBuilder>,
+    pub(crate) edges: Edges,
+    pub(crate) auto: bool,
+    /// Auto mode's block interval, when not the chain's block time (`test_auto`).
+    pub(crate) interval: Option<Duration>,
+    /// Bumped whenever auto mode is switched, so a stale scheduled build does nothing.
+    pub(crate) generation: u64,
     failures: u32,
+    pub(crate) jobs: crate::jobs::Jobs,
 }
 
 impl ChainBuilderActor {
     /// A builder for `config` using `edges`.
     pub fn new(config: ChainConfig, edges: Edges, auto: bool) -> Self {
-        Self { builder: Arc::new(BlockBuilder::new(config)), edges, auto, failures: 0 }
+        Self {
+            builder: Arc::new(BlockBuilder::new(config)),
+            edges,
+            auto,
+            interval: None,
+            generation: 0,
+            failures: 0,
+            jobs: Default::default(),
+        }
     }
 
-    fn schedule(&self, ctx: &mut Context<Self>, after: Duration) {
-        ctx.run_later(after, |_, ctx| ctx.notify(BuildNext));
+    pub(crate) fn schedule(&self, ctx: &mut Context<Self>, after: Duration) {
+        let generation = self.generation;
+        ctx.run_later(after, move |_, ctx| ctx.notify(BuildNext(generation)));
     }
 }
 
@@ -49,39 +65,54 @@ impl actix::Supervised for ChainBuilderActor {
     }
 }
 
-/// Build the next block when its time has come.
+/// Build the next block when its time has come (auto mode, generation `.0`).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct BuildNext;
+pub(crate) struct BuildNext(pub(crate) u64);
 
 impl Handler<BuildNext> for ChainBuilderActor {
     type Result = ();
-    fn handle(&mut self, _: BuildNext, ctx: &mut Context<Self>) {
+    fn handle(&mut self, BuildNext(generation): BuildNext, ctx: &mut Context<Self>) {
+        if generation != self.generation || !self.auto {
+            return;
+        }
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
+        let interval = self.interval;
         // `wait` holds the mailbox: one build at a time per chain.
         ctx.wait(
             async move {
-                let chain = builder.config().chain_id;
+                let config = builder.config();
+                let chain = config.chain_id;
+                if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
+                    follow_l1(&edges, chain, l1).await?;
+                }
                 let head = edges.state.head(chain).await?;
                 let parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
-                let due = parent.header.timestamp + builder.config().block_time;
-                let now = unix_now();
-                if due > now {
-                    return Ok(Some(Duration::from_secs(due - now)));
+                let wait = match interval {
+                    // A test-chosen interval counts from the last build, not from timestamps.
+                    Some(_) => None,
+                    None => {
+                        let due = parent.header.timestamp + config.block_time;
+                        let now = unix_now();
+                        (due > now).then(|| Duration::from_secs(due - now))
+                    }
+                };
+                if let Some(wait) = wait {
+                    return Ok(Some(wait));
                 }
                 build_block(&builder, &edges, &parent).await?;
                 Ok::<_, OpseqError>(None)
             }
             .into_actor(self)
-            .map(|res, act, ctx| {
+            .map(move |res, act, ctx| {
                 let chain = act.builder.config().chain_id;
                 let block_time = Duration::from_secs(act.builder.config().block_time);
                 let next = match res {
                     Ok(Some(wait)) => wait.min(block_time),
                     Ok(None) => {
                         act.failures = 0;
-                        Duration::ZERO
+                        act.interval.unwrap_or(Duration::ZERO)
                     }
                     Err(e) => {
                         act.failures += 1;
@@ -93,7 +124,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
                         Duration::from_millis(100 * u64::from(act.failures.min(10)))
                     }
                 };
-                if act.auto {
+                if act.auto && act.generation == generation {
                     act.schedule(ctx, next);
                 }
             }),
@@ -127,39 +158,225 @@ impl Handler<MineNow> for ChainBuilderActor {
     }
 }
 
+/// After an L1 reorg: if the L2 head's L1 origin is no longer canonical, rewinds the L2 chain to
+/// its newest block whose origin is (the txs of the blocks it drops go back to the pool), so the
+/// next block is built on a canonical origin.
+pub(crate) async fn follow_l1(edges: &Edges, chain: ChainId, l1: ChainId) -> Result<Vec<B256>, OpseqError> {
+    let head = edges.state.head(chain).await?;
+    let mut number = head.number;
+    loop {
+        let block = edges
+            .state
+            .block_by_number(chain, number)
+            .await?
+            .ok_or_else(|| OpseqError::transient("L2 block missing"))?;
+        let canonical = match block.l1_origin {
+            None => true,
+            Some(o) => edges.state.block_by_number(l1, o.number).await?.is_some_and(|b| b.hash == o.hash),
+        };
+        if canonical {
+            if number == head.number {
+                return Ok(vec![]);
+            }
+            let removed = edges.state.set_head(chain, block.hash).await?;
+            warn!(target: "opseq::builder::chain", chain_id = chain, to = number, reorged_out = removed.len(), "L1 origin reorged out: L2 rewound");
+            reinject(edges, chain, &removed).await;
+            return Ok(removed);
+        }
+        if number == 0 {
+            return Err(OpseqError::fatal("no L2 block has a canonical L1 origin"));
+        }
+        number -= 1;
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// Picks the L1 origin of the L2 block after `parent` at `timestamp`: the parent's origin, or its
 /// successor once the successor's time has come (OP derivation rules: no gaps, `l2.time >= l1.time`).
-async fn l1_origin(edges: &Edges, l1: u64, parent: &SealedBlock, timestamp: u64) -> Result<L1Origin, OpseqError> {
-    let current = parent.l1_origin.unwrap_or_default();
-    let current_block = edges
-        .state
-        .block_by_number(l1, current.number)
-        .await?
-        .ok_or_else(|| OpseqError::transient("L1 origin not found"))?;
-    if let Some(next) = edges.state.block_by_number(l1, current.number + 1).await?
+pub(crate) async fn l1_origin(
+    edges: &Edges,
+    l1: u64,
+    parent: &SealedBlock,
+    timestamp: u64,
+) -> Result<L1Origin, OpseqError> {
+    // The genesis L2 block's origin is the L1 genesis.
+    let current_block = match parent.l1_origin {
+        Some(o) => edges.state.block_by_hash(l1, o.hash).await?,
+        None => edges.state.block_by_number(l1, 0).await?,
+    }
+    .ok_or_else(|| OpseqError::transient("the parent's L1 origin is unknown"))?;
+    if let Some(next) = edges.state.block_by_number(l1, current_block.header.number + 1).await?
         && next.header.timestamp <= timestamp
         && next.header.parent_hash == current_block.hash
     {
         return Ok(L1Origin { header: next.header, hash: next.hash, sequence_number: 0 });
     }
-    let seq = if parent.header.number == 0 {
-        0
-    } else {
-        let first = parent.transactions.first().ok_or_else(|| OpseqError::fatal("L2 parent has no L1-info deposit"))?;
-        let tx: op_alloy_consensus::OpTxEnvelope =
-            alloy_eips::eip2718::Decodable2718::decode_2718_exact(first.as_ref())
-                .map_err(|e| OpseqError::fatal(format!("L1-info deposit undecodable: {e}")))?;
-        let input = alloy_consensus::Transaction::input(&tx);
-        parse_sequence_number(input).ok_or_else(|| OpseqError::fatal("L1-info calldata too short"))? + 1
-    };
-    Ok(L1Origin { header: current_block.header, hash: current_block.hash, sequence_number: seq })
+    Ok(L1Origin {
+        header: current_block.header,
+        hash: current_block.hash,
+        sequence_number: next_sequence_number(parent)?,
+    })
 }
 
-/// Builds, seals, signs and commits the block after `parent`.
+/// The sequence number of the next L2 block in the parent's epoch.
+pub(crate) fn next_sequence_number(parent: &SealedBlock) -> Result<u64, OpseqError> {
+    if parent.header.number == 0 {
+        return Ok(0);
+    }
+    let first = parent.transactions.first().ok_or_else(|| OpseqError::fatal("L2 parent has no L1-info deposit"))?;
+    let tx: op_alloy_consensus::OpTxEnvelope = alloy_eips::eip2718::Decodable2718::decode_2718_exact(first.as_ref())
+        .map_err(|e| OpseqError::fatal(format!("L1-info deposit undecodable: {e}")))?;
+    let input = alloy_consensus::Transaction::input(&tx);
+    Ok(parse_sequence_number(input).ok_or_else(|| OpseqError::fatal("L1-info calldata too short"))? + 1)
+}
+
+/// The reader of the state after `parent`: the head state, or, for any other known parent, the
+/// head state under the parent's overlay (with the hashes of its off-chain ancestors for
+/// BLOCKHASH). Returns the reader and the head it reads through.
+pub(crate) async fn reader_for(
+    edges: &Edges,
+    chain: ChainId,
+    parent: &SealedBlock,
+) -> Result<(Arc<EdgeReader>, B256), OpseqError> {
+    let handle = tokio::runtime::Handle::current();
+    let head = edges.state.head(chain).await?;
+    if head.hash == parent.hash {
+        return Ok((Arc::new(EdgeReader::new(Arc::clone(&edges.state), chain, handle)), head.hash));
+    }
+    let overlay = edges.state.overlay(chain, parent.hash).await?;
+    let mut branch = HashMap::new();
+    let mut block = parent.clone();
+    for _ in 0..256 {
+        let canonical = edges.state.block_by_number(chain, block.header.number).await?.map(|b| b.hash);
+        if canonical == Some(block.hash) {
+            break;
+        }
+        branch.insert(block.header.number, block.hash);
+        match edges.state.block_by_hash(chain, block.header.parent_hash).await? {
+            Some(p) => block = p,
+            None => break,
+        }
+    }
+    let reader = EdgeReader::at(Arc::clone(&edges.state), chain, handle, &overlay.diff, branch);
+    Ok((Arc::new(reader), overlay.head.hash))
+}
+
+/// Executes the block `next` on `reader`: the L1-info deposit (L2), `chosen` (must execute), then
+/// `candidates` (included where valid). Included txs from index `shred_from` on are streamed as
+/// shreds.
+pub(crate) async fn execute(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    reader: &Arc<EdgeReader>,
+    next: &NextBlock,
+    chosen: Vec<(Bytes, Address)>,
+    candidates: Vec<(Bytes, Address)>,
+    shred_from: u64,
+) -> Result<Executed, OpseqError> {
+    let chain = builder.config().chain_id;
+    let block_number = next.parent.number + 1;
+    let shreds = Arc::clone(&edges.shreds);
+    let (b, r, next) = (Arc::clone(builder), Arc::clone(reader), next.clone());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut on_included = |inc: &opseq_executor::IncludedTx| {
+            if inc.index < shred_from {
+                return;
+            }
+            let shred = Shred::TxIncluded {
+                chain_id: chain,
+                block_number,
+                index: inc.index,
+                tx_hash: inc.hash,
+                success: inc.success,
+                logs: inc
+                    .logs
+                    .iter()
+                    .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
+                    .collect(),
+            };
+            let _ = handle.block_on(shreds.publish(shred));
+        };
+        b.execute(&*r, &next, chosen, candidates, &mut on_included)
+    })
+    .await
+    .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?
+    .map_err(|e| match e {
+        opseq_executor::BuildError::State(m) => OpseqError::transient(m),
+        opseq_executor::BuildError::InvalidBlock(m) => OpseqError::invalid(m),
+        other => OpseqError::fatal(other.to_string()),
+    })
+}
+
+/// Seals an executed block on `parent`: roots from the state-fetcher, header hash, and (L2) the
+/// sequencer's signature.
+pub(crate) async fn seal(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    parent: &SealedBlock,
+    executed: Executed,
+) -> Result<(SealedBlock, StateDiff), OpseqError> {
+    let chain = builder.config().chain_id;
+    let timestamp = executed.header.timestamp;
+    let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
+    let diff = executed.diff.clone();
+    let roots = edges.state.compute_roots(chain, parent.header.state_root, diff.clone(), storage_of).await?;
+    let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
+    let (mut block, to_sign) = builder.seal(executed, roots.state_root, withdrawals_root);
+    if let Some(payload_hash) = to_sign {
+        block.signature = Some(edges.signer.sign_block(chain, payload_hash).await?);
+    }
+    Ok((block, diff))
+}
+
+/// Commits a sealed block through the publisher and tells the txpool: mined txs leave it, txs of
+/// blocks the commit reorged out go back to it (anvil drops them). Returns the reorged-out
+/// hashes.
+pub(crate) async fn commit(
+    edges: &Edges,
+    chain: ChainId,
+    block: SealedBlock,
+    diff: StateDiff,
+    invalid: Vec<B256>,
+) -> Result<Vec<B256>, OpseqError> {
+    let included = block.tx_hashes.clone();
+    let (number, hash, count) = (block.header.number, block.hash, block.transactions.len() as u64);
+    let removed = edges.sink.commit(chain, block, diff).await?;
+    if let Err(e) = edges.txs.on_block(chain, included, invalid).await {
+        // The pool drops mined txs on its next read anyway (stale nonces), so this is not fatal.
+        warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");
+    }
+    reinject(edges, chain, &removed).await;
+    let _ = edges.shreds.publish(Shred::Sealed { chain_id: chain, block_number: number, block_hash: hash, tx_count: count }).await;
+    metrics::gauge!("opseq_builder_head_number", "chain_id" => chain.to_string()).set(number as f64);
+    Ok(removed)
+}
+
+/// Puts the user txs of reorged-out blocks back into the pool; the ones the new chain already
+/// mined are refused there (nonce too low) and dropped.
+pub(crate) async fn reinject(edges: &Edges, chain: ChainId, removed: &[B256]) {
+    let mut back = 0usize;
+    for hash in removed {
+        let Ok(Some(block)) = edges.state.block_by_hash(chain, *hash).await else { continue };
+        for raw in block.transactions {
+            // Deposits (0x7e) are derived from L1, never pooled.
+            if raw.first() == Some(&0x7e) {
+                continue;
+            }
+            if edges.txs.submit(chain, raw).await.is_ok() {
+                back += 1;
+            }
+        }
+    }
+    if !removed.is_empty() {
+        debug!(target: "opseq::builder::chain", chain_id = chain, blocks = removed.len(), txs = back, "reorged-out txs back in the pool");
+    }
+}
+
+/// Builds, seals, signs and commits the block after `parent` (the head) from the pool.
 #[tracing::instrument(name = "build_block", target = "opseq::builder::chain", skip_all, fields(chain_id = builder.config().chain_id, number = parent.header.number + 1), err(Display))]
 pub(crate) async fn build_block(
     builder: &Arc<BlockBuilder>,
@@ -178,7 +395,7 @@ pub(crate) async fn build_block(
     let base_fee = builder.next_base_fee(&parent.header);
     let candidates = edges.txs.best(chain, base_fee, MAX_TXS_PER_BLOCK).await?;
     let t_best = started.elapsed();
-    let reader = EdgeReader::new(Arc::clone(&edges.state), chain, tokio::runtime::Handle::current());
+    let (reader, _) = reader_for(edges, chain, parent).await?;
     // Batch the accounts we know we will touch.
     let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
     touch.extend([
@@ -188,73 +405,23 @@ pub(crate) async fn build_block(
     ]);
     reader.prefetch(touch).await.map_err(OpseqError::transient)?;
     let t_prefetch = started.elapsed();
-    let block_number = parent.header.number + 1;
-    let shreds = Arc::clone(&edges.shreds);
-    let b = Arc::clone(builder);
-    let handle = tokio::runtime::Handle::current();
     let txs: Vec<_> = candidates.iter().map(|t| (t.raw.clone(), t.sender)).collect();
-    let executed = tokio::task::spawn_blocking(move || {
-        let mut on_included = |inc: &opseq_executor::IncludedTx| {
-            let shred = Shred::TxIncluded {
-                chain_id: chain,
-                block_number,
-                index: inc.index,
-                tx_hash: inc.hash,
-                success: inc.success,
-                logs: inc
-                    .logs
-                    .iter()
-                    .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
-                    .collect(),
-            };
-            let _ = handle.block_on(shreds.publish(shred));
-        };
-        b.execute(&reader, &next, txs, &mut on_included)
-    })
-    .await
-    .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?
-    .map_err(|e| match e {
-        opseq_executor::BuildError::State(m) => OpseqError::transient(m),
-        other => OpseqError::fatal(other.to_string()),
-    })?;
+    let executed = execute(builder, edges, &reader, &next, vec![], txs, 0).await?;
     let t_exec = started.elapsed();
-    let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
-    let roots = edges.state.compute_roots(chain, executed.diff.clone(), storage_of).await?;
-    let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
-    let t_roots = started.elapsed();
-    let included: Vec<_> = executed.included.iter().map(|i| i.hash).collect();
     let invalid: Vec<_> = executed.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
     for r in &executed.rejected {
         debug!(target: "opseq::builder::chain", chain_id = chain, hash = %r.hash, reason = %r.reason, invalid = r.invalid, "tx left out");
     }
-    let diff = executed.diff.clone();
-    let (mut block, to_sign) = builder.seal(executed, roots.state_root, withdrawals_root);
-    if let Some(payload_hash) = to_sign {
-        block.signature = Some(edges.signer.sign_block(chain, payload_hash).await?);
-    }
+    let (block, diff) = seal(builder, edges, parent, executed).await?;
     let t_sealed = started.elapsed();
-    edges.sink.commit(chain, block.clone(), diff).await?;
+    commit(edges, chain, block.clone(), diff, invalid).await?;
     let t_commit = started.elapsed();
-    if let Err(e) = edges.txs.on_block(chain, included, invalid).await {
-        // The pool drops mined txs on its next read anyway (stale nonces), so this is not fatal.
-        warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");
-    }
-    let _ = edges
-        .shreds
-        .publish(Shred::Sealed {
-            chain_id: chain,
-            block_number,
-            block_hash: block.hash,
-            tx_count: block.transactions.len() as u64,
-        })
-        .await;
     debug!(
-        target: "opseq::builder::chain", chain_id = chain, number = block_number, txs = block.transactions.len(),
-        best = ?t_best, prefetch = ?(t_prefetch - t_best), execute = ?(t_exec - t_prefetch), roots = ?(t_roots - t_exec),
-        seal_sign = ?(t_sealed - t_roots), commit = ?(t_commit - t_sealed), total = ?started.elapsed(), "block timings"
+        target: "opseq::builder::chain", chain_id = chain, number = block.header.number, txs = block.transactions.len(),
+        best = ?t_best, prefetch = ?(t_prefetch - t_best), execute = ?(t_exec - t_prefetch),
+        roots_seal_sign = ?(t_sealed - t_exec), commit = ?(t_commit - t_sealed), total = ?started.elapsed(), "block timings"
     );
     metrics::histogram!("opseq_builder_build_seconds", "chain_id" => chain.to_string())
         .record(started.elapsed().as_secs_f64());
-    metrics::gauge!("opseq_builder_head_number", "chain_id" => chain.to_string()).set(block_number as f64);
     Ok(block)
 }

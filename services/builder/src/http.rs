@@ -1,6 +1,7 @@
 //! The HTTP front: JSON-RPC per chain on `/chains/<chainId>`, plus `/healthz`, `/readyz`, `/metrics`.
 use crate::rpc::ChainRpc;
 use actix_web::{HttpResponse, web};
+use alloy_rpc_types_engine::JwtSecret;
 use jsonrpsee::RpcModule;
 use opseq_interfaces::Edges;
 use opseq_primitives::{ChainId, DevnetConfig};
@@ -14,17 +15,43 @@ const MAX_BODY: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub struct RpcRoutes {
     modules: Arc<BTreeMap<ChainId, RpcModule<Arc<ChainRpc>>>>,
+    jwt: Option<JwtSecret>,
+}
+
+/// Methods that need the JWT (the control namespace); the Ethereum namespaces are open, as
+/// anvil's are.
+fn needs_auth(method: &str) -> bool {
+    method.starts_with("test_")
+}
+
+/// Checks an `Authorization: Bearer <HS256 JWT>` header as geth's and op-service's JWT handlers
+/// do (`iat` within 60 s of now).
+fn check_jwt(secret: Option<&JwtSecret>, req: &actix_web::HttpRequest) -> Result<(), String> {
+    let Some(secret) = secret else { return Ok(()) };
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| "missing token".to_string())?;
+    let token = header.strip_prefix("Bearer ").ok_or_else(|| "missing token: expected \"Bearer <jwt>\"".to_string())?;
+    secret.validate(token).map_err(|e| format!("invalid token: {e}"))
 }
 
 impl RpcRoutes {
-    /// One module per chain of `devnet`.
-    pub fn new(devnet: &DevnetConfig, edges: &Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> Self {
+    /// One module per chain of `devnet`. With `jwt`, the control methods (`test_*`) need a
+    /// bearer token signed with it.
+    pub fn new(
+        devnet: &DevnetConfig,
+        edges: &Edges,
+        miner: Option<actix::Addr<crate::BuilderSupervisor>>,
+        jwt: Option<JwtSecret>,
+    ) -> Self {
         let modules = devnet
             .chains
             .iter()
             .map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone(), miner.clone())))
             .collect();
-        Self { modules: Arc::new(modules) }
+        Self { modules: Arc::new(modules), jwt }
     }
 
     fn routes(&self) -> String {
@@ -73,7 +100,31 @@ fn error(id: Value, code: i32, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
-async fn chain_route(routes: web::Data<RpcRoutes>, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+/// Whether a JSON-RPC body (single call or batch) calls a method that needs the JWT.
+fn calls_control(body: &[u8]) -> bool {
+    let method_of = |v: &Value| v.get("method").and_then(Value::as_str).is_some_and(needs_auth);
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(calls)) => calls.iter().any(method_of),
+        Ok(v) => method_of(&v),
+        Err(_) => false,
+    }
+}
+
+fn unauthorized(reason: &str) -> HttpResponse {
+    HttpResponse::Unauthorized().json(error(Value::Null, -32001, &format!("unauthorized: {reason}")))
+}
+
+async fn chain_route(
+    routes: web::Data<RpcRoutes>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if calls_control(&body)
+        && let Err(reason) = check_jwt(routes.jwt.as_ref(), &req)
+    {
+        return unauthorized(&reason);
+    }
     let Ok(chain) = path.parse::<ChainId>() else {
         return HttpResponse::NotFound().json(error(
             Value::Null,

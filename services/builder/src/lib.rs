@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod chain;
+pub mod jobs;
 pub mod grpc;
 pub mod http;
 mod reader;
 pub mod rpc;
+mod test_api;
 
 pub use chain::{ChainBuilderActor, MineNow};
 
@@ -42,6 +44,22 @@ impl Actor for BuilderSupervisor {
             info!(target: "opseq::builder::supervisor", chain_id = id, auto, "chain builder started");
             self.chains.insert(id, addr);
         }
+    }
+}
+
+/// A control operation (build jobs, auto mode, head changes) on one chain.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<jobs::Reply, jobs::ControlError>")]
+pub struct ChainControl(pub ChainId, pub jobs::Op);
+
+impl Handler<ChainControl> for BuilderSupervisor {
+    type Result = ResponseFuture<Result<jobs::Reply, jobs::ControlError>>;
+    fn handle(&mut self, ChainControl(chain, op): ChainControl, _: &mut Context<Self>) -> Self::Result {
+        let addr = self.chains.get(&chain).cloned();
+        Box::pin(async move {
+            let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+            addr.send(jobs::Control(op)).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
+        })
     }
 }
 

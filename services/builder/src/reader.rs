@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256};
 use opseq_executor::StateReader;
 use opseq_interfaces::StateSource;
-use opseq_primitives::{AccountState, ChainId};
+use opseq_primitives::{AccountState, ChainId, StateDiff};
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
 use tokio::runtime::Handle;
@@ -18,6 +18,8 @@ pub(crate) struct EdgeReader {
     storage: Mutex<HashMap<(Address, U256), U256>>,
     codes: Mutex<HashMap<B256, Option<Bytes>>>,
     hashes: Mutex<HashMap<u64, B256>>,
+    /// Accounts whose storage the overlay replaced as a whole: unlisted slots are zero.
+    wiped: std::collections::HashSet<Address>,
 }
 
 impl EdgeReader {
@@ -30,7 +32,35 @@ impl EdgeReader {
             storage: Mutex::default(),
             codes: Mutex::default(),
             hashes: Mutex::default(),
+            wiped: Default::default(),
         }
+    }
+
+    /// A reader of the state at another block than the head: `overlay` is that block's state
+    /// relative to the head's, `branch` the hashes of its ancestors off the canonical chain.
+    pub(crate) fn at(
+        state: Arc<dyn StateSource>,
+        chain: ChainId,
+        handle: Handle,
+        overlay: &StateDiff,
+        branch: HashMap<u64, B256>,
+    ) -> Self {
+        let mut r = Self::new(state, chain, handle);
+        let (accounts, storage) = (r.accounts.get_mut(), r.storage.get_mut());
+        for c in &overlay.accounts {
+            accounts.insert(c.address, c.info);
+            if c.wipe_storage || c.info.is_none() {
+                r.wiped.insert(c.address);
+            }
+            for (k, v) in &c.storage {
+                storage.insert((c.address, *k), *v);
+            }
+            if let (Some(code), Some(info)) = (&c.code, &c.info) {
+                r.codes.get_mut().insert(info.code_hash, Some(code.clone()));
+            }
+        }
+        *r.hashes.get_mut() = branch;
+        r
     }
 
     /// Loads the given accounts in one batch (senders and recipients known before execution).
@@ -70,6 +100,9 @@ impl StateReader for EdgeReader {
     fn storage(&self, address: Address, slot: U256) -> Result<U256, String> {
         if let Some(v) = self.storage.lock().get(&(address, slot)) {
             return Ok(*v);
+        }
+        if self.wiped.contains(&address) {
+            return Ok(U256::ZERO);
         }
         let v = self
             .block_on(self.state.storage(self.chain, vec![(address, slot)]))

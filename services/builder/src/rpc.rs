@@ -29,13 +29,13 @@ pub mod codes {
     pub const INTERNAL: i32 = -32603;
 }
 
-type RpcResult = Result<Value, ErrorObjectOwned>;
+pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
 
-fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, msg.into(), None::<()>)
 }
 
-fn edge(e: OpseqError) -> ErrorObjectOwned {
+pub(crate) fn edge(e: OpseqError) -> ErrorObjectOwned {
     match e.class {
         ErrorClass::InvalidInput => err(codes::SERVER, e.message),
         ErrorClass::NotFound => err(codes::SERVER, e.message),
@@ -93,7 +93,7 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
     })
 }
 
-fn q(v: u64) -> Value {
+pub(crate) fn q(v: u64) -> Value {
     json!(format!("{v:#x}"))
 }
 
@@ -227,11 +227,28 @@ impl ChainRpc {
         method!("anvil_mine", anvil_mine);
         method!("debug_getRawTransaction", raw_tx);
         method!("debug_getRawHeader", raw_header);
+        method!("test_open", test_open);
+        method!("test_includeRaw", test_include_raw);
+        method!("test_includeByHash", test_include_by_hash);
+        method!("test_includeFirst", test_include_first);
+        method!("test_includeBest", test_include_best);
+        method!("test_inspect", test_inspect);
+        method!("test_seal", test_seal);
+        method!("test_commit", test_commit);
+        method!("test_cancel", test_cancel);
+        method!("test_close", test_close);
+        method!("test_jobs", test_jobs);
+        method!("test_auto", test_auto);
+        method!("test_setHead", test_set_head);
         m
     }
 
-    fn chain(&self) -> ChainId {
+    pub(crate) fn chain(&self) -> ChainId {
         self.config.chain_id
+    }
+
+    pub(crate) const fn miner(&self) -> Option<&actix::Addr<crate::BuilderSupervisor>> {
+        self.miner.as_ref()
     }
 
     fn l2(&self) -> bool {
@@ -311,7 +328,7 @@ impl ChainRpc {
         Ok(block.map(|b| self.block_json(&b, full.unwrap_or(false))).unwrap_or(Value::Null))
     }
 
-    fn block_json(&self, b: &SealedBlock, full: bool) -> Value {
+    pub(crate) fn block_json(&self, b: &SealedBlock, full: bool) -> Value {
         let mut v = serde_json::to_value(&b.header).unwrap_or_default();
         let o = v.as_object_mut().expect("header is an object");
         o.insert("hash".into(), json!(b.hash));

@@ -140,6 +140,10 @@ pub struct ComponentArgs {
     /// Sequencer key file (hex); the public dev key if unset.
     #[arg(long = "signer.key-file", env = "OPSEQ_SIGNER_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// JWT secret file of the builder's control API; generated there if missing (default
+    /// `<datadir>/jwt.hex`).
+    #[arg(long = "rpc.jwt-secret", env = "OPSEQ_RPC_JWT_SECRET")]
+    pub jwt_secret: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -150,6 +150,10 @@ fn jwt_secret(datadir: &Path, given: Option<PathBuf>) -> eyre::Result<PathBuf> {
     Ok(path)
 }
 
+fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
+    alloy_rpc_types_engine::JwtSecret::from_file(path).wrap_err_with(|| format!("reading JWT secret {}", path.display()))
+}
+
 async fn dev(a: DevArgs) -> eyre::Result<()> {
     let devnet = devnet(&a.chains)?;
     std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
@@ -169,7 +173,9 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
-    let (http, http_handle) = http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))))?;
+    let secret = load_jwt(&jwt)?;
+    let (http, http_handle) =
+        http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret))))?;
     #[allow(clippy::print_stdout)]
     {
         println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
@@ -285,7 +291,7 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     let (http, handle) = http_server(
         &a.http,
         builder_probe(edges.clone(), devnet.clone()),
-        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor))),
+        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(load_jwt(&jwt_secret(&a.datadir, a.jwt_secret.clone())?)?))),
     )?;
     info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");
     #[allow(clippy::print_stdout)]

@@ -29,8 +29,8 @@ impl v1::publisher_service_server::PublisherService for PublisherGrpc {
         let block = block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?)
             .map_err(status_from_error)?;
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(status_from_error)?;
-        self.sink.commit(r.chain_id, block, diff).await.map_err(status_from_error)?;
-        Ok(Response::new(v1::CommitResponse {}))
+        let removed = self.sink.commit(r.chain_id, block, diff).await.map_err(status_from_error)?;
+        Ok(Response::new(v1::CommitResponse { reorged_out: removed.iter().map(|h| h.to_vec()).collect() }))
     }
 
     type SubscribeBlocksStream = BlockStream;

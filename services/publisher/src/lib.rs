@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 use actix::{Actor, ActorFutureExt, Addr, AtomicResponse, Context, Handler, Message, WrapFuture};
+use alloy_primitives::B256;
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{BlockSink, EdgeResult, StateSource};
@@ -25,11 +26,11 @@ impl Actor for PublisherActor {
 
 /// Commit and publish a block.
 #[derive(Debug, Message)]
-#[rtype(result = "EdgeResult<()>")]
+#[rtype(result = "EdgeResult<Vec<B256>>")]
 struct Commit(ChainId, SealedBlock, StateDiff);
 
 impl Handler<Commit> for PublisherActor {
-    type Result = AtomicResponse<Self, EdgeResult<()>>;
+    type Result = AtomicResponse<Self, EdgeResult<Vec<B256>>>;
     fn handle(&mut self, Commit(chain, block, diff): Commit, _: &mut Context<Self>) -> Self::Result {
         let state = Arc::clone(&self.state);
         let published = self.published.clone();
@@ -38,12 +39,12 @@ impl Handler<Commit> for PublisherActor {
                 let number = block.header.number;
                 let hash = block.hash;
                 let txs = block.transactions.len();
-                state.commit(chain, block.clone(), diff).await?;
-                info!(target: "opseq::publisher", chain_id = chain, number, %hash, txs, "committed block");
+                let removed = state.commit(chain, block.clone(), diff).await?;
+                info!(target: "opseq::publisher", chain_id = chain, number, %hash, txs, reorged_out = removed.len(), "committed block");
                 metrics::counter!("opseq_publisher_blocks_total", "chain_id" => chain.to_string()).increment(1);
                 // Best effort: nobody listening is fine.
                 let _ = published.send(block);
-                Ok(())
+                Ok(removed)
             }
             .into_actor(self)
             .map(|r, _, _| r),
@@ -69,7 +70,7 @@ impl LocalPublisher {
 
 #[async_trait]
 impl BlockSink for LocalPublisher {
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
         self.actor
             .send(Commit(chain, block, diff))
             .await

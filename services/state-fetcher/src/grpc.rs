@@ -88,7 +88,8 @@ impl v1::state_service_server::StateService for StateGrpc {
         let r = r.into_inner();
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
         let of = r.storage_roots_of.iter().map(|a| address(a)).collect::<Result<Vec<_>, _>>().map_err(inv)?;
-        let out = self.source.compute_roots(r.chain_id, diff, of).await.map_err(inv)?;
+        let base = b256(&r.base_root).map_err(inv)?;
+        let out = self.source.compute_roots(r.chain_id, base, diff, of).await.map_err(inv)?;
         Ok(Response::new(v1::ComputeRootsResponse {
             state_root: out.state_root.to_vec(),
             storage_roots: out
@@ -106,8 +107,32 @@ impl v1::state_service_server::StateService for StateGrpc {
         let block =
             block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(inv)?;
         let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
-        self.source.commit(r.chain_id, block, diff).await.map_err(inv)?;
-        Ok(Response::new(v1::CommitBlockResponse {}))
+        let removed = self.source.commit(r.chain_id, block, diff).await.map_err(inv)?;
+        Ok(Response::new(v1::CommitBlockResponse { reorged_out: removed.iter().map(|h| h.to_vec()).collect() }))
+    }
+    async fn set_head(&self, r: Request<v1::SetHeadRequest>) -> Result<Response<v1::SetHeadResponse>, Status> {
+        let r = r.into_inner();
+        let removed = self.source.set_head(r.chain_id, b256(&r.hash).map_err(inv)?).await.map_err(inv)?;
+        Ok(Response::new(v1::SetHeadResponse { reorged_out: removed.iter().map(|h| h.to_vec()).collect() }))
+    }
+    async fn keep_block(&self, r: Request<v1::KeepBlockRequest>) -> Result<Response<v1::KeepBlockResponse>, Status> {
+        let r = r.into_inner();
+        let block =
+            block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(inv)?;
+        let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
+        self.source.keep(r.chain_id, block, diff).await.map_err(inv)?;
+        Ok(Response::new(v1::KeepBlockResponse {}))
+    }
+    async fn get_overlay(
+        &self,
+        r: Request<v1::GetOverlayRequest>,
+    ) -> Result<Response<v1::GetOverlayResponse>, Status> {
+        let r = r.into_inner();
+        let o = self.source.overlay(r.chain_id, b256(&r.hash).map_err(inv)?).await.map_err(inv)?;
+        Ok(Response::new(v1::GetOverlayResponse {
+            diff: Some(diff_to_wire(&o.diff)),
+            head: Some(block_ref_to_wire(&o.head)),
+        }))
     }
     async fn dump_state(&self, r: Request<v1::DumpStateRequest>) -> Result<Response<v1::DumpStateResponse>, Status> {
         let accounts = self.source.dump(r.get_ref().chain_id).await.map_err(inv)?;

@@ -2,7 +2,7 @@
 use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
-use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource};
+use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateOverlay, StateSource};
 use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation};
 use opseq_store::{ChainStore, Store, StoreError};
 use std::{path::Path, sync::Arc};
@@ -68,24 +68,39 @@ impl Actor for StateWriter {
     type Context = SyncContext<Self>;
 }
 
-/// Commit a block (see [`StateSource::commit`]).
+/// A write to a chain's store (see [`StateSource::commit`], [`StateSource::set_head`],
+/// [`StateSource::keep`]).
 #[derive(Debug, Message)]
-#[rtype(result = "EdgeResult<()>")]
-pub struct CommitBlock {
-    chain: ChainId,
-    block: SealedBlock,
-    diff: StateDiff,
+#[rtype(result = "EdgeResult<Vec<B256>>")]
+pub enum Write {
+    /// Append a block (reorging onto its parent if needed).
+    Commit(ChainId, SealedBlock, StateDiff),
+    /// Make a known block the head.
+    SetHead(ChainId, B256),
+    /// Remember a non-canonical block.
+    Keep(ChainId, SealedBlock, StateDiff),
 }
 
-impl Handler<CommitBlock> for StateWriter {
-    type Result = EdgeResult<()>;
-    fn handle(&mut self, m: CommitBlock, _: &mut SyncContext<Self>) -> Self::Result {
-        let chain = self.fetcher.chain(m.chain)?;
-        chain.commit(&m.block, &m.diff)?;
-        // Committed blocks are durable before anyone is told about them (ARCHITECTURE.md rule 5).
+impl Handler<Write> for StateWriter {
+    type Result = EdgeResult<Vec<B256>>;
+    fn handle(&mut self, m: Write, _: &mut SyncContext<Self>) -> Self::Result {
+        let (id, removed) = match &m {
+            Write::Commit(id, block, diff) => (*id, self.fetcher.chain(*id)?.commit(block, diff)?),
+            Write::SetHead(id, hash) => (*id, self.fetcher.chain(*id)?.set_head(*hash)?),
+            Write::Keep(id, block, diff) => (*id, self.fetcher.chain(*id)?.keep(block, diff).map(|()| vec![])?),
+        };
+        let chain = self.fetcher.chain(id)?;
+        // Writes are durable before anyone is told about them (ARCHITECTURE.md rule 5).
         chain.flush()?;
-        metrics::gauge!("opseq_state_head_number", "chain_id" => m.chain.to_string()).set(m.block.header.number as f64);
-        Ok(())
+        if let Some(head) = chain.head()? {
+            metrics::gauge!("opseq_state_head_number", "chain_id" => id.to_string()).set(head.number as f64);
+        }
+        if !removed.is_empty() {
+            info!(target: "opseq::state", chain_id = id, reorged_out = removed.len(), "reorg");
+            metrics::counter!("opseq_state_reorged_blocks_total", "chain_id" => id.to_string())
+                .increment(removed.len() as u64);
+        }
+        Ok(removed)
     }
 }
 
@@ -103,6 +118,12 @@ impl LocalStateSource {
         let f = Arc::clone(&fetcher);
         let writer = SyncArbiter::start(1, move || StateWriter { fetcher: Arc::clone(&f) });
         Self { fetcher, writer }
+    }
+}
+
+impl LocalStateSource {
+    async fn write(&self, w: Write) -> EdgeResult<Vec<B256>> {
+        self.writer.send(w).await.map_err(|_| OpseqError::transient("state writer stopped"))?
     }
 }
 
@@ -131,19 +152,32 @@ impl StateSource for LocalStateSource {
     async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>> {
         Ok(self.fetcher.chain(chain)?.code(&code_hash)?)
     }
-    async fn compute_roots(&self, chain: ChainId, diff: StateDiff, of: Vec<Address>) -> EdgeResult<RootsOutcome> {
+    async fn compute_roots(
+        &self,
+        chain: ChainId,
+        base_root: B256,
+        diff: StateDiff,
+        of: Vec<Address>,
+    ) -> EdgeResult<RootsOutcome> {
         let c = Arc::clone(self.fetcher.chain(chain)?);
         // Hashing is CPU work: keep it off the async workers.
-        let (state_root, storage_roots) = tokio::task::spawn_blocking(move || c.compute_roots(&diff, &of))
+        let (state_root, storage_roots) = tokio::task::spawn_blocking(move || c.compute_roots(base_root, &diff, &of))
             .await
             .map_err(|e| OpseqError::fatal(e.to_string()))??;
         Ok(RootsOutcome { state_root, storage_roots })
     }
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
-        self.writer
-            .send(CommitBlock { chain, block, diff })
-            .await
-            .map_err(|_| OpseqError::transient("state writer stopped"))?
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
+        self.write(Write::Commit(chain, block, diff)).await
+    }
+    async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>> {
+        self.write(Write::SetHead(chain, hash)).await
+    }
+    async fn keep(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
+        self.write(Write::Keep(chain, block, diff)).await.map(|_| ())
+    }
+    async fn overlay(&self, chain: ChainId, hash: B256) -> EdgeResult<StateOverlay> {
+        let (head, diff) = self.fetcher.chain(chain)?.overlay(hash)?;
+        Ok(StateOverlay { head, diff })
     }
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
         let c = self.fetcher.chain(chain)?;

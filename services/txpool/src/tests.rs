@@ -42,10 +42,19 @@ impl StateSource for MemState {
     async fn code(&self, _: ChainId, _: B256) -> EdgeResult<Option<Bytes>> {
         Ok(None)
     }
-    async fn compute_roots(&self, _: ChainId, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {
+    async fn compute_roots(&self, _: ChainId, _: B256, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {
         unimplemented!("not used by the pool")
     }
-    async fn commit(&self, _: ChainId, _: SealedBlock, _: StateDiff) -> EdgeResult<()> {
+    async fn commit(&self, _: ChainId, _: SealedBlock, _: StateDiff) -> EdgeResult<Vec<B256>> {
+        unimplemented!("not used by the pool")
+    }
+    async fn set_head(&self, _: ChainId, _: B256) -> EdgeResult<Vec<B256>> {
+        unimplemented!("not used by the pool")
+    }
+    async fn keep(&self, _: ChainId, _: SealedBlock, _: StateDiff) -> EdgeResult<()> {
+        unimplemented!("not used by the pool")
+    }
+    async fn overlay(&self, _: ChainId, _: B256) -> EdgeResult<opseq_interfaces::StateOverlay> {
         unimplemented!("not used by the pool")
     }
     async fn dump(&self, _: ChainId) -> EdgeResult<Vec<DumpAccount>> {

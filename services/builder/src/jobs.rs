@@ -1,0 +1,597 @@
+//! Build jobs: blocks built step by step under a test's control (open on any known parent and L1
+//! origin, include exact txs, inspect, seal, commit, cancel), and the other controls of a chain
+//! builder (auto mode, head rewinds). One job registry per chain builder actor; every control
+//! runs atomically with the chain's builds.
+use crate::chain::{
+    ChainBuilderActor, commit, execute, l1_origin, reader_for, reinject, seal, BuildNext,
+};
+use crate::reader::EdgeReader;
+use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+use alloy_consensus::Header;
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bytes, Log};
+use op_alloy_consensus::OpTxEnvelope;
+use opseq_executor::{Executed, L1Origin, NextBlock};
+use opseq_primitives::{BlockRef, ChainId, OpseqError, SealedBlock, StateDiff};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+/// Jobs kept after they finished (sealed, committed or cancelled), for clear errors and
+/// inspection; older finished jobs are forgotten.
+const FINISHED_KEPT: usize = 256;
+/// Open jobs per chain.
+const MAX_OPEN: usize = 64;
+
+/// What a new job builds on. Every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOpts {
+    /// Parent block hash; default the chain's head.
+    pub parent: Option<B256>,
+    /// L2: L1 origin block hash; default the parent's origin, or its successor once its time has
+    /// come (OP derivation: no gaps, `l2.time >= l1.time`).
+    pub l1_origin: Option<B256>,
+    /// Block timestamp; default `parent.timestamp + blockTime`.
+    pub timestamp: Option<u64>,
+}
+
+/// Which transaction(s) to include.
+#[derive(Debug, Clone)]
+pub enum Include {
+    /// These raw bytes, without any pool check (how invalid txs are forced in).
+    Raw(Bytes),
+    /// The pooled tx with this hash.
+    Hash(B256),
+    /// The first (lowest-nonce) pooled tx of this sender.
+    First(Address),
+    /// The best `n` pooled txs paying the job's base fee.
+    Best(usize),
+}
+
+/// A control operation on one chain.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Open a job.
+    Open(OpenOpts),
+    /// Include txs in an open job.
+    Include(String, Include),
+    /// The job so far.
+    Inspect(String),
+    /// Seal the job; with `commit`, also commit (and publish) the block.
+    Seal(String, bool),
+    /// Commit (and publish) a sealed job's block.
+    Commit(String),
+    /// Cancel an open job.
+    Cancel(String),
+    /// Forget a job.
+    Close(String),
+    /// Switch auto mode, optionally with an interval other than the block time.
+    Auto(bool, Option<Duration>),
+    /// Make a known block the head (rewind, or reorg onto a sealed sibling).
+    SetHead(B256),
+    /// Every job with its state.
+    Jobs,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Open: txs can be included.
+    Open,
+    /// Sealed (and signed), not committed.
+    Sealed,
+    /// Sealed and committed: its block became the head.
+    Committed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl JobState {
+    /// The name used on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Sealed => "sealed",
+            Self::Committed => "committed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One included transaction, as the include that added it reported it.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    /// Hash.
+    pub hash: B256,
+    /// Index in the block.
+    pub index: u64,
+    /// Receipt status.
+    pub success: bool,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Logs.
+    pub logs: Vec<Log>,
+}
+
+/// A candidate an include did not add, and why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Hash.
+    pub hash: B256,
+    /// Why.
+    pub reason: String,
+}
+
+/// A job as seen from outside.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// Id.
+    pub id: String,
+    /// State.
+    pub state: JobState,
+    /// Parent.
+    pub parent: BlockRef,
+    /// L2: the L1 origin.
+    pub l1_origin: Option<BlockRef>,
+    /// The header so far (no state root until sealed).
+    pub header: Header,
+    /// Every tx in the block so far, in order (the L1-info deposit first on L2).
+    pub txs: Vec<TxOutcome>,
+    /// The sealed block.
+    pub block: Option<SealedBlock>,
+}
+
+/// What a control operation answers.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A job's view (open, inspect, cancel).
+    Job(JobView),
+    /// What an include added and refused, with the job after it.
+    Included {
+        /// Added.
+        added: Vec<TxOutcome>,
+        /// Refused (include-best only; single includes fail instead).
+        refused: Vec<Refused>,
+        /// The job after the include.
+        job: JobView,
+    },
+    /// A sealed block, whether it was committed, and what the commit reorged out.
+    Sealed {
+        /// The block.
+        block: SealedBlock,
+        /// Committed.
+        committed: bool,
+        /// Blocks that left the canonical chain.
+        reorged_out: Vec<B256>,
+    },
+    /// Auto mode after the switch.
+    Auto {
+        /// On or off.
+        active: bool,
+        /// The interval, if not the block time.
+        interval: Option<Duration>,
+    },
+    /// The blocks a head change removed.
+    Reorged(Vec<B256>),
+    /// All jobs.
+    Jobs(Vec<JobView>),
+    /// Done, nothing to say.
+    Done,
+}
+
+/// Why a control operation failed. Each job-state error has its own code on the wire.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ControlError {
+    /// No job with this id.
+    #[error("unknown job {0}")]
+    UnknownJob(String),
+    /// The job is already sealed and cannot be sealed again.
+    #[error("block already sealed: job {0} was sealed before")]
+    AlreadySealed(String),
+    /// Include into a sealed job.
+    #[error("job {0} is sealed: nothing can be included any more")]
+    IncludeAfterSeal(String),
+    /// Cancel of a sealed job.
+    #[error("job {0} is sealed: a sealed job cannot be cancelled")]
+    CancelAfterSeal(String),
+    /// The job was cancelled.
+    #[error("job {0} was cancelled")]
+    Cancelled(String),
+    /// Commit of a job that is not sealed.
+    #[error("block not yet sealed: job {0} is open")]
+    NotSealed(String),
+    /// Commit of a job already committed.
+    #[error("block already committed: job {0}")]
+    AlreadyCommitted(String),
+    /// Too many open jobs.
+    #[error("too many open jobs on this chain ({0}); cancel or seal some")]
+    TooManyJobs(usize),
+    /// The tx was not included (refused by the EVM or not found); the job is unchanged.
+    #[error("transaction refused: {0}")]
+    Refused(String),
+    /// Bad parameters (unknown parent or origin, timestamp out of range).
+    #[error("{0}")]
+    Invalid(String),
+    /// A component failed.
+    #[error(transparent)]
+    Edge(#[from] OpseqError),
+}
+
+/// A control operation on a chain builder.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Reply, ControlError>")]
+pub struct Control(pub Op);
+
+/// One job.
+#[derive(Debug)]
+pub(crate) struct Job {
+    id: String,
+    state: JobState,
+    parent: SealedBlock,
+    next: NextBlock,
+    /// User txs chosen so far (re-executed in order on every include).
+    chosen: Vec<(Bytes, Address)>,
+    executed: Executed,
+    reader: Arc<EdgeReader>,
+    /// The head `reader` reads through.
+    head_at: B256,
+    sealed: Option<(SealedBlock, StateDiff)>,
+}
+
+impl Job {
+    fn view(&self) -> JobView {
+        let mut header = self.executed.header.clone();
+        if let Some((b, _)) = &self.sealed {
+            header = b.header.clone();
+        }
+        JobView {
+            id: self.id.clone(),
+            state: self.state,
+            parent: self.parent.block_ref(),
+            l1_origin: self.executed.l1_origin,
+            header,
+            txs: self.executed.included.iter().map(outcome).collect(),
+            block: self.sealed.as_ref().map(|(b, _)| b.clone()),
+        }
+    }
+}
+
+fn outcome(i: &opseq_executor::IncludedTx) -> TxOutcome {
+    TxOutcome { hash: i.hash, index: i.index, success: i.success, gas_used: i.gas_used, logs: i.logs.clone() }
+}
+
+/// The jobs of one chain, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Jobs {
+    jobs: BTreeMap<u64, Job>,
+    next: u64,
+}
+
+impl Jobs {
+    fn find(&self, id: &str) -> Result<u64, ControlError> {
+        self.jobs.iter().find(|(_, j)| j.id == id).map(|(k, _)| *k).ok_or_else(|| ControlError::UnknownJob(id.into()))
+    }
+    fn trim(&mut self) {
+        let finished: Vec<u64> = self.jobs.iter().filter(|(_, j)| j.state != JobState::Open).map(|(k, _)| *k).collect();
+        for k in finished.iter().take(finished.len().saturating_sub(FINISHED_KEPT)) {
+            self.jobs.remove(k);
+        }
+    }
+}
+
+type Fut<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+impl Handler<Control> for ChainBuilderActor {
+    type Result = actix::AtomicResponse<Self, Result<Reply, ControlError>>;
+
+    fn handle(&mut self, Control(op): Control, ctx: &mut Context<Self>) -> Self::Result {
+        let builder = Arc::clone(&self.builder);
+        let edges = self.edges.clone();
+        let chain = builder.config().chain_id;
+        // Jobs an operation works on are taken out of the registry and put back when it ends
+        // (atomically: no other message runs in between).
+        let done = |r: Result<Reply, ControlError>| -> Fut<Result<Reply, ControlError>> { Box::pin(async move { r }) };
+        let fut: actix::ResponseActFuture<Self, Result<Reply, ControlError>> = match op {
+            Op::Open(opts) => {
+                let open = self.jobs.jobs.values().filter(|j| j.state == JobState::Open).count();
+                if open >= MAX_OPEN {
+                    return actix::AtomicResponse::new(Box::pin(done(Err(ControlError::TooManyJobs(MAX_OPEN))).into_actor(self)));
+                }
+                self.jobs.next += 1;
+                let id = format!("job-{chain}-{}", self.jobs.next);
+                let key = self.jobs.next;
+                Box::pin(
+                    async move { open_job(&builder, &edges, id, opts).await }.into_actor(self).map(move |r, act, _| {
+                        let job = r?;
+                        let view = job.view();
+                        act.jobs.jobs.insert(key, job);
+                        act.jobs.trim();
+                        Ok(Reply::Job(view))
+                    }),
+                )
+            }
+            Op::Include(id, what) => match self.take_open(&id, |id| ControlError::IncludeAfterSeal(id)) {
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok((key, mut job)) => Box::pin(
+                    async move {
+                        let r = include(&builder, &edges, &mut job, what).await;
+                        (job, r)
+                    }
+                    .into_actor(self)
+                    .map(move |(job, r), act, _| {
+                        let view = job.view();
+                        act.jobs.jobs.insert(key, job);
+                        let (added, refused) = r?;
+                        Ok(Reply::Included { added, refused, job: view })
+                    }),
+                ),
+            },
+            Op::Inspect(id) => match self.jobs.find(&id) {
+                Ok(k) => Box::pin(done(Ok(Reply::Job(self.jobs.jobs[&k].view()))).into_actor(self)),
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+            },
+            Op::Seal(id, and_commit) => match self.take_open(&id, |id| ControlError::AlreadySealed(id)) {
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok((key, mut job)) => Box::pin(
+                    async move {
+                        let r = seal_job(&builder, &edges, &mut job, and_commit).await;
+                        (job, r)
+                    }
+                    .into_actor(self)
+                    .map(move |(job, r), act, _| {
+                        act.jobs.jobs.insert(key, job);
+                        act.jobs.trim();
+                        r
+                    }),
+                ),
+            },
+            Op::Commit(id) => {
+                let found = self.jobs.find(&id).and_then(|key| {
+                    let job = &self.jobs.jobs[&key];
+                    match (job.state, &job.sealed) {
+                        (JobState::Sealed, Some((b, d))) => Ok((key, b.clone(), d.clone())),
+                        (JobState::Open, _) => Err(ControlError::NotSealed(id.clone())),
+                        (JobState::Committed, _) => Err(ControlError::AlreadyCommitted(id.clone())),
+                        (JobState::Cancelled, _) => Err(ControlError::Cancelled(id.clone())),
+                        (JobState::Sealed, None) => Err(OpseqError::fatal("sealed job without a block").into()),
+                    }
+                });
+                match found {
+                    Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                    Ok((key, block, diff)) => Box::pin(
+                        async move { commit(&edges, chain, block.clone(), diff, vec![]).await.map(|r| (block, r)) }
+                            .into_actor(self)
+                            .map(move |r, act, _| {
+                                let (block, reorged_out) = r?;
+                                if let Some(j) = act.jobs.jobs.get_mut(&key) {
+                                    j.state = JobState::Committed;
+                                }
+                                Ok(Reply::Sealed { block, committed: true, reorged_out })
+                            }),
+                    ),
+                }
+            }
+            Op::Cancel(id) => {
+                let r = match self.jobs.find(&id) {
+                    Err(e) => Err(e),
+                    Ok(k) => {
+                        let job = self.jobs.jobs.get_mut(&k).expect("found");
+                        match job.state {
+                            JobState::Open => {
+                                job.state = JobState::Cancelled;
+                                Ok(Reply::Job(job.view()))
+                            }
+                            JobState::Cancelled => Err(ControlError::Cancelled(id)),
+                            JobState::Sealed | JobState::Committed => Err(ControlError::CancelAfterSeal(id)),
+                        }
+                    }
+                };
+                self.jobs.trim();
+                Box::pin(done(r).into_actor(self))
+            }
+            Op::Close(id) => {
+                let r = self.jobs.find(&id).map(|k| {
+                    self.jobs.jobs.remove(&k);
+                    Reply::Done
+                });
+                Box::pin(done(r).into_actor(self))
+            }
+            Op::Jobs => Box::pin(done(Ok(Reply::Jobs(self.jobs.jobs.values().map(Job::view).collect()))).into_actor(self)),
+            Op::Auto(active, interval) => {
+                self.auto = active;
+                self.interval = interval;
+                self.generation += 1;
+                if active {
+                    let generation = self.generation;
+                    ctx.notify(BuildNext(generation));
+                }
+                Box::pin(done(Ok(Reply::Auto { active, interval })).into_actor(self))
+            }
+            Op::SetHead(hash) => Box::pin(
+                async move {
+                    if edges.state.block_by_hash(chain, hash).await?.is_none() {
+                        return Err(ControlError::Invalid(format!("unknown block {hash}")));
+                    }
+                    let removed = edges.state.set_head(chain, hash).await?;
+                    reinject(&edges, chain, &removed).await;
+                    Ok(Reply::Reorged(removed))
+                }
+                .into_actor(self),
+            ),
+        };
+        actix::AtomicResponse::new(fut)
+    }
+}
+
+impl ChainBuilderActor {
+    /// Takes an open job out of the registry; `after_seal` is the error for a sealed job.
+    fn take_open(&mut self, id: &str, after_seal: impl Fn(String) -> ControlError) -> Result<(u64, Job), ControlError> {
+        let k = self.jobs.find(id)?;
+        match self.jobs.jobs[&k].state {
+            JobState::Open => Ok((k, self.jobs.jobs.remove(&k).expect("found"))),
+            JobState::Cancelled => Err(ControlError::Cancelled(id.into())),
+            JobState::Sealed | JobState::Committed => Err(after_seal(id.into())),
+        }
+    }
+}
+
+async fn open_job(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    id: String,
+    opts: OpenOpts,
+) -> Result<Job, ControlError> {
+    let config = builder.config();
+    let chain = config.chain_id;
+    let parent = match opts.parent {
+        Some(h) => edges
+            .state
+            .block_by_hash(chain, h)
+            .await?
+            .ok_or_else(|| ControlError::Invalid(format!("unknown parent block {h} on chain {chain}")))?,
+        None => {
+            let head = edges.state.head(chain).await?;
+            edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?
+        }
+    };
+    let timestamp = opts.timestamp.unwrap_or(parent.header.timestamp + config.block_time);
+    if timestamp <= parent.header.timestamp {
+        return Err(ControlError::Invalid(format!(
+            "timestamp {timestamp} is not after the parent's ({})",
+            parent.header.timestamp
+        )));
+    }
+    let l1_origin = match (config.l1_chain_id.filter(|_| config.is_l2()), opts.l1_origin) {
+        (None, Some(_)) => {
+            return Err(ControlError::Invalid(format!("chain {chain} is an L1 chain: it has no L1 origin")));
+        }
+        (None, None) => None,
+        (Some(l1), None) => Some(l1_origin(edges, l1, &parent, timestamp).await?),
+        (Some(l1), Some(h)) => {
+            let b = edges
+                .state
+                .block_by_hash(l1, h)
+                .await?
+                .ok_or_else(|| ControlError::Invalid(format!("unknown L1 origin {h} on chain {l1}")))?;
+            // As op-test-sequencer (TestSkipL1OriginCheck), any known L1 block may be the origin;
+            // the sequence number follows the parent's epoch when the origin stays.
+            let sequence_number =
+                if parent.l1_origin.is_some_and(|o| o.hash == h) { crate::chain::next_sequence_number(&parent)? } else { 0 };
+            Some(L1Origin { header: b.header, hash: b.hash, sequence_number })
+        }
+    };
+    if let Some(o) = &l1_origin
+        && o.header.timestamp > timestamp
+    {
+        return Err(ControlError::Invalid(format!(
+            "L1 origin {} has timestamp {}, after the block's {timestamp} (l2.time >= l1origin.time)",
+            o.hash, o.header.timestamp
+        )));
+    }
+    let next = NextBlock { parent: parent.header.clone(), parent_hash: parent.hash, timestamp, l1_origin };
+    let (reader, head_at) = reader_for(edges, chain, &parent).await?;
+    let executed = execute(builder, edges, &reader, &next, vec![], vec![], 0).await?;
+    Ok(Job { id, state: JobState::Open, parent, next, chosen: vec![], executed, reader, head_at, sealed: None })
+}
+
+/// Re-reads through a fresh overlay if the head moved since the job last read.
+async fn refresh(edges: &opseq_interfaces::Edges, chain: ChainId, job: &mut Job) -> Result<(), ControlError> {
+    if edges.state.head(chain).await?.hash != job.head_at {
+        let (reader, head_at) = reader_for(edges, chain, &job.parent).await?;
+        job.reader = reader;
+        job.head_at = head_at;
+    }
+    Ok(())
+}
+
+/// The sender of a raw tx (no pool rules: only decoding and the signature).
+fn recover(l2: bool, raw: &[u8]) -> Result<Address, String> {
+    use alloy_consensus::transaction::SignerRecoverable;
+    if l2 {
+        let tx = OpTxEnvelope::decode_2718_exact(raw).map_err(|e| format!("undecodable transaction: {e}"))?;
+        if tx.is_deposit() {
+            return Err("deposit transactions come from L1 and cannot be included".into());
+        }
+        tx.recover_signer().map_err(|e| format!("invalid signature: {e}"))
+    } else {
+        let tx = alloy_consensus::TxEnvelope::decode_2718_exact(raw)
+            .map_err(|e| format!("undecodable transaction: {e}"))?;
+        tx.recover_signer().map_err(|e| format!("invalid signature: {e}"))
+    }
+}
+
+async fn include(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &mut Job,
+    what: Include,
+) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
+    let chain = builder.config().chain_id;
+    let in_block: std::collections::HashSet<B256> = job.executed.tx_hashes.iter().copied().collect();
+    let (candidates, single) = match what {
+        Include::Raw(raw) => {
+            let sender = recover(builder.config().is_l2(), &raw).map_err(ControlError::Refused)?;
+            (vec![(raw, sender)], true)
+        }
+        Include::Hash(h) => {
+            let tx = edges
+                .txs
+                .get(chain, h)
+                .await?
+                .ok_or_else(|| ControlError::Refused(format!("{h} is not in the pool")))?;
+            (vec![(tx.raw, tx.sender)], true)
+        }
+        Include::First(a) => {
+            let tx = edges
+                .txs
+                .best(chain, 0, crate::chain::MAX_TXS_PER_BLOCK)
+                .await?
+                .into_iter()
+                .find(|t| t.sender == a && !in_block.contains(&t.hash))
+                .ok_or_else(|| ControlError::Refused(format!("no executable pooled transaction from {a}")))?;
+            (vec![(tx.raw, tx.sender)], true)
+        }
+        Include::Best(n) => {
+            let base_fee = job.executed.header.base_fee_per_gas.unwrap_or_default();
+            let txs = edges.txs.best(chain, base_fee, n + in_block.len()).await?;
+            let picked: Vec<_> =
+                txs.into_iter().filter(|t| !in_block.contains(&t.hash)).take(n).map(|t| (t.raw, t.sender)).collect();
+            (picked, false)
+        }
+    };
+    if candidates.iter().any(|(raw, _)| in_block.contains(&alloy_primitives::keccak256(raw))) {
+        return Err(ControlError::Refused("the transaction is already in this block".into()));
+    }
+    refresh(edges, chain, job).await?;
+    let before = job.executed.included.len();
+    let executed =
+        execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), before as u64).await?;
+    let added: Vec<TxOutcome> = executed.included[before..].iter().map(outcome).collect();
+    let refused: Vec<Refused> =
+        executed.rejected.iter().map(|r| Refused { hash: r.hash, reason: r.reason.clone() }).collect();
+    if single && added.is_empty() {
+        let r = refused.first().map(|r| format!("{}: {}", r.hash, r.reason)).unwrap_or_default();
+        return Err(ControlError::Refused(r));
+    }
+    let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
+    job.chosen.extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
+    job.executed = executed;
+    Ok((added, refused))
+}
+
+async fn seal_job(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &mut Job,
+    and_commit: bool,
+) -> Result<Reply, ControlError> {
+    let chain = builder.config().chain_id;
+    let (block, diff) = seal(builder, edges, &job.parent, job.executed.clone()).await?;
+    let reorged_out = if and_commit {
+        commit(edges, chain, block.clone(), diff.clone(), vec![]).await?
+    } else {
+        edges.state.keep(chain, block.clone(), diff.clone()).await?;
+        vec![]
+    };
+    job.state = if and_commit { JobState::Committed } else { JobState::Sealed };
+    job.sealed = Some((block.clone(), diff));
+    Ok(Reply::Sealed { block, committed: and_commit, reorged_out })
+}

@@ -1,0 +1,255 @@
+//! The test-sequencing API of one chain (`test_*` on `/chains/<chainId>`, JWT-protected): build
+//! jobs, auto mode and head control, as JSON-RPC. Error codes follow op-test-sequencer's
+//! (`seqtypes`) where it has one; the ones it lacks are ours, in the same range:
+//!
+//! | code   | meaning                                   |
+//! |--------|-------------------------------------------|
+//! | -38510 | unknown job                               |
+//! | -38512 | job cancelled                             |
+//! | -38513 | too many open jobs                        |
+//! | -38520 | block not yet sealed (commit of open job) |
+//! | -38521 | block already sealed (seal twice)         |
+//! | -38522 | include after seal                        |
+//! | -38523 | cancel after seal                         |
+//! | -38541 | block already committed                   |
+//! | -38570 | transaction refused (job unchanged)       |
+//! | -32602 | invalid params (unknown parent, bad time) |
+use crate::{
+    ChainControl,
+    jobs::{ControlError, Include, JobView, Op, OpenOpts, Reply, TxOutcome},
+    rpc::{ChainRpc, RpcResult, codes, edge, err, q},
+};
+use alloy_primitives::{Address, B256, Bytes};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The wire code of a control error.
+pub(crate) fn control_error(e: ControlError) -> ErrorObjectOwned {
+    let code = match &e {
+        ControlError::UnknownJob(_) => -38510,
+        ControlError::Cancelled(_) => -38512,
+        ControlError::TooManyJobs(_) => -38513,
+        ControlError::NotSealed(_) => -38520,
+        ControlError::AlreadySealed(_) => -38521,
+        ControlError::IncludeAfterSeal(_) => -38522,
+        ControlError::CancelAfterSeal(_) => -38523,
+        ControlError::AlreadyCommitted(_) => -38541,
+        ControlError::Refused(_) => -38570,
+        ControlError::Invalid(_) => codes::INVALID_PARAMS,
+        ControlError::Edge(e) => return edge(e.clone()),
+    };
+    err(code, e.to_string())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OpenParams {
+    parent: Option<B256>,
+    l1_origin: Option<B256>,
+    timestamp: Option<alloy_primitives::U64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealParams {
+    commit: Option<bool>,
+}
+
+fn job_id(p: &Params<'static>) -> Result<String, ErrorObjectOwned> {
+    let mut seq = p.sequence();
+    let id: String = seq.next().map_err(|_| err(codes::INVALID_PARAMS, "expected the job id as first parameter"))?;
+    if id.len() > 100 {
+        return Err(err(codes::INVALID_PARAMS, "job ids are at most 100 bytes"));
+    }
+    Ok(id)
+}
+
+impl ChainRpc {
+    async fn control(&self, op: Op) -> Result<Reply, ErrorObjectOwned> {
+        let miner = self.miner().ok_or_else(|| err(codes::SERVER, "building is not available in this process"))?;
+        miner
+            .send(ChainControl(self.chain(), op))
+            .await
+            .map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?
+            .map_err(control_error)
+    }
+
+    fn outcome_json(o: &TxOutcome) -> Value {
+        json!({
+            "hash": o.hash,
+            "index": q(o.index),
+            "status": if o.success { "0x1" } else { "0x0" },
+            "gasUsed": q(o.gas_used),
+            "logs": o.logs.iter().map(|l| json!({"address": l.address, "topics": l.topics(), "data": l.data.data})).collect::<Vec<_>>(),
+        })
+    }
+
+    fn job_json(&self, j: &JobView) -> Value {
+        json!({
+            "jobId": j.id,
+            "state": j.state.as_str(),
+            "parent": {"hash": j.parent.hash, "number": q(j.parent.number)},
+            "l1Origin": j.l1_origin.map(|o| json!({"hash": o.hash, "number": q(o.number)})),
+            "number": q(j.header.number),
+            "timestamp": q(j.header.timestamp),
+            "gasLimit": q(j.header.gas_limit),
+            "gasUsed": q(j.header.gas_used),
+            "baseFeePerGas": j.header.base_fee_per_gas.map(q),
+            "transactions": j.txs.iter().map(Self::outcome_json).collect::<Vec<_>>(),
+            "block": j.block.as_ref().map(|b| self.block_json(b, false)),
+        })
+    }
+
+    fn sealed_json(&self, r: Reply) -> RpcResult {
+        match r {
+            Reply::Sealed { block, committed, reorged_out } => Ok(json!({
+                "block": self.block_json(&block, false),
+                "committed": committed,
+                "reorgedOut": reorged_out,
+            })),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    async fn include_one(&self, p: Params<'static>, what: fn(Value) -> Result<Include, String>) -> RpcResult {
+        let id = job_id(&p)?;
+        let (_, arg): (String, Value) = p.parse()?;
+        let what = what(arg).map_err(|e| err(codes::INVALID_PARAMS, e))?;
+        match self.control(Op::Include(id, what)).await? {
+            Reply::Included { added, .. } => {
+                added.first().map(Self::outcome_json).ok_or_else(|| err(codes::INTERNAL, "include added nothing"))
+            }
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_open(&self, p: Params<'static>) -> RpcResult {
+        let opts: Option<OpenParams> = if p.is_object() {
+            Some(p.parse()?)
+        } else {
+            p.sequence().optional_next()?
+        };
+        let opts = opts.unwrap_or_default();
+        let reply = self
+            .control(Op::Open(OpenOpts {
+                parent: opts.parent,
+                l1_origin: opts.l1_origin,
+                timestamp: opts.timestamp.map(|t| t.to::<u64>()),
+            }))
+            .await?;
+        match reply {
+            Reply::Job(j) => Ok(self.job_json(&j)),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_include_raw(&self, p: Params<'static>) -> RpcResult {
+        self.include_one(p, |v| {
+            serde_json::from_value::<Bytes>(v).map(Include::Raw).map_err(|e| format!("raw tx: expected hex bytes: {e}"))
+        })
+        .await
+    }
+
+    pub(crate) async fn test_include_by_hash(&self, p: Params<'static>) -> RpcResult {
+        self.include_one(p, |v| {
+            serde_json::from_value::<B256>(v).map(Include::Hash).map_err(|e| format!("tx hash: expected 32 bytes: {e}"))
+        })
+        .await
+    }
+
+    pub(crate) async fn test_include_first(&self, p: Params<'static>) -> RpcResult {
+        self.include_one(p, |v| {
+            serde_json::from_value::<Address>(v).map(Include::First).map_err(|e| format!("sender: expected an address: {e}"))
+        })
+        .await
+    }
+
+    pub(crate) async fn test_include_best(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let (_, count): (String, Option<alloy_primitives::U64>) = p.parse()?;
+        let count = count.map(|c| c.to::<u64>()).unwrap_or(crate::chain::MAX_TXS_PER_BLOCK as u64);
+        if count == 0 || count > crate::chain::MAX_TXS_PER_BLOCK as u64 {
+            return Err(err(
+                codes::INVALID_PARAMS,
+                format!("count must be between 1 and {}", crate::chain::MAX_TXS_PER_BLOCK),
+            ));
+        }
+        match self.control(Op::Include(id, Include::Best(count as usize))).await? {
+            Reply::Included { added, refused, .. } => Ok(json!({
+                "included": added.iter().map(Self::outcome_json).collect::<Vec<_>>(),
+                "refused": refused.iter().map(|r| json!({"hash": r.hash, "reason": r.reason})).collect::<Vec<_>>(),
+            })),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_inspect(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let _: (String,) = p.parse()?;
+        match self.control(Op::Inspect(id)).await? {
+            Reply::Job(j) => Ok(self.job_json(&j)),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_seal(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let (_, opts): (String, Option<SealParams>) = p.parse()?;
+        let commit = opts.and_then(|o| o.commit).unwrap_or(true);
+        let r = self.control(Op::Seal(id, commit)).await?;
+        self.sealed_json(r)
+    }
+
+    pub(crate) async fn test_commit(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let _: (String,) = p.parse()?;
+        let r = self.control(Op::Commit(id)).await?;
+        self.sealed_json(r)
+    }
+
+    pub(crate) async fn test_cancel(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let _: (String,) = p.parse()?;
+        match self.control(Op::Cancel(id)).await? {
+            Reply::Job(j) => Ok(self.job_json(&j)),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_close(&self, p: Params<'static>) -> RpcResult {
+        let id = job_id(&p)?;
+        let _: (String,) = p.parse()?;
+        self.control(Op::Close(id)).await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) async fn test_jobs(&self, _: Params<'static>) -> RpcResult {
+        match self.control(Op::Jobs).await? {
+            Reply::Jobs(jobs) => Ok(Value::Array(jobs.iter().map(|j| self.job_json(j)).collect())),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_auto(&self, p: Params<'static>) -> RpcResult {
+        let (active, interval_ms): (bool, Option<u64>) = p.parse()?;
+        if interval_ms.is_some_and(|ms| ms == 0 || ms > 3_600_000) {
+            return Err(err(codes::INVALID_PARAMS, "interval must be between 1 and 3600000 ms"));
+        }
+        match self.control(Op::Auto(active, interval_ms.map(Duration::from_millis))).await? {
+            Reply::Auto { active, interval } => {
+                Ok(json!({"active": active, "intervalMs": interval.map(|d| d.as_millis() as u64)}))
+            }
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    pub(crate) async fn test_set_head(&self, p: Params<'static>) -> RpcResult {
+        let (hash,): (B256,) = p.parse()?;
+        match self.control(Op::SetHead(hash)).await? {
+            Reply::Reorged(removed) => Ok(json!({"reorgedOut": removed})),
+            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+        }
+    }
+}
