@@ -168,7 +168,9 @@ impl ChainRpc {
 
     pub(crate) async fn test_include_best(&self, p: Params<'static>) -> RpcResult {
         let id = job_id(&p)?;
-        let (_, count): (String, Option<alloy_primitives::U64>) = p.parse()?;
+        let mut seq = p.sequence();
+        let _: String = seq.next()?;
+        let count: Option<alloy_primitives::U64> = seq.optional_next()?;
         let count = count.map(|c| c.to::<u64>()).unwrap_or(crate::chain::MAX_TXS_PER_BLOCK as u64);
         if count == 0 || count > crate::chain::MAX_TXS_PER_BLOCK as u64 {
             return Err(err(
@@ -196,7 +198,9 @@ impl ChainRpc {
 
     pub(crate) async fn test_seal(&self, p: Params<'static>) -> RpcResult {
         let id = job_id(&p)?;
-        let (_, opts): (String, Option<SealParams>) = p.parse()?;
+        let mut seq = p.sequence();
+        let _: String = seq.next()?;
+        let opts: Option<SealParams> = seq.optional_next()?;
         let commit = opts.and_then(|o| o.commit).unwrap_or(true);
         let r = self.control(Op::Seal(id, commit)).await?;
         self.sealed_json(r)
@@ -233,7 +237,9 @@ impl ChainRpc {
     }
 
     pub(crate) async fn test_auto(&self, p: Params<'static>) -> RpcResult {
-        let (active, interval_ms): (bool, Option<u64>) = p.parse()?;
+        let mut seq = p.sequence();
+        let active: bool = seq.next()?;
+        let interval_ms: Option<u64> = seq.optional_next()?;
         if interval_ms.is_some_and(|ms| ms == 0 || ms > 3_600_000) {
             return Err(err(codes::INVALID_PARAMS, "interval must be between 1 and 3600000 ms"));
         }

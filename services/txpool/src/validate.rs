@@ -37,6 +37,9 @@ impl Fields {
     }
 }
 
+/// The pool's minimum priority fee per gas (wei).
+pub const MIN_TIP: u128 = 1;
+
 /// Decodes `raw` by the chain's rules, checks what needs no state and recovers the sender;
 /// returns the pool entry and the value the tx transfers (for the balance check).
 pub fn decode_and_recover(chain: &ChainConfig, raw: Bytes) -> Result<(PoolTx, U256), OpseqError> {
@@ -86,6 +89,13 @@ pub fn decode_and_recover(chain: &ChainConfig, raw: Bytes) -> Result<(PoolTx, U2
     }
     if gas_limit < 21_000 {
         return Err(OpseqError::invalid(format!("intrinsic gas too low: gas {gas_limit} < 21000")));
+    }
+    // geth's `--txpool.pricelimit` (default 1 wei): a tx that tips nothing is not pooled. The
+    // EVM accepts it; the test API can force it in.
+    if max_prio < MIN_TIP {
+        return Err(OpseqError::invalid(format!(
+            "transaction underpriced: gas tip cap {max_prio}, minimum needed {MIN_TIP}"
+        )));
     }
     Ok((
         PoolTx {

@@ -42,11 +42,23 @@ pub fn free_port() -> u16 {
 
 /// A tiny HTTP/1.1 client (no dependency): returns (status, body).
 pub fn http(method: &str, addr: &str, path: &str, body: &str) -> eyre::Result<(u16, String)> {
+    http_with(method, addr, path, &[], body)
+}
+
+/// [`http`] with extra headers.
+pub fn http_with(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> eyre::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(900)))?;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut buf = Vec::new();
@@ -83,6 +95,8 @@ pub struct Proc {
     pub log: PathBuf,
     /// gRPC address, where the process serves one.
     pub grpc: Option<String>,
+    /// JWT secret file of the control API, where the process serves one.
+    pub jwt: Option<PathBuf>,
 }
 
 impl Proc {
@@ -105,7 +119,7 @@ impl Proc {
             .stdin(Stdio::null())
             .spawn()
             .wrap_err("spawning op-sequencer")?;
-        Ok(Self { child, http: format!("127.0.0.1:{http_port}"), log, grpc: None })
+        Ok(Self { child, http: format!("127.0.0.1:{http_port}"), log, grpc: None, jwt: None })
     }
 
     /// Waits until `/healthz` answers.
@@ -184,6 +198,39 @@ impl Proc {
         Ok(v["result"].clone())
     }
 
+    /// A fresh bearer token for the control API (HS256 over the data dir's JWT secret, as
+    /// op-devstack's clients make them).
+    pub fn token(&self) -> eyre::Result<String> {
+        let path = self.jwt.as_ref().ok_or_else(|| eyre!("no JWT secret known for this process"))?;
+        let secret = alloy_rpc_types_engine::JwtSecret::from_file(path)?;
+        let iat = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        Ok(secret.encode(&alloy_rpc_types_engine::Claims { iat, exp: None })?)
+    }
+
+    /// One authenticated JSON-RPC call on `path`; returns (HTTP status, response object).
+    pub fn control_raw(&self, path: &str, method: &str, params: Value) -> eyre::Result<(u16, Value)> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let auth = format!("Bearer {}", self.token()?);
+        let (status, text) = http_with("POST", &self.http, path, &[("Authorization", &auth)], &body)?;
+        Ok((status, serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from {method}: {text}"))?))
+    }
+
+    /// One authenticated call of the test API on a chain; the result or an error.
+    pub fn control(&self, chain: u64, method: &str, params: Value) -> eyre::Result<Value> {
+        let (_, v) = self.control_raw(&format!("/chains/{chain}"), method, params)?;
+        if let Some(e) = v.get("error") {
+            bail!("{method} failed: {e}");
+        }
+        Ok(v["result"].clone())
+    }
+
+    /// The error code of an authenticated test-API call that must fail.
+    pub fn control_err(&self, chain: u64, method: &str, params: Value) -> eyre::Result<(i64, String)> {
+        let (_, v) = self.control_raw(&format!("/chains/{chain}"), method, params)?;
+        let e = v.get("error").ok_or_else(|| eyre!("{method} succeeded, expected an error: {v}"))?;
+        Ok((e["code"].as_i64().unwrap_or_default(), e["message"].as_str().unwrap_or_default().to_string()))
+    }
+
     /// The head number of a chain.
     pub fn head(&self, chain: u64) -> eyre::Result<u64> {
         hex_u64(&self.rpc(chain, "eth_blockNumber", json!([]))?)
@@ -213,18 +260,27 @@ pub fn dev(datadir: &Path, extra: &[&str]) -> eyre::Result<Proc> {
     dev_env(datadir, extra, &[])
 }
 
-/// Starts `op-sequencer dev` with extra environment variables.
+/// Starts `op-sequencer dev` with extra environment variables. Free ports are picked by binding
+/// port 0 and releasing it, which races with other tests doing the same: a start that fails is
+/// retried on new ports.
 pub fn dev_env(datadir: &Path, extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Proc> {
-    let port = free_port();
-    let grpc = format!("127.0.0.1:{}", free_port());
-    let mut args: Vec<String> =
-        vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let log = datadir.with_extension(format!("{port}.log"));
-    let mut p = Proc::spawn_env(&args, port, log, env)?;
-    p.grpc = Some(grpc);
-    p.wait_ready(Duration::from_secs(30))?;
-    Ok(p)
+    let mut last = None;
+    for _ in 0..3 {
+        let port = free_port();
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> =
+            vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = datadir.with_extension(format!("{port}.log"));
+        let mut p = Proc::spawn_env(&args, port, log, env)?;
+        p.grpc = Some(grpc);
+        p.jwt = Some(datadir.join("jwt.hex"));
+        match p.wait_ready(Duration::from_secs(30)) {
+            Ok(()) => return Ok(p),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| eyre!("op-sequencer did not start")))
 }
 
 /// Runs a command and returns its stdout; fails with its stderr.
@@ -271,6 +327,21 @@ pub fn sign_transfer(
     gas: u64,
     max_fee: u128,
 ) -> eyre::Result<String> {
+    sign_transfer_tip(key, chain_id, nonce, to, value, gas, max_fee, 1_000_000)
+}
+
+/// [`sign_transfer`] with a chosen priority fee.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_transfer_tip(
+    key: &str,
+    chain_id: u64,
+    nonce: u64,
+    to: &str,
+    value: u128,
+    gas: u64,
+    max_fee: u128,
+    tip: u128,
+) -> eyre::Result<String> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_signer::SignerSync;
@@ -280,7 +351,7 @@ pub fn sign_transfer(
         nonce,
         gas_limit: gas,
         max_fee_per_gas: max_fee,
-        max_priority_fee_per_gas: 1_000_000,
+        max_priority_fee_per_gas: tip,
         to: alloy_primitives::TxKind::Call(to.parse()?),
         value: alloy_primitives::U256::from(value),
         access_list: Default::default(),

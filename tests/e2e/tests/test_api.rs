@@ -1,0 +1,299 @@
+//! The test-sequencing API (`test_*` on `/chains/<chainId>`) against `op-sequencer dev`: exact
+//! txs in exact order, job states, equivocation and reorgs, determinism, JWT, bad input.
+use opseq_e2e::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const DEAD: &str = "0x000000000000000000000000000000000000dEaD";
+const BEEF: &str = "0x000000000000000000000000000000000000bEEF";
+const ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const KEY2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const GWEI: u128 = 1_000_000_000;
+
+fn send(node: &Proc, chain: u64, raw: &str) -> eyre::Result<String> {
+    Ok(node.rpc(chain, "eth_sendRawTransaction", json!([raw]))?.as_str().unwrap_or_default().to_string())
+}
+
+fn tx_hashes(block: &Value) -> Vec<String> {
+    block["transactions"].as_array().map(|a| a.iter().map(|t| t.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn jobs_include_exact_txs_in_order_and_each_job_state_error_has_its_code() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let head = node.head(901)?;
+    let a = send(&node, 901, &sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 10 * GWEI)?)?;
+    let b = send(&node, 901, &sign_transfer(KEY0, 901, 1, DEAD, 2, 21_000, 10 * GWEI)?)?;
+    let c = send(&node, 901, &sign_transfer(KEY1, 901, 0, DEAD, 3, 21_000, 10 * GWEI)?)?;
+    // A tx that tips nothing: the pool refuses it, the EVM accepts it.
+    let forced = sign_transfer_tip(KEY2, 901, 0, BEEF, 4, 21_000, 10 * GWEI, 0)?;
+    let refused = node.rpc_raw(901, "eth_sendRawTransaction", json!([forced]))?;
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("underpriced"), "{refused}");
+
+    let job = node.control(901, "test_open", json!([]))?;
+    let id = job["jobId"].as_str().unwrap().to_string();
+    assert_eq!(job["state"], "open");
+    assert_eq!(hex_u64(&job["number"])?, head + 1);
+    assert_eq!(job["transactions"].as_array().map(Vec::len), Some(1), "the L1-info deposit comes first: {job}");
+
+    let r = node.control(901, "test_includeByHash", json!([id, c]))?;
+    assert_eq!((r["hash"].as_str(), hex_u64(&r["index"])?, r["status"].as_str()), (Some(c.as_str()), 1, Some("0x1")));
+    assert_eq!(hex_u64(&r["gasUsed"])?, 21_000);
+    let r = node.control(901, "test_includeFirst", json!([id, ADDR0]))?;
+    assert_eq!((r["hash"].as_str(), hex_u64(&r["index"])?), (Some(a.as_str()), 2));
+    let r = node.control(901, "test_includeRaw", json!([id, forced]))?;
+    assert_eq!(hex_u64(&r["index"])?, 3);
+    let forced_hash = r["hash"].as_str().unwrap().to_string();
+    let r = node.control(901, "test_includeBest", json!([id]))?;
+    assert_eq!(r["included"].as_array().map(|v| v.iter().map(|t| t["hash"].clone()).collect::<Vec<_>>()), Some(vec![json!(b)]));
+
+    // Refused includes change nothing and say why.
+    let (code, msg) = node.control_err(901, "test_includeRaw", json!([id, "0x02deadbeef"]))?;
+    assert_eq!(code, -38570, "{msg}");
+    let (code, msg) = node.control_err(901, "test_includeRaw", json!([id, sign_transfer(KEY0, 901, 0, BEEF, 9, 21_000, 10 * GWEI)?]))?;
+    assert_eq!(code, -38570);
+    assert!(msg.contains("nonce"), "{msg}");
+    let (code, _) = node.control_err(901, "test_includeByHash", json!([id, format!("0x{}", "ab".repeat(32))]))?;
+    assert_eq!(code, -38570);
+    let inspect = node.control(901, "test_inspect", json!([id]))?;
+    assert_eq!(inspect["transactions"].as_array().map(Vec::len), Some(5), "{inspect}");
+    assert_eq!(hex_u64(&inspect["gasUsed"])?, hex_u64(&inspect["transactions"][0]["gasUsed"])? + 4 * 21_000);
+    assert_eq!(node.head(901)?, head, "nothing is committed before the seal");
+
+    let sealed = node.control(901, "test_seal", json!([id]))?;
+    assert_eq!(sealed["committed"], true);
+    let block = &sealed["block"];
+    assert_eq!(hex_u64(&block["number"])?, head + 1);
+    assert_eq!(node.head(901)?, head + 1);
+    let canonical = node.rpc(901, "eth_getBlockByNumber", json!([format!("{:#x}", head + 1), false]))?;
+    assert_eq!(canonical["hash"], block["hash"]);
+    assert_eq!(tx_hashes(&canonical)[1..], [c.clone(), a.clone(), forced_hash.clone(), b.clone()]);
+    for h in [&a, &b, &c, &forced_hash] {
+        assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([h]))?["status"], "0x1");
+    }
+    assert_eq!(hex_u64(&node.rpc(901, "txpool_status", json!([]))?["pending"])?, 0, "mined txs left the pool");
+    python("state_root.py", &["--rpc", &node.url(901), "--block", &(head + 1).to_string()])?;
+
+    // Job states: each misuse has its own code.
+    assert_eq!(node.control_err(901, "test_seal", json!([id]))?.0, -38521);
+    assert_eq!(node.control_err(901, "test_includeRaw", json!([id, forced]))?.0, -38522);
+    assert_eq!(node.control_err(901, "test_cancel", json!([id]))?.0, -38523);
+    assert_eq!(node.control_err(901, "test_commit", json!([id]))?.0, -38541);
+    assert_eq!(node.control_err(901, "test_inspect", json!(["job-nope"]))?.0, -38510);
+    let j2 = node.control(901, "test_open", json!([]))?["jobId"].as_str().unwrap().to_string();
+    assert_eq!(node.control_err(901, "test_commit", json!([j2]))?.0, -38520);
+    assert_eq!(node.control(901, "test_cancel", json!([j2]))?["state"], "cancelled");
+    assert_eq!(node.control_err(901, "test_seal", json!([j2]))?.0, -38512);
+    assert_eq!(node.head(901)?, head + 1);
+    Ok(())
+}
+
+#[test]
+fn control_routes_need_the_jwt_and_bad_input_changes_nothing() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let head = node.head(901)?;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "test_open", "params": []}).to_string();
+    // No token, a malformed token, a token signed with another secret, a stale token.
+    let (status, _) = http("POST", &node.http, "/chains/901", &body)?;
+    assert_eq!(status, 401);
+    let (status, _) = http_with("POST", &node.http, "/chains/901", &[("Authorization", "Bearer nope")], &body)?;
+    assert_eq!(status, 401);
+    let other = alloy_rpc_types_engine::JwtSecret::random();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let forged = other.encode(&alloy_rpc_types_engine::Claims { iat: now, exp: None })?;
+    let (status, _) = http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {forged}"))], &body)?;
+    assert_eq!(status, 401);
+    let secret = alloy_rpc_types_engine::JwtSecret::from_file(&dir.path().join("d/jwt.hex"))?;
+    let stale = secret.encode(&alloy_rpc_types_engine::Claims { iat: now - 3600, exp: None })?;
+    let (status, text) = http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {stale}"))], &body)?;
+    assert_eq!(status, 401, "{text}");
+    // A batch smuggling a control call behind a public one is refused too; public calls need no token.
+    let batch = json!([{"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, {"jsonrpc": "2.0", "id": 2, "method": "test_auto", "params": [true]}]).to_string();
+    assert_eq!(http("POST", &node.http, "/chains/901", &batch)?.0, 401);
+    assert_eq!(node.rpc(901, "eth_blockNumber", json!([]))?, json!(format!("{head:#x}")));
+    assert_eq!(node.control(901, "test_jobs", json!([]))?, json!([]));
+
+    // Wrong types, unknown fields and ids, out-of-range values, huge payloads: JSON-RPC errors.
+    let cases = [
+        ("test_open", json!([{"parent": "0x12"}]), -32602),
+        ("test_open", json!([{"parent": format!("0x{}", "11".repeat(32))}]), -32602),
+        ("test_open", json!([{"l1Origin": format!("0x{}", "11".repeat(32))}]), -32602),
+        ("test_open", json!([{"timestamp": "0x1"}]), -32602),
+        ("test_open", json!([{"bogus": 1}]), -32602),
+        ("test_open", json!(["nope"]), -32602),
+        ("test_includeRaw", json!(["job-nope", "0x00"]), -38510),
+        ("test_includeRaw", json!([1, 2]), -32602),
+        ("test_includeBest", json!(["job-nope", 0]), -32602),
+        ("test_seal", json!([]), -32602),
+        ("test_auto", json!(["yes"]), -32602),
+        ("test_auto", json!([true, 0]), -32602),
+        ("test_setHead", json!([format!("0x{}", "22".repeat(32))]), -32602),
+        ("test_inspect", json!(["x".repeat(101)]), -32602),
+    ];
+    for (method, params, code) in cases {
+        let got = node.control_err(901, method, params.clone())?;
+        assert_eq!(got.0, code, "{method} {params}: {}", got.1);
+        assert!(!got.1.is_empty());
+    }
+    let job = node.control(901, "test_open", json!([]))?["jobId"].as_str().unwrap().to_string();
+    let huge = format!("0x02{}", "ff".repeat(1 << 20));
+    let (code, _) = node.control_err(901, "test_includeRaw", json!([job, huge]))?;
+    assert_eq!(code, -38570);
+    let (code, _) = node.control_err(901, "test_open", json!([{"l1Origin": format!("0x{}", "11".repeat(32))}]))?;
+    assert_eq!(code, -32602);
+    // The L1 has no L1 origin.
+    assert_eq!(node.control_err(900, "test_open", json!([{"l1Origin": format!("0x{}", "11".repeat(32))}]))?.0, -32602);
+    let inspect = node.control(901, "test_inspect", json!([job]))?;
+    assert_eq!(inspect["transactions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(node.head(901)?, head);
+    Ok(())
+}
+
+#[test]
+fn equivocation_the_second_block_made_canonical_and_heads_receipts_and_pool_follow() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let base = node.head(901)?;
+    let x = send(&node, 901, &sign_transfer(KEY1, 901, 0, DEAD, 5, 21_000, 10 * GWEI)?)?;
+    let j1 = node.control(901, "test_open", json!([]))?["jobId"].as_str().unwrap().to_string();
+    node.control(901, "test_includeByHash", json!([j1, x]))?;
+    let first = node.control(901, "test_seal", json!([j1]))?["block"].clone();
+    let parent = first["parentHash"].as_str().unwrap().to_string();
+    assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([x]))?["blockHash"], first["hash"]);
+
+    // A sibling at the same height, sealed but not committed: known by hash, not canonical.
+    let y = sign_transfer(KEY0, 901, 0, BEEF, 7, 21_000, 10 * GWEI)?;
+    let j2 = node.control(901, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
+    let y_hash = node.control(901, "test_includeRaw", json!([j2, y]))?["hash"].as_str().unwrap().to_string();
+    let second = node.control(901, "test_seal", json!([j2, {"commit": false}]))?;
+    assert_eq!(second["committed"], false);
+    let second = second["block"].clone();
+    assert_eq!(second["number"], first["number"]);
+    assert_ne!(second["hash"], first["hash"]);
+    assert_eq!(node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?["hash"], first["hash"]);
+    assert_eq!(node.rpc(901, "eth_getBlockByHash", json!([second["hash"], false]))?["hash"], second["hash"]);
+
+    // Build on the sibling before it is canonical, then make the sibling's branch canonical.
+    let j3 = node.control(901, "test_open", json!([{"parent": second["hash"]}]))?["jobId"].as_str().unwrap().to_string();
+    let z = sign_transfer(KEY0, 901, 1, BEEF, 11, 21_000, 10 * GWEI)?;
+    node.control(901, "test_includeRaw", json!([j3, z]))?;
+    let reorg = node.control(901, "test_commit", json!([j2]))?;
+    assert_eq!(reorg["reorgedOut"], json!([first["hash"]]));
+    assert_eq!(node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?["hash"], second["hash"]);
+    assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([y_hash]))?["blockHash"], second["hash"]);
+    assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([x]))?, Value::Null, "x left the chain");
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), BEEF])?, "7");
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), DEAD])?, "0");
+    // The reorged-out tx went back to the pool (anvil drops it).
+    assert_eq!(hex_u64(&node.rpc(901, "txpool_status", json!([]))?["pending"])?, 1);
+    let third = node.control(901, "test_seal", json!([j3]))?["block"].clone();
+    assert_eq!(third["parentHash"], second["hash"]);
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), BEEF])?, "18");
+    // x is mined again by the next block, and the state roots recompute from the stored state.
+    node.rpc(901, "evm_mine", json!([]))?;
+    let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([x]))?;
+    assert_eq!(hex_u64(&receipt["blockNumber"])?, base + 3);
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), DEAD])?, "5");
+    python("state_root.py", &["--rpc", &node.url(901), "--block", &(base + 3).to_string()])?;
+
+    // Rewind the head to the base; the first block can be made canonical again by hash.
+    let r = node.control(901, "test_setHead", json!([format!("{parent}")]))?;
+    assert_eq!(r["reorgedOut"].as_array().map(Vec::len), Some(3));
+    assert_eq!(node.head(901)?, base);
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), BEEF])?, "0");
+    node.control(901, "test_setHead", json!([first["hash"]]))?;
+    assert_eq!(node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?["hash"], first["hash"]);
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), DEAD])?, "5");
+    python("state_root.py", &["--rpc", &node.url(901), "--block", &(base + 1).to_string()])?;
+    Ok(())
+}
+
+/// 1,000 blocks with one forced tx each, twice from the same genesis: the same hashes.
+#[test]
+fn a_thousand_forced_blocks_are_deterministic() -> eyre::Result<()> {
+    let run = |dir: &std::path::Path| -> eyre::Result<Vec<String>> {
+        let node = dev(dir, &["--no-auto", "--genesis.timestamp", "1700000000"])?;
+        let mut hashes = Vec::new();
+        for i in 0..1000u64 {
+            let job = node.control(901, "test_open", json!([]))?["jobId"].as_str().unwrap().to_string();
+            node.control(901, "test_includeRaw", json!([job, sign_transfer(KEY0, 901, i, DEAD, u128::from(i) + 1, 21_000, 10 * GWEI)?]))?;
+            let b = node.control(901, "test_seal", json!([job]))?;
+            hashes.push(b["block"]["hash"].as_str().unwrap().to_string());
+        }
+        assert_eq!(node.head(901)?, 1000);
+        Ok(hashes)
+    };
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    let first = run(&dir.path().join("a"))?;
+    eprintln!("1000 open/includeRaw/seal rounds in {:?}", t.elapsed());
+    let second = run(&dir.path().join("b"))?;
+    assert_eq!(first, second);
+    Ok(())
+}
+
+/// The L1-info deposit's L1 block (number, hash): Ecotone/Isthmus packed calldata.
+fn origin_of(node: &Proc, number: u64) -> eyre::Result<(u64, String)> {
+    let b = node.rpc(901, "eth_getBlockByNumber", json!([format!("{number:#x}"), true]))?;
+    let input = b["transactions"][0]["input"].as_str().unwrap_or_default().trim_start_matches("0x").to_string();
+    let bytes = alloy_primitives::hex::decode(&input)?;
+    let n = u64::from_be_bytes(bytes[28..36].try_into()?);
+    Ok((n, format!("0x{}", alloy_primitives::hex::encode(&bytes[100..132]))))
+}
+
+#[test]
+fn an_l1_reorg_of_depth_three_and_the_l2_follows_in_auto_mode() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--l1.block-time", "1", "--l2.block-time", "1"])?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while node.head(900)? < 6 {
+        assert!(Instant::now() < deadline, "L1 did not advance");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    node.control(900, "test_auto", json!([false]))?;
+    // Wait until the L2 uses the newest L1 block as its origin.
+    let l1_head = node.head(900)?;
+    while origin_of(&node, node.head(901)?)?.0 < l1_head {
+        assert!(Instant::now() < deadline, "L2 did not adopt the L1 head as origin");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let l1_head = node.head(900)?;
+    let block = |n: u64| node.rpc(900, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]));
+    let fork = block(l1_head - 3)?;
+    let old: Vec<String> = (l1_head - 2..=l1_head).map(|n| Ok(block(n)?["hash"].as_str().unwrap().to_string())).collect::<eyre::Result<_>>()?;
+    // Three new L1 blocks on the fork point; the first carries a tx so it differs from the old one.
+    let mut parent = fork["hash"].as_str().unwrap().to_string();
+    let mut reorged = Vec::new();
+    for i in 0..3u64 {
+        let job = node.control(900, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
+        if i == 0 {
+            node.control(900, "test_includeRaw", json!([job, sign_transfer(KEY2, 900, 0, BEEF, 1, 21_000, 100 * GWEI)?]))?;
+        }
+        let sealed = node.control(900, "test_seal", json!([job]))?;
+        reorged.extend(sealed["reorgedOut"].as_array().cloned().unwrap_or_default());
+        parent = sealed["block"]["hash"].as_str().unwrap().to_string();
+    }
+    assert_eq!(reorged, old.iter().map(|h| json!(h)).collect::<Vec<_>>(), "depth-3 reorg");
+    assert_eq!(node.head(900)?, l1_head);
+    // The L2 rebuilds on canonical origins by itself.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let head = node.head(901)?;
+        let mut all_canonical = true;
+        for n in head.saturating_sub(15).max(1)..=head {
+            let (num, hash) = origin_of(&node, n)?;
+            if block(num)?["hash"].as_str() != Some(hash.as_str()) {
+                all_canonical = false;
+            }
+        }
+        let (num, _) = origin_of(&node, head)?;
+        if all_canonical && num >= l1_head - 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the L2 did not follow the L1 reorg");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Ok(())
+}
