@@ -4,8 +4,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{
-    StateOverlay,
-    BlockSigner, BlockSink, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateSource, TxSource,
+    BlockSigner, BlockSink, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay, StateSource, TxSource,
 };
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,

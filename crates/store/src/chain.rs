@@ -373,7 +373,8 @@ impl ChainStore {
         if self.canonical_number(block.hash)?.is_some() || self.side(block.hash)?.is_some() {
             return Ok(());
         }
-        let parent = self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
+        let parent =
+            self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
         let update = self.trie_update(parent.header.state_root, diff)?;
         if update.root != block.header.state_root {
             return Err(StoreError::RootMismatch {
@@ -453,7 +454,10 @@ impl ChainStore {
 
     /// The change record of canonical block `n`: its diff and the revert.
     fn change(&self, n: u64) -> Result<(StateDiff, StateDiff), StoreError> {
-        let v = self.tree.get(key(P_CHANGE, &n.to_be_bytes()))?.ok_or(StoreError::TooDeep { number: n, depth: REORG_DEPTH })?;
+        let v = self
+            .tree
+            .get(key(P_CHANGE, &n.to_be_bytes()))?
+            .ok_or(StoreError::TooDeep { number: n, depth: REORG_DEPTH })?;
         let mut v: &[u8] = &v;
         Ok((decode_diff(&mut v)?, decode_diff(&mut v)?))
     }
@@ -511,11 +515,11 @@ impl ChainStore {
             let (wipe_storage, storage) = if c.wipe_storage || c.info.is_none() {
                 (true, self.account_storage(&c.address)?)
             } else {
-                let slots = c
-                    .storage
-                    .iter()
-                    .map(|(k, _)| Ok((*k, self.storage(&c.address, k)?)))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let slots = c.storage.iter().map(|(k, _)| Ok((*k, self.storage(&c.address, k)?))).collect::<Result<
+                    Vec<_>,
+                    StoreError,
+                >>(
+                )?;
                 (false, slots)
             };
             accounts.push(AccountChange { address: c.address, info, wipe_storage, storage, code: None });
@@ -554,8 +558,7 @@ impl ChainStore {
     /// record (pruning the one that fell out of the reorg window), head.
     fn append(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
         let base_root = self.trie_root()?;
-        let cached =
-            self.pending.lock().take().filter(|(r, d, _)| *r == base_root && d == diff).map(|(_, _, u)| u);
+        let cached = self.pending.lock().take().filter(|(r, d, _)| *r == base_root && d == diff).map(|(_, _, u)| u);
         let (update, persisted) = match cached {
             Some(u) => (u, true),
             None => (self.trie_update(base_root, diff)?, false),
@@ -813,20 +816,22 @@ mod tests {
     }
 
     /// Every account with its storage: the flat state as a comparable value.
-    fn snapshot(chain: &ChainStore) -> Vec<(Address, AccountState, Vec<(U256, U256)>)> {
+    type Snapshot = Vec<(Address, AccountState, Vec<(U256, U256)>)>;
+
+    fn snapshot(chain: &ChainStore) -> Snapshot {
         chain.accounts().unwrap().into_iter().map(|(a, s)| (a, s, chain.account_storage(&a).unwrap())).collect()
     }
 
     /// `snapshot` of the head state with `overlay` applied on top.
-    fn with_overlay(
-        mut base: Vec<(Address, AccountState, Vec<(U256, U256)>)>,
-        overlay: &StateDiff,
-    ) -> Vec<(Address, AccountState, Vec<(U256, U256)>)> {
+    fn with_overlay(mut base: Snapshot, overlay: &StateDiff) -> Snapshot {
         for c in &overlay.accounts {
             let old = base.iter().position(|(a, ..)| *a == c.address).map(|i| base.remove(i));
             let Some(info) = c.info else { continue };
-            let mut storage: std::collections::BTreeMap<U256, U256> =
-                if c.wipe_storage { Default::default() } else { old.map(|o| o.2).unwrap_or_default().into_iter().collect() };
+            let mut storage: std::collections::BTreeMap<U256, U256> = if c.wipe_storage {
+                Default::default()
+            } else {
+                old.map(|o| o.2).unwrap_or_default().into_iter().collect()
+            };
             storage.extend(c.storage.iter().copied());
             base.push((c.address, info, storage.into_iter().filter(|(_, v)| !v.is_zero()).collect()));
         }
@@ -842,7 +847,7 @@ mod tests {
             vec![(U256::from(1), U256::from((n + salt) % 3)), (U256::from(n), U256::from(n + salt))],
         )];
         accounts.push(acct(Address::repeat_byte((n + 10 + salt) as u8), n, vec![(U256::from(salt), U256::from(1))]));
-        if (n + salt) % 4 == 0 {
+        if (n + salt).is_multiple_of(4) {
             accounts.push(AccountChange { address: b, info: None, wipe_storage: true, storage: vec![], code: None });
         } else {
             accounts.push(acct(b, n, vec![(U256::from(5 + n), U256::from(n % 2 + salt))]));
@@ -868,7 +873,12 @@ mod tests {
         // The overlay to an ancestor, applied on the head state, is the ancestor's state.
         let head_state = snapshot(chain);
         for (b, snap) in &snaps {
-            assert_eq!(&with_overlay(head_state.clone(), &chain.overlay(b.hash).unwrap().1), snap, "block {}", b.header.number);
+            assert_eq!(
+                &with_overlay(head_state.clone(), &chain.overlay(b.hash).unwrap().1),
+                snap,
+                "block {}",
+                b.header.number
+            );
         }
         // A sibling of block 6 on block 5: committing it reorgs out 6..=8 and restores 5 first.
         let side_diff = varied_diff(6, 1);

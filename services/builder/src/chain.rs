@@ -350,7 +350,10 @@ pub(crate) async fn commit(
         warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");
     }
     reinject(edges, chain, &removed).await;
-    let _ = edges.shreds.publish(Shred::Sealed { chain_id: chain, block_number: number, block_hash: hash, tx_count: count }).await;
+    let _ = edges
+        .shreds
+        .publish(Shred::Sealed { chain_id: chain, block_number: number, block_hash: hash, tx_count: count })
+        .await;
     metrics::gauge!("opseq_builder_head_number", "chain_id" => chain.to_string()).set(number as f64);
     Ok(removed)
 }

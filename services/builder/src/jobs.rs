@@ -2,9 +2,7 @@
 //! origin, include exact txs, inspect, seal, commit, cancel), and the other controls of a chain
 //! builder (auto mode, head rewinds). One job registry per chain builder actor; every control
 //! runs atomically with the chain's builds.
-use crate::chain::{
-    ChainBuilderActor, commit, execute, l1_origin, reader_for, reinject, seal, BuildNext,
-};
+use crate::chain::{BuildNext, ChainBuilderActor, commit, execute, l1_origin, reader_for, reinject, seal};
 use crate::reader::EdgeReader;
 use actix::{ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 use alloy_consensus::Header;
@@ -293,22 +291,24 @@ impl Handler<Control> for ChainBuilderActor {
             Op::Open(opts) => {
                 let open = self.jobs.jobs.values().filter(|j| j.state == JobState::Open).count();
                 if open >= MAX_OPEN {
-                    return actix::AtomicResponse::new(Box::pin(done(Err(ControlError::TooManyJobs(MAX_OPEN))).into_actor(self)));
+                    return actix::AtomicResponse::new(Box::pin(
+                        done(Err(ControlError::TooManyJobs(MAX_OPEN))).into_actor(self),
+                    ));
                 }
                 self.jobs.next += 1;
                 let id = format!("job-{chain}-{}", self.jobs.next);
                 let key = self.jobs.next;
-                Box::pin(
-                    async move { open_job(&builder, &edges, id, opts).await }.into_actor(self).map(move |r, act, _| {
+                Box::pin(async move { open_job(&builder, &edges, id, opts).await }.into_actor(self).map(
+                    move |r, act, _| {
                         let job = r?;
                         let view = job.view();
                         act.jobs.jobs.insert(key, job);
                         act.jobs.trim();
                         Ok(Reply::Job(view))
-                    }),
-                )
+                    },
+                ))
             }
-            Op::Include(id, what) => match self.take_open(&id, |id| ControlError::IncludeAfterSeal(id)) {
+            Op::Include(id, what) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
                 Ok((key, mut job)) => Box::pin(
                     async move {
@@ -328,7 +328,7 @@ impl Handler<Control> for ChainBuilderActor {
                 Ok(k) => Box::pin(done(Ok(Reply::Job(self.jobs.jobs[&k].view()))).into_actor(self)),
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
             },
-            Op::Seal(id, and_commit) => match self.take_open(&id, |id| ControlError::AlreadySealed(id)) {
+            Op::Seal(id, and_commit) => match self.take_open(&id, ControlError::AlreadySealed) {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
                 Ok((key, mut job)) => Box::pin(
                     async move {
@@ -394,7 +394,9 @@ impl Handler<Control> for ChainBuilderActor {
                 });
                 Box::pin(done(r).into_actor(self))
             }
-            Op::Jobs => Box::pin(done(Ok(Reply::Jobs(self.jobs.jobs.values().map(Job::view).collect()))).into_actor(self)),
+            Op::Jobs => {
+                Box::pin(done(Ok(Reply::Jobs(self.jobs.jobs.values().map(Job::view).collect()))).into_actor(self))
+            }
             Op::Auto(active, interval) => {
                 self.auto = active;
                 self.interval = interval;
@@ -449,7 +451,11 @@ async fn open_job(
             .ok_or_else(|| ControlError::Invalid(format!("unknown parent block {h} on chain {chain}")))?,
         None => {
             let head = edges.state.head(chain).await?;
-            edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?
+            edges
+                .state
+                .block_by_number(chain, head.number)
+                .await?
+                .ok_or_else(|| OpseqError::transient("head block missing"))?
         }
     };
     let timestamp = opts.timestamp.unwrap_or(parent.header.timestamp + config.block_time);
@@ -473,8 +479,11 @@ async fn open_job(
                 .ok_or_else(|| ControlError::Invalid(format!("unknown L1 origin {h} on chain {l1}")))?;
             // As op-test-sequencer (TestSkipL1OriginCheck), any known L1 block may be the origin;
             // the sequence number follows the parent's epoch when the origin stays.
-            let sequence_number =
-                if parent.l1_origin.is_some_and(|o| o.hash == h) { crate::chain::next_sequence_number(&parent)? } else { 0 };
+            let sequence_number = if parent.l1_origin.is_some_and(|o| o.hash == h) {
+                crate::chain::next_sequence_number(&parent)?
+            } else {
+                0
+            };
             Some(L1Origin { header: b.header, hash: b.hash, sequence_number })
         }
     };
@@ -512,8 +521,8 @@ fn recover(l2: bool, raw: &[u8]) -> Result<Address, String> {
         }
         tx.recover_signer().map_err(|e| format!("invalid signature: {e}"))
     } else {
-        let tx = alloy_consensus::TxEnvelope::decode_2718_exact(raw)
-            .map_err(|e| format!("undecodable transaction: {e}"))?;
+        let tx =
+            alloy_consensus::TxEnvelope::decode_2718_exact(raw).map_err(|e| format!("undecodable transaction: {e}"))?;
         tx.recover_signer().map_err(|e| format!("invalid signature: {e}"))
     }
 }
@@ -572,7 +581,8 @@ async fn include(
         return Err(ControlError::Refused(r));
     }
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
-    job.chosen.extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
+    job.chosen
+        .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
     job.executed = executed;
     Ok((added, refused))
 }

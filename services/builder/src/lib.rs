@@ -1,9 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod chain;
-pub mod jobs;
 pub mod grpc;
 pub mod http;
+pub mod jobs;
 mod reader;
 pub mod rpc;
 mod test_api;

@@ -126,11 +126,7 @@ impl ChainRpc {
     }
 
     pub(crate) async fn test_open(&self, p: Params<'static>) -> RpcResult {
-        let opts: Option<OpenParams> = if p.is_object() {
-            Some(p.parse()?)
-        } else {
-            p.sequence().optional_next()?
-        };
+        let opts: Option<OpenParams> = if p.is_object() { Some(p.parse()?) } else { p.sequence().optional_next()? };
         let opts = opts.unwrap_or_default();
         let reply = self
             .control(Op::Open(OpenOpts {
@@ -161,7 +157,9 @@ impl ChainRpc {
 
     pub(crate) async fn test_include_first(&self, p: Params<'static>) -> RpcResult {
         self.include_one(p, |v| {
-            serde_json::from_value::<Address>(v).map(Include::First).map_err(|e| format!("sender: expected an address: {e}"))
+            serde_json::from_value::<Address>(v)
+                .map(Include::First)
+                .map_err(|e| format!("sender: expected an address: {e}"))
         })
         .await
     }

@@ -151,7 +151,8 @@ fn jwt_secret(datadir: &Path, given: Option<PathBuf>) -> eyre::Result<PathBuf> {
 }
 
 fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
-    alloy_rpc_types_engine::JwtSecret::from_file(path).wrap_err_with(|| format!("reading JWT secret {}", path.display()))
+    alloy_rpc_types_engine::JwtSecret::from_file(path)
+        .wrap_err_with(|| format!("reading JWT secret {}", path.display()))
 }
 
 async fn dev(a: DevArgs) -> eyre::Result<()> {
@@ -291,7 +292,12 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     let (http, handle) = http_server(
         &a.http,
         builder_probe(edges.clone(), devnet.clone()),
-        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(load_jwt(&jwt_secret(&a.datadir, a.jwt_secret.clone())?)?))),
+        Some(RpcRoutes::new(
+            &devnet,
+            &edges,
+            Some(supervisor),
+            Some(load_jwt(&jwt_secret(&a.datadir, a.jwt_secret.clone())?)?),
+        )),
     )?;
     info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");
     #[allow(clippy::print_stdout)]

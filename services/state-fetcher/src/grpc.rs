@@ -123,10 +123,7 @@ impl v1::state_service_server::StateService for StateGrpc {
         self.source.keep(r.chain_id, block, diff).await.map_err(inv)?;
         Ok(Response::new(v1::KeepBlockResponse {}))
     }
-    async fn get_overlay(
-        &self,
-        r: Request<v1::GetOverlayRequest>,
-    ) -> Result<Response<v1::GetOverlayResponse>, Status> {
+    async fn get_overlay(&self, r: Request<v1::GetOverlayRequest>) -> Result<Response<v1::GetOverlayResponse>, Status> {
         let r = r.into_inner();
         let o = self.source.overlay(r.chain_id, b256(&r.hash).map_err(inv)?).await.map_err(inv)?;
         Ok(Response::new(v1::GetOverlayResponse {

@@ -15,7 +15,10 @@ fn send(node: &Proc, chain: u64, raw: &str) -> eyre::Result<String> {
 }
 
 fn tx_hashes(block: &Value) -> Vec<String> {
-    block["transactions"].as_array().map(|a| a.iter().map(|t| t.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+    block["transactions"]
+        .as_array()
+        .map(|a| a.iter().map(|t| t.as_str().unwrap_or_default().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -46,12 +49,19 @@ fn jobs_include_exact_txs_in_order_and_each_job_state_error_has_its_code() -> ey
     assert_eq!(hex_u64(&r["index"])?, 3);
     let forced_hash = r["hash"].as_str().unwrap().to_string();
     let r = node.control(901, "test_includeBest", json!([id]))?;
-    assert_eq!(r["included"].as_array().map(|v| v.iter().map(|t| t["hash"].clone()).collect::<Vec<_>>()), Some(vec![json!(b)]));
+    assert_eq!(
+        r["included"].as_array().map(|v| v.iter().map(|t| t["hash"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(b)])
+    );
 
     // Refused includes change nothing and say why.
     let (code, msg) = node.control_err(901, "test_includeRaw", json!([id, "0x02deadbeef"]))?;
     assert_eq!(code, -38570, "{msg}");
-    let (code, msg) = node.control_err(901, "test_includeRaw", json!([id, sign_transfer(KEY0, 901, 0, BEEF, 9, 21_000, 10 * GWEI)?]))?;
+    let (code, msg) = node.control_err(
+        901,
+        "test_includeRaw",
+        json!([id, sign_transfer(KEY0, 901, 0, BEEF, 9, 21_000, 10 * GWEI)?]),
+    )?;
     assert_eq!(code, -38570);
     assert!(msg.contains("nonce"), "{msg}");
     let (code, _) = node.control_err(901, "test_includeByHash", json!([id, format!("0x{}", "ab".repeat(32))]))?;
@@ -103,11 +113,13 @@ fn control_routes_need_the_jwt_and_bad_input_changes_nothing() -> eyre::Result<(
     let other = alloy_rpc_types_engine::JwtSecret::random();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let forged = other.encode(&alloy_rpc_types_engine::Claims { iat: now, exp: None })?;
-    let (status, _) = http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {forged}"))], &body)?;
+    let (status, _) =
+        http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {forged}"))], &body)?;
     assert_eq!(status, 401);
     let secret = alloy_rpc_types_engine::JwtSecret::from_file(&dir.path().join("d/jwt.hex"))?;
     let stale = secret.encode(&alloy_rpc_types_engine::Claims { iat: now - 3600, exp: None })?;
-    let (status, text) = http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {stale}"))], &body)?;
+    let (status, text) =
+        http_with("POST", &node.http, "/chains/901", &[("Authorization", &format!("Bearer {stale}"))], &body)?;
     assert_eq!(status, 401, "{text}");
     // A batch smuggling a control call behind a public one is refused too; public calls need no token.
     let batch = json!([{"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}, {"jsonrpc": "2.0", "id": 2, "method": "test_auto", "params": [true]}]).to_string();
@@ -176,7 +188,8 @@ fn equivocation_the_second_block_made_canonical_and_heads_receipts_and_pool_foll
     assert_eq!(node.rpc(901, "eth_getBlockByHash", json!([second["hash"], false]))?["hash"], second["hash"]);
 
     // Build on the sibling before it is canonical, then make the sibling's branch canonical.
-    let j3 = node.control(901, "test_open", json!([{"parent": second["hash"]}]))?["jobId"].as_str().unwrap().to_string();
+    let j3 =
+        node.control(901, "test_open", json!([{"parent": second["hash"]}]))?["jobId"].as_str().unwrap().to_string();
     let z = sign_transfer(KEY0, 901, 1, BEEF, 11, 21_000, 10 * GWEI)?;
     node.control(901, "test_includeRaw", json!([j3, z]))?;
     let reorg = node.control(901, "test_commit", json!([j2]))?;
@@ -218,7 +231,11 @@ fn a_thousand_forced_blocks_are_deterministic() -> eyre::Result<()> {
         let mut hashes = Vec::new();
         for i in 0..1000u64 {
             let job = node.control(901, "test_open", json!([]))?["jobId"].as_str().unwrap().to_string();
-            node.control(901, "test_includeRaw", json!([job, sign_transfer(KEY0, 901, i, DEAD, u128::from(i) + 1, 21_000, 10 * GWEI)?]))?;
+            node.control(
+                901,
+                "test_includeRaw",
+                json!([job, sign_transfer(KEY0, 901, i, DEAD, u128::from(i) + 1, 21_000, 10 * GWEI)?]),
+            )?;
             let b = node.control(901, "test_seal", json!([job]))?;
             hashes.push(b["block"]["hash"].as_str().unwrap().to_string());
         }
@@ -262,14 +279,20 @@ fn an_l1_reorg_of_depth_three_and_the_l2_follows_in_auto_mode() -> eyre::Result<
     let l1_head = node.head(900)?;
     let block = |n: u64| node.rpc(900, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]));
     let fork = block(l1_head - 3)?;
-    let old: Vec<String> = (l1_head - 2..=l1_head).map(|n| Ok(block(n)?["hash"].as_str().unwrap().to_string())).collect::<eyre::Result<_>>()?;
+    let old: Vec<String> = (l1_head - 2..=l1_head)
+        .map(|n| Ok(block(n)?["hash"].as_str().unwrap().to_string()))
+        .collect::<eyre::Result<_>>()?;
     // Three new L1 blocks on the fork point; the first carries a tx so it differs from the old one.
     let mut parent = fork["hash"].as_str().unwrap().to_string();
     let mut reorged = Vec::new();
     for i in 0..3u64 {
         let job = node.control(900, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
         if i == 0 {
-            node.control(900, "test_includeRaw", json!([job, sign_transfer(KEY2, 900, 0, BEEF, 1, 21_000, 100 * GWEI)?]))?;
+            node.control(
+                900,
+                "test_includeRaw",
+                json!([job, sign_transfer(KEY2, 900, 0, BEEF, 1, 21_000, 100 * GWEI)?]),
+            )?;
         }
         let sealed = node.control(900, "test_seal", json!([job]))?;
         reorged.extend(sealed["reorgedOut"].as_array().cloned().unwrap_or_default());
