@@ -1,5 +1,5 @@
 //! The HTTP front: JSON-RPC per chain on `/chains/<chainId>`, plus `/healthz`, `/readyz`, `/metrics`.
-use crate::rpc::ChainRpc;
+use crate::{compat::Compat, rpc::ChainRpc};
 use actix_web::{HttpResponse, web};
 use alloy_rpc_types_engine::JwtSecret;
 use jsonrpsee::RpcModule;
@@ -15,6 +15,7 @@ const MAX_BODY: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub struct RpcRoutes {
     modules: Arc<BTreeMap<ChainId, RpcModule<Arc<ChainRpc>>>>,
+    compat: Compat,
     jwt: Option<JwtSecret>,
 }
 
@@ -46,16 +47,25 @@ impl RpcRoutes {
         miner: Option<actix::Addr<crate::BuilderSupervisor>>,
         jwt: Option<JwtSecret>,
     ) -> Self {
-        let modules = devnet
+        let contexts: BTreeMap<ChainId, Arc<ChainRpc>> = devnet
             .chains
             .iter()
-            .map(|c| (c.chain_id, ChainRpc::module(c.clone(), edges.clone(), miner.clone())))
+            .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone())))
             .collect();
-        Self { modules: Arc::new(modules), jwt }
+        let modules = contexts.iter().map(|(id, ctx)| (*id, ChainRpc::module_of(Arc::clone(ctx)))).collect();
+        let names: Vec<_> = devnet
+            .chains
+            .iter()
+            .map(|c| (format!("sequencer-{}", c.chain_id), format!("builder-{}", c.chain_id), c.chain_id))
+            .collect();
+        Self { modules: Arc::new(modules), compat: Compat::new(contexts, &names), jwt }
     }
 
     fn routes(&self) -> String {
-        self.modules.keys().map(|c| format!("/chains/{c}")).collect::<Vec<_>>().join(", ")
+        let mut r: Vec<String> = self.modules.keys().map(|c| format!("/chains/{c}")).collect();
+        r.push("/ (op-test-sequencer build_*)".into());
+        r.extend(self.compat.names().iter().map(|n| format!("/sequencers/{n}, /tx/{n}")));
+        r.join(", ")
     }
 
     /// Handles one JSON-RPC body (single call or batch) for `chain`.
@@ -63,25 +73,30 @@ impl RpcRoutes {
         let Some(module) = self.modules.get(&chain) else {
             return error(Value::Null, -32601, &format!("unknown chain {chain}: served routes are {}", self.routes()));
         };
-        let parsed: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(e) => return error(Value::Null, -32700, &format!("parse error: invalid JSON: {e}")),
-        };
-        match parsed {
-            Value::Array(calls) if calls.is_empty() => error(Value::Null, -32600, "invalid request: empty batch"),
-            Value::Array(calls) => {
-                let mut out = Vec::with_capacity(calls.len());
-                for c in calls {
-                    out.push(call_one(module, c).await);
-                }
-                Value::Array(out)
-            }
-            single => call_one(module, single).await,
-        }
+        handle_body(module, body).await
     }
 }
 
-async fn call_one(module: &RpcModule<Arc<ChainRpc>>, call: Value) -> Value {
+/// Handles one JSON-RPC body (single call or batch) with `module`.
+async fn handle_body<T: Send + Sync + 'static>(module: &RpcModule<T>, body: &[u8]) -> Value {
+    let parsed: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return error(Value::Null, -32700, &format!("parse error: invalid JSON: {e}")),
+    };
+    match parsed {
+        Value::Array(calls) if calls.is_empty() => error(Value::Null, -32600, "invalid request: empty batch"),
+        Value::Array(calls) => {
+            let mut out = Vec::with_capacity(calls.len());
+            for c in calls {
+                out.push(call_one(module, c).await);
+            }
+            Value::Array(out)
+        }
+        single => call_one(module, single).await,
+    }
+}
+
+async fn call_one<T: Send + Sync + 'static>(module: &RpcModule<T>, call: Value) -> Value {
     let id = call.get("id").cloned().unwrap_or(Value::Null);
     if !call.is_object() || call.get("method").and_then(Value::as_str).is_none() {
         return error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request object with a method");
@@ -139,6 +154,44 @@ async fn chain_route(
     HttpResponse::Ok().json(v)
 }
 
+async fn root_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(reason) = check_jwt(routes.jwt.as_ref(), &req) {
+        return unauthorized(&reason);
+    }
+    HttpResponse::Ok().json(handle_body(routes.compat.root(), &body).await)
+}
+
+async fn sequencer_route(
+    routes: web::Data<RpcRoutes>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some((control, _)) = routes.compat.sequencer(&path) else {
+        return unknown_sequencer(&routes, &path);
+    };
+    if let Err(reason) = check_jwt(routes.jwt.as_ref(), &req) {
+        return unauthorized(&reason);
+    }
+    HttpResponse::Ok().json(handle_body(control, &body).await)
+}
+
+/// `/tx/<sequencer>`: unauthenticated, as op-test-sequencer's.
+async fn tx_route(routes: web::Data<RpcRoutes>, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    let Some((_, tx)) = routes.compat.sequencer(&path) else {
+        return unknown_sequencer(&routes, &path);
+    };
+    HttpResponse::Ok().json(handle_body(tx, &body).await)
+}
+
+fn unknown_sequencer(routes: &RpcRoutes, name: &str) -> HttpResponse {
+    HttpResponse::NotFound().json(error(
+        Value::Null,
+        -32601,
+        &format!("unknown sequencer {name}: served sequencers are {}", routes.compat.names().join(", ")),
+    ))
+}
+
 async fn unknown_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::NotFound().json(error(
         Value::Null,
@@ -153,6 +206,9 @@ pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(routes))
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/chains/{chain}", web::post().to(chain_route))
+            .route("/", web::post().to(root_route))
+            .route("/sequencers/{id}", web::post().to(sequencer_route))
+            .route("/tx/{id}", web::post().to(tx_route))
             .default_service(web::to(unknown_route));
     }
 }

@@ -65,6 +65,8 @@ pub enum Op {
     Auto(bool, Option<Duration>),
     /// Make a known block the head (rewind, or reorg onto a sealed sibling).
     SetHead(B256),
+    /// Whether auto mode is on.
+    AutoStatus,
     /// Every job with its state.
     Jobs,
 }
@@ -406,6 +408,9 @@ impl Handler<Control> for ChainBuilderActor {
                     ctx.notify(BuildNext(generation));
                 }
                 Box::pin(done(Ok(Reply::Auto { active, interval })).into_actor(self))
+            }
+            Op::AutoStatus => {
+                Box::pin(done(Ok(Reply::Auto { active: self.auto, interval: self.interval })).into_actor(self))
             }
             Op::SetHead(hash) => Box::pin(
                 async move {

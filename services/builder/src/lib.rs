@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod chain;
+mod compat;
 pub mod grpc;
 pub mod http;
 pub mod jobs;

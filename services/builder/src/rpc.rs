@@ -192,7 +192,16 @@ impl ChainRpc {
         edges: Edges,
         miner: Option<actix::Addr<crate::BuilderSupervisor>>,
     ) -> RpcModule<Arc<Self>> {
-        let ctx = Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner });
+        Self::module_of(Self::new(config, edges, miner))
+    }
+
+    /// The per-chain context.
+    pub fn new(config: ChainConfig, edges: Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> Arc<Self> {
+        Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner })
+    }
+
+    /// The RPC module over a per-chain context.
+    pub fn module_of(ctx: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut m = RpcModule::new(ctx);
         macro_rules! method {
             ($name:literal, $f:ident) => {
@@ -245,6 +254,14 @@ impl ChainRpc {
 
     pub(crate) fn chain(&self) -> ChainId {
         self.config.chain_id
+    }
+
+    pub(crate) const fn edges(&self) -> &Edges {
+        &self.edges
+    }
+
+    pub(crate) fn is_l2(&self) -> bool {
+        self.config.is_l2()
     }
 
     pub(crate) const fn miner(&self) -> Option<&actix::Addr<crate::BuilderSupervisor>> {

@@ -67,13 +67,24 @@ fn job_id(p: &Params<'static>) -> Result<String, ErrorObjectOwned> {
 }
 
 impl ChainRpc {
-    async fn control(&self, op: Op) -> Result<Reply, ErrorObjectOwned> {
-        let miner = self.miner().ok_or_else(|| err(codes::SERVER, "building is not available in this process"))?;
+    /// A control operation on this chain's builder.
+    pub(crate) async fn control_raw(&self, op: Op) -> Result<Reply, ControlError> {
+        let miner = self.miner().ok_or_else(|| {
+            ControlError::Edge(opseq_primitives::OpseqError::not_found("building is not available in this process"))
+        })?;
         miner
             .send(ChainControl(self.chain(), op))
             .await
-            .map_err(|_| err(codes::SERVER, "builder supervisor stopped"))?
-            .map_err(control_error)
+            .map_err(|_| ControlError::Edge(opseq_primitives::OpseqError::transient("builder supervisor stopped")))?
+    }
+
+    async fn control(&self, op: Op) -> Result<Reply, ErrorObjectOwned> {
+        self.control_raw(op).await.map_err(control_error)
+    }
+
+    /// The head's hash.
+    pub(crate) async fn head_hash(&self) -> Result<B256, ErrorObjectOwned> {
+        Ok(self.edges().state.head(self.chain()).await.map_err(edge)?.hash)
     }
 
     fn outcome_json(o: &TxOutcome) -> Value {

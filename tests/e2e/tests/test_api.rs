@@ -320,3 +320,104 @@ fn an_l1_reorg_of_depth_three_and_the_l2_follows_in_auto_mode() -> eyre::Result<
     }
     Ok(())
 }
+
+/// op-test-sequencer's routes (`/`, `/sequencers/<id>`, `/tx/<id>`): its shapes and codes, as
+/// op-devstack's clients call them.
+#[test]
+fn op_test_sequencer_routes_answer_with_its_shapes_and_codes() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let call = |path: &str, method: &str, params: Value| -> eyre::Result<Value> {
+        let (status, v) = node.control_raw(path, method, params)?;
+        assert_eq!(status, 200, "{v}");
+        Ok(v)
+    };
+    let code = |v: &Value| v["error"]["code"].as_i64();
+    let seq = "/sequencers/sequencer-901";
+
+    // build_* on the root route.
+    let head = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    let job = call("/", "build_new", json!(["builder-901", {"parent": head["hash"]}]))?["result"].clone();
+    assert!(job.as_str().is_some_and(|j| j.starts_with("job-")), "{job}");
+    assert_eq!(call("/", "build_open", json!([job]))?["result"], Value::Null);
+    let env = call("/", "build_seal", json!([job]))?["result"].clone();
+    let payload = &env["executionPayload"];
+    assert_eq!(hex_u64(&payload["blockNumber"])?, hex_u64(&head["number"])? + 1);
+    assert_eq!(payload["parentHash"], head["hash"]);
+    assert!(payload["transactions"][0].as_str().is_some_and(|t| t.starts_with("0x7e")), "{payload}");
+    assert!(payload["withdrawalsRoot"].is_string() && env["parentBeaconBlockRoot"].is_string(), "{env}");
+    assert_eq!(
+        call("/", "build_seal", json!([job]))?["result"],
+        env,
+        "a job seals once; seal again returns the envelope"
+    );
+    assert_eq!(node.head(901)?, hex_u64(&head["number"])?, "build_seal does not commit");
+    let sealed = node.rpc(901, "eth_getBlockByHash", json!([payload["blockHash"], false]))?;
+    assert_eq!(sealed["hash"], payload["blockHash"]);
+    assert_eq!(call("/", "build_closeJob", json!([job]))?["result"], Value::Null);
+    assert_eq!(code(&call("/", "build_open", json!([job]))?), Some(-38510));
+    assert_eq!(code(&call("/", "build_new", json!(["builder-999", {}]))?), Some(-38502));
+    assert_eq!(code(&call("/", "build_seal", json!(["job-901-424242"]))?), Some(-38510));
+
+    // The fullseq step machine, its ordering errors, and /tx/<id> without a JWT.
+    assert_eq!(code(&call(seq, "sequencer_buildJob", json!([]))?), Some(-38510));
+    let (status, v) = {
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0x00"]}).to_string();
+        let (s, t) = http("POST", &node.http, "/tx/sequencer-901", &body)?;
+        (s, serde_json::from_str::<Value>(&t)?)
+    };
+    assert_eq!((status, code(&v)), (200, Some(-38510)), "no job open: unknown job, not a crash");
+    call(seq, "sequencer_new", json!([{"parent": head["hash"]}]))?;
+    assert_eq!(code(&call(seq, "sequencer_new", json!([{}]))?), Some(-38511));
+    let job = call(seq, "sequencer_buildJob", json!([]))?["result"].clone();
+    assert!(job.is_string());
+    let raw = sign_transfer(KEY0, 901, 0, DEAD, 42, 21_000, 10 * GWEI)?;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]}).to_string();
+    let (status, text) = http("POST", &node.http, "/tx/sequencer-901", &body)?;
+    let sent: Value = serde_json::from_str(&text)?;
+    assert_eq!(status, 200);
+    let hash = sent["result"].as_str().unwrap_or_default().to_string();
+    assert_eq!(hash.len(), 66, "{sent}");
+    assert_eq!(code(&call(seq, "sequencer_sign", json!([]))?), Some(-38520));
+    assert_eq!(code(&call(seq, "sequencer_commit", json!([]))?), Some(-38530));
+    assert_eq!(code(&call(seq, "sequencer_publish", json!([]))?), Some(-38540));
+    assert_eq!(call(seq, "sequencer_open", json!([]))?["result"], Value::Null);
+    assert_eq!(call(seq, "sequencer_seal", json!([]))?["result"], Value::Null);
+    assert_eq!(code(&call(seq, "sequencer_seal", json!([]))?), Some(-38521));
+    assert_eq!(code(&call(seq, "sequencer_includeTx", json!([raw]))?), Some(-38521));
+    call(seq, "sequencer_sign", json!([]))?;
+    assert_eq!(code(&call(seq, "sequencer_sign", json!([]))?), Some(-38531));
+    call(seq, "sequencer_commit", json!([]))?;
+    assert_eq!(code(&call(seq, "sequencer_commit", json!([]))?), Some(-38541));
+    call(seq, "sequencer_publish", json!([]))?;
+    call(seq, "sequencer_publish", json!([]))?; // re-publish is allowed
+    assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?["status"], "0x1");
+    assert_eq!(code(&call(seq, "sequencer_prebuiltEnvelope", json!([env]))?), Some(-38503));
+    // sequencer_next finishes the current job and resets; then new/next on top (op-devstack's SequenceBlock).
+    call(seq, "sequencer_next", json!([]))?;
+    let h = node.head(901)?;
+    let tip = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    call(seq, "sequencer_new", json!([{"parent": tip["hash"]}]))?;
+    call(seq, "sequencer_includeTx", json!([sign_transfer(KEY0, 901, 1, DEAD, 1, 21_000, 10 * GWEI)?]))?;
+    call(seq, "sequencer_next", json!([]))?;
+    assert_eq!(node.head(901)?, h + 1);
+
+    // start/stop: inactive, head check, already active.
+    assert_eq!(code(&call(seq, "sequencer_stop", json!([]))?), Some(-38550));
+    let wrong = call(seq, "sequencer_start", json!([format!("0x{}", "11".repeat(32))]))?;
+    assert_eq!(code(&wrong), Some(-38500), "{wrong}");
+    let tip = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(call(seq, "sequencer_start", json!([tip["hash"]]))?["result"], Value::Null);
+    assert_eq!(code(&call(seq, "sequencer_start", json!([tip["hash"]]))?), Some(-38551));
+    assert!(call(seq, "sequencer_stop", json!([]))?["result"].is_string());
+
+    // The JWT guards / and /sequencers/<id>; unknown sequencers are named.
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "sequencer_buildJob", "params": []}).to_string();
+    assert_eq!(http("POST", &node.http, seq, &body)?.0, 401);
+    assert_eq!(http("POST", &node.http, "/", &body)?.0, 401);
+    let (status, text) = http("POST", &node.http, "/sequencers/nope", &body)?;
+    assert_eq!(status, 404);
+    assert!(text.contains("sequencer-901"), "{text}");
+    Ok(())
+}
