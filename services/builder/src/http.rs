@@ -39,13 +39,15 @@ fn check_jwt(secret: Option<&JwtSecret>, req: &actix_web::HttpRequest) -> Result
 }
 
 impl RpcRoutes {
-    /// One module per chain of `devnet`. With `jwt`, the control methods (`test_*`) need a
-    /// bearer token signed with it.
+    /// One module per chain of `devnet`. With `jwt`, the control methods (`test_*`) and the
+    /// op-test-sequencer routes need a bearer token signed with it. Sequencers and builders are
+    /// named `sequencer-<chainId>` / `builder-<chainId>`, plus the names of `ensemble`.
     pub fn new(
         devnet: &DevnetConfig,
         edges: &Edges,
         miner: Option<actix::Addr<crate::BuilderSupervisor>>,
         jwt: Option<JwtSecret>,
+        ensemble: Option<&crate::ensemble::Ensemble>,
     ) -> Self {
         let contexts: BTreeMap<ChainId, Arc<ChainRpc>> = devnet
             .chains
@@ -53,11 +55,12 @@ impl RpcRoutes {
             .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone())))
             .collect();
         let modules = contexts.iter().map(|(id, ctx)| (*id, ChainRpc::module_of(Arc::clone(ctx)))).collect();
-        let names: Vec<_> = devnet
+        let mut names: Vec<_> = devnet
             .chains
             .iter()
             .map(|c| (format!("sequencer-{}", c.chain_id), format!("builder-{}", c.chain_id), c.chain_id))
             .collect();
+        names.extend(ensemble.map(|e| e.names.clone()).unwrap_or_default());
         Self { modules: Arc::new(modules), compat: Compat::new(contexts, &names), jwt }
     }
 

@@ -2,6 +2,7 @@
 
 mod chain;
 mod compat;
+pub mod ensemble;
 pub mod grpc;
 pub mod http;
 pub mod jobs;

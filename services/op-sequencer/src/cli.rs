@@ -110,6 +110,10 @@ pub struct DevArgs {
     /// JWT secret file for the authenticated APIs; generated there if missing.
     #[arg(long = "rpc.jwt-secret", env = "OPSEQ_RPC_JWT_SECRET")]
     pub jwt_secret: Option<PathBuf>,
+    /// op-test-sequencer ensemble file (YAML or JSON): its sequencer and builder names are
+    /// served too.
+    #[arg(long = "builders.config", env = "OPSEQ_BUILDERS_CONFIG")]
+    pub builders_config: Option<PathBuf>,
 }
 
 /// One component of the cluster.
@@ -144,6 +148,9 @@ pub struct ComponentArgs {
     /// `<datadir>/jwt.hex`).
     #[arg(long = "rpc.jwt-secret", env = "OPSEQ_RPC_JWT_SECRET")]
     pub jwt_secret: Option<PathBuf>,
+    /// op-test-sequencer ensemble file (YAML or JSON) for the builder's routes.
+    #[arg(long = "builders.config", env = "OPSEQ_BUILDERS_CONFIG")]
+    pub builders_config: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -150,6 +150,17 @@ fn jwt_secret(datadir: &Path, given: Option<PathBuf>) -> eyre::Result<PathBuf> {
     Ok(path)
 }
 
+fn load_ensemble(
+    path: Option<&Path>,
+    devnet: &DevnetConfig,
+) -> eyre::Result<Option<opseq_builder::ensemble::Ensemble>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
+    let e = opseq_builder::ensemble::Ensemble::parse(&text, &devnet.chain_ids())
+        .map_err(|e| eyre::eyre!("{}: {e}", path.display()))?;
+    Ok(Some(e))
+}
+
 fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
     alloy_rpc_types_engine::JwtSecret::from_file(path)
         .wrap_err_with(|| format!("reading JWT secret {}", path.display()))
@@ -175,8 +186,12 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
     let secret = load_jwt(&jwt)?;
-    let (http, http_handle) =
-        http_server(&a.http, probe, Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret))))?;
+    let ensemble = load_ensemble(a.builders_config.as_deref(), &devnet)?;
+    let (http, http_handle) = http_server(
+        &a.http,
+        probe,
+        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret), ensemble.as_ref())),
+    )?;
     #[allow(clippy::print_stdout)]
     {
         println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
@@ -297,6 +312,7 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
             &edges,
             Some(supervisor),
             Some(load_jwt(&jwt_secret(&a.datadir, a.jwt_secret.clone())?)?),
+            load_ensemble(a.builders_config.as_deref(), &devnet)?.as_ref(),
         )),
     )?;
     info!(target: "opseq::cluster", component = "builder", %grpc, %http, "component running");

@@ -421,3 +421,37 @@ fn op_test_sequencer_routes_answer_with_its_shapes_and_codes() -> eyre::Result<(
     assert!(text.contains("sequencer-901"), "{text}");
     Ok(())
 }
+
+/// An op-test-sequencer ensemble file (as op-devstack / Kurtosis write it) names our routes; a bad
+/// one stops the start with the reason.
+#[test]
+fn an_op_test_sequencer_ensemble_file_names_the_routes() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("builder_config.yaml");
+    std::fs::write(
+        &config,
+        "builders: { test-builder-901: { standard: { l1EL: http://l1:8545, l2EL: http://el:8545, l2CL: http://cl:8547 } } }\n\
+         signers: { test-signer-901: { local-key: { chainID: 901, raw: \"0x01\" } } }\n\
+         sequencers: { test-seq-901: { full: { chainID: 901, builder: test-builder-901, signer: test-signer-901 } } }\n",
+    )?;
+    let node = dev(&dir.path().join("d"), &["--no-auto", "--builders.config", config.to_str().unwrap()])?;
+    let h = node.head(901)?;
+    let (_, v) = node.control_raw("/sequencers/test-seq-901", "sequencer_next", json!([]))?;
+    assert_eq!(v["result"], Value::Null, "{v}");
+    assert_eq!(node.head(901)?, h + 1);
+    let (_, v) = node.control_raw("/", "build_new", json!(["test-builder-901", {}]))?;
+    assert!(v["result"].is_string(), "{v}");
+    drop(node);
+
+    std::fs::write(&config, "sequencers: { s: { full: { chainID: 7, builder: b } } }\n")?;
+    let out = std::process::Command::new(binary())
+        .args(["dev", "--no-auto", "--http.port", "0", "--datadir"])
+        .arg(dir.path().join("e"))
+        .args(["--grpc.addr", "127.0.0.1:0", "--builders.config"])
+        .arg(&config)
+        .output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chain 7 is not served"), "{err}");
+    Ok(())
+}
