@@ -241,13 +241,41 @@ impl TxSource for GrpcTxSource {
             .await
             .map_err(|s| peer_error(POOL, s))?
             .into_inner();
-        let outcome = match v1::SubmitOutcome::try_from(r.outcome).unwrap_or_default() {
-            v1::SubmitOutcome::Queued => SubmitOutcome::Queued,
-            v1::SubmitOutcome::AlreadyKnown => SubmitOutcome::AlreadyKnown,
-            v1::SubmitOutcome::Replaced => SubmitOutcome::Replaced,
-            _ => SubmitOutcome::Pending,
-        };
-        Ok((b256(&r.hash)?, outcome))
+        Ok((b256(&r.hash)?, outcome_from_wire(r.outcome)))
+    }
+    async fn submit_many(
+        &self,
+        chain: ChainId,
+        raws: Vec<Bytes>,
+    ) -> EdgeResult<Vec<EdgeResult<(B256, SubmitOutcome)>>> {
+        let m = v1::SubmitTxsRequest { chain_id: chain, raws: raws.iter().map(|r| r.to_vec()).collect() };
+        // Not retried: a resent batch would answer "already known" for what the first one added.
+        let r = self.client.clone().submit_txs(req(m)).await.map_err(|s| peer_error(POOL, s))?.into_inner();
+        Ok(r.results
+            .into_iter()
+            .map(|res| match res.accepted {
+                Some(a) => Ok((b256(&a.hash)?, outcome_from_wire(a.outcome))),
+                None => {
+                    Err(error_from_status(tonic::Status::new(tonic::Code::from(res.error_code), res.error_message)))
+                }
+            })
+            .collect())
+    }
+    async fn content(&self, chain: ChainId) -> EdgeResult<Vec<(PoolTx, bool)>> {
+        let r = retry!(self, POOL, pool_content, v1::PoolContentRequest { chain_id: chain }).into_inner();
+        r.entries
+            .iter()
+            .map(|e| {
+                Ok((
+                    pool_tx_from_wire(e.tx.as_ref().ok_or_else(|| OpseqError::fatal("pool entry without tx"))?)?,
+                    e.pending,
+                ))
+            })
+            .collect()
+    }
+    async fn remove(&self, chain: ChainId, hash: B256) -> EdgeResult<bool> {
+        let m = v1::DropTxRequest { chain_id: chain, hash: hash.to_vec() };
+        Ok(retry!(self, POOL, drop_tx, m).into_inner().dropped)
     }
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {
         let m = v1::BestTransactionsRequest { chain_id: chain, base_fee, max: max as u64 };
@@ -336,6 +364,15 @@ impl BlockSink for GrpcBlockSink {
         r.set_timeout(Duration::from_secs(3600 * 24 * 365));
         let s = self.client.clone().subscribe_blocks(r).await.map_err(|s| peer_error("publisher", s))?.into_inner();
         Ok(s.filter_map(|b| async move { b.ok().and_then(|b| b.block).and_then(|b| block_from_wire(&b).ok()) }).boxed())
+    }
+}
+
+fn outcome_from_wire(o: i32) -> SubmitOutcome {
+    match v1::SubmitOutcome::try_from(o).unwrap_or_default() {
+        v1::SubmitOutcome::Queued => SubmitOutcome::Queued,
+        v1::SubmitOutcome::AlreadyKnown => SubmitOutcome::AlreadyKnown,
+        v1::SubmitOutcome::Replaced => SubmitOutcome::Replaced,
+        _ => SubmitOutcome::Pending,
     }
 }
 

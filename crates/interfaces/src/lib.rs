@@ -94,6 +94,14 @@ pub trait StateSource: Send + Sync + Debug + 'static {
 pub trait TxSource: Send + Sync + Debug + 'static {
     /// Validates, journals and adds a raw EIP-2718 transaction; returns its hash.
     async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)>;
+    /// [`TxSource::submit`] for many txs at once (a JSON-RPC batch): senders recovered in
+    /// parallel, one state read, one journal write. One outcome per tx, in order.
+    async fn submit_many(&self, chain: ChainId, raws: Vec<Bytes>)
+    -> EdgeResult<Vec<EdgeResult<(B256, SubmitOutcome)>>>;
+    /// Every pooled tx, with whether it is pending (executable) or queued (behind a gap).
+    async fn content(&self, chain: ChainId) -> EdgeResult<Vec<(PoolTx, bool)>>;
+    /// Drops a pooled tx by hash; whether it was there.
+    async fn remove(&self, chain: ChainId, hash: B256) -> EdgeResult<bool>;
     /// Up to `max` executable transactions that pay `base_fee`, best first, each sender's in nonce
     /// order.
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>>;

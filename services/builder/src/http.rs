@@ -15,6 +15,7 @@ const MAX_BODY: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub struct RpcRoutes {
     modules: Arc<BTreeMap<ChainId, RpcModule<Arc<ChainRpc>>>>,
+    contexts: Arc<BTreeMap<ChainId, Arc<ChainRpc>>>,
     compat: Compat,
     jwt: Option<JwtSecret>,
 }
@@ -61,7 +62,12 @@ impl RpcRoutes {
             .map(|c| (format!("sequencer-{}", c.chain_id), format!("builder-{}", c.chain_id), c.chain_id))
             .collect();
         names.extend(ensemble.map(|e| e.names.clone()).unwrap_or_default());
-        Self { modules: Arc::new(modules), compat: Compat::new(contexts, &names), jwt }
+        Self {
+            modules: Arc::new(modules),
+            contexts: Arc::new(contexts.clone()),
+            compat: Compat::new(contexts, &names),
+            jwt,
+        }
     }
 
     fn routes(&self) -> String {
@@ -71,11 +77,35 @@ impl RpcRoutes {
         r.join(", ")
     }
 
-    /// Handles one JSON-RPC body (single call or batch) for `chain`.
+    /// Handles one JSON-RPC body (single call or batch) for `chain`. The
+    /// `eth_sendRawTransaction` calls of a batch are submitted to the pool together.
     pub async fn handle(&self, chain: ChainId, body: &[u8]) -> Value {
         let Some(module) = self.modules.get(&chain) else {
             return error(Value::Null, -32601, &format!("unknown chain {chain}: served routes are {}", self.routes()));
         };
+        if let Ok(Value::Array(calls)) = serde_json::from_slice::<Value>(body) {
+            let is_send = |c: &Value| c.get("method").and_then(Value::as_str) == Some("eth_sendRawTransaction");
+            if calls.iter().filter(|c| is_send(c)).count() >= 2 {
+                let ctx = &self.contexts[&chain];
+                let sends: Vec<(Value, Value)> = calls
+                    .iter()
+                    .filter(|c| is_send(c))
+                    .map(|c| {
+                        (c.get("id").cloned().unwrap_or(Value::Null), c.get("params").cloned().unwrap_or(Value::Null))
+                    })
+                    .collect();
+                let mut sent = ctx.send_raw_batch(sends).await.into_iter();
+                let mut out = Vec::with_capacity(calls.len());
+                for c in calls {
+                    if is_send(&c) {
+                        out.push(sent.next().unwrap_or_default());
+                    } else {
+                        out.push(call_one(module, c).await);
+                    }
+                }
+                return Value::Array(out);
+            }
+        }
         handle_body(module, body).await
     }
 }

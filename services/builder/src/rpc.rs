@@ -231,6 +231,10 @@ impl ChainRpc {
         method!("eth_feeHistory", fee_history);
         method!("eth_sendRawTransaction", send_raw);
         method!("txpool_status", txpool_status);
+        method!("txpool_content", txpool_content);
+        method!("txpool_contentFrom", txpool_content_from);
+        method!("txpool_inspect", txpool_inspect);
+        method!("anvil_dropTransaction", drop_transaction);
         method!("debug_dumpBlock", dump_block);
         method!("evm_mine", evm_mine);
         method!("anvil_mine", anvil_mine);
@@ -784,6 +788,121 @@ impl ChainRpc {
             .map_err(edge)?;
         tracing::debug!(target: "opseq::builder::rpc", chain_id = self.chain(), number = block.header.number, "evm_mine");
         Ok(json!("0x0"))
+    }
+
+    /// `eth_sendRawTransaction` calls of one JSON-RPC batch, submitted together (senders
+    /// recovered in parallel, one journal write); returns one response object per call.
+    pub(crate) async fn send_raw_batch(&self, calls: Vec<(Value, Value)>) -> Vec<Value> {
+        let mut raws = Vec::with_capacity(calls.len());
+        let mut out: Vec<Option<Value>> = vec![None; calls.len()];
+        let mut slots = Vec::new();
+        for (i, (id, params)) in calls.iter().enumerate() {
+            let raw = params
+                .as_array()
+                .filter(|a| a.len() == 1)
+                .and_then(|a| a[0].as_str())
+                .and_then(|s| hex::decode(s.trim_start_matches("0x")).ok());
+            match raw {
+                Some(b) => {
+                    slots.push(i);
+                    raws.push(Bytes::from(b));
+                }
+                None => {
+                    out[i] = Some(
+                        json!({"jsonrpc": "2.0", "id": id, "error": {"code": codes::INVALID_PARAMS, "message": "invalid raw transaction: expected one hex string"}}),
+                    );
+                }
+            }
+        }
+        let error_json = |id: &Value, e: ErrorObjectOwned| json!({"jsonrpc": "2.0", "id": id, "error": {"code": e.code(), "message": e.message()}});
+        match self.edges.txs.submit_many(self.chain(), raws).await {
+            Ok(results) => {
+                for (i, r) in slots.into_iter().zip(results) {
+                    let id = &calls[i].0;
+                    out[i] = Some(match r {
+                        Ok((hash, _)) => json!({"jsonrpc": "2.0", "id": id, "result": hash}),
+                        Err(e) => error_json(id, edge(e)),
+                    });
+                }
+            }
+            Err(e) => {
+                let e = edge(e);
+                for i in slots {
+                    out[i] = Some(error_json(&calls[i].0, e.clone()));
+                }
+            }
+        }
+        out.into_iter().map(Option::unwrap_or_default).collect()
+    }
+
+    fn pool_tx_json(&self, t: &opseq_primitives::PoolTx) -> Value {
+        let mut v = AnyTx::decode(self.l2(), &t.raw).map(|d| d.json()).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("hash".into(), json!(t.hash));
+            o.insert("from".into(), json!(t.sender));
+            o.insert("blockHash".into(), Value::Null);
+            o.insert("blockNumber".into(), Value::Null);
+            o.insert("transactionIndex".into(), Value::Null);
+        }
+        v
+    }
+
+    /// geth's `txpool_content` layout: `{pending|queued: {sender: {nonce: tx}}}`.
+    async fn pool_content(
+        &self,
+        from: Option<Address>,
+        f: impl Fn(&Self, &opseq_primitives::PoolTx) -> Value,
+    ) -> RpcResult {
+        let content = self.edges.txs.content(self.chain()).await.map_err(edge)?;
+        let mut pending = serde_json::Map::new();
+        let mut queued = serde_json::Map::new();
+        for (t, is_pending) in content.iter().filter(|(t, _)| from.is_none_or(|a| t.sender == a)) {
+            let side = if *is_pending { &mut pending } else { &mut queued };
+            let by_nonce = side.entry(t.sender.to_checksum(None)).or_insert_with(|| json!({}));
+            by_nonce[t.nonce.to_string()] = f(self, t);
+        }
+        if from.is_some() {
+            // contentFrom: one sender, so no sender level.
+            let flat =
+                |m: serde_json::Map<String, Value>| m.into_iter().next().map(|(_, v)| v).unwrap_or_else(|| json!({}));
+            return Ok(json!({"pending": flat(pending), "queued": flat(queued)}));
+        }
+        Ok(json!({"pending": pending, "queued": queued}))
+    }
+
+    async fn txpool_content(&self, _: Params<'static>) -> RpcResult {
+        self.pool_content(None, Self::pool_tx_json).await
+    }
+
+    async fn txpool_content_from(&self, p: Params<'static>) -> RpcResult {
+        let (a,): (Address,) = p.parse()?;
+        self.pool_content(Some(a), Self::pool_tx_json).await
+    }
+
+    /// geth's `txpool_inspect`: `"<to>: <value> wei + <gas> gas × <maxFee> wei"`.
+    async fn txpool_inspect(&self, _: Params<'static>) -> RpcResult {
+        self.pool_content(None, |me, t| {
+            let tx = AnyTx::decode(me.l2(), &t.raw);
+            let to = tx
+                .as_ref()
+                .and_then(AnyTx::to)
+                .map(|a| a.to_checksum(None))
+                .unwrap_or_else(|| "contract creation".into());
+            let value = tx
+                .as_ref()
+                .map(|d| d.json()["value"].clone())
+                .and_then(|v| v.as_str().and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok()))
+                .unwrap_or_default();
+            json!(format!("{to}: {value} wei + {} gas × {} wei", t.gas_limit, t.max_fee_per_gas))
+        })
+        .await
+    }
+
+    /// anvil's `anvil_dropTransaction(hash)`: removes a pooled tx; null if it was not pooled.
+    async fn drop_transaction(&self, p: Params<'static>) -> RpcResult {
+        let (hash,): (B256,) = p.parse()?;
+        let dropped = self.edges.txs.remove(self.chain(), hash).await.map_err(edge)?;
+        Ok(if dropped { json!(hash) } else { Value::Null })
     }
 
     async fn txpool_status(&self, _: Params<'static>) -> RpcResult {

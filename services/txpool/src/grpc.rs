@@ -77,6 +77,54 @@ impl v1::tx_pool_service_server::TxPoolService for TxPoolGrpc {
             self.source.get(r.chain_id, b256(&r.hash).map_err(status_from_error)?).await.map_err(status_from_error)?;
         Ok(Response::new(v1::GetPooledTxResponse { tx: tx.as_ref().map(pool_tx_to_wire) }))
     }
+    async fn submit_txs(&self, r: Request<v1::SubmitTxsRequest>) -> Result<Response<v1::SubmitTxsResponse>, Status> {
+        let r = r.into_inner();
+        let raws = r.raws.into_iter().map(Bytes::from).collect();
+        let results = self.source.submit_many(r.chain_id, raws).await.map_err(status_from_error)?;
+        Ok(Response::new(v1::SubmitTxsResponse {
+            results: results
+                .into_iter()
+                .map(|res| match res {
+                    Ok((hash, outcome)) => v1::SubmitResult {
+                        accepted: Some(v1::SubmitTxResponse {
+                            hash: hash.to_vec(),
+                            outcome: outcome_to_wire(outcome) as i32,
+                        }),
+                        ..Default::default()
+                    },
+                    Err(e) => {
+                        let st = status_from_error(e);
+                        v1::SubmitResult {
+                            accepted: None,
+                            error_code: st.code() as i32,
+                            error_message: st.message().to_string(),
+                        }
+                    }
+                })
+                .collect(),
+        }))
+    }
+    async fn pool_content(
+        &self,
+        r: Request<v1::PoolContentRequest>,
+    ) -> Result<Response<v1::PoolContentResponse>, Status> {
+        let c = self.source.content(r.get_ref().chain_id).await.map_err(status_from_error)?;
+        Ok(Response::new(v1::PoolContentResponse {
+            entries: c
+                .iter()
+                .map(|(t, pending)| v1::PoolEntry { tx: Some(pool_tx_to_wire(t)), pending: *pending })
+                .collect(),
+        }))
+    }
+    async fn drop_tx(&self, r: Request<v1::DropTxRequest>) -> Result<Response<v1::DropTxResponse>, Status> {
+        let r = r.into_inner();
+        let dropped = self
+            .source
+            .remove(r.chain_id, b256(&r.hash).map_err(status_from_error)?)
+            .await
+            .map_err(status_from_error)?;
+        Ok(Response::new(v1::DropTxResponse { dropped }))
+    }
     async fn pool_status(&self, r: Request<v1::PoolStatusRequest>) -> Result<Response<v1::PoolStatusResponse>, Status> {
         let s = self.source.status(r.get_ref().chain_id).await.map_err(status_from_error)?;
         Ok(Response::new(v1::PoolStatusResponse { pending: s.pending, queued: s.queued }))

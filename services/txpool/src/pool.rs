@@ -4,7 +4,9 @@ use actix::{Actor, Addr, Context, Handler, Message};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use opseq_interfaces::{EdgeResult, StateSource, TxSource};
-use opseq_primitives::{ChainConfig, ChainId, DevnetConfig, OpseqError, PoolStatus, PoolTx, SubmitOutcome};
+use opseq_primitives::{
+    AccountState, ChainConfig, ChainId, DevnetConfig, OpseqError, PoolStatus, PoolTx, SubmitOutcome,
+};
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
@@ -17,19 +19,30 @@ const MAX_PER_SENDER: usize = 64;
 /// Per-chain limit.
 const MAX_PER_CHAIN: usize = 20_000;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ChainPool {
     by_hash: HashMap<B256, PoolTx>,
     by_sender: HashMap<Address, BTreeMap<u64, B256>>,
+    /// Most txs pooled (global limit).
+    limit: usize,
+}
+
+impl Default for ChainPool {
+    fn default() -> Self {
+        Self { by_hash: HashMap::new(), by_sender: HashMap::new(), limit: MAX_PER_CHAIN }
+    }
 }
 
 impl ChainPool {
-    fn insert(&mut self, tx: PoolTx) -> Result<(SubmitOutcome, Option<B256>), OpseqError> {
+    /// Adds `tx`; returns the outcome, the same-nonce tx it replaced and the tx it evicted (a
+    /// full pool makes room by dropping its cheapest tx, if `tx` pays more).
+    fn insert(&mut self, tx: PoolTx) -> Result<(SubmitOutcome, Option<B256>, Option<B256>), OpseqError> {
         if self.by_hash.contains_key(&tx.hash) {
-            return Ok((SubmitOutcome::AlreadyKnown, None));
+            return Ok((SubmitOutcome::AlreadyKnown, None, None));
         }
         let nonces = self.by_sender.entry(tx.sender).or_default();
         let mut replaced = None;
+        let mut evicted = None;
         if let Some(old_hash) = nonces.get(&tx.nonce) {
             let old = &self.by_hash[old_hash];
             // Replacement needs a 10% bump of both caps (geth's default price bump).
@@ -46,15 +59,39 @@ impl ChainPool {
             return Err(OpseqError::invalid(format!(
                 "txpool is full: sender already has {MAX_PER_SENDER} transactions pooled"
             )));
-        } else if self.by_hash.len() >= MAX_PER_CHAIN {
-            return Err(OpseqError::transient("txpool is full"));
+        } else if self.by_hash.len() >= self.limit {
+            // Evict the cheapest tx that is last in its sender's line (evicting from the middle
+            // would open a nonce gap), if the newcomer pays a higher tip.
+            let victim = self
+                .by_sender
+                .values()
+                .filter_map(|n| n.values().next_back())
+                .map(|h| &self.by_hash[h])
+                .min_by_key(|t| (t.max_priority_fee_per_gas, t.max_fee_per_gas))
+                .map(|t| (t.hash, t.max_priority_fee_per_gas, t.max_fee_per_gas));
+            match victim {
+                Some((h, tip, fee)) if (tx.max_priority_fee_per_gas, tx.max_fee_per_gas) > (tip, fee) => {
+                    evicted = Some(h);
+                }
+                _ => {
+                    self.by_sender.retain(|_, n| !n.is_empty());
+                    return Err(OpseqError::transient(format!(
+                        "txpool is full ({} txs) and this transaction tips no more than the cheapest pooled one",
+                        self.limit
+                    )));
+                }
+            }
         }
         if let Some(old) = replaced {
             self.by_hash.remove(&old);
         }
-        nonces.insert(tx.nonce, tx.hash);
+        if let Some(e) = evicted {
+            self.remove(&e);
+        }
+        self.by_sender.entry(tx.sender).or_default().insert(tx.nonce, tx.hash);
         self.by_hash.insert(tx.hash, tx);
-        Ok((if replaced.is_some() { SubmitOutcome::Replaced } else { SubmitOutcome::Pending }, replaced))
+        let outcome = if replaced.is_some() { SubmitOutcome::Replaced } else { SubmitOutcome::Pending };
+        Ok((outcome, replaced, evicted))
     }
 
     fn remove(&mut self, hash: &B256) -> Option<PoolTx> {
@@ -106,6 +143,14 @@ impl TxPoolActor {
         Ok(Self { pools, journal })
     }
 
+    /// Caps every chain's pool at `limit` txs (default 20,000); a full pool evicts its cheapest.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        for p in self.pools.values_mut() {
+            p.limit = limit;
+        }
+        self
+    }
+
     fn pool(&mut self, chain: ChainId) -> Result<&mut ChainPool, OpseqError> {
         self.pools.get_mut(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))
     }
@@ -117,48 +162,66 @@ impl TxPoolActor {
     }
 }
 
-/// Add a validated tx.
+/// Add validated txs, each with its sender's state nonce; one journal write for all.
 #[derive(Debug, Message)]
-#[rtype(result = "EdgeResult<SubmitOutcome>")]
-struct Add(PoolTx, u64);
+#[rtype(result = "Vec<EdgeResult<SubmitOutcome>>")]
+struct AddMany(ChainId, Vec<(PoolTx, u64)>);
 
-impl Handler<Add> for TxPoolActor {
-    type Result = EdgeResult<SubmitOutcome>;
-    fn handle(&mut self, Add(tx, state_nonce): Add, _: &mut Context<Self>) -> Self::Result {
-        let key = Self::journal_key(&tx);
-        let value = serde_json::to_vec(&tx).map_err(|e| OpseqError::fatal(e.to_string()))?;
-        let chain = tx.chain_id;
-        let hash = tx.hash;
-        let sender = tx.sender;
-        let nonce = tx.nonce;
-        let pool = self.pool(chain)?;
-        let (mut outcome, replaced) = pool.insert(tx)?;
-        if outcome == SubmitOutcome::AlreadyKnown {
-            return Ok(outcome);
-        }
-        // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
+impl Handler<AddMany> for TxPoolActor {
+    type Result = Vec<EdgeResult<SubmitOutcome>>;
+    fn handle(&mut self, AddMany(chain, txs): AddMany, _: &mut Context<Self>) -> Self::Result {
+        let Ok(pool) = self.pool(chain) else {
+            return txs.iter().map(|_| Err(OpseqError::not_found(format!("unknown chain {chain}")))).collect();
+        };
         let mut batch = sled::Batch::default();
-        batch.insert(key, value);
-        if let Some(old) = replaced {
-            let mut k = chain.to_be_bytes().to_vec();
-            k.extend_from_slice(old.as_slice());
-            batch.remove(k);
-        }
-        if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
-            self.pool(chain)?.remove(&hash);
-            return Err(OpseqError::transient(format!("txpool journal write failed: {e}")));
-        }
-        if outcome == SubmitOutcome::Pending {
-            // Pending only if every nonce from the state nonce up to this one is present.
-            let pool = self.pool(chain)?;
-            let nonces = &pool.by_sender[&sender];
-            if (state_nonce..nonce).any(|n| !nonces.contains_key(&n)) {
-                outcome = SubmitOutcome::Queued;
+        let mut added = Vec::new();
+        let mut out: Vec<EdgeResult<SubmitOutcome>> = Vec::with_capacity(txs.len());
+        for (tx, state_nonce) in txs {
+            let (key, value) = match serde_json::to_vec(&tx) {
+                Ok(v) => (Self::journal_key(&tx), v),
+                Err(e) => {
+                    out.push(Err(OpseqError::fatal(e.to_string())));
+                    continue;
+                }
+            };
+            let (hash, sender, nonce) = (tx.hash, tx.sender, tx.nonce);
+            match pool.insert(tx) {
+                Ok((SubmitOutcome::AlreadyKnown, ..)) => out.push(Ok(SubmitOutcome::AlreadyKnown)),
+                Ok((mut outcome, replaced, evicted)) => {
+                    batch.insert(key, value);
+                    for old in replaced.into_iter().chain(evicted) {
+                        let mut k = chain.to_be_bytes().to_vec();
+                        k.extend_from_slice(old.as_slice());
+                        batch.remove(k);
+                    }
+                    if outcome == SubmitOutcome::Pending {
+                        // Pending only if every nonce from the state nonce up to this one is present.
+                        let nonces = &pool.by_sender[&sender];
+                        if (state_nonce..nonce).any(|n| !nonces.contains_key(&n)) {
+                            outcome = SubmitOutcome::Queued;
+                        }
+                    }
+                    added.push((hash, out.len()));
+                    out.push(Ok(outcome));
+                }
+                Err(e) => out.push(Err(e)),
             }
         }
-        metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(1);
-        debug!(target: "opseq::txpool", chain_id = chain, %hash, ?outcome, "accepted");
-        Ok(outcome)
+        if added.is_empty() {
+            return out;
+        }
+        // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
+        if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
+            let pool = self.pools.get_mut(&chain).expect("checked above");
+            for (hash, i) in added {
+                pool.remove(&hash);
+                out[i] = Err(OpseqError::transient(format!("txpool journal write failed: {e}")));
+            }
+            return out;
+        }
+        metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(added.len() as u64);
+        debug!(target: "opseq::txpool", chain_id = chain, accepted = added.len(), "accepted");
+        out
     }
 }
 
@@ -275,6 +338,8 @@ enum Query {
     Get(ChainId, B256),
     SenderNonces(ChainId, Address),
     Status(ChainId, HashMap<Address, u64>),
+    Content(ChainId, HashMap<Address, u64>),
+    Drop(ChainId, B256),
 }
 
 #[derive(Debug)]
@@ -282,6 +347,8 @@ enum QueryAnswer {
     Tx(Option<PoolTx>),
     Nonces(Vec<u64>),
     Status(PoolStatus),
+    Content(Vec<(PoolTx, bool)>),
+    Dropped(bool),
 }
 
 impl Handler<Query> for TxPoolActor {
@@ -308,8 +375,55 @@ impl Handler<Query> for TxPoolActor {
                 }
                 QueryAnswer::Status(st)
             }
+            Query::Content(c, state) => {
+                let pool = self.pool(c)?;
+                let mut out = Vec::with_capacity(pool.by_hash.len());
+                for (s, n) in &pool.by_sender {
+                    let mut next = state.get(s).copied().unwrap_or_default();
+                    for (nonce, h) in n.range(next..) {
+                        let pending = *nonce == next;
+                        if pending {
+                            next += 1;
+                        }
+                        out.push((pool.by_hash[h].clone(), pending));
+                    }
+                }
+                QueryAnswer::Content(out)
+            }
+            Query::Drop(c, h) => {
+                let dropped = self.pool(c)?.remove(&h).is_some();
+                if dropped {
+                    let mut k = c.to_be_bytes().to_vec();
+                    k.extend_from_slice(h.as_slice());
+                    self.journal.remove(k).map_err(|e| OpseqError::transient(e.to_string()))?;
+                }
+                QueryAnswer::Dropped(dropped)
+            }
         })
     }
+}
+
+/// Decodes and recovers the senders of `raws`, spread over the cores (signature recovery is
+/// most of ingest's CPU).
+async fn recover_all(config: &ChainConfig, raws: Vec<Bytes>) -> EdgeResult<Vec<EdgeResult<(PoolTx, U256)>>> {
+    const CHUNK: usize = 256;
+    if raws.len() <= CHUNK {
+        return Ok(raws.into_iter().map(|r| decode_and_recover(config, r)).collect());
+    }
+    let mut tasks = Vec::new();
+    let mut raws = raws.into_iter().peekable();
+    while raws.peek().is_some() {
+        let chunk: Vec<Bytes> = raws.by_ref().take(CHUNK).collect();
+        let config = config.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            chunk.into_iter().map(|r| decode_and_recover(&config, r)).collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.map_err(|e| OpseqError::fatal(format!("sender recovery panicked: {e}")))?);
+    }
+    Ok(out)
 }
 
 /// `TxSource` in-process: validation on the caller's task, pool state in the [`TxPoolActor`].
@@ -344,26 +458,76 @@ impl LocalTxSource {
 #[async_trait]
 impl TxSource for LocalTxSource {
     async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)> {
+        self.submit_many(chain, vec![raw]).await?.pop().unwrap_or_else(|| Err(OpseqError::fatal("no outcome")))
+    }
+
+    async fn submit_many(
+        &self,
+        chain: ChainId,
+        raws: Vec<Bytes>,
+    ) -> EdgeResult<Vec<EdgeResult<(B256, SubmitOutcome)>>> {
         let config = self.chains.get(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
-        let (tx, value) = decode_and_recover(config, raw)?;
-        let account = self.state.accounts(chain, vec![tx.sender]).await?.pop().flatten().unwrap_or_default();
-        if tx.nonce < account.nonce {
-            return Err(OpseqError::invalid(format!(
-                "nonce too low: next nonce {}, tx nonce {}",
-                account.nonce, tx.nonce
-            )));
+        let decoded = recover_all(config, raws).await?;
+        // One state read for every sender of the batch.
+        let mut senders: Vec<Address> = decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(t, _)| t.sender).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        let accounts: HashMap<Address, AccountState> = if senders.is_empty() {
+            HashMap::new()
+        } else {
+            let got = self.state.accounts(chain, senders.clone()).await?;
+            senders.into_iter().zip(got).map(|(s, a)| (s, a.unwrap_or_default())).collect()
+        };
+        let mut out: Vec<EdgeResult<(B256, SubmitOutcome)>> = Vec::with_capacity(decoded.len());
+        let mut to_add = Vec::new();
+        let mut slots = Vec::new();
+        for d in decoded {
+            let checked = d.and_then(|(tx, value)| {
+                let account = accounts.get(&tx.sender).copied().unwrap_or_default();
+                if tx.nonce < account.nonce {
+                    return Err(OpseqError::invalid(format!(
+                        "nonce too low: next nonce {}, tx nonce {}",
+                        account.nonce, tx.nonce
+                    )));
+                }
+                let cost = U256::from(tx.gas_limit) * U256::from(tx.max_fee_per_gas) + value;
+                if account.balance < cost {
+                    return Err(OpseqError::invalid(format!(
+                        "insufficient funds for gas * price + value: balance {}, tx cost {cost}, overshot {}",
+                        account.balance,
+                        cost - account.balance
+                    )));
+                }
+                Ok((tx, account.nonce))
+            });
+            match checked {
+                Ok((tx, nonce)) => {
+                    slots.push((out.len(), tx.hash));
+                    out.push(Err(OpseqError::fatal("unset")));
+                    to_add.push((tx, nonce));
+                }
+                Err(e) => out.push(Err(e)),
+            }
         }
-        let cost = U256::from(tx.gas_limit) * U256::from(tx.max_fee_per_gas) + value;
-        if account.balance < cost {
-            return Err(OpseqError::invalid(format!(
-                "insufficient funds for gas * price + value: balance {}, tx cost {cost}, overshot {}",
-                account.balance,
-                cost - account.balance
-            )));
+        if !to_add.is_empty() {
+            let outcomes = self.ask(AddMany(chain, to_add)).await?;
+            for ((i, hash), o) in slots.into_iter().zip(outcomes) {
+                out[i] = o.map(|o| (hash, o));
+            }
         }
-        let hash = tx.hash;
-        let outcome = self.ask(Add(tx, account.nonce)).await??;
-        Ok((hash, outcome))
+        Ok(out)
+    }
+
+    async fn content(&self, chain: ChainId) -> EdgeResult<Vec<(PoolTx, bool)>> {
+        let senders = self.ask(Senders(chain)).await??;
+        let nonces = self.state_nonces(chain, senders).await?;
+        let QueryAnswer::Content(c) = self.ask(Query::Content(chain, nonces)).await?? else { unreachable!() };
+        Ok(c)
+    }
+
+    async fn remove(&self, chain: ChainId, hash: B256) -> EdgeResult<bool> {
+        let QueryAnswer::Dropped(d) = self.ask(Query::Drop(chain, hash)).await?? else { unreachable!() };
+        Ok(d)
     }
 
     async fn best(&self, chain: ChainId, base_fee: u64, max: usize) -> EdgeResult<Vec<PoolTx>> {

@@ -174,3 +174,48 @@ async fn the_journal_restores_accepted_txs() {
     };
     assert!(pool.get(CHAIN, h).await.unwrap().is_some());
 }
+
+#[actix_rt::test]
+async fn a_full_pool_evicts_its_cheapest_tx_and_batches_answer_per_tx() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = DevnetConfig::dev(6, 2, 0);
+    let state = Arc::new(MemState::default());
+    for i in 1..=5 {
+        state.0.lock().insert(
+            key(i).address(),
+            AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY },
+        );
+    }
+    let pool =
+        LocalTxSource::new(TxPoolActor::open(dir.path(), &devnet).unwrap().with_limit(4).start(), state, &devnet);
+    // One batch: four accepted, a fifth with a tip below everyone's is refused, a bad one too.
+    let results = pool
+        .submit_many(
+            CHAIN,
+            vec![
+                tx(&key(1), 0, 100, 5),
+                tx(&key(1), 1, 100, 8),
+                tx(&key(2), 0, 100, 9),
+                tx(&key(3), 0, 100, 7),
+                tx(&key(4), 0, 100, 1),
+                Bytes::from_static(&[0x02, 0x01]),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(results[..4].iter().all(Result::is_ok), "{results:?}");
+    assert!(results[4].as_ref().unwrap_err().message.contains("txpool is full"), "{results:?}");
+    assert!(results[5].as_ref().unwrap_err().message.contains("decode"), "{results:?}");
+    // A better tip evicts the cheapest tx that is last in its sender's line: key 3's (7), not
+    // key 1's nonce 0 (5), which would leave a gap before its nonce 1.
+    let (h, _) = pool.submit(CHAIN, tx(&key(5), 0, 100, 8)).await.unwrap();
+    let content = pool.content(CHAIN).await.unwrap();
+    let senders: Vec<_> = content.iter().map(|(t, _)| t.sender).collect();
+    assert_eq!(content.len(), 4);
+    assert!(!senders.contains(&key(3).address()) && senders.contains(&key(5).address()), "{senders:?}");
+    assert!(content.iter().all(|(_, pending)| *pending));
+    // Dropping by hash.
+    assert!(pool.remove(CHAIN, h).await.unwrap());
+    assert!(!pool.remove(CHAIN, h).await.unwrap());
+    assert!(pool.get(CHAIN, h).await.unwrap().is_none());
+}

@@ -455,3 +455,51 @@ fn an_op_test_sequencer_ensemble_file_names_the_routes() -> eyre::Result<()> {
     assert!(err.contains("chain 7 is not served"), "{err}");
     Ok(())
 }
+
+#[test]
+fn pool_over_rpc_batched_sends_content_inspect_and_drop() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let a0 = sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 10 * GWEI)?;
+    let a2 = sign_transfer(KEY0, 901, 2, DEAD, 3, 21_000, 10 * GWEI)?;
+    let b0 = sign_transfer(KEY1, 901, 0, DEAD, 2, 21_000, 10 * GWEI)?;
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [a0]},
+        {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+        {"jsonrpc": "2.0", "id": 3, "method": "eth_sendRawTransaction", "params": ["0x02zz"]},
+        {"jsonrpc": "2.0", "id": 4, "method": "eth_sendRawTransaction", "params": [a2]},
+        {"jsonrpc": "2.0", "id": 5, "method": "eth_sendRawTransaction", "params": [b0]},
+        {"jsonrpc": "2.0", "id": 6, "method": "eth_sendRawTransaction", "params": [a0]},
+    ]);
+    let (status, text) = http("POST", &node.http, "/chains/901", &batch.to_string())?;
+    assert_eq!(status, 200);
+    let out: Value = serde_json::from_str(&text)?;
+    let ids: Vec<_> = out.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5, 6], "answers in call order");
+    assert!(out[0]["result"].is_string() && out[1]["result"].is_string());
+    assert_eq!(out[2]["error"]["code"], -32602);
+    assert!(out[3]["result"].is_string() && out[4]["result"].is_string());
+    // The same tx twice in one batch: the second is already known (geth answers with the hash too).
+    assert_eq!(out[5]["result"], out[0]["result"], "{}", out[5]);
+
+    let content = node.rpc(901, "txpool_content", json!([]))?;
+    let pending = &content["pending"];
+    assert_eq!(pending.as_object().map(|o| o.len()), Some(2), "{content}");
+    let addr0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    assert_eq!(pending[addr0]["0"]["hash"], out[0]["result"]);
+    assert_eq!(content["queued"][addr0]["2"]["hash"], out[3]["result"], "nonce 2 waits behind the gap at 1");
+    let from = node.rpc(901, "txpool_contentFrom", json!([addr0]))?;
+    assert_eq!(from["queued"]["2"]["nonce"], "0x2");
+    let inspect = node.rpc(901, "txpool_inspect", json!([]))?;
+    assert_eq!(
+        inspect["pending"][addr0]["0"],
+        "0x000000000000000000000000000000000000dEaD: 1 wei + 21000 gas × 10000000000 wei"
+    );
+    let status = node.rpc(901, "txpool_status", json!([]))?;
+    assert_eq!((hex_u64(&status["pending"])?, hex_u64(&status["queued"])?), (2, 1));
+    // Drop by hash (anvil's method): the hash if it was pooled, null if not.
+    assert_eq!(node.rpc(901, "anvil_dropTransaction", json!([out[3]["result"]]))?, out[3]["result"]);
+    assert_eq!(node.rpc(901, "anvil_dropTransaction", json!([out[3]["result"]]))?, Value::Null);
+    assert_eq!(hex_u64(&node.rpc(901, "txpool_status", json!([]))?["queued"])?, 0);
+    Ok(())
+}
