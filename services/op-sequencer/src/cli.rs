@@ -76,6 +76,9 @@ pub struct ChainArgs {
     /// u64 i), for benchmarks and large-state tests.
     #[arg(long = "dev.accounts", env = "OPSEQ_DEV_ACCOUNTS", default_value_t = 0)]
     pub dev_accounts: u64,
+    /// Most txs the pool holds per chain; when full, a better-paying tx evicts the cheapest.
+    #[arg(long = "txpool.max-txs", env = "OPSEQ_TXPOOL_MAX_TXS", default_value_t = opseq_txpool::MAX_PER_CHAIN)]
+    pub txpool_max_txs: usize,
     /// Genesis timestamp of new chains (unix seconds); now if unset. Chains already in the data
     /// dir keep theirs.
     #[arg(long = "genesis.timestamp", env = "OPSEQ_GENESIS_TIMESTAMP")]

@@ -171,7 +171,10 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
     let fetcher = opseq_state_fetcher::StateFetcher::open(&a.datadir, &devnet).wrap_err("opening the chain store")?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
-    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet).map_err(|e| eyre::eyre!(e))?.start();
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
+        .map_err(|e| eyre::eyre!(e))?
+        .with_limit(a.chains.txpool_max_txs)
+        .start();
     let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
     let local_signer = opseq_signer::LocalSigner::start(DEV_SEQUENCER_KEY).map_err(|e| eyre::eyre!(e))?;
     let sequencer = local_signer.address().await.map_err(|e| eyre::eyre!(e))?;
@@ -260,7 +263,10 @@ async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
 async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
     let devnet = devnet(&a.chains)?;
     let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
-    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet).map_err(|e| eyre::eyre!(e))?.start();
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
+        .map_err(|e| eyre::eyre!(e))?
+        .with_limit(a.chains.txpool_max_txs)
+        .start();
     let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_txpool::grpc::TxPoolGrpc::new(txs), cancel.clone()).await?;

@@ -4,7 +4,7 @@ pub mod grpc;
 mod pool;
 mod validate;
 
-pub use pool::{LocalTxSource, TxPoolActor};
+pub use pool::{LocalTxSource, MAX_PER_CHAIN, TxPoolActor};
 pub use validate::{MAX_TX_SIZE, decode_and_recover};
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use tracing::{debug, info, warn};
 
 /// Per-sender transaction limit.
 const MAX_PER_SENDER: usize = 64;
-/// Per-chain limit.
-const MAX_PER_CHAIN: usize = 20_000;
+/// Per-chain limit unless configured (`--txpool.max-txs`).
+pub const MAX_PER_CHAIN: usize = 200_000;
 
 #[derive(Debug)]
 struct ChainPool {

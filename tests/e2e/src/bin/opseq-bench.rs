@@ -147,6 +147,7 @@ fn start_ours(dir: &std::path::Path, accounts: u64) -> eyre::Result<Proc> {
     .map(|s| s.to_string())
     .collect();
     let mut p = Proc::spawn(&args, port, dir.with_extension("log"))?;
+    p.jwt = Some(dir.join("jwt.hex"));
     p.wait_ready(Duration::from_secs(600))?;
     Ok(p)
 }
@@ -178,17 +179,126 @@ fn empty_blocks(node: &Node, target: u64, budget: Duration) -> eyre::Result<Opti
     Ok(Some(t.elapsed().as_secs_f64() * 1e3 / 1000.0))
 }
 
+/// Batched `eth_sendRawTransaction` ingest: `txs` in JSON-RPC batches of 500, timed end to end
+/// (every answer must be a hash); returns tx/s.
+fn ingest(node: &Node, txs: &[String]) -> eyre::Result<f64> {
+    let t = Instant::now();
+    node.batch(txs.iter().map(|t| ("eth_sendRawTransaction", json!([t]))).collect())?;
+    Ok(txs.len() as f64 / t.elapsed().as_secs_f64())
+}
+
+/// p50 and p99 of `runs` timings, in ms.
+fn percentiles(mut runs: Vec<Duration>) -> (f64, f64) {
+    runs.sort();
+    let at = |q: f64| runs[((runs.len() as f64 * q) as usize).min(runs.len() - 1)].as_secs_f64() * 1e3;
+    (at(0.50), at(0.99))
+}
+
+/// The pool ingest rows (1k, 10k, 100k txs, the pool growing across them: the per-tx cost
+/// should stay flat with pool size) and the one-tx-block round trip: ours through the test API
+/// (`test_open` → `test_includeRaw` → `test_seal`, which commits), anvil through its closest
+/// equivalent (`eth_sendRawTransaction` → `evm_mine`), 1,000 runs each.
+fn ingest_and_round_trip(
+    anvil: &Node,
+    ours: &Node,
+    ours_proc: &Proc,
+    keys: &[PrivateKeySigner],
+    first_key: usize,
+) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let mut rows = Vec::new();
+    let dead = TxKind::Call(Address::repeat_byte(0xde));
+    // 50 nonces per sender (the pool keeps at most 64 per sender), distinct senders per size.
+    let mut next = first_key;
+    for n in [1_000usize, 10_000, 100_000] {
+        let senders = n / 50;
+        eyre::ensure!(next + senders <= keys.len(), "not enough prefunded senders");
+        let txs: Vec<String> = (next..next + senders)
+            .flat_map(|k| (0..50u64).map(move |nonce| (k, nonce)))
+            .map(|(k, nonce)| tx(&keys[k], nonce, dead, Bytes::new(), 21_000))
+            .collect();
+        next += senders;
+        let a = ingest(anvil, &txs)?;
+        let o = ingest(ours, &txs)?;
+        println!("ingest of {n} txs: anvil {a:.0} tx/s, op-sequencer {o:.0} tx/s");
+        // Rates: the ratio column reads "ours / anvil" for these rows.
+        rows.push((format!("batched eth_sendRawTransaction, {n} txs"), 1e6 / a, 1e6 / o, "µs/tx"));
+    }
+    // Clear both pools before the round trips (they would otherwise be mined into them).
+    anvil.call("anvil_dropAllTransactions", json!([]))?;
+    for (h, _) in ours_proc_content(ours)? {
+        ours.call("anvil_dropTransaction", json!([h]))?;
+    }
+    let runs = 1_000u64;
+    let key = &keys[next];
+    let mut ours_t = Vec::new();
+    for i in 0..runs {
+        let raw = tx(key, i, dead, Bytes::new(), 21_000);
+        let t = Instant::now();
+        let job = ours_proc.control(CHAIN, "test_open", json!([]))?["jobId"].clone();
+        ours_proc.control(CHAIN, "test_includeRaw", json!([job, raw]))?;
+        ours_proc.control(CHAIN, "test_seal", json!([job]))?;
+        ours_t.push(t.elapsed());
+    }
+    let mut anvil_t = Vec::new();
+    for i in 0..runs {
+        let raw = tx(key, i, dead, Bytes::new(), 21_000);
+        let t = Instant::now();
+        anvil.call("eth_sendRawTransaction", json!([raw]))?;
+        anvil.call("evm_mine", json!([]))?;
+        anvil_t.push(t.elapsed());
+    }
+    let (op50, op99) = percentiles(ours_t);
+    let (an50, an99) = percentiles(anvil_t);
+    println!(
+        "one-tx block round trip: anvil p50 {an50:.3} ms p99 {an99:.3} ms, op-sequencer p50 {op50:.3} ms p99 {op99:.3} ms"
+    );
+    rows.push(("one-tx block round trip, p50".into(), an50, op50, "ms"));
+    rows.push(("one-tx block round trip, p99".into(), an99, op99, "ms"));
+    Ok(rows)
+}
+
+/// The hashes in our pool (`txpool_content`).
+fn ours_proc_content(ours: &Node) -> eyre::Result<Vec<(String, ())>> {
+    let c = ours.call("txpool_content", json!([]))?;
+    let mut out = Vec::new();
+    for side in ["pending", "queued"] {
+        for (_, by_nonce) in c[side].as_object().cloned().unwrap_or_default() {
+            for (_, t) in by_nonce.as_object().cloned().unwrap_or_default() {
+                out.push((t["hash"].as_str().unwrap_or_default().to_string(), ()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn main() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     if std::env::var("BENCH_ONLY_STATE").is_ok() {
         return state_size(&dir);
+    }
+    if std::env::var("BENCH_ONLY_INGEST").is_ok() {
+        // The pool and test-API rows alone (a quick run): 2,100 senders.
+        let senders = 2_100u64;
+        let anvil_port = free_port();
+        let mut anvil_proc = start_anvil(anvil_port, &dir.path().join("anvil-cache"))?;
+        let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
+        let ours_proc = start_ours(&dir.path().join("ours"), senders)?;
+        let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
+        let keys: Vec<PrivateKeySigner> = (0..senders).map(signer).collect();
+        anvil.batch(
+            keys.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect(),
+        )?;
+        let rows = ingest_and_round_trip(&anvil, &ours, &ours_proc, &keys, 0)?;
+        let _ = anvil_proc.kill();
+        print_rows(&rows);
+        return Ok(());
     }
     let senders: u64 = 21_000;
     println!("starting anvil and op-sequencer ({senders} prefunded senders)…");
     let anvil_port = free_port();
     let mut anvil_proc = start_anvil(anvil_port, &dir.path().join("anvil-cache"))?;
     let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
-    let ours_proc = start_ours(&dir.path().join("ours"), senders)?;
+    let ours_proc = start_ours(&dir.path().join("ours"), senders + 2_100)?;
     let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
     let keys: Vec<PrivateKeySigner> = (0..senders).map(signer).collect();
     anvil.batch(keys.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
@@ -270,6 +380,10 @@ fn main() -> eyre::Result<()> {
             }
         }
     }
+    // Pool ingest and the test-API round trip, with the senders no scenario above used.
+    let more: Vec<PrivateKeySigner> = (senders..senders + 2_100).map(signer).collect();
+    anvil.batch(more.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
+    rows.extend(ingest_and_round_trip(&anvil, &ours, &ours_proc, &more, 0)?);
     let _ = anvil_proc.kill();
     drop(ours_proc);
 
