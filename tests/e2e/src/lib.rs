@@ -420,6 +420,7 @@ impl Cluster {
         let (name, args, http_port) = &self.args[i];
         let log = self.dir.join(format!("{name}.{}.log", free_port()));
         let mut p = Proc::spawn(args, *http_port, log)?;
+        p.jwt = Some(self.dir.join(name).join("jwt.hex"));
         p.wait_healthy(Duration::from_secs(30))?;
         Ok(p)
     }

@@ -72,3 +72,31 @@ fn cluster_auto_sequencing_and_a_missing_dependency_is_named() -> eyre::Result<(
     }
     Ok(())
 }
+
+/// The test API over the five processes: a sibling built on an older parent reads its state
+/// through the state-fetcher's overlay over gRPC, and committing it reorgs the store remotely.
+#[test]
+fn cluster_equivocation_through_the_test_api() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cluster = Cluster::start(dir.path(), &["--no-auto"])?;
+    let node = cluster.builder();
+    let first = node.control(901, "test_open", json!([]))?["jobId"].clone();
+    node.control(
+        901,
+        "test_includeRaw",
+        json!([first, sign_transfer(KEY0, 901, 0, DEAD, 5, 21_000, 10_000_000_000)?]),
+    )?;
+    let a = node.control(901, "test_seal", json!([first]))?["block"].clone();
+    let b_job = node.control(901, "test_open", json!([{"parent": a["parentHash"]}]))?["jobId"].clone();
+    node.control(
+        901,
+        "test_includeRaw",
+        json!([b_job, sign_transfer(KEY0, 901, 0, DEAD, 9, 21_000, 10_000_000_000)?]),
+    )?;
+    let b = node.control(901, "test_seal", json!([b_job]))?;
+    assert_eq!(b["reorgedOut"], json!([a["hash"]]));
+    assert_eq!(cast(&["balance", "--rpc-url", &node.url(901), DEAD])?, "9");
+    let head = node.head(901)?;
+    python("state_root.py", &["--rpc", &node.url(901), "--block", &head.to_string()])?;
+    Ok(())
+}
