@@ -277,8 +277,8 @@ fn main() -> eyre::Result<()> {
         return state_size(&dir);
     }
     if std::env::var("BENCH_ONLY_INGEST").is_ok() {
-        // The pool and test-API rows alone (a quick run): 2,100 senders.
-        let senders = 2_100u64;
+        // The pool and test-API rows alone (a quick run): 2,300 senders.
+        let senders = 2_300u64;
         let anvil_port = free_port();
         let mut anvil_proc = start_anvil(anvil_port, &dir.path().join("anvil-cache"))?;
         let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
@@ -298,7 +298,7 @@ fn main() -> eyre::Result<()> {
     let anvil_port = free_port();
     let mut anvil_proc = start_anvil(anvil_port, &dir.path().join("anvil-cache"))?;
     let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
-    let ours_proc = start_ours(&dir.path().join("ours"), senders + 2_100)?;
+    let ours_proc = start_ours(&dir.path().join("ours"), senders + 2_300)?;
     let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
     let keys: Vec<PrivateKeySigner> = (0..senders).map(signer).collect();
     anvil.batch(keys.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
@@ -381,7 +381,7 @@ fn main() -> eyre::Result<()> {
         }
     }
     // Pool ingest and the test-API round trip, with the senders no scenario above used.
-    let more: Vec<PrivateKeySigner> = (senders..senders + 2_100).map(signer).collect();
+    let more: Vec<PrivateKeySigner> = (senders..senders + 2_300).map(signer).collect();
     anvil.batch(more.iter().map(|k| ("anvil_setBalance", json!([k.address(), "0x21e19e0c9bab2400000"]))).collect())?;
     rows.extend(ingest_and_round_trip(&anvil, &ours, &ours_proc, &more, 0)?);
     let _ = anvil_proc.kill();
