@@ -599,13 +599,16 @@ async fn seal_job(
     and_commit: bool,
 ) -> Result<Reply, ControlError> {
     let chain = builder.config().chain_id;
+    let started = std::time::Instant::now();
     let (block, diff) = seal(builder, edges, &job.parent, job.executed.clone()).await?;
+    let t_seal = started.elapsed();
     let reorged_out = if and_commit {
         commit(edges, chain, block.clone(), diff.clone(), vec![]).await?
     } else {
         edges.state.keep(chain, block.clone(), diff.clone()).await?;
         vec![]
     };
+    tracing::debug!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, roots_seal_sign = ?t_seal, commit = ?(started.elapsed() - t_seal), "job sealed");
     job.state = if and_commit { JobState::Committed } else { JobState::Sealed };
     job.sealed = Some((block.clone(), diff));
     Ok(Reply::Sealed { block, committed: and_commit, reorged_out })

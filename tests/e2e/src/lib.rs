@@ -72,6 +72,55 @@ pub fn http_with(
     Ok((status, body))
 }
 
+/// An HTTP/1.1 client on one kept-alive connection (for latency measurements, where a new TCP
+/// connection per call would dominate). Responses must carry a Content-Length.
+#[derive(Debug)]
+pub struct KeepAlive {
+    addr: String,
+    stream: std::io::BufReader<TcpStream>,
+}
+
+impl KeepAlive {
+    /// Connects to `addr`.
+    pub fn connect(addr: &str) -> eyre::Result<Self> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(900)))?;
+        Ok(Self { addr: addr.to_string(), stream: std::io::BufReader::new(s) })
+    }
+
+    /// POSTs `body` to `path` with extra headers; returns the response body.
+    pub fn post(&mut self, path: &str, headers: &[(&str, &str)], body: &str) -> eyre::Result<String> {
+        use std::io::BufRead;
+        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        self.stream.get_mut().write_all(req.as_bytes())?;
+        let mut len = None;
+        loop {
+            let mut line = String::new();
+            if self.stream.read_line(&mut line)? == 0 {
+                bail!("connection closed");
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = Some(v.trim().parse::<usize>()?);
+            }
+        }
+        let mut buf = vec![0u8; len.ok_or_else(|| eyre!("response without Content-Length"))?];
+        std::io::Read::read_exact(&mut self.stream, &mut buf)?;
+        Ok(String::from_utf8(buf)?)
+    }
+}
+
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((len, rest)) = s.split_once("\r\n") {
