@@ -278,9 +278,7 @@ impl ChainStore {
             wanted.push((*a, root));
         }
         let mut batch = sled::Batch::default();
-        for (h, n) in &update.nodes {
-            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
-        }
+        put_nodes(&mut batch, &update.nodes);
         self.tree.apply_batch(batch)?;
         let root = update.root;
         *self.pending.lock() = Some((base_root, diff.clone(), update));
@@ -321,9 +319,7 @@ impl ChainStore {
             )));
         }
         let mut batch = sled::Batch::default();
-        for (h, n) in &update.nodes {
-            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
-        }
+        put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         self.tree.apply_batch(batch)?;
         Ok(true)
@@ -376,17 +372,9 @@ impl ChainStore {
         let parent =
             self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
         let update = self.trie_update(parent.header.state_root, diff)?;
-        if update.root != block.header.state_root {
-            return Err(StoreError::RootMismatch {
-                number: block.header.number,
-                header: block.header.state_root,
-                state: update.root,
-            });
-        }
+        root_matches(block, update.root)?;
         let mut batch = sled::Batch::default();
-        for (h, n) in &update.nodes {
-            batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
-        }
+        put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_SIDE, block.hash.as_slice()), encode_side(block, diff));
         self.tree.apply_batch(batch)?;
         Ok(())
@@ -563,18 +551,10 @@ impl ChainStore {
             Some(u) => (u, true),
             None => (self.trie_update(base_root, diff)?, false),
         };
-        if update.root != block.header.state_root {
-            return Err(StoreError::RootMismatch {
-                number: block.header.number,
-                header: block.header.state_root,
-                state: update.root,
-            });
-        }
+        root_matches(block, update.root)?;
         let mut batch = sled::Batch::default();
         if !persisted {
-            for (h, n) in &update.nodes {
-                batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
-            }
+            put_nodes(&mut batch, &update.nodes);
         }
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
@@ -663,6 +643,25 @@ fn encode_block(b: &SealedBlock) -> Vec<u8> {
         None => out.push(0),
     }
     out
+}
+
+/// Refuses a block whose header's state root is not the root of its state.
+fn root_matches(block: &SealedBlock, root: B256) -> Result<(), StoreError> {
+    if root != block.header.state_root {
+        return Err(StoreError::RootMismatch {
+            number: block.header.number,
+            header: block.header.state_root,
+            state: root,
+        });
+    }
+    Ok(())
+}
+
+/// Adds trie nodes (content-addressed) to a batch.
+fn put_nodes(batch: &mut sled::Batch, nodes: &[(B256, Vec<u8>)]) {
+    for (h, n) in nodes {
+        batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
+    }
 }
 
 /// A side-block record: `u32 len ‖ block record ‖ diff`.

@@ -232,14 +232,15 @@ fn ingest_and_round_trip(
     // (valid for 60 s around its `iat`, so it is renewed every 30 s).
     let runs = 1_000u64;
     let key = &keys[next];
-    let call = |conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value| -> eyre::Result<Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-        let v: Value = serde_json::from_str(&conn.post(path, auth, &body)?)?;
-        if let Some(e) = v.get("error") {
-            eyre::bail!("{method}: {e}");
-        }
-        Ok(v["result"].clone())
-    };
+    let call =
+        |conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value| -> eyre::Result<Value> {
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+            let v: Value = serde_json::from_str(&conn.post(path, auth, &body)?)?;
+            if let Some(e) = v.get("error") {
+                eyre::bail!("{method}: {e}");
+            }
+            Ok(v["result"].clone())
+        };
     let path = format!("/chains/{CHAIN}");
     let mut conn = KeepAlive::connect(&ours.addr)?;
     let mut token = (Instant::now(), format!("Bearer {}", ours_proc.token()?));
