@@ -71,6 +71,25 @@ pub enum Op {
     Jobs,
 }
 
+impl Op {
+    /// The operation's name (logs and metrics).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Open(_) => "open",
+            Self::Include(..) => "include",
+            Self::Inspect(_) => "inspect",
+            Self::Seal(..) => "seal",
+            Self::Commit(_) => "commit",
+            Self::Cancel(_) => "cancel",
+            Self::Close(_) => "close",
+            Self::Auto(..) => "auto",
+            Self::SetHead(_) => "set_head",
+            Self::AutoStatus => "auto_status",
+            Self::Jobs => "jobs",
+        }
+    }
+}
+
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -229,7 +248,11 @@ pub(crate) struct Job {
     next: NextBlock,
     /// User txs chosen so far (re-executed in order on every include).
     chosen: Vec<(Bytes, Address)>,
-    executed: Executed,
+    /// The last execution; `None` until the first include (or seal): opening a job executes
+    /// nothing, its header so far is the template.
+    executed: Option<Executed>,
+    /// The template header (what a job's view shows before any execution).
+    template: Header,
     reader: Arc<EdgeReader>,
     /// The head `reader` reads through.
     head_at: B256,
@@ -238,7 +261,7 @@ pub(crate) struct Job {
 
 impl Job {
     fn view(&self) -> JobView {
-        let mut header = self.executed.header.clone();
+        let mut header = self.executed.as_ref().map_or_else(|| self.template.clone(), |e| e.header.clone());
         if let Some((b, _)) = &self.sealed {
             header = b.header.clone();
         }
@@ -246,9 +269,9 @@ impl Job {
             id: self.id.clone(),
             state: self.state,
             parent: self.parent.block_ref(),
-            l1_origin: self.executed.l1_origin,
+            l1_origin: self.next.l1_origin.as_ref().map(|o| BlockRef { number: o.header.number, hash: o.hash }),
             header,
-            txs: self.executed.included.iter().map(outcome).collect(),
+            txs: self.executed.as_ref().map(|e| e.included.iter().map(outcome).collect()).unwrap_or_default(),
             block: self.sealed.as_ref().map(|(b, _)| b.clone()),
         }
     }
@@ -289,6 +312,8 @@ impl Handler<Control> for ChainBuilderActor {
         // Jobs an operation works on are taken out of the registry and put back when it ends
         // (atomically: no other message runs in between).
         let done = |r: Result<Reply, ControlError>| -> Fut<Result<Reply, ControlError>> { Box::pin(async move { r }) };
+        let started = std::time::Instant::now();
+        let name = op.name();
         let fut: actix::ResponseActFuture<Self, Result<Reply, ControlError>> = match op {
             Op::Open(opts) => {
                 let open = self.jobs.jobs.values().filter(|j| j.state == JobState::Open).count();
@@ -327,8 +352,26 @@ impl Handler<Control> for ChainBuilderActor {
                 ),
             },
             Op::Inspect(id) => match self.jobs.find(&id) {
-                Ok(k) => Box::pin(done(Ok(Reply::Job(self.jobs.jobs[&k].view()))).into_actor(self)),
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok(k) if self.jobs.jobs[&k].executed.is_some() || self.jobs.jobs[&k].state != JobState::Open => {
+                    Box::pin(done(Ok(Reply::Job(self.jobs.jobs[&k].view()))).into_actor(self))
+                }
+                Ok(k) => {
+                    // An open job nothing was included in yet: execute its deposit-only block.
+                    let mut job = self.jobs.jobs.remove(&k).expect("found");
+                    Box::pin(
+                        async move {
+                            let r = ensure_executed(&builder, &edges, &mut job).await;
+                            (job, r)
+                        }
+                        .into_actor(self)
+                        .map(move |(job, r), act, _| {
+                            let view = job.view();
+                            act.jobs.jobs.insert(k, job);
+                            r.map(|_| Reply::Job(view))
+                        }),
+                    )
+                }
             },
             Op::Seal(id, and_commit) => match self.take_open(&id, ControlError::AlreadySealed) {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
@@ -424,7 +467,12 @@ impl Handler<Control> for ChainBuilderActor {
                 .into_actor(self),
             ),
         };
-        actix::AtomicResponse::new(fut)
+        actix::AtomicResponse::new(Box::pin(fut.map(move |r, act, _| {
+            let chain_id = act.builder.config().chain_id;
+            tracing::debug!(target: "opseq::builder::jobs", chain_id, op = name, took = ?started.elapsed(), ok = r.is_ok(), "control");
+            metrics::histogram!("opseq_builder_control_seconds", "op" => name).record(started.elapsed().as_secs_f64());
+            r
+        })))
     }
 }
 
@@ -502,8 +550,19 @@ async fn open_job(
     }
     let next = NextBlock { parent: parent.header.clone(), parent_hash: parent.hash, timestamp, l1_origin };
     let (reader, head_at) = reader_for(edges, chain, &parent).await?;
-    let executed = execute(builder, edges, &reader, &next, vec![], vec![], 0).await?;
-    Ok(Job { id, state: JobState::Open, parent, next, chosen: vec![], executed, reader, head_at, sealed: None })
+    let template = builder.input_for(&next).template;
+    Ok(Job {
+        id,
+        state: JobState::Open,
+        parent,
+        next,
+        chosen: vec![],
+        executed: None,
+        template,
+        reader,
+        head_at,
+        sealed: None,
+    })
 }
 
 /// Re-reads through a fresh overlay if the head moved since the job last read.
@@ -539,7 +598,8 @@ async fn include(
     what: Include,
 ) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
     let chain = builder.config().chain_id;
-    let in_block: std::collections::HashSet<B256> = job.executed.tx_hashes.iter().copied().collect();
+    let in_block: std::collections::HashSet<B256> =
+        job.executed.as_ref().map(|e| e.tx_hashes.iter().copied().collect()).unwrap_or_default();
     let (candidates, single) = match what {
         Include::Raw(raw) => {
             let sender = recover(builder.config().is_l2(), &raw).map_err(ControlError::Refused)?;
@@ -564,7 +624,7 @@ async fn include(
             (vec![(tx.raw, tx.sender)], true)
         }
         Include::Best(n) => {
-            let base_fee = job.executed.header.base_fee_per_gas.unwrap_or_default();
+            let base_fee = job.template.base_fee_per_gas.unwrap_or_default();
             let txs = edges.txs.best(chain, base_fee, n + in_block.len()).await?;
             let picked: Vec<_> =
                 txs.into_iter().filter(|t| !in_block.contains(&t.hash)).take(n).map(|t| (t.raw, t.sender)).collect();
@@ -575,10 +635,13 @@ async fn include(
         return Err(ControlError::Refused("the transaction is already in this block".into()));
     }
     refresh(edges, chain, job).await?;
-    let before = job.executed.included.len();
+    // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for the new ones.
+    let forced = u64::from(builder.config().is_l2()) + job.chosen.len() as u64;
+    let wanted: std::collections::HashSet<B256> =
+        candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
-        execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), before as u64).await?;
-    let added: Vec<TxOutcome> = executed.included[before..].iter().map(outcome).collect();
+        execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), forced).await?;
+    let added: Vec<TxOutcome> = executed.included.iter().filter(|i| wanted.contains(&i.hash)).map(outcome).collect();
     let refused: Vec<Refused> =
         executed.rejected.iter().map(|r| Refused { hash: r.hash, reason: r.reason.clone() }).collect();
     if single && added.is_empty() {
@@ -588,8 +651,23 @@ async fn include(
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
     job.chosen
         .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
-    job.executed = executed;
+    job.executed = Some(executed);
     Ok((added, refused))
+}
+
+/// The job's execution, running it (the deposit-only block) if nothing was included yet.
+async fn ensure_executed(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &mut Job,
+) -> Result<Executed, ControlError> {
+    if let Some(e) = &job.executed {
+        return Ok(e.clone());
+    }
+    refresh(edges, builder.config().chain_id, job).await?;
+    let e = execute(builder, edges, &job.reader, &job.next, vec![], vec![], 0).await?;
+    job.executed = Some(e.clone());
+    Ok(e)
 }
 
 async fn seal_job(
@@ -600,7 +678,8 @@ async fn seal_job(
 ) -> Result<Reply, ControlError> {
     let chain = builder.config().chain_id;
     let started = std::time::Instant::now();
-    let (block, diff) = seal(builder, edges, &job.parent, job.executed.clone()).await?;
+    let executed = ensure_executed(builder, edges, job).await?;
+    let (block, diff) = seal(builder, edges, &job.parent, executed).await?;
     let t_seal = started.elapsed();
     let reorged_out = if and_commit {
         commit(edges, chain, block.clone(), diff.clone(), vec![]).await?
