@@ -245,6 +245,7 @@ fn ingest_and_round_trip(
     let mut conn = KeepAlive::connect(&ours.addr)?;
     let mut token = (Instant::now(), format!("Bearer {}", ours_proc.token()?));
     let mut ours_t = Vec::new();
+    let mut steps: [Vec<Duration>; 3] = Default::default();
     for i in 0..runs {
         if token.0.elapsed() > Duration::from_secs(30) {
             token = (Instant::now(), format!("Bearer {}", ours_proc.token()?));
@@ -253,10 +254,17 @@ fn ingest_and_round_trip(
         let raw = tx(key, i, dead, Bytes::new(), 21_000);
         let t = Instant::now();
         let job = call(&mut conn, &path, &auth, "test_open", json!([]))?["jobId"].clone();
+        let t1 = t.elapsed();
         call(&mut conn, &path, &auth, "test_includeRaw", json!([job, raw]))?;
+        let t2 = t.elapsed();
         call(&mut conn, &path, &auth, "test_seal", json!([job]))?;
         ours_t.push(t.elapsed());
+        steps[0].push(t1);
+        steps[1].push(t2 - t1);
+        steps[2].push(t.elapsed() - t2);
     }
+    let [open, include, seal] = steps.map(|s| percentiles(s).0);
+    println!("op-sequencer round trip p50 by call: open {open:.3} ms, includeRaw {include:.3} ms, seal {seal:.3} ms");
     let mut conn = KeepAlive::connect(&anvil.addr)?;
     let mut anvil_t = Vec::new();
     for i in 0..runs {
