@@ -1,5 +1,5 @@
 //! The bundled dev genesis.
-use crate::spec::{L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER};
+use crate::spec::{DEPOSITOR_ACCOUNT, L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER};
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
 use alloy_eips::{
     eip2935::HISTORY_STORAGE_ADDRESS, eip4788::BEACON_ROOTS_ADDRESS, eip7002::WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
@@ -44,6 +44,76 @@ pub static L1_BLOCK_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(
     Bytes::from(alloy_primitives::hex::decode(include_str!("bytecode/l1_block_isthmus.hex").trim()).expect("valid hex"))
 });
 
+/// The GasPriceOracle's deployment (init) code of the Isthmus upgrade, as the OP specs publish it
+/// (`specs/static/bytecode/isthmus-gas-price-oracle-deployment.txt` at
+/// ethereum-optimism/specs@fd72cf7, also in `../shared/fixtures/op/bytecode/`).
+const GAS_PRICE_ORACLE_DEPLOYMENT: &str = include_str!("bytecode/gas_price_oracle_isthmus_deployment.hex");
+
+/// The GasPriceOracle predeploy as the Ecotone, Fjord and Isthmus upgrade transactions leave it:
+/// the code its deployment returns, then `setEcotone()`, `setFjord()` and `setIsthmus()` called
+/// by the depositor account (each requires the previous one). Both steps run in the EVM at
+/// genesis, so the code and the flags are the contract's own, not transcribed. With it,
+/// `getL1Fee`/`getL1FeeUpperBound` (what viem and ethers call to estimate L1 fees) work.
+pub static GAS_PRICE_ORACLE_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>)> =
+    std::sync::LazyLock::new(gas_price_oracle);
+
+fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
+    use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
+    use revm::{
+        DatabaseCommit,
+        context::result::ExecutionResult,
+        database::{CacheDB, EmptyDB},
+        state::{AccountInfo, Bytecode},
+    };
+    let init = Bytes::from(alloy_primitives::hex::decode(GAS_PRICE_ORACLE_DEPLOYMENT.trim()).expect("valid hex"));
+    let mut db = CacheDB::new(EmptyDB::default());
+    // Running the init code as a contract's code returns the runtime code (its constructor only
+    // copies it out).
+    let deployer = Address::with_last_byte(0xd0);
+    db.insert_account_info(
+        deployer,
+        AccountInfo { code_hash: keccak256(&init), code: Some(Bytecode::new_raw(init)), ..Default::default() },
+    );
+    let mut evm = EthEvmFactory::default().create_evm(db, EvmEnv::default());
+    let run = |evm: &mut _, to: Address, data: Bytes, what: &str| -> Bytes {
+        let evm: &mut alloy_evm::EthEvm<
+            CacheDB<EmptyDB>,
+            revm::inspector::NoOpInspector,
+            alloy_evm::precompiles::PrecompilesMap,
+        > = evm;
+        let out = evm.transact_system_call(DEPOSITOR_ACCOUNT, to, data).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let output = match &out.result {
+            ExecutionResult::Success { output, .. } => output.data().clone(),
+            other => panic!("{what} failed: {other:?}"),
+        };
+        evm.db_mut().commit(out.state);
+        output
+    };
+    let runtime = run(&mut evm, deployer, Bytes::new(), "GasPriceOracle deployment");
+    evm.db_mut().insert_account_info(
+        crate::spec::GAS_PRICE_ORACLE,
+        AccountInfo {
+            nonce: 1,
+            code_hash: keccak256(&runtime),
+            code: Some(Bytecode::new_raw(runtime.clone())),
+            ..Default::default()
+        },
+    );
+    for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
+        let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
+        run(&mut evm, crate::spec::GAS_PRICE_ORACLE, selector, f);
+    }
+    let mut storage: Vec<(U256, U256)> = evm
+        .db()
+        .cache
+        .accounts
+        .get(&crate::spec::GAS_PRICE_ORACLE)
+        .map(|a| a.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect())
+        .unwrap_or_default();
+    storage.sort_unstable();
+    (runtime, storage)
+}
+
 /// Each dev account's genesis balance: 10,000 ETH (as anvil).
 const DEV_BALANCE: u128 = 10_000_000_000_000_000_000_000;
 /// Genesis base fee: 1 gwei.
@@ -76,6 +146,14 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
     if config.is_l2() {
         system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
+        let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
+        accounts.push(AccountChange {
+            address: crate::spec::GAS_PRICE_ORACLE,
+            info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
+            wipe_storage: false,
+            storage,
+            code: Some(code),
+        });
     } else {
         system.push((WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_CODE));
         system.push((CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_CODE));
@@ -97,7 +175,11 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             TrieAccount {
                 nonce: info.nonce,
                 balance: info.balance,
-                storage_root: EMPTY_ROOT_HASH,
+                storage_root: if a.storage.is_empty() {
+                    EMPTY_ROOT_HASH
+                } else {
+                    alloy_trie::root::storage_root_unhashed(a.storage.iter().map(|(k, v)| (B256::from(*k), *v)))
+                },
                 code_hash: info.code_hash,
             },
         )
@@ -188,6 +270,22 @@ mod tests {
     use opseq_primitives::DevnetConfig;
 
     #[test]
+    fn the_gas_price_oracle_is_deployed_and_upgraded_through_isthmus() {
+        let (code, storage) = &*GAS_PRICE_ORACLE_STATE;
+        // The deployment's constructor returns 0x1c3c bytes of runtime code (its CODECOPY length).
+        assert_eq!(code.len(), 0x1c3c);
+        let init = alloy_primitives::hex::decode(GAS_PRICE_ORACLE_DEPLOYMENT.trim()).unwrap();
+        assert_eq!(code.as_ref(), &init[0x20..0x20 + 0x1c3c]);
+        // setEcotone/setFjord/setIsthmus left their flags set.
+        assert!(!storage.is_empty() && storage.iter().all(|(_, v)| !v.is_zero()), "{storage:?}");
+        let dev = DevnetConfig::dev(6, 2, 0);
+        let (_, diff) = genesis(dev.chain(901).unwrap());
+        assert!(diff.accounts.iter().any(|a| a.address == crate::spec::GAS_PRICE_ORACLE));
+        let (_, l1) = genesis(dev.chain(900).unwrap());
+        assert!(l1.accounts.iter().all(|a| a.address != crate::spec::GAS_PRICE_ORACLE));
+    }
+
+    #[test]
     fn beacon_roots_code_hash_is_the_eip_one() {
         assert_eq!(
             keccak256(&BEACON_ROOTS_CODE),
@@ -201,9 +299,9 @@ mod tests {
         let (l1, _) = genesis(dev.chain(900).unwrap());
         let (l2, diff) = genesis(dev.chain(901).unwrap());
         assert_ne!(l1.header.state_root, EMPTY_ROOT_HASH);
-        // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block predeploy.
+        // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block and GasPriceOracle predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 13);
+        assert_eq!(diff.accounts.len(), 14);
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));

@@ -4,6 +4,8 @@ use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 use alloy_op_hardforks::{OpChainHardforks, OpHardfork};
 use alloy_primitives::{Address, address};
 
+/// GasPriceOracle predeploy (OP specs, `predeploys.md`).
+pub const GAS_PRICE_ORACLE: Address = address!("420000000000000000000000000000000000000F");
 /// L1Block predeploy (OP specs, `predeploys.md`).
 pub const L1_BLOCK_ADDRESS: Address = address!("4200000000000000000000000000000000000015");
 /// L2ToL1MessagePasser predeploy; its storage root is the Isthmus `withdrawalsRoot`.

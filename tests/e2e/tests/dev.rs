@@ -337,6 +337,25 @@ fn l2_txs_pay_real_l1_data_fees_through_the_l1block_predeploy() -> eyre::Result<
     let gas = hex_u64(&r["gasUsed"])? as u128 * hex_u128(&r["effectiveGasPrice"])?;
     let l1_fee = before - after - 1_000 - gas;
     assert!(l1_fee > 0, "no L1 data fee was charged");
+    // The GasPriceOracle (what viem/ethers ask for L1-fee estimates) is there, upgraded through
+    // Isthmus, reads the same L1Block values, and prices the signed tx as op-revm charged it: it
+    // adds 68 bytes for a signature to what it is given, so for the signed tx it may only ask
+    // a little more.
+    let gpo = "0x420000000000000000000000000000000000000F";
+    let sel = |f: &str| format!("0x{}", alloy_primitives::hex::encode(&alloy_primitives::keccak256(f.as_bytes())[..4]));
+    let call = |data: String| node.rpc(901, "eth_call", json!([{"to": gpo, "data": data}, "latest"]));
+    assert_eq!(hex_u128(&call(sel("isIsthmus()"))?)?, 1);
+    assert_eq!(hex_u128(&call(sel("l1BaseFee()"))?)?, hex_u128(&fee)?);
+    let raw_hex = raw.trim_start_matches("0x");
+    let arg = format!(
+        "{}{:064x}{:064x}{raw_hex}{}",
+        sel("getL1Fee(bytes)"),
+        32,
+        raw_hex.len() / 2,
+        "0".repeat((64 - (raw_hex.len() % 64)) % 64)
+    );
+    let estimate = hex_u128(&call(arg)?)?;
+    assert!(estimate >= l1_fee && estimate <= l1_fee * 3 / 2, "GasPriceOracle {estimate} vs charged {l1_fee}");
     Ok(())
 }
 
