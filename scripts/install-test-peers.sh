@@ -2,13 +2,14 @@
 # Installs the real clients the tests drive, from package registries only, into ./.peers:
 #   npm  @foundry-rs/cast-linux-amd64, @foundry-rs/anvil-linux-amd64 (binaries inside the packages)
 #   npm  @ethereumjs/client (a real engine-API execution client; run with --sync none: no P2P sockets)
-#   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool) (in a venv)
+#   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool), helm-python-sdk (the Helm
+#        Go SDK, renders charts offline: no registry ships a helm binary), kubernetes-validate (in a venv)
 # Idempotent: pinned versions are checked and skipped when present.
 set -euo pipefail
 PREFIX="${PEERS_PREFIX:-$(cd "$(dirname "$0")/.." && pwd)/.peers}"
 FOUNDRY_VER=1.7.1
 EJS_VER=0.10.5
-PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0 ethereum-execution==2.20.0)
+PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0 ethereum-execution==2.20.0 helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 PyYAML==6.0.3)
 log() { printf '[install-test-peers] %s\n' "$*" >&2; }
 mkdir -p "$PREFIX/bin" "$PREFIX/npm"
 

@@ -354,8 +354,13 @@ pub fn cast(args: &[&str]) -> eyre::Result<String> {
 
 /// Runs one of the Python scripts in `tests/e2e/py` with the peers' venv.
 pub fn python(script: &str, args: &[&str]) -> eyre::Result<String> {
+    python_at(&format!("tests/e2e/py/{script}"), args)
+}
+
+/// Runs a Python script at `path` (relative to the workspace) with the peers' venv.
+pub fn python_at(path: &str, args: &[&str]) -> eyre::Result<String> {
     let py = peers().join("venv/bin/python");
-    let path = workspace().join("tests/e2e/py").join(script);
+    let path = workspace().join(path);
     let mut all = vec![path.to_str().expect("utf-8 path")];
     all.extend_from_slice(args);
     run(&py, &all)

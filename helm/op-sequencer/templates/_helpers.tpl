@@ -1,0 +1,78 @@
+{{/* Names and labels. */}}
+{{- define "opseq.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "opseq.labels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "opseq.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* The five components: name (the CLI subcommand), values key, whether it owns sled data. */}}
+{{- define "opseq.components" -}}
+- { name: state-fetcher, key: stateFetcher, data: true }
+- { name: txpool, key: txpool, data: true }
+- { name: signer, key: signer, data: false }
+- { name: publisher, key: publisher, data: false }
+- { name: builder, key: builder, data: false }
+{{- end -}}
+
+{{/* gRPC address of a component's Service. */}}
+{{- define "opseq.addr" -}}
+{{- $c := index .root.Values.components .key -}}
+http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
+{{- end -}}
+
+{{/* The OPSEQ_* environment of one component (the CLI's env twins). */}}
+{{- define "opseq.env" -}}
+{{- $v := .root.Values -}}
+{{- $c := index $v.components .key -}}
+- { name: OPSEQ_DATADIR, value: /data }
+- { name: OPSEQ_GRPC_ADDR, value: {{ printf "0.0.0.0:%v" $c.grpcPort | quote }} }
+- { name: OPSEQ_HTTP_ADDR, value: 0.0.0.0 }
+- { name: OPSEQ_HTTP_PORT, value: {{ $v.httpPort | quote }} }
+- { name: OPSEQ_STATE_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "state-fetcher" "key" "stateFetcher") | quote }} }
+- { name: OPSEQ_TXPOOL_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "txpool" "key" "txpool") | quote }} }
+- { name: OPSEQ_SIGNER_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "signer" "key" "signer") | quote }} }
+- { name: OPSEQ_PUBLISHER_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "publisher" "key" "publisher") | quote }} }
+- { name: OPSEQ_L2_BLOCK_TIME, value: {{ $v.chains.l2BlockTime | quote }} }
+- { name: OPSEQ_L1_BLOCK_TIME, value: {{ $v.chains.l1BlockTime | quote }} }
+- { name: OPSEQ_NO_AUTO, value: {{ $v.chains.noAuto | quote }} }
+- { name: OPSEQ_DEV_ACCOUNTS, value: {{ $v.chains.devAccounts | quote }} }
+- { name: OPSEQ_TXPOOL_MAX_TXS, value: {{ $v.chains.txpoolMaxTxs | quote }} }
+{{- with $v.chains.gasLimit }}
+- { name: OPSEQ_GAS_LIMIT, value: {{ . | quote }} }
+{{- end }}
+{{- with $v.chains.genesisTimestamp }}
+- { name: OPSEQ_GENESIS_TIMESTAMP, value: {{ . | quote }} }
+{{- end }}
+- { name: OPSEQ_LOG_FILTER, value: {{ $v.log.filter | quote }} }
+- { name: OPSEQ_LOG_JSON, value: {{ $v.log.json | quote }} }
+{{- with $v.otlp.endpoint }}
+- { name: OPSEQ_OTLP_ENDPOINT, value: {{ . | quote }} }
+{{- end }}
+- { name: OPSEQ_OTLP_SERVICE_NAME, value: {{ printf "%s-%s" $v.otlp.serviceName .name | quote }} }
+{{- if and (eq .name "builder") $v.jwt.existingSecret }}
+- { name: OPSEQ_RPC_JWT_SECRET, value: /secrets/jwt/jwt.hex }
+{{- end }}
+{{- if and (eq .name "builder") $v.builderConfig }}
+- { name: OPSEQ_BUILDERS_CONFIG, value: /config/builder_config.yaml }
+{{- end }}
+{{- if and (eq .name "signer") $v.signerKey.existingSecret }}
+- { name: OPSEQ_SIGNER_KEY_FILE, value: /secrets/signer/sequencer.key }
+{{- end }}
+{{- end -}}

@@ -1,0 +1,128 @@
+"""Renders helm/op-sequencer with the real Helm SDK (PyPI helm-python-sdk, offline) for every
+values file, lints it, validates every manifest against the Kubernetes schemas
+(PyPI kubernetes-validate) and checks what the chart must do: five components, StatefulSets with
+volumes for the components that own sled data, probes on the health routes, env names that are
+the CLI's own (deploy/env/*.env.example), a ServiceMonitor where enabled, secrets where given.
+
+Run with the peers' venv: python tests/helm/check_chart.py <repo root>. Exit 1 on any failure.
+"""
+import re, sys, pathlib
+
+import yaml
+import helm_python as helm
+import kubernetes_validate
+
+K8S = "1.30.0"
+ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
+CHART = ROOT / "helm" / "op-sequencer"
+COMPONENTS = ["state-fetcher", "txpool", "signer", "publisher", "builder"]
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"FAIL {msg}")
+
+
+def cli_env(component):
+    """The env names the CLI reads for a component: its deploy/env example (kept identical to the
+    CLI by services/op-sequencer/tests/env_examples.rs), commented-out lines included."""
+    text = (ROOT / "deploy" / "env" / f"{component}.env.example").read_text()
+    return set(re.findall(r"^#?\s*(OPSEQ_[A-Z0-9_]+)=", text, re.M))
+
+
+def render(values_files, release="opseq"):
+    vals = {}
+    for f in values_files:
+        merge(vals, yaml.safe_load((CHART / f).read_text()) or {})
+    with helm.Chart.load(str(CHART)) as chart:
+        out = chart.render(vals, name=release, namespace="devnet")
+    docs = []
+    for path in sorted(out):
+        if path.endswith("NOTES.txt") or not out[path].strip():
+            continue
+        docs.extend(d for d in yaml.safe_load_all(out[path]) if d)
+    return vals, docs
+
+
+def merge(a, b):
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            merge(a[k], v)
+        else:
+            a[k] = v
+
+
+def check(values_files):
+    label = " + ".join(values_files)
+    before = len(failures)
+    lint = helm.lint(str(CHART), values=None, strict=True, namespace="devnet")
+    bad = [m for m in lint.get("messages", []) if (m.get("severity") or 0) >= 2] + list(lint.get("errors") or [])
+    if bad:
+        fail(f"{label}: helm lint: {bad}")
+    vals, docs = render(values_files)
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+        try:
+            kubernetes_validate.validate(d, K8S, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            # CRDs (ServiceMonitor) have no bundled schema; their fields are checked below.
+            if d["kind"] != "ServiceMonitor":
+                fail(f"{label}: no schema for {d['kind']}")
+        except kubernetes_validate.ValidationError as e:
+            fail(f"{label}: {d['kind']}/{d['metadata']['name']}: {e.message}")
+    workloads = {w["metadata"]["labels"]["app.kubernetes.io/component"]: w
+                 for w in by_kind.get("StatefulSet", []) + by_kind.get("Deployment", [])}
+    if sorted(workloads) != sorted(COMPONENTS):
+        fail(f"{label}: workloads {sorted(workloads)}")
+    services = {s["metadata"]["labels"]["app.kubernetes.io/component"] for s in by_kind.get("Service", [])}
+    if services != set(COMPONENTS):
+        fail(f"{label}: services {services}")
+    for name, w in workloads.items():
+        spec = w["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        if c["args"] != [name]:
+            fail(f"{label}: {name} runs {c['args']}")
+        # Sled owners keep their data on a PersistentVolumeClaim.
+        if name in ("state-fetcher", "txpool"):
+            if w["kind"] != "StatefulSet" or not w["spec"].get("volumeClaimTemplates"):
+                fail(f"{label}: {name} has no persistent volume")
+        probes = {p: c.get(p, {}).get("httpGet", {}).get("path") for p in ("startupProbe", "readinessProbe", "livenessProbe")}
+        if probes != {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"}:
+            fail(f"{label}: {name} probes {probes}")
+        if not c.get("resources", {}).get("requests"):
+            fail(f"{label}: {name} has no resource requests")
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        unknown = set(env) - cli_env(name)
+        if unknown:
+            fail(f"{label}: {name} sets env the CLI does not read: {sorted(unknown)}")
+        # Peers point at the other components' Services on their gRPC ports.
+        for var, peer in [("OPSEQ_STATE_ADDR", "state-fetcher"), ("OPSEQ_PUBLISHER_ADDR", "publisher")]:
+            port = vals["components"]["stateFetcher" if peer == "state-fetcher" else peer]["grpcPort"]
+            if env.get(var) != f"http://opseq-op-sequencer-{peer}:{port}":
+                fail(f"{label}: {name} {var}={env.get(var)}")
+        mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
+        if name == "builder" and vals["jwt"]["existingSecret"]:
+            if env.get("OPSEQ_RPC_JWT_SECRET") != "/secrets/jwt/jwt.hex" or "/secrets/jwt" not in mounts:
+                fail(f"{label}: the builder does not read the JWT secret")
+        if name == "signer" and vals["signerKey"]["existingSecret"]:
+            if "/secrets/signer" not in mounts or "OPSEQ_SIGNER_KEY_FILE" not in env:
+                fail(f"{label}: the signer does not read its key")
+    monitors = by_kind.get("ServiceMonitor", [])
+    if vals["serviceMonitor"]["enabled"]:
+        ok = len(monitors) == 1 and monitors[0]["spec"]["endpoints"][0]["path"] == "/metrics" \
+            and monitors[0]["spec"]["endpoints"][0]["port"] == "http"
+        if not ok:
+            fail(f"{label}: ServiceMonitor {monitors}")
+    elif monitors:
+        fail(f"{label}: a ServiceMonitor although disabled")
+    if len(failures) == before:
+        print(f"ok   {label}: {len(docs)} manifests rendered, linted and validated against Kubernetes {K8S}")
+
+
+for files in (["values.yaml"], ["values.yaml", "values-devnet.yaml"], ["values.yaml", "values-production.yaml"]):
+    check(files)
+
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
