@@ -2,6 +2,7 @@
 # Installs the real clients the tests drive, from package registries only, into ./.peers:
 #   npm  @foundry-rs/cast-linux-amd64, @foundry-rs/anvil-linux-amd64 (binaries inside the packages)
 #   npm  @ethereumjs/client (a real engine-API execution client; run with --sync none: no P2P sockets)
+#   npm  @bufbuild/buf + @bufbuild/buf-linux-x64 (proto lint)
 #   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool), helm-python-sdk (the Helm
 #        Go SDK, renders charts offline: no registry ships a helm binary), kubernetes-validate (in a venv)
 # Idempotent: pinned versions are checked and skipped when present.
@@ -9,6 +10,7 @@ set -euo pipefail
 PREFIX="${PEERS_PREFIX:-$(cd "$(dirname "$0")/.." && pwd)/.peers}"
 FOUNDRY_VER=1.7.1
 EJS_VER=0.10.5
+BUF_VER=1.75.0
 PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0 ethereum-execution==2.20.0 helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 PyYAML==6.0.3)
 log() { printf '[install-test-peers] %s\n' "$*" >&2; }
 mkdir -p "$PREFIX/bin" "$PREFIX/npm"
@@ -18,6 +20,7 @@ want=()
 have_npm @foundry-rs/cast-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/cast-linux-amd64@$FOUNDRY_VER")
 have_npm @foundry-rs/anvil-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/anvil-linux-amd64@$FOUNDRY_VER")
 have_npm @ethereumjs/client "$EJS_VER" || want+=("@ethereumjs/client@$EJS_VER")
+have_npm @bufbuild/buf-linux-x64 "$BUF_VER" || want+=("@bufbuild/buf@$BUF_VER" "@bufbuild/buf-linux-x64@$BUF_VER")
 if [ "${#want[@]}" -gt 0 ]; then
   log "npm install ${want[*]}"
   [ -f "$PREFIX/npm/package.json" ] || echo '{"name":"opseq-peers","private":true}' > "$PREFIX/npm/package.json"
@@ -28,6 +31,8 @@ for b in cast anvil; do
   chmod +x "$PREFIX/npm/node_modules/@foundry-rs/$b-linux-amd64/bin/$b"
   ln -sf "$PREFIX/npm/node_modules/@foundry-rs/$b-linux-amd64/bin/$b" "$PREFIX/bin/$b"
 done
+chmod +x "$PREFIX/npm/node_modules/@bufbuild/buf-linux-x64/bin/buf"
+ln -sf "$PREFIX/npm/node_modules/@bufbuild/buf-linux-x64/bin/buf" "$PREFIX/bin/buf"
 
 if [ ! -x "$PREFIX/venv/bin/python" ]; then
   log "python venv at $PREFIX/venv"

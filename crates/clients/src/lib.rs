@@ -404,6 +404,6 @@ impl ShredBus for GrpcShredBus {
             .await
             .map_err(|s| peer_error("shred bus", s))?
             .into_inner();
-        Ok(s.filter_map(|s| async move { s.ok().and_then(|s| shred_from_wire(&s).ok()) }).boxed())
+        Ok(s.filter_map(|s| async move { s.ok().and_then(|s| s.shred).and_then(|s| shred_from_wire(&s).ok()) }).boxed())
     }
 }

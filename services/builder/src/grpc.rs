@@ -18,7 +18,7 @@ impl ShredGrpc {
     }
 }
 
-type ShredStream = Pin<Box<dyn futures::Stream<Item = Result<v1::Shred, Status>> + Send>>;
+type ShredStream = Pin<Box<dyn futures::Stream<Item = Result<v1::SubscribeShredsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl v1::shred_service_server::ShredService for ShredGrpc {
@@ -39,6 +39,6 @@ impl v1::shred_service_server::ShredService for ShredGrpc {
     ) -> Result<Response<Self::SubscribeShredsStream>, Status> {
         let chain = r.get_ref().chain_id;
         let s = self.bus.subscribe((chain != 0).then_some(chain)).await.map_err(status_from_error)?;
-        Ok(Response::new(s.map(|s| Ok(shred_to_wire(&s))).boxed()))
+        Ok(Response::new(s.map(|s| Ok(v1::SubscribeShredsResponse { shred: Some(shred_to_wire(&s)) })).boxed()))
     }
 }

@@ -20,7 +20,7 @@ impl PublisherGrpc {
     }
 }
 
-type BlockStream = Pin<Box<dyn futures::Stream<Item = Result<v1::PublishedBlock, Status>> + Send>>;
+type BlockStream = Pin<Box<dyn futures::Stream<Item = Result<v1::SubscribeBlocksResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl v1::publisher_service_server::PublisherService for PublisherGrpc {
@@ -40,6 +40,6 @@ impl v1::publisher_service_server::PublisherService for PublisherGrpc {
         _: Request<v1::SubscribeBlocksRequest>,
     ) -> Result<Response<Self::SubscribeBlocksStream>, Status> {
         let s = self.sink.subscribe().await.map_err(status_from_error)?;
-        Ok(Response::new(s.map(|b| Ok(v1::PublishedBlock { block: Some(block_to_wire(&b)) })).boxed()))
+        Ok(Response::new(s.map(|b| Ok(v1::SubscribeBlocksResponse { block: Some(block_to_wire(&b)) })).boxed()))
     }
 }
