@@ -27,9 +27,15 @@ pub fn channel(uri: &str) -> Result<Channel, OpseqError> {
         .connect_lazy())
 }
 
+/// A request with the call deadline and the caller's W3C trace context in its metadata.
 fn req<T>(m: T) -> Request<T> {
     let mut r = Request::new(m);
     r.set_timeout(CALL_TIMEOUT);
+    for (k, v) in opseq_runtime::trace_headers() {
+        if let (Ok(k), Ok(v)) = (k.parse::<tonic::metadata::MetadataKey<_>>(), v.parse()) {
+            r.metadata_mut().insert(k, v);
+        }
+    }
     r
 }
 
@@ -43,7 +49,7 @@ const fn should_retry(code: tonic::Code) -> bool {
 macro_rules! retry {
     ($self:ident, $what:expr, $method:ident, $msg:expr) => {{
         let m = $msg;
-        with_retry($what, || {
+        with_retry($what, stringify!($method), || {
             let mut c = $self.client.clone();
             let m = m.clone();
             async move { c.$method(req(m)).await }
@@ -52,14 +58,40 @@ macro_rules! retry {
     }};
 }
 
-async fn with_retry<T, F, Fut>(what: &str, mut f: F) -> EdgeResult<T>
+/// Times one gRPC call: `opseq_grpc_client_seconds` and, on failure,
+/// `opseq_grpc_client_errors_total`, by peer, method and (errors) status code.
+async fn timed<T>(
+    peer: &'static str,
+    method: &'static str,
+    call: impl Future<Output = Result<T, tonic::Status>>,
+) -> Result<T, tonic::Status> {
+    let started = std::time::Instant::now();
+    let r = call.await;
+    metrics::histogram!("opseq_grpc_client_seconds", "peer" => peer, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    if let Err(s) = &r {
+        metrics::counter!("opseq_grpc_client_errors_total", "peer" => peer, "method" => method, "code" => format!("{:?}", s.code()))
+            .increment(1);
+    }
+    r
+}
+
+/// Calls `peer.method` once, timed; a failure is classified (no retry: for calls that are not
+/// idempotent).
+macro_rules! once {
+    ($self:ident, $what:expr, $method:ident, $req:expr) => {
+        timed($what, stringify!($method), $self.client.clone().$method($req)).await.map_err(|s| peer_error($what, s))
+    };
+}
+
+async fn with_retry<T, F, Fut>(what: &'static str, method: &'static str, mut f: F) -> EdgeResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, tonic::Status>>,
 {
     let mut delay = Duration::from_millis(100);
     for attempt in 0.. {
-        match f().await {
+        match timed(what, method, f()).await {
             Ok(v) => return Ok(v),
             Err(s) if should_retry(s.code()) && attempt < 3 => {
                 tracing::debug!(target: "opseq::clients", what, attempt, code = ?s.code(), "retrying");
@@ -170,13 +202,13 @@ impl StateSource for GrpcStateSource {
             block: Some(block_to_wire(&block)),
             diff: Some(diff_to_wire(&diff)),
         };
-        let r = self.client.clone().commit_block(req(m)).await.map_err(|s| peer_error(STATE, s))?.into_inner();
+        let r = once!(self, STATE, commit_block, req(m))?.into_inner();
         hashes(&r.reorged_out)
     }
     async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>> {
         let m = v1::SetHeadRequest { chain_id: chain, hash: hash.to_vec() };
         // Not retried: a rewind is not idempotent once other blocks were committed in between.
-        let r = self.client.clone().set_head(req(m)).await.map_err(|s| peer_error(STATE, s))?.into_inner();
+        let r = once!(self, STATE, set_head, req(m))?.into_inner();
         hashes(&r.reorged_out)
     }
     async fn keep(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<()> {
@@ -234,13 +266,8 @@ const POOL: &str = "txpool";
 #[async_trait]
 impl TxSource for GrpcTxSource {
     async fn submit(&self, chain: ChainId, raw: Bytes) -> EdgeResult<(B256, SubmitOutcome)> {
-        let r = self
-            .client
-            .clone()
-            .submit_tx(req(v1::SubmitTxRequest { chain_id: chain, raw: raw.to_vec() }))
-            .await
-            .map_err(|s| peer_error(POOL, s))?
-            .into_inner();
+        let r =
+            once!(self, POOL, submit_tx, req(v1::SubmitTxRequest { chain_id: chain, raw: raw.to_vec() }))?.into_inner();
         Ok((b256(&r.hash)?, outcome_from_wire(r.outcome)))
     }
     async fn submit_many(
@@ -250,7 +277,7 @@ impl TxSource for GrpcTxSource {
     ) -> EdgeResult<Vec<EdgeResult<(B256, SubmitOutcome)>>> {
         let m = v1::SubmitTxsRequest { chain_id: chain, raws: raws.iter().map(|r| r.to_vec()).collect() };
         // Not retried: a resent batch would answer "already known" for what the first one added.
-        let r = self.client.clone().submit_txs(req(m)).await.map_err(|s| peer_error(POOL, s))?.into_inner();
+        let r = once!(self, POOL, submit_txs, req(m))?.into_inner();
         Ok(r.results
             .into_iter()
             .map(|res| match res.accepted {
@@ -356,7 +383,7 @@ impl BlockSink for GrpcBlockSink {
     async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
         let m =
             v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
-        let r = self.client.clone().commit(req(m)).await.map_err(|s| peer_error("publisher", s))?.into_inner();
+        let r = once!(self, "publisher", commit, req(m))?.into_inner();
         hashes(&r.reorged_out)
     }
     async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>> {
@@ -393,7 +420,7 @@ impl GrpcShredBus {
 impl ShredBus for GrpcShredBus {
     async fn publish(&self, shred: Shred) -> EdgeResult<()> {
         let m = v1::PublishShredRequest { shred: Some(shred_to_wire(&shred)) };
-        self.client.clone().publish_shred(req(m)).await.map_err(|s| peer_error("shred bus", s))?;
+        once!(self, "shred bus", publish_shred, req(m))?;
         Ok(())
     }
     async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>> {

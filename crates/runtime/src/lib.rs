@@ -76,7 +76,32 @@ pub fn init_telemetry(log: &LogArgs, otlp: &OtlpArgs) -> eyre::Result<TelemetryG
         None => None,
     };
     tracing_subscriber::registry().with(fmt).with(otel).with(filter).try_init()?;
+    // W3C trace context on every hop (gRPC metadata, JSON-RPC HTTP headers).
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     Ok(guard)
+}
+
+/// The W3C trace context of the current span (`traceparent`, `tracestate`), for an outgoing
+/// request's headers or gRPC metadata. Empty when no trace is being recorded.
+pub fn trace_headers() -> Vec<(String, String)> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let mut map = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut map));
+    map.into_iter().collect()
+}
+
+/// Makes `span` a child of the W3C trace context carried by an incoming request (`header`
+/// looks a header up by its lowercase name); a request without one starts a new trace.
+pub fn adopt_parent(span: &tracing::Span, header: impl Fn(&str) -> Option<String>) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let map: std::collections::HashMap<String, String> =
+        ["traceparent", "tracestate"].iter().filter_map(|k| header(k).map(|v| (k.to_string(), v))).collect();
+    if map.is_empty() {
+        return;
+    }
+    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&map));
+    let _ = span.set_parent(cx);
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();

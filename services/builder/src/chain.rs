@@ -281,7 +281,10 @@ pub(crate) async fn execute(
     let shreds = Arc::clone(&edges.shreds);
     let (b, r, next) = (Arc::clone(builder), Arc::clone(reader), next.clone());
     let handle = tokio::runtime::Handle::current();
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        // State reads from the blocking thread belong to the caller's trace.
+        let _entered = span.enter();
         let mut on_included = |inc: &opseq_executor::IncludedTx| {
             if inc.index < shred_from {
                 return;

@@ -7,6 +7,7 @@ use opseq_interfaces::Edges;
 use opseq_primitives::{ChainId, DevnetConfig};
 use serde_json::{Value, json};
 use std::{collections::BTreeMap, sync::Arc};
+use tracing::Instrument;
 
 /// Largest accepted JSON-RPC body (a 128 KiB tx hex-encodes to 256 KiB; batches need more).
 const MAX_BODY: usize = 16 << 20;
@@ -148,6 +149,13 @@ fn error(id: Value, code: i32, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
+/// A span for one JSON-RPC request, a child of the W3C trace context in its HTTP headers.
+fn request_span(req: &actix_web::HttpRequest) -> tracing::Span {
+    let span = tracing::info_span!("jsonrpc", otel.name = %format!("POST {}", req.path()), otel.kind = "server");
+    opseq_runtime::adopt_parent(&span, |k| req.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string));
+    span
+}
+
 /// Whether a JSON-RPC body (single call or batch) calls a method that needs the JWT.
 fn calls_control(body: &[u8]) -> bool {
     let method_of = |v: &Value| v.get("method").and_then(Value::as_str).is_some_and(needs_auth);
@@ -180,7 +188,7 @@ async fn chain_route(
             &format!("unknown route /chains/{}: served routes are {}", path.as_str(), routes.routes()),
         ));
     };
-    let v = routes.handle(chain, &body).await;
+    let v = routes.handle(chain, &body).instrument(request_span(&req)).await;
     if !routes.modules.contains_key(&chain) {
         return HttpResponse::NotFound().json(v);
     }
@@ -191,7 +199,7 @@ async fn root_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, b
     if let Err(reason) = check_jwt(routes.jwt.as_ref(), &req) {
         return unauthorized(&reason);
     }
-    HttpResponse::Ok().json(handle_body(routes.compat.root(), &body).await)
+    HttpResponse::Ok().json(handle_body(routes.compat.root(), &body).instrument(request_span(&req)).await)
 }
 
 async fn sequencer_route(
@@ -206,7 +214,7 @@ async fn sequencer_route(
     if let Err(reason) = check_jwt(routes.jwt.as_ref(), &req) {
         return unauthorized(&reason);
     }
-    HttpResponse::Ok().json(handle_body(control, &body).await)
+    HttpResponse::Ok().json(handle_body(control, &body).instrument(request_span(&req)).await)
 }
 
 /// `/tx/<sequencer>`: unauthenticated, as op-test-sequencer's.

@@ -12,6 +12,7 @@ use op_alloy_consensus::OpTxEnvelope;
 use opseq_executor::{Executed, L1Origin, NextBlock};
 use opseq_primitives::{BlockRef, ChainId, OpseqError, SealedBlock, StateDiff};
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use tracing::Instrument;
 
 /// Jobs kept after they finished (sealed, committed or cancelled), for clear errors and
 /// inspection; older finished jobs are forgotten.
@@ -234,10 +235,11 @@ pub enum ControlError {
     Edge(#[from] OpseqError),
 }
 
-/// A control operation on a chain builder.
+/// A control operation on a chain builder, with the caller's span (the trace continues through
+/// the actor's mailbox).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Reply, ControlError>")]
-pub struct Control(pub Op);
+pub struct Control(pub Op, pub tracing::Span);
 
 /// One job.
 #[derive(Debug)]
@@ -305,7 +307,7 @@ type Fut<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 impl Handler<Control> for ChainBuilderActor {
     type Result = actix::AtomicResponse<Self, Result<Reply, ControlError>>;
 
-    fn handle(&mut self, Control(op): Control, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Control(op, span): Control, ctx: &mut Context<Self>) -> Self::Result {
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
         let chain = builder.config().chain_id;
@@ -325,15 +327,18 @@ impl Handler<Control> for ChainBuilderActor {
                 self.jobs.next += 1;
                 let id = format!("job-{chain}-{}", self.jobs.next);
                 let key = self.jobs.next;
-                Box::pin(async move { open_job(&builder, &edges, id, opts).await }.into_actor(self).map(
-                    move |r, act, _| {
-                        let job = r?;
-                        let view = job.view();
-                        act.jobs.jobs.insert(key, job);
-                        act.jobs.trim();
-                        Ok(Reply::Job(view))
-                    },
-                ))
+                Box::pin(
+                    async move { open_job(&builder, &edges, id, opts).await }
+                        .instrument(span.clone())
+                        .into_actor(self)
+                        .map(move |r, act, _| {
+                            let job = r?;
+                            let view = job.view();
+                            act.jobs.jobs.insert(key, job);
+                            act.jobs.trim();
+                            Ok(Reply::Job(view))
+                        }),
+                )
             }
             Op::Include(id, what) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
@@ -342,6 +347,7 @@ impl Handler<Control> for ChainBuilderActor {
                         let r = include(&builder, &edges, &mut job, what).await;
                         (job, r)
                     }
+                    .instrument(span.clone())
                     .into_actor(self)
                     .map(move |(job, r), act, _| {
                         let view = job.view();
@@ -364,6 +370,7 @@ impl Handler<Control> for ChainBuilderActor {
                             let r = ensure_executed(&builder, &edges, &mut job).await;
                             (job, r)
                         }
+                        .instrument(span.clone())
                         .into_actor(self)
                         .map(move |(job, r), act, _| {
                             let view = job.view();
@@ -380,6 +387,7 @@ impl Handler<Control> for ChainBuilderActor {
                         let r = seal_job(&builder, &edges, &mut job, and_commit).await;
                         (job, r)
                     }
+                    .instrument(span.clone())
                     .into_actor(self)
                     .map(move |(job, r), act, _| {
                         act.jobs.jobs.insert(key, job);
@@ -403,6 +411,7 @@ impl Handler<Control> for ChainBuilderActor {
                     Err(e) => Box::pin(done(Err(e)).into_actor(self)),
                     Ok((key, block, diff)) => Box::pin(
                         async move { commit(&edges, chain, block.clone(), diff, vec![]).await.map(|r| (block, r)) }
+                            .instrument(span.clone())
                             .into_actor(self)
                             .map(move |r, act, _| {
                                 let (block, reorged_out) = r?;
@@ -464,6 +473,7 @@ impl Handler<Control> for ChainBuilderActor {
                     reinject(&edges, chain, &removed).await;
                     Ok(Reply::Reorged(removed))
                 }
+                .instrument(span.clone())
                 .into_actor(self),
             ),
         };

@@ -52,15 +52,15 @@ impl Actor for BuilderSupervisor {
 /// A control operation (build jobs, auto mode, head changes) on one chain.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<jobs::Reply, jobs::ControlError>")]
-pub struct ChainControl(pub ChainId, pub jobs::Op);
+pub struct ChainControl(pub ChainId, pub jobs::Op, pub tracing::Span);
 
 impl Handler<ChainControl> for BuilderSupervisor {
     type Result = ResponseFuture<Result<jobs::Reply, jobs::ControlError>>;
-    fn handle(&mut self, ChainControl(chain, op): ChainControl, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, ChainControl(chain, op, span): ChainControl, _: &mut Context<Self>) -> Self::Result {
         let addr = self.chains.get(&chain).cloned();
         Box::pin(async move {
             let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
-            addr.send(jobs::Control(op)).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
+            addr.send(jobs::Control(op, span)).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
         })
     }
 }

@@ -73,7 +73,7 @@ impl ChainRpc {
             ControlError::Edge(opseq_primitives::OpseqError::not_found("building is not available in this process"))
         })?;
         miner
-            .send(ChainControl(self.chain(), op))
+            .send(ChainControl(self.chain(), op, tracing::Span::current()))
             .await
             .map_err(|_| ControlError::Edge(opseq_primitives::OpseqError::transient("builder supervisor stopped")))?
     }

@@ -126,6 +126,14 @@ where
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tokio::spawn(async move {
         let r = tonic::transport::Server::builder()
+            // One span per call, a child of the caller's (W3C trace context in the metadata).
+            .trace_fn(|req| {
+                let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), otel.kind = "server");
+                opseq_runtime::adopt_parent(&span, |k| {
+                    req.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string)
+                });
+                span
+            })
             .add_service(health)
             .add_service(svc)
             .serve_with_incoming_shutdown(incoming, cancel.cancelled())

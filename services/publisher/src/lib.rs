@@ -8,7 +8,7 @@ use opseq_interfaces::{BlockSink, EdgeResult, StateSource};
 use opseq_primitives::{ChainId, OpseqError, SealedBlock, StateDiff};
 use std::sync::Arc;
 use tokio::sync::broadcast;
-use tracing::info;
+use tracing::{Instrument, info};
 
 pub mod grpc;
 
@@ -27,11 +27,11 @@ impl Actor for PublisherActor {
 /// Commit and publish a block.
 #[derive(Debug, Message)]
 #[rtype(result = "EdgeResult<Vec<B256>>")]
-struct Commit(ChainId, SealedBlock, StateDiff);
+struct Commit(ChainId, SealedBlock, StateDiff, tracing::Span);
 
 impl Handler<Commit> for PublisherActor {
     type Result = AtomicResponse<Self, EdgeResult<Vec<B256>>>;
-    fn handle(&mut self, Commit(chain, block, diff): Commit, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Commit(chain, block, diff, span): Commit, _: &mut Context<Self>) -> Self::Result {
         let state = Arc::clone(&self.state);
         let published = self.published.clone();
         AtomicResponse::new(Box::pin(
@@ -46,6 +46,8 @@ impl Handler<Commit> for PublisherActor {
                 let _ = published.send(block);
                 Ok(removed)
             }
+            // The caller's trace continues through the mailbox.
+            .instrument(span)
             .into_actor(self)
             .map(|r, _, _| r),
         ))
@@ -72,7 +74,7 @@ impl LocalPublisher {
 impl BlockSink for LocalPublisher {
     async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
         self.actor
-            .send(Commit(chain, block, diff))
+            .send(Commit(chain, block, diff, tracing::Span::current()))
             .await
             .map_err(|_| OpseqError::transient("publisher actor stopped"))?
     }

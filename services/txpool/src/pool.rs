@@ -220,6 +220,8 @@ impl Handler<AddMany> for TxPoolActor {
             return out;
         }
         metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(added.len() as u64);
+        let size = self.pools.get(&chain).map_or(0, |p| p.by_hash.len());
+        metrics::gauge!("opseq_txpool_txs", "chain_id" => chain.to_string()).set(size as f64);
         debug!(target: "opseq::txpool", chain_id = chain, accepted = added.len(), "accepted");
         out
     }
@@ -327,6 +329,8 @@ impl Handler<Committed> for TxPoolActor {
             }
         }
         self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+        let size = self.pools.get(&m.chain).map_or(0, |p| p.by_hash.len());
+        metrics::gauge!("opseq_txpool_txs", "chain_id" => m.chain.to_string()).set(size as f64);
         Ok(())
     }
 }

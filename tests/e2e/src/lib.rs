@@ -258,9 +258,22 @@ impl Proc {
 
     /// One authenticated JSON-RPC call on `path`; returns (HTTP status, response object).
     pub fn control_raw(&self, path: &str, method: &str, params: Value) -> eyre::Result<(u16, Value)> {
+        self.control_with(path, method, params, &[])
+    }
+
+    /// [`Proc::control_raw`] with extra headers (e.g. a W3C `traceparent`).
+    pub fn control_with(
+        &self,
+        path: &str,
+        method: &str,
+        params: Value,
+        headers: &[(&str, &str)],
+    ) -> eyre::Result<(u16, Value)> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
         let auth = format!("Bearer {}", self.token()?);
-        let (status, text) = http_with("POST", &self.http, path, &[("Authorization", &auth)], &body)?;
+        let mut all = vec![("Authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        let (status, text) = http_with("POST", &self.http, path, &all, &body)?;
         Ok((status, serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from {method}: {text}"))?))
     }
 
@@ -423,11 +436,18 @@ pub struct Cluster {
     pub procs: Vec<(String, Proc)>,
     args: Vec<(String, Vec<String>, u16)>,
     dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
     /// Starts the cluster in `dir`; `builder_extra` goes to the builder (e.g. `--no-auto`).
     pub fn start(dir: &Path, builder_extra: &[&str]) -> eyre::Result<Self> {
+        Self::start_env(dir, builder_extra, &[])
+    }
+
+    /// [`Cluster::start`] with extra environment for every process (each also gets
+    /// `OPSEQ_OTLP_SERVICE_NAME=<component>`).
+    pub fn start_env(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Self> {
         let g = |_: &str| free_port();
         let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
         let addr = |p: u16| format!("http://127.0.0.1:{p}");
@@ -461,7 +481,8 @@ impl Cluster {
             mk("publisher", pp, &[]),
             mk("builder", pb, builder_extra),
         ];
-        let mut c = Self { procs: Vec::new(), args, dir: dir.to_path_buf() };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut c = Self { procs: Vec::new(), args, dir: dir.to_path_buf(), env };
         for i in 0..c.args.len() {
             let p = c.spawn(i)?;
             c.procs.push((c.args[i].0.clone(), p));
@@ -473,7 +494,9 @@ impl Cluster {
     fn spawn(&self, i: usize) -> eyre::Result<Proc> {
         let (name, args, http_port) = &self.args[i];
         let log = self.dir.join(format!("{name}.{}.log", free_port()));
-        let mut p = Proc::spawn(args, *http_port, log)?;
+        let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("OPSEQ_OTLP_SERVICE_NAME", name.as_str()));
+        let mut p = Proc::spawn_env(args, *http_port, log, &env)?;
         p.jwt = Some(self.dir.join(name).join("jwt.hex"));
         p.wait_healthy(Duration::from_secs(30))?;
         Ok(p)

@@ -100,3 +100,99 @@ fn cluster_equivocation_through_the_test_api() -> eyre::Result<()> {
     python("state_root.py", &["--rpc", &node.url(901), "--block", &head.to_string()])?;
     Ok(())
 }
+
+/// Every `opseq_*` metric any process exposes is one of these names; dashboards and alerts rely
+/// on them, so a rename must change this list (and deploy/grafana) on purpose.
+const PINNED_METRICS: &[&str] = &[
+    "opseq_builder_build_seconds",
+    "opseq_builder_control_seconds",
+    "opseq_builder_head_number",
+    "opseq_grpc_client_errors_total",
+    "opseq_grpc_client_seconds",
+    "opseq_publisher_blocks_total",
+    "opseq_state_head_number",
+    "opseq_state_reorged_blocks_total",
+    "opseq_txpool_accepted_total",
+    "opseq_txpool_txs",
+];
+
+#[test]
+fn metric_names_are_pinned_and_each_component_reports_its_own() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cluster = Cluster::start(dir.path(), &["--no-auto"])?;
+    let node = cluster.builder();
+    node.rpc(901, "eth_sendRawTransaction", json!([sign_transfer(KEY0, 901, 0, DEAD, 1, 21_000, 10_000_000_000)?]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    // An equivocation, for the reorg counter.
+    let head = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    let job = node.control(
+        901,
+        "test_open",
+        json!([{"parent": head["parentHash"], "timestamp": format!("{:#x}", hex_u64(&head["timestamp"])? + 1)}]),
+    )?["jobId"]
+        .clone();
+    node.control(901, "test_seal", json!([job]))?;
+    let names_of = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.starts_with("opseq_"))
+            .map(|l| {
+                let name = l.split(['{', ' ']).next().unwrap_or_default();
+                name.strip_suffix("_sum").or_else(|| name.strip_suffix("_count")).unwrap_or(name).to_string()
+            })
+            .collect()
+    };
+    let mut all = std::collections::BTreeSet::new();
+    let mut per: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for (name, p) in &cluster.procs {
+        let (code, text) = http("GET", &p.http, "/metrics", "")?;
+        assert_eq!(code, 200);
+        let names = names_of(&text);
+        all.extend(names.clone());
+        per.insert(name.clone(), names);
+    }
+    let unpinned: Vec<_> = all.iter().filter(|n| !PINNED_METRICS.contains(&n.as_str())).collect();
+    assert!(unpinned.is_empty(), "metrics not in the pinned list: {unpinned:?}");
+    for (component, must) in [
+        (
+            "builder",
+            &[
+                "opseq_builder_build_seconds",
+                "opseq_builder_control_seconds",
+                "opseq_builder_head_number",
+                "opseq_grpc_client_seconds",
+            ][..],
+        ),
+        ("txpool", &["opseq_txpool_accepted_total", "opseq_txpool_txs", "opseq_grpc_client_seconds"][..]),
+        ("publisher", &["opseq_publisher_blocks_total", "opseq_grpc_client_seconds"][..]),
+        ("state-fetcher", &["opseq_state_head_number", "opseq_state_reorged_blocks_total"][..]),
+    ] {
+        for m in must {
+            assert!(per[component].contains(*m), "{component} does not expose {m}: {:?}", per[component]);
+        }
+    }
+    Ok(())
+}
+
+/// The Grafana dashboard (deploy/grafana/op-sequencer.json) is valid JSON and only queries
+/// pinned metric names.
+#[test]
+fn the_grafana_dashboard_queries_only_pinned_metrics() -> eyre::Result<()> {
+    let text = std::fs::read_to_string(workspace().join("deploy/grafana/op-sequencer.json"))?;
+    let dash: serde_json::Value = serde_json::from_str(&text)?;
+    let mut used = std::collections::BTreeSet::new();
+    for p in dash["panels"].as_array().expect("panels") {
+        for t in p["targets"].as_array().expect("targets") {
+            let expr = t["expr"].as_str().expect("expr");
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("opseq_") {
+                    used.insert(word.to_string());
+                }
+            }
+        }
+    }
+    assert!(used.len() >= 8, "{used:?}");
+    for m in &used {
+        assert!(PINNED_METRICS.contains(&m.as_str()), "the dashboard queries {m}, which no process exports");
+    }
+    Ok(())
+}
