@@ -298,8 +298,34 @@ fn ours_proc_content(ours: &Node) -> eyre::Result<Vec<(String, ())>> {
     Ok(out)
 }
 
+/// A 10k-transfer block built by the five-process cluster (every edge a gRPC call) and by one
+/// process, same run: µs per sealed tx for each (goal: the cluster at ≥ 70% of one process's
+/// throughput).
+fn cluster_vs_process(dir: &std::path::Path) -> eyre::Result<(f64, f64)> {
+    let n = 10_000u64;
+    let env = [("OPSEQ_DEV_ACCOUNTS", "10000"), ("OPSEQ_GAS_LIMIT", "1000000000")];
+    std::fs::create_dir_all(dir.join("cluster"))?;
+    let cluster = Cluster::start_env(&dir.join("cluster"), &["--no-auto"], &env)?;
+    let single_proc = start_ours(&dir.join("single"), n)?;
+    let dead = TxKind::Call(Address::repeat_byte(0xde));
+    let txs: Vec<String> = (0..n).map(|i| tx(&signer(i), 0, dead, Bytes::new(), 21_000)).collect();
+    let single = Node { name: "one process", addr: single_proc.http.clone(), path: format!("/chains/{CHAIN}") };
+    let five = Node { name: "five processes", addr: cluster.builder().http.clone(), path: format!("/chains/{CHAIN}") };
+    let one = seal(&single, &txs)?;
+    let many = seal(&five, &txs)?;
+    println!(
+        "10k transfers, one block: one process {one:.1} µs/tx, five processes {many:.1} µs/tx (cluster at {:.0}% of one process)",
+        100.0 * one / many
+    );
+    Ok((one, many))
+}
+
 fn main() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
+    if std::env::var("BENCH_ONLY_CLUSTER").is_ok() {
+        cluster_vs_process(dir.path())?;
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY_STATE").is_ok() {
         return state_size(&dir);
     }
@@ -415,6 +441,11 @@ fn main() -> eyre::Result<()> {
     drop(ours_proc);
 
     print_rows(&rows);
+    let (one, many) = cluster_vs_process(dir.path())?;
+    println!(
+        "\n| 10k transfers, one block | one process | five processes | cluster throughput / one process |\n| --- | --- | --- | --- |\n| µs per sealed tx | {one:.1} | {many:.1} | {:.0}% |",
+        100.0 * one / many
+    );
     state_size(&dir)
 }
 
