@@ -420,6 +420,15 @@ pub(crate) async fn build_block(
     }
     let (block, diff) = seal(builder, edges, parent, executed).await?;
     let t_sealed = started.elapsed();
+    // Scheduled building only ever extends the head: a commit on another parent would be a reorg
+    // (which the store performs for the test API's explicit requests), so it is refused here.
+    let head = edges.state.head(chain).await?;
+    if head.hash != parent.hash {
+        return Err(OpseqError::transient(format!(
+            "the head moved to {} while block {} was built on {}; building again on the new head",
+            head.hash, block.header.number, parent.hash
+        )));
+    }
     commit(edges, chain, block.clone(), diff, invalid).await?;
     let t_commit = started.elapsed();
     debug!(
