@@ -17,6 +17,10 @@ use tonic::{Request, transport::Channel};
 /// Deadline of one call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_MSG: usize = 256 << 20;
+/// HTTP/2 flow-control windows of the gRPC connections (both ends use the same).
+pub const STREAM_WINDOW: u32 = 16 << 20;
+/// See [`STREAM_WINDOW`].
+pub const CONNECTION_WINDOW: u32 = 32 << 20;
 
 /// A lazily connecting channel to `uri` (e.g. `http://127.0.0.1:7001`).
 pub fn channel(uri: &str) -> Result<Channel, OpseqError> {
@@ -24,6 +28,10 @@ pub fn channel(uri: &str) -> Result<Channel, OpseqError> {
         .map_err(|e| OpseqError::invalid(format!("bad gRPC address {uri}: {e}")))?
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
+        // Blocks, pool selections and state diffs are megabytes: with HTTP/2's default 64 KiB
+        // windows every such message waits on window updates round trip after round trip.
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy())
 }
 

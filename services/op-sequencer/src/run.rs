@@ -126,6 +126,9 @@ where
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tokio::spawn(async move {
         let r = tonic::transport::Server::builder()
+            .initial_stream_window_size(opseq_clients::STREAM_WINDOW)
+            .initial_connection_window_size(opseq_clients::CONNECTION_WINDOW)
+            .tcp_nodelay(true)
             // One span per call, a child of the caller's (W3C trace context in the metadata).
             .trace_fn(|req| {
                 let span = tracing::info_span!("grpc", otel.name = %req.uri().path(), otel.kind = "server");
