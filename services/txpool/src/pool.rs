@@ -155,9 +155,10 @@ impl TxPoolActor {
         self.pools.get_mut(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))
     }
 
-    fn journal_key(tx: &PoolTx) -> Vec<u8> {
-        let mut k = tx.chain_id.to_be_bytes().to_vec();
-        k.extend_from_slice(tx.hash.as_slice());
+    /// A journaled tx's key: chain id ‖ hash.
+    fn journal_key(chain: ChainId, hash: &B256) -> Vec<u8> {
+        let mut k = chain.to_be_bytes().to_vec();
+        k.extend_from_slice(hash.as_slice());
         k
     }
 }
@@ -178,7 +179,7 @@ impl Handler<AddMany> for TxPoolActor {
         let mut out: Vec<EdgeResult<SubmitOutcome>> = Vec::with_capacity(txs.len());
         for (tx, state_nonce) in txs {
             let (key, value) = match serde_json::to_vec(&tx) {
-                Ok(v) => (Self::journal_key(&tx), v),
+                Ok(v) => (Self::journal_key(tx.chain_id, &tx.hash), v),
                 Err(e) => {
                     out.push(Err(OpseqError::fatal(e.to_string())));
                     continue;
@@ -190,9 +191,7 @@ impl Handler<AddMany> for TxPoolActor {
                 Ok((mut outcome, replaced, evicted)) => {
                     batch.insert(key, value);
                     for old in replaced.into_iter().chain(evicted) {
-                        let mut k = chain.to_be_bytes().to_vec();
-                        k.extend_from_slice(old.as_slice());
-                        batch.remove(k);
+                        batch.remove(Self::journal_key(chain, &old));
                     }
                     if outcome == SubmitOutcome::Pending {
                         // Pending only if every nonce from the state nonce up to this one is present.
@@ -300,9 +299,7 @@ impl Handler<Best> for TxPoolActor {
             }
         }
         for h in stale {
-            let mut k = chain.to_be_bytes().to_vec();
-            k.extend_from_slice(h.as_slice());
-            let _ = self.journal.remove(k);
+            let _ = self.journal.remove(Self::journal_key(chain, &h));
         }
         Ok(out)
     }
@@ -323,9 +320,7 @@ impl Handler<Committed> for TxPoolActor {
         let mut batch = sled::Batch::default();
         for h in &m.gone {
             if pool.remove(h).is_some() {
-                let mut k = m.chain.to_be_bytes().to_vec();
-                k.extend_from_slice(h.as_slice());
-                batch.remove(k);
+                batch.remove(Self::journal_key(m.chain, h));
             }
         }
         self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
@@ -397,9 +392,7 @@ impl Handler<Query> for TxPoolActor {
             Query::Drop(c, h) => {
                 let dropped = self.pool(c)?.remove(&h).is_some();
                 if dropped {
-                    let mut k = c.to_be_bytes().to_vec();
-                    k.extend_from_slice(h.as_slice());
-                    self.journal.remove(k).map_err(|e| OpseqError::transient(e.to_string()))?;
+                    self.journal.remove(Self::journal_key(c, &h)).map_err(|e| OpseqError::transient(e.to_string()))?;
                 }
                 QueryAnswer::Dropped(dropped)
             }
