@@ -78,13 +78,17 @@ impl RpcRoutes {
         r.join(", ")
     }
 
+    fn unknown_chain(&self, chain: ChainId) -> Value {
+        error(Value::Null, -32601, &format!("unknown chain {chain}: served routes are {}", self.routes()))
+    }
+
     /// Handles one JSON-RPC body (single call or batch) for `chain`. The
     /// `eth_sendRawTransaction` calls of a batch are submitted to the pool together.
-    pub async fn handle(&self, chain: ChainId, body: &[u8]) -> Value {
+    pub async fn handle(&self, chain: ChainId, request: Value) -> Value {
         let Some(module) = self.modules.get(&chain) else {
-            return error(Value::Null, -32601, &format!("unknown chain {chain}: served routes are {}", self.routes()));
+            return self.unknown_chain(chain);
         };
-        if let Ok(Value::Array(calls)) = serde_json::from_slice::<Value>(body) {
+        if let Value::Array(calls) = &request {
             let is_send = |c: &Value| c.get("method").and_then(Value::as_str) == Some("eth_sendRawTransaction");
             if calls.iter().filter(|c| is_send(c)).count() >= 2 {
                 let ctx = &self.contexts[&chain];
@@ -98,26 +102,35 @@ impl RpcRoutes {
                 let mut sent = ctx.send_raw_batch(sends).await.into_iter();
                 let mut out = Vec::with_capacity(calls.len());
                 for c in calls {
-                    if is_send(&c) {
+                    if is_send(c) {
                         out.push(sent.next().unwrap_or_default());
                     } else {
-                        out.push(call_one(module, c).await);
+                        out.push(call_one(module, c.clone()).await);
                     }
                 }
                 return Value::Array(out);
             }
         }
-        handle_body(module, body).await
+        handle_request(module, request).await
     }
+}
+
+/// A request body parsed once: the JSON-RPC request(s), or the parse-error response.
+fn parse_body(body: &[u8]) -> Result<Value, Value> {
+    serde_json::from_slice(body).map_err(|e| error(Value::Null, -32700, &format!("parse error: invalid JSON: {e}")))
 }
 
 /// Handles one JSON-RPC body (single call or batch) with `module`.
 async fn handle_body<T: Send + Sync + 'static>(module: &RpcModule<T>, body: &[u8]) -> Value {
-    let parsed: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return error(Value::Null, -32700, &format!("parse error: invalid JSON: {e}")),
-    };
-    match parsed {
+    match parse_body(body) {
+        Ok(request) => handle_request(module, request).await,
+        Err(response) => response,
+    }
+}
+
+/// Handles a parsed JSON-RPC request (single call or batch) with `module`.
+async fn handle_request<T: Send + Sync + 'static>(module: &RpcModule<T>, request: Value) -> Value {
+    match request {
         Value::Array(calls) if calls.is_empty() => error(Value::Null, -32600, "invalid request: empty batch"),
         Value::Array(calls) => {
             let mut out = Vec::with_capacity(calls.len());
@@ -156,13 +169,12 @@ fn request_span(req: &actix_web::HttpRequest) -> tracing::Span {
     span
 }
 
-/// Whether a JSON-RPC body (single call or batch) calls a method that needs the JWT.
-fn calls_control(body: &[u8]) -> bool {
+/// Whether a JSON-RPC request (single call or batch) calls a method that needs the JWT.
+fn calls_control(request: &Value) -> bool {
     let method_of = |v: &Value| v.get("method").and_then(Value::as_str).is_some_and(needs_auth);
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(calls)) => calls.iter().any(method_of),
-        Ok(v) => method_of(&v),
-        Err(_) => false,
+    match request {
+        Value::Array(calls) => calls.iter().any(method_of),
+        v => method_of(v),
     }
 }
 
@@ -176,7 +188,8 @@ async fn chain_route(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if calls_control(&body)
+    let parsed = parse_body(&body);
+    if parsed.as_ref().is_ok_and(calls_control)
         && let Err(reason) = check_jwt(routes.jwt.as_ref(), &req)
     {
         return unauthorized(&reason);
@@ -188,11 +201,13 @@ async fn chain_route(
             &format!("unknown route /chains/{}: served routes are {}", path.as_str(), routes.routes()),
         ));
     };
-    let v = routes.handle(chain, &body).instrument(request_span(&req)).await;
     if !routes.modules.contains_key(&chain) {
-        return HttpResponse::NotFound().json(v);
+        return HttpResponse::NotFound().json(routes.unknown_chain(chain));
     }
-    HttpResponse::Ok().json(v)
+    HttpResponse::Ok().json(match parsed {
+        Ok(request) => routes.handle(chain, request).instrument(request_span(&req)).await,
+        Err(response) => response,
+    })
 }
 
 async fn root_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
