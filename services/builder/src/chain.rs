@@ -84,11 +84,11 @@ impl Handler<BuildNext> for ChainBuilderActor {
             async move {
                 let config = builder.config();
                 let chain = config.chain_id;
-                if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
-                    follow_l1(&edges, chain, l1).await?;
-                }
                 let head = edges.state.head(chain).await?;
-                let parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
+                let mut parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
+                if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
+                    parent = follow_l1(&edges, chain, l1, parent).await?;
+                }
                 let wait = match interval {
                     // A test-chosen interval counts from the last build, not from timestamps.
                     Some(_) => None,
@@ -160,33 +160,37 @@ impl Handler<MineNow> for ChainBuilderActor {
 
 /// After an L1 reorg: if the L2 head's L1 origin is no longer canonical, rewinds the L2 chain to
 /// its newest block whose origin is (the txs of the blocks it drops go back to the pool), so the
-/// next block is built on a canonical origin.
-pub(crate) async fn follow_l1(edges: &Edges, chain: ChainId, l1: ChainId) -> Result<Vec<B256>, OpseqError> {
-    let head = edges.state.head(chain).await?;
-    let mut number = head.number;
+/// next block is built on a canonical origin. Returns the block to build on (the head, or the
+/// block rewound to).
+pub(crate) async fn follow_l1(
+    edges: &Edges,
+    chain: ChainId,
+    l1: ChainId,
+    head: SealedBlock,
+) -> Result<SealedBlock, OpseqError> {
+    let head_number = head.header.number;
+    let mut block = head;
     loop {
-        let block = edges
-            .state
-            .block_by_number(chain, number)
-            .await?
-            .ok_or_else(|| OpseqError::transient("L2 block missing"))?;
         let canonical = match block.l1_origin {
             None => true,
             Some(o) => edges.state.block_by_number(l1, o.number).await?.is_some_and(|b| b.hash == o.hash),
         };
         if canonical {
-            if number == head.number {
-                return Ok(vec![]);
+            if block.header.number != head_number {
+                let removed = edges.state.set_head(chain, block.hash).await?;
+                warn!(target: "opseq::builder::chain", chain_id = chain, to = block.header.number, reorged_out = removed.len(), "L1 origin reorged out: L2 rewound");
+                reinject(edges, chain, &removed).await;
             }
-            let removed = edges.state.set_head(chain, block.hash).await?;
-            warn!(target: "opseq::builder::chain", chain_id = chain, to = number, reorged_out = removed.len(), "L1 origin reorged out: L2 rewound");
-            reinject(edges, chain, &removed).await;
-            return Ok(removed);
+            return Ok(block);
         }
-        if number == 0 {
+        let Some(number) = block.header.number.checked_sub(1) else {
             return Err(OpseqError::fatal("no L2 block has a canonical L1 origin"));
-        }
-        number -= 1;
+        };
+        block = edges
+            .state
+            .block_by_number(chain, number)
+            .await?
+            .ok_or_else(|| OpseqError::transient("L2 block missing"))?;
     }
 }
 
