@@ -16,7 +16,7 @@
 use crate::{
     jobs::{ControlError, Include, Op, OpenOpts, Reply},
     rpc::{ChainRpc, codes, err},
-    test_api::control_error,
+    test_api::{control_error, unexpected},
 };
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_rpc_types_engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
@@ -144,7 +144,7 @@ impl Sequencer {
         }
         match self.op(Op::Open(opts.open())).await? {
             Reply::Job(j) => st.job = Some(j.id),
-            other => return Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => return Err(unexpected(other)),
         }
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Sequencer {
                 let job = st.job.clone().ok_or_else(|| seq_error(-38510))?;
                 match self.op(Op::Include(job, Include::Raw(raw))).await? {
                     Reply::Included { added, .. } => Ok(added.first().map(|a| json!(a.hash)).unwrap_or(Value::Null)),
-                    other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+                    other => Err(unexpected(other)),
                 }
             }
             other => Err(err(-32601, format!("the method {other} does not exist/is not available"))),
@@ -371,7 +371,7 @@ impl Builders {
             let ctx = self.chains.get(chain).ok_or_else(|| seq_error(-38502))?;
             return match control(ctx, Op::Open(opts.unwrap_or_default().open())).await? {
                 Reply::Job(j) => Ok(json!(j.id)),
-                other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+                other => Err(unexpected(other)),
             };
         }
         let (id,): (String,) = p.parse()?;
@@ -389,9 +389,9 @@ impl Builders {
                     Ok(Reply::Sealed { block, .. }) => block,
                     Err(ControlError::AlreadySealed(_)) => match control(ctx, Op::Inspect(id)).await? {
                         Reply::Job(j) => j.block.ok_or_else(|| seq_error(-38520))?,
-                        other => return Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+                        other => return Err(unexpected(other)),
                     },
-                    Ok(other) => return Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+                    Ok(other) => return Err(unexpected(other)),
                     Err(e) => return Err(compat_error(e)),
                 };
                 Ok(envelope_json(&block, ctx.is_l2()))

@@ -25,6 +25,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// A reply of another kind than the operation answers (a bug, reported as an internal error).
+pub(crate) fn unexpected(reply: Reply) -> ErrorObjectOwned {
+    err(codes::INTERNAL, format!("unexpected reply {reply:?}"))
+}
+
 /// The wire code of a control error.
 pub(crate) fn control_error(e: ControlError) -> ErrorObjectOwned {
     let code = match &e {
@@ -120,7 +125,7 @@ impl ChainRpc {
                 "committed": committed,
                 "reorgedOut": reorged_out,
             })),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -132,7 +137,7 @@ impl ChainRpc {
             Reply::Included { added, .. } => {
                 added.first().map(Self::outcome_json).ok_or_else(|| err(codes::INTERNAL, "include added nothing"))
             }
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -148,7 +153,7 @@ impl ChainRpc {
             .await?;
         match reply {
             Reply::Job(j) => Ok(self.job_json(&j)),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -192,7 +197,7 @@ impl ChainRpc {
                 "included": added.iter().map(Self::outcome_json).collect::<Vec<_>>(),
                 "refused": refused.iter().map(|r| json!({"hash": r.hash, "reason": r.reason})).collect::<Vec<_>>(),
             })),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -201,7 +206,7 @@ impl ChainRpc {
         let _: (String,) = p.parse()?;
         match self.control(Op::Inspect(id)).await? {
             Reply::Job(j) => Ok(self.job_json(&j)),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -227,7 +232,7 @@ impl ChainRpc {
         let _: (String,) = p.parse()?;
         match self.control(Op::Cancel(id)).await? {
             Reply::Job(j) => Ok(self.job_json(&j)),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -241,7 +246,7 @@ impl ChainRpc {
     pub(crate) async fn test_jobs(&self, _: Params<'static>) -> RpcResult {
         match self.control(Op::Jobs).await? {
             Reply::Jobs(jobs) => Ok(Value::Array(jobs.iter().map(|j| self.job_json(j)).collect())),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -256,7 +261,7 @@ impl ChainRpc {
             Reply::Auto { active, interval } => {
                 Ok(json!({"active": active, "intervalMs": interval.map(|d| d.as_millis() as u64)}))
             }
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -264,7 +269,7 @@ impl ChainRpc {
         let (hash,): (B256,) = p.parse()?;
         match self.control(Op::SetHead(hash)).await? {
             Reply::Reorged(removed) => Ok(json!({"reorgedOut": removed})),
-            other => Err(err(codes::INTERNAL, format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(other)),
         }
     }
 }
