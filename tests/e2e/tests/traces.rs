@@ -56,7 +56,10 @@ fn one_test_api_request_is_one_trace_across_processes() -> eyre::Result<()> {
     let endpoint = format!("http://{}", listener.local_addr()?);
     let svc = TraceServiceServer::new(Collector(Arc::clone(&received)));
     rt.spawn(async move {
-        tonic::transport::Server::builder().add_service(svc).serve_with_incoming(tokio_stream_listener(listener)).await
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await
     });
 
     let dir = tempfile::tempdir()?;
@@ -79,8 +82,7 @@ fn one_test_api_request_is_one_trace_across_processes() -> eyre::Result<()> {
     let by_service = loop {
         let got = received.lock().unwrap().clone();
         let mut by_service: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (service, trace, name, ..) in got.iter().filter(|s| s.1 == want) {
-            let _ = trace;
+        for (service, _, name, ..) in got.iter().filter(|s| s.1 == want) {
             by_service.entry(service.clone()).or_default().insert(name.clone());
         }
         // Each process exports on its own schedule: wait for all of them.
@@ -113,10 +115,4 @@ fn one_test_api_request_is_one_trace_across_processes() -> eyre::Result<()> {
         std::thread::sleep(Duration::from_millis(500));
     }
     Ok(())
-}
-
-fn tokio_stream_listener(
-    l: tokio::net::TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(l, |l| async move { Some((l.accept().await.map(|(s, _)| s), l)) })
 }

@@ -225,7 +225,7 @@ fn ingest_and_round_trip(
     }
     // Clear both pools before the round trips (they would otherwise be mined into them).
     anvil.call("anvil_dropAllTransactions", json!([]))?;
-    for (h, _) in ours_proc_content(ours)? {
+    for h in pooled_hashes(ours)? {
         ours.call("anvil_dropTransaction", json!([h]))?;
     }
     // One kept-alive connection per node, as a test harness would hold; one JWT for the run
@@ -285,13 +285,13 @@ fn ingest_and_round_trip(
 }
 
 /// The hashes in our pool (`txpool_content`).
-fn ours_proc_content(ours: &Node) -> eyre::Result<Vec<(String, ())>> {
+fn pooled_hashes(ours: &Node) -> eyre::Result<Vec<String>> {
     let c = ours.call("txpool_content", json!([]))?;
     let mut out = Vec::new();
     for side in ["pending", "queued"] {
         for (_, by_nonce) in c[side].as_object().cloned().unwrap_or_default() {
             for (_, t) in by_nonce.as_object().cloned().unwrap_or_default() {
-                out.push((t["hash"].as_str().unwrap_or_default().to_string(), ()));
+                out.push(t["hash"].as_str().unwrap_or_default().to_string());
             }
         }
     }
