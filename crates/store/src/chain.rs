@@ -250,10 +250,20 @@ impl ChainStore {
         Ok(TrieUpdate { root, storage_roots, state, nodes: new_nodes })
     }
 
+    /// The trie update of `diff` on `base_root`: the one the last `compute_roots` made when it
+    /// was for the same inputs, computed otherwise.
+    fn update_for(&self, base_root: B256, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
+        let cached = self.pending.lock().take().filter(|(r, d, _)| *r == base_root && d == diff).map(|(_, _, u)| u);
+        match cached {
+            Some(u) => Ok(u),
+            None => self.trie_update(base_root, diff),
+        }
+    }
+
     /// The state root and the requested storage roots after applying `diff` on the state whose
     /// root is `base_root` (the parent's; the head's, or any block the store knows). With an empty
-    /// diff this is `base_root`. The new trie nodes are persisted (content-addressed, so a block
-    /// sealed and never committed costs only space), which lets a later block build on this one.
+    /// diff this is `base_root`. The trie update is kept for the commit or keep of the same diff
+    /// on the same root, which writes its nodes (content-addressed) in the block's own batch.
     pub fn compute_roots(
         &self,
         base_root: B256,
@@ -277,9 +287,8 @@ impl ChainStore {
             };
             wanted.push((*a, root));
         }
-        let mut batch = sled::Batch::default();
-        put_nodes(&mut batch, &update.nodes);
-        self.tree.apply_batch(batch)?;
+        // The new nodes are written with the block (commit or keep), in its batch: a root that
+        // is computed and then never used costs no write.
         let root = update.root;
         *self.pending.lock() = Some((base_root, diff.clone(), update));
         Ok((root, wanted))
@@ -371,7 +380,7 @@ impl ChainStore {
         }
         let parent =
             self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
-        let update = self.trie_update(parent.header.state_root, diff)?;
+        let update = self.update_for(parent.header.state_root, diff)?;
         root_matches(block, update.root)?;
         let mut batch = sled::Batch::default();
         put_nodes(&mut batch, &update.nodes);
@@ -546,16 +555,10 @@ impl ChainStore {
     /// record (pruning the one that fell out of the reorg window), head.
     fn append(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
         let base_root = self.trie_root()?;
-        let cached = self.pending.lock().take().filter(|(r, d, _)| *r == base_root && d == diff).map(|(_, _, u)| u);
-        let (update, persisted) = match cached {
-            Some(u) => (u, true),
-            None => (self.trie_update(base_root, diff)?, false),
-        };
+        let update = self.update_for(base_root, diff)?;
         root_matches(block, update.root)?;
         let mut batch = sled::Batch::default();
-        if !persisted {
-            put_nodes(&mut batch, &update.nodes);
-        }
+        put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
         let encoded = encode_block(block);

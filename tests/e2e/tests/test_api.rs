@@ -274,7 +274,9 @@ fn an_l1_reorg_of_depth_three_and_the_l2_follows_in_auto_mode() -> eyre::Result<
         assert!(Instant::now() < deadline, "L1 did not advance");
         std::thread::sleep(Duration::from_millis(200));
     }
+    assert_eq!(node.control(900, "test_auto", json!([]))?["active"], json!(true), "status form");
     node.control(900, "test_auto", json!([false]))?;
+    assert_eq!(node.control(900, "test_auto", json!([]))?, json!({"active": false, "intervalMs": null}));
     // Wait until the L2 uses the newest L1 block as its origin.
     let l1_head = node.head(900)?;
     while origin_of(&node, node.head(901)?)?.is_none_or(|(n, _)| n < l1_head) {

@@ -228,10 +228,24 @@ fn ingest_and_round_trip(
     for h in pooled_hashes(ours)? {
         ours.call("anvil_dropTransaction", json!([h]))?;
     }
+    rows.extend(round_trip(anvil, ours, ours_proc, &keys[next])?);
+    Ok(rows)
+}
+
+/// The one-tx-block round trip, 1,000 runs each: ours `test_open` → `test_includeRaw` →
+/// `test_seal` (which commits), anvil `eth_sendRawTransaction` → `evm_mine`. `key` must be a
+/// funded sender neither node has seen.
+fn round_trip(
+    anvil: &Node,
+    ours: &Node,
+    ours_proc: &Proc,
+    key: &PrivateKeySigner,
+) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let mut rows = Vec::new();
+    let dead = TxKind::Call(Address::repeat_byte(0xde));
     // One kept-alive connection per node, as a test harness would hold; one JWT for the run
     // (valid for 60 s around its `iat`, so it is renewed every 30 s).
     let runs = 1_000u64;
-    let key = &keys[next];
     let call =
         |conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value| -> eyre::Result<Value> {
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
@@ -265,6 +279,22 @@ fn ingest_and_round_trip(
     }
     let [open, include, seal] = steps.map(|s| percentiles(s).0);
     println!("op-sequencer round trip p50 by call: open {open:.3} ms, includeRaw {include:.3} ms, seal {seal:.3} ms");
+    // What one call costs with nothing to do (HTTP, JWT, dispatch, one actor hop).
+    let mut idle = Vec::new();
+    for _ in 0..runs {
+        let auth = [("Authorization", token.1.as_str())];
+        let t = Instant::now();
+        call(&mut conn, &path, &auth, "test_auto", json!([]))?;
+        idle.push(t.elapsed());
+    }
+    println!("op-sequencer idle control call (test_auto, status only) p50 {:.3} ms", percentiles(idle).0);
+    let mut idle = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        call(&mut conn, &path, &[], "eth_chainId", json!([]))?;
+        idle.push(t.elapsed());
+    }
+    println!("op-sequencer eth_chainId p50 {:.3} ms", percentiles(idle).0);
     let mut conn = KeepAlive::connect(&anvil.addr)?;
     let mut anvil_t = Vec::new();
     for i in 0..runs {
@@ -321,13 +351,31 @@ fn cluster_vs_process(dir: &std::path::Path) -> eyre::Result<(f64, f64)> {
 }
 
 fn main() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
+    // BENCH_KEEP_DIR keeps the nodes' data and logs for a look afterwards.
+    let keep = std::env::var("BENCH_KEEP_DIR").is_ok();
+    let dir = tempfile::Builder::new().prefix("opseq-bench").disable_cleanup(keep).tempdir()?;
+    if keep {
+        println!("bench directory (kept): {}", dir.path().display());
+    }
     if std::env::var("BENCH_ONLY_CLUSTER").is_ok() {
         cluster_vs_process(dir.path())?;
         return Ok(());
     }
     if std::env::var("BENCH_ONLY_STATE").is_ok() {
         return state_size(&dir);
+    }
+    if std::env::var("BENCH_ONLY_ROUNDTRIP").is_ok() {
+        let anvil_port = free_port();
+        let mut anvil_proc = start_anvil(anvil_port, &dir.path().join("anvil-cache"))?;
+        let anvil = Node { name: "anvil", addr: format!("127.0.0.1:{anvil_port}"), path: "/".into() };
+        let ours_proc = start_ours(&dir.path().join("ours"), 1)?;
+        let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
+        let key = signer(0);
+        anvil.call("anvil_setBalance", json!([key.address(), "0x21e19e0c9bab2400000"]))?;
+        let rows = round_trip(&anvil, &ours, &ours_proc, &key)?;
+        let _ = anvil_proc.kill();
+        print_rows(&rows);
+        return Ok(());
     }
     if std::env::var("BENCH_ONLY_INGEST").is_ok() {
         // The pool and test-API rows alone (a quick run): 2,300 senders.
