@@ -342,6 +342,8 @@ impl ChainStore {
         let _w = self.write.lock();
         let mut removed = Vec::new();
         match self.head()? {
+            // Committed already (a retry after an answer that was lost): nothing to do.
+            Some(head) if head.hash == block.hash => return Ok(removed),
             Some(head) if block.header.parent_hash == head.hash && block.header.number == head.number + 1 => {}
             Some(head) => {
                 let parent_number = match self.canonical_number(block.header.parent_hash)? {
@@ -891,6 +893,9 @@ mod tests {
         sibling.hash = sibling.header.hash_slow();
         let removed = chain.commit(&sibling, &side_diff).unwrap();
         assert_eq!(removed, snaps[6..].iter().map(|(b, _)| b.hash).collect::<Vec<_>>());
+        // Committing the head again (a retried commit whose answer was lost) changes nothing.
+        assert_eq!(chain.commit(&sibling, &side_diff).unwrap(), Vec::<B256>::new());
+        assert_eq!(chain.head().unwrap().unwrap().hash, sibling.hash);
         assert_eq!(chain.head().unwrap().unwrap().hash, sibling.hash);
         assert_eq!(chain.trie_root().unwrap(), full_root(chain));
         assert_eq!(chain.trie_root().unwrap(), root);

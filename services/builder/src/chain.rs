@@ -10,7 +10,7 @@ use std::{
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 /// Most transactions offered to one block.
 pub(crate) const MAX_TXS_PER_BLOCK: usize = 10_000;
@@ -28,19 +28,26 @@ pub struct ChainBuilderActor {
     pub(crate) generation: u64,
     failures: u32,
     pub(crate) jobs: crate::jobs::Jobs,
+    /// The persisted auto mode of every chain (shared with the other chains' actors).
+    pub(crate) state: Arc<crate::persist::SequencerState>,
 }
 
 impl ChainBuilderActor {
-    /// A builder for `config` using `edges`.
-    pub fn new(config: ChainConfig, edges: Edges, auto: bool) -> Self {
+    /// A builder for `config` using `edges`; `auto` unless `state` recorded a mode for the chain.
+    pub fn new(config: ChainConfig, edges: Edges, auto: bool, state: Arc<crate::persist::SequencerState>) -> Self {
+        let persisted = state.get(config.chain_id);
+        if let Some(m) = persisted.filter(|m| m.active != auto) {
+            info!(target: "opseq::builder::chain", chain_id = config.chain_id, active = m.active, "automatic sequencing as persisted, not as flagged");
+        }
         Self {
             builder: Arc::new(BlockBuilder::new(config)),
             edges,
-            auto,
-            interval: None,
+            auto: persisted.map_or(auto, |m| m.active),
+            interval: persisted.and_then(|m| m.interval()),
             generation: 0,
             failures: 0,
             jobs: Default::default(),
+            state,
         }
     }
 

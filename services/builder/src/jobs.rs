@@ -452,6 +452,11 @@ impl Handler<Control> for ChainBuilderActor {
                 Box::pin(done(Ok(Reply::Jobs(self.jobs.jobs.values().map(Job::view).collect()))).into_actor(self))
             }
             Op::Auto(active, interval) => {
+                // Persisted first: a restarted sequencer keeps the mode it was told to have.
+                let mode = crate::persist::AutoMode { active, interval_ms: interval.map(|d| d.as_millis() as u64) };
+                if let Err(e) = self.state.set(chain, mode) {
+                    return actix::AtomicResponse::new(Box::pin(done(Err(e.into())).into_actor(self)));
+                }
                 self.auto = active;
                 self.interval = interval;
                 self.generation += 1;

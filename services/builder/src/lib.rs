@@ -6,6 +6,7 @@ pub mod ensemble;
 pub mod grpc;
 pub mod http;
 pub mod jobs;
+pub mod persist;
 mod reader;
 pub mod rpc;
 mod test_api;
@@ -15,7 +16,7 @@ pub use chain::{ChainBuilderActor, MineNow};
 use actix::{Actor, Addr, Context, Handler, Message, ResponseFuture, Supervisor};
 use opseq_interfaces::Edges;
 use opseq_primitives::{ChainId, DevnetConfig, OpseqError, SealedBlock};
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 use tracing::info;
 
 /// Starts and supervises one [`ChainBuilderActor`] per chain.
@@ -24,13 +25,15 @@ pub struct BuilderSupervisor {
     devnet: DevnetConfig,
     edges: Edges,
     auto: bool,
+    state: Arc<persist::SequencerState>,
     chains: BTreeMap<ChainId, Addr<ChainBuilderActor>>,
 }
 
 impl BuilderSupervisor {
-    /// A supervisor for `devnet`'s chains. `auto` starts block production on each chain's schedule.
-    pub fn new(devnet: DevnetConfig, edges: Edges, auto: bool) -> Self {
-        Self { devnet, edges, auto, chains: BTreeMap::new() }
+    /// A supervisor for `devnet`'s chains. `auto` starts block production on each chain's
+    /// schedule, unless `state` persisted another mode for the chain.
+    pub fn new(devnet: DevnetConfig, edges: Edges, auto: bool, state: persist::SequencerState) -> Self {
+        Self { devnet, edges, auto, state: Arc::new(state), chains: BTreeMap::new() }
     }
 }
 
@@ -41,8 +44,9 @@ impl Actor for BuilderSupervisor {
             let id = chain.chain_id;
             let edges = self.edges.clone();
             let auto = self.auto;
+            let state = Arc::clone(&self.state);
             // actix's Supervisor restarts the actor in place if it stops (per-chain restart).
-            let addr = Supervisor::start(move |_| ChainBuilderActor::new(chain, edges, auto));
+            let addr = Supervisor::start(move |_| ChainBuilderActor::new(chain, edges, auto, state));
             info!(target: "opseq::builder::supervisor", chain_id = id, auto, "chain builder started");
             self.chains.insert(id, addr);
         }

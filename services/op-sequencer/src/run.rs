@@ -198,7 +198,8 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let probe = builder_probe(edges.clone(), devnet.clone());
-    let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
+    let supervisor =
+        BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
     let secret = load_jwt(&jwt)?;
     let ensemble = load_ensemble(a.builders_config.as_deref(), &devnet)?;
     let (http, http_handle) = http_server(
@@ -216,6 +217,13 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     http_handle.stop(true).await;
     actix::System::current().stop();
     Ok(())
+}
+
+/// The persisted per-chain sequencing mode in `datadir` (see `opseq_builder::persist`).
+fn sequencer_state(datadir: &std::path::Path) -> eyre::Result<opseq_builder::persist::SequencerState> {
+    std::fs::create_dir_all(datadir).wrap_err_with(|| format!("creating {}", datadir.display()))?;
+    opseq_builder::persist::SequencerState::open(&datadir.join(opseq_builder::persist::SequencerState::FILE_NAME))
+        .map_err(|e| eyre::eyre!(e))
 }
 
 fn builder_probe(edges: Edges, devnet: DevnetConfig) -> Readiness {
@@ -320,7 +328,8 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     };
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
-    let supervisor = BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto).start();
+    let supervisor =
+        BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
     let (http, handle) = http_server(
         &a.http,
         builder_probe(edges.clone(), devnet.clone()),
