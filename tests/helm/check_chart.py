@@ -84,8 +84,9 @@ def check(values_files):
         c = spec["containers"][0]
         if c["args"] != [name]:
             fail(f"{label}: {name} runs {c['args']}")
-        # Sled owners keep their data on a PersistentVolumeClaim.
-        if name in ("state-fetcher", "txpool"):
+        # Sled owners and the builder (its persisted sequencing mode) keep their data on a
+        # PersistentVolumeClaim.
+        if name in ("state-fetcher", "txpool", "builder"):
             if w["kind"] != "StatefulSet" or not w["spec"].get("volumeClaimTemplates"):
                 fail(f"{label}: {name} has no persistent volume")
         probes = {p: c.get(p, {}).get("httpGet", {}).get("path") for p in ("startupProbe", "readinessProbe", "livenessProbe")}

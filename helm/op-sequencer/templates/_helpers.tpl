@@ -22,13 +22,14 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
-{{/* The five components: name (the CLI subcommand), values key, whether it owns sled data. */}}
+{{/* The five components: name (the CLI subcommand), values key, whether it owns data to keep
+     (sled stores; the builder's persisted sequencing mode and generated JWT secret). */}}
 {{- define "opseq.components" -}}
 - { name: state-fetcher, key: stateFetcher, data: true }
 - { name: txpool, key: txpool, data: true }
 - { name: signer, key: signer, data: false }
 - { name: publisher, key: publisher, data: false }
-- { name: builder, key: builder, data: false }
+- { name: builder, key: builder, data: true }
 {{- end -}}
 
 {{/* gRPC address of a component's Service. */}}
