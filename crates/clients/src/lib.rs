@@ -4,7 +4,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{
-    BlockSigner, BlockSink, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay, StateSource, TxSource,
+    BlockSigner, BlockSink, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay, StateSource,
+    TxSource,
 };
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,
@@ -112,6 +113,14 @@ where
     unreachable!()
 }
 
+/// A commit's diff on the wire: absent means the computed one.
+fn commit_diff(d: &CommitDiff) -> Option<v1::StateDiff> {
+    match d {
+        CommitDiff::Full(d) => Some(diff_to_wire(d)),
+        CommitDiff::Computed => None,
+    }
+}
+
 fn peer_error(what: &str, s: tonic::Status) -> OpseqError {
     let mut e = error_from_status(s);
     if e.is_transient() {
@@ -204,12 +213,9 @@ impl StateSource for GrpcStateSource {
                 .collect::<EdgeResult<_>>()?,
         })
     }
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
-        let m = v1::CommitBlockRequest {
-            chain_id: chain,
-            block: Some(block_to_wire(&block)),
-            diff: Some(diff_to_wire(&diff)),
-        };
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>> {
+        let m =
+            v1::CommitBlockRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: commit_diff(&diff) };
         let r = once!(self, STATE, commit_block, req(m))?.into_inner();
         hashes(&r.reorged_out)
     }
@@ -388,9 +394,8 @@ impl GrpcBlockSink {
 
 #[async_trait]
 impl BlockSink for GrpcBlockSink {
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
-        let m =
-            v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: Some(diff_to_wire(&diff)) };
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>> {
+        let m = v1::CommitRequest { chain_id: chain, block: Some(block_to_wire(&block)), diff: commit_diff(&diff) };
         let r = once!(self, "publisher", commit, req(m))?.into_inner();
         hashes(&r.reorged_out)
     }

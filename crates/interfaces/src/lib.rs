@@ -43,6 +43,18 @@ pub struct StateOverlay {
     pub diff: StateDiff,
 }
 
+/// The state changes a commit carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitDiff {
+    /// The changes themselves.
+    Full(StateDiff),
+    /// The changes of the chain's last [`StateSource::compute_roots`], which produced the block's
+    /// state root: a remote builder sends a block's diff once (for its roots), not again with
+    /// the block. Refused with a not-found error when they are no longer held (another
+    /// `compute_roots` since, a restart): the caller then sends [`CommitDiff::Full`].
+    Computed,
+}
+
 /// State views and the chain store (served by the state-fetcher).
 ///
 /// Reads are at the chain's head. Building on another block reads through an [`StateOverlay`]
@@ -75,8 +87,8 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     ) -> EdgeResult<RootsOutcome>;
     /// Appends `block` with its state changes, atomically. Its parent is the head, or another
     /// known block: then the chain is reorged onto the parent first. Returns the hashes of the
-    /// blocks that left the canonical chain, oldest first.
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>>;
+    /// blocks that left the canonical chain, oldest first. Committing the head again is a no-op.
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>>;
     /// Makes a known block the head (a rewind, or a reorg onto a non-canonical block); returns
     /// the hashes of the blocks that left the canonical chain, oldest first.
     async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>>;
@@ -131,7 +143,7 @@ pub trait BlockSink: Send + Sync + Debug + 'static {
     /// Commits the block (critical: persisted before returning) and publishes it (best effort).
     /// Returns the hashes of the blocks that left the canonical chain (see
     /// [`StateSource::commit`]).
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>>;
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>>;
     /// Published blocks, as they are committed.
     async fn subscribe(&self) -> EdgeResult<BoxStream<'static, SealedBlock>>;
 }

@@ -46,4 +46,8 @@ impl OpseqError {
     pub const fn is_transient(&self) -> bool {
         matches!(self.class, ErrorClass::Transient)
     }
+    /// Whether the thing asked for does not exist.
+    pub const fn is_not_found(&self) -> bool {
+        matches!(self.class, ErrorClass::NotFound)
+    }
 }

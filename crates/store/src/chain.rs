@@ -340,6 +340,36 @@ impl ChainStore {
     /// chain, oldest first. Each step (rewind, append) is one atomic batch.
     pub fn commit(&self, block: &SealedBlock, diff: &StateDiff) -> Result<Vec<B256>, StoreError> {
         let _w = self.write.lock();
+        self.commit_locked(block, diff, None)
+    }
+
+    /// [`ChainStore::commit`] with the diff of the last [`ChainStore::compute_roots`], which
+    /// must have produced `block`'s state root: a remote builder then sends the diff once (for
+    /// the roots), not again with the block. [`StoreError::DiffNotComputed`] when that diff is
+    /// no longer held (another `compute_roots` since, or a restart): the caller sends it.
+    pub fn commit_computed(&self, block: &SealedBlock) -> Result<Vec<B256>, StoreError> {
+        let _w = self.write.lock();
+        if self.head()?.is_some_and(|h| h.hash == block.hash) {
+            return Ok(Vec::new());
+        }
+        let pending = self.pending.lock().take();
+        match pending {
+            Some((base, diff, update)) if update.root == block.header.state_root => {
+                self.commit_locked(block, &diff, Some((base, update)))
+            }
+            other => {
+                *self.pending.lock() = other;
+                Err(StoreError::DiffNotComputed(block.header.state_root))
+            }
+        }
+    }
+
+    fn commit_locked(
+        &self,
+        block: &SealedBlock,
+        diff: &StateDiff,
+        computed: Option<(B256, TrieUpdate)>,
+    ) -> Result<Vec<B256>, StoreError> {
         let mut removed = Vec::new();
         match self.head()? {
             // Committed already (a retry after an answer that was lost): nothing to do.
@@ -362,7 +392,7 @@ impl ChainStore {
             None if block.header.number == 0 => {}
             None => return Err(StoreError::NoGenesis),
         }
-        self.append(block, diff)?;
+        self.append(block, diff, computed)?;
         Ok(removed)
     }
 
@@ -469,7 +499,7 @@ impl ChainStore {
         let (ancestor, forwards) = self.path_to(target)?;
         let removed = if ancestor < head.number { self.rewind(ancestor, head.number)? } else { vec![] };
         for (block, diff) in &forwards {
-            self.append(block, diff)?;
+            self.append(block, diff, None)?;
         }
         Ok(removed)
     }
@@ -555,9 +585,19 @@ impl ChainStore {
 
     /// Appends a block on the head, atomically: block, indexes, flat state, trie root, its change
     /// record (pruning the one that fell out of the reorg window), head.
-    fn append(&self, block: &SealedBlock, diff: &StateDiff) -> Result<(), StoreError> {
+    /// Appends `block` on the head; `computed` is a trie update of `diff` already made on some
+    /// root (used when that root is the head's).
+    fn append(
+        &self,
+        block: &SealedBlock,
+        diff: &StateDiff,
+        computed: Option<(B256, TrieUpdate)>,
+    ) -> Result<(), StoreError> {
         let base_root = self.trie_root()?;
-        let update = self.update_for(base_root, diff)?;
+        let update = match computed {
+            Some((base, update)) if base == base_root => update,
+            _ => self.update_for(base_root, diff)?,
+        };
         root_matches(block, update.root)?;
         let mut batch = sled::Batch::default();
         put_nodes(&mut batch, &update.nodes);
@@ -893,6 +933,36 @@ mod tests {
         sibling.hash = sibling.header.hash_slow();
         let removed = chain.commit(&sibling, &side_diff).unwrap();
         assert_eq!(removed, snaps[6..].iter().map(|(b, _)| b.hash).collect::<Vec<_>>());
+        // A commit of the computed diff: only for the root the last compute_roots produced.
+        let sealed = |number: u64, parent: B256, state_root: B256| {
+            let header = Header { number, parent_hash: parent, state_root, ..Default::default() };
+            SealedBlock {
+                hash: header.hash_slow(),
+                header,
+                transactions: vec![],
+                tx_hashes: vec![],
+                senders: vec![],
+                receipts: vec![],
+                l1_origin: None,
+                signature: None,
+            }
+        };
+        let next_diff = varied_diff(7, 3);
+        let wrong = sealed(7, sibling.hash, B256::repeat_byte(0x11));
+        let (next_root, _) = chain.compute_roots(sibling.header.state_root, &next_diff, &[]).unwrap();
+        let next = sealed(7, sibling.hash, next_root);
+        assert!(matches!(chain.commit_computed(&wrong), Err(StoreError::DiffNotComputed(_))));
+        assert_eq!(chain.head().unwrap().unwrap().hash, sibling.hash, "a refused commit changes nothing");
+        assert_eq!(chain.commit_computed(&next).unwrap(), Vec::<B256>::new());
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
+        assert!(matches!(chain.commit_computed(&next), Ok(v) if v.is_empty()), "the head again: no-op");
+        // The diff is gone once used: another block needs its own.
+        let r = chain.commit_computed(&sealed(8, next.hash, next_root));
+        assert!(matches!(r, Err(StoreError::DiffNotComputed(_))), "{r:?}");
+        // Its change record is the computed diff's: rewinding restores the sibling's state.
+        chain.set_head(sibling.hash).unwrap();
+        assert_eq!(chain.trie_root().unwrap(), sibling.header.state_root);
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
         // Committing the head again (a retried commit whose answer was lost) changes nothing.
         assert_eq!(chain.commit(&sibling, &side_diff).unwrap(), Vec::<B256>::new());
         assert_eq!(chain.head().unwrap().unwrap().hash, sibling.hash);

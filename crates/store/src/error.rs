@@ -50,6 +50,9 @@ pub enum StoreError {
     /// The chain has no genesis yet.
     #[error("chain has no genesis")]
     NoGenesis,
+    /// A commit referred to a computed diff the store no longer holds.
+    #[error("no computed diff for state root {0}: send the diff")]
+    DiffNotComputed(alloy_primitives::B256),
 }
 
 impl From<StoreError> for OpseqError {
@@ -58,7 +61,9 @@ impl From<StoreError> for OpseqError {
             StoreError::NotOnHead { .. } | StoreError::RootMismatch { .. } | StoreError::TooDeep { .. } => {
                 Self::invalid(e.to_string())
             }
-            StoreError::UnknownBlock(_) | StoreError::UnknownState(_) => Self::not_found(e.to_string()),
+            StoreError::UnknownBlock(_) | StoreError::UnknownState(_) | StoreError::DiffNotComputed(_) => {
+                Self::not_found(e.to_string())
+            }
             StoreError::NoGenesis => Self::transient(e.to_string()),
             _ => Self::fatal(e.to_string()),
         }

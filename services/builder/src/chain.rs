@@ -3,7 +3,7 @@ use crate::reader::EdgeReader;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 use alloy_primitives::{Address, B256, Bytes};
 use opseq_executor::{BlockBuilder, Executed, L1Origin, L2_TO_L1_MESSAGE_PASSER, NextBlock, parse_sequence_number};
-use opseq_interfaces::Edges;
+use opseq_interfaces::{CommitDiff, Edges};
 use opseq_primitives::{ChainConfig, ChainId, OpseqError, SealedBlock, Shred, ShredLog, StateDiff};
 use std::{
     collections::HashMap,
@@ -358,7 +358,12 @@ pub(crate) async fn commit(
 ) -> Result<Vec<B256>, OpseqError> {
     let included = block.tx_hashes.clone();
     let (number, hash, count) = (block.header.number, block.hash, block.transactions.len() as u64);
-    let removed = edges.sink.commit(chain, block, diff).await?;
+    // The state-fetcher still holds the diff it computed the roots of (sent once, not twice);
+    // when it does not (another block's roots since, a restart), the diff goes along.
+    let removed = match edges.sink.commit(chain, block.clone(), CommitDiff::Computed).await {
+        Err(e) if e.is_not_found() => edges.sink.commit(chain, block, CommitDiff::Full(diff)).await?,
+        r => r?,
+    };
     if let Err(e) = edges.txs.on_block(chain, included, invalid).await {
         // The pool drops mined txs on its next read anyway (stale nonces), so this is not fatal.
         warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");

@@ -1,6 +1,6 @@
 //! `opseq.v1.PublisherService` over a [`BlockSink`].
 use futures::StreamExt;
-use opseq_interfaces::BlockSink;
+use opseq_interfaces::{BlockSink, CommitDiff};
 use opseq_proto::{block_from_wire, block_to_wire, diff_from_wire, status_from_error, v1};
 use std::{pin::Pin, sync::Arc};
 use tonic::{Request, Response, Status};
@@ -28,7 +28,10 @@ impl v1::publisher_service_server::PublisherService for PublisherGrpc {
         let r = r.into_inner();
         let block = block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?)
             .map_err(status_from_error)?;
-        let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(status_from_error)?;
+        let diff = match &r.diff {
+            Some(d) => CommitDiff::Full(diff_from_wire(d).map_err(status_from_error)?),
+            None => CommitDiff::Computed,
+        };
         let removed = self.sink.commit(r.chain_id, block, diff).await.map_err(status_from_error)?;
         Ok(Response::new(v1::CommitResponse { reorged_out: removed.iter().map(|h| h.to_vec()).collect() }))
     }

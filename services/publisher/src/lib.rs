@@ -4,8 +4,8 @@ use actix::{Actor, ActorFutureExt, Addr, AtomicResponse, Context, Handler, Messa
 use alloy_primitives::B256;
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
-use opseq_interfaces::{BlockSink, EdgeResult, StateSource};
-use opseq_primitives::{ChainId, OpseqError, SealedBlock, StateDiff};
+use opseq_interfaces::{BlockSink, CommitDiff, EdgeResult, StateSource};
+use opseq_primitives::{ChainId, OpseqError, SealedBlock};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tracing::{Instrument, info};
@@ -27,7 +27,7 @@ impl Actor for PublisherActor {
 /// Commit and publish a block.
 #[derive(Debug, Message)]
 #[rtype(result = "EdgeResult<Vec<B256>>")]
-struct Commit(ChainId, SealedBlock, StateDiff, tracing::Span);
+struct Commit(ChainId, SealedBlock, CommitDiff, tracing::Span);
 
 impl Handler<Commit> for PublisherActor {
     type Result = AtomicResponse<Self, EdgeResult<Vec<B256>>>;
@@ -72,7 +72,7 @@ impl LocalPublisher {
 
 #[async_trait]
 impl BlockSink for LocalPublisher {
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>> {
         self.actor
             .send(Commit(chain, block, diff, tracing::Span::current()))
             .await

@@ -1,5 +1,5 @@
 //! `opseq.v1.StateService` over a [`StateSource`]: the only module that sees wire types.
-use opseq_interfaces::StateSource;
+use opseq_interfaces::{CommitDiff, StateSource};
 use opseq_proto::{v1, *};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -106,7 +106,10 @@ impl v1::state_service_server::StateService for StateGrpc {
         let r = r.into_inner();
         let block =
             block_from_wire(r.block.as_ref().ok_or_else(|| Status::invalid_argument("block missing"))?).map_err(inv)?;
-        let diff = diff_from_wire(&r.diff.unwrap_or_default()).map_err(inv)?;
+        let diff = match &r.diff {
+            Some(d) => CommitDiff::Full(diff_from_wire(d).map_err(inv)?),
+            None => CommitDiff::Computed,
+        };
         let removed = self.source.commit(r.chain_id, block, diff).await.map_err(inv)?;
         Ok(Response::new(v1::CommitBlockResponse { reorged_out: removed.iter().map(|h| h.to_vec()).collect() }))
     }

@@ -2,7 +2,7 @@
 use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
-use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateOverlay, StateSource};
+use opseq_interfaces::{CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateOverlay, StateSource};
 use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation};
 use opseq_store::{ChainStore, Store, StoreError};
 use std::{path::Path, sync::Arc};
@@ -74,7 +74,7 @@ impl Actor for StateWriter {
 #[rtype(result = "EdgeResult<Vec<B256>>")]
 pub enum Write {
     /// Append a block (reorging onto its parent if needed).
-    Commit(ChainId, SealedBlock, StateDiff),
+    Commit(ChainId, SealedBlock, CommitDiff),
     /// Make a known block the head.
     SetHead(ChainId, B256),
     /// Remember a non-canonical block.
@@ -85,7 +85,8 @@ impl Handler<Write> for StateWriter {
     type Result = EdgeResult<Vec<B256>>;
     fn handle(&mut self, m: Write, _: &mut SyncContext<Self>) -> Self::Result {
         let (id, removed) = match &m {
-            Write::Commit(id, block, diff) => (*id, self.fetcher.chain(*id)?.commit(block, diff)?),
+            Write::Commit(id, block, CommitDiff::Full(diff)) => (*id, self.fetcher.chain(*id)?.commit(block, diff)?),
+            Write::Commit(id, block, CommitDiff::Computed) => (*id, self.fetcher.chain(*id)?.commit_computed(block)?),
             Write::SetHead(id, hash) => (*id, self.fetcher.chain(*id)?.set_head(*hash)?),
             Write::Keep(id, block, diff) => (*id, self.fetcher.chain(*id)?.keep(block, diff).map(|()| vec![])?),
         };
@@ -166,7 +167,7 @@ impl StateSource for LocalStateSource {
             .map_err(|e| OpseqError::fatal(e.to_string()))??;
         Ok(RootsOutcome { state_root, storage_roots })
     }
-    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: StateDiff) -> EdgeResult<Vec<B256>> {
+    async fn commit(&self, chain: ChainId, block: SealedBlock, diff: CommitDiff) -> EdgeResult<Vec<B256>> {
         self.write(Write::Commit(chain, block, diff)).await
     }
     async fn set_head(&self, chain: ChainId, hash: B256) -> EdgeResult<Vec<B256>> {

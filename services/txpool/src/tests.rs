@@ -8,7 +8,7 @@ use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use async_trait::async_trait;
-use opseq_interfaces::{DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
+use opseq_interfaces::{CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, DevnetConfig, SealedBlock, StateDiff, SubmitOutcome, TxLocation,
 };
@@ -45,7 +45,7 @@ impl StateSource for MemState {
     async fn compute_roots(&self, _: ChainId, _: B256, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {
         unimplemented!("not used by the pool")
     }
-    async fn commit(&self, _: ChainId, _: SealedBlock, _: StateDiff) -> EdgeResult<Vec<B256>> {
+    async fn commit(&self, _: ChainId, _: SealedBlock, _: CommitDiff) -> EdgeResult<Vec<B256>> {
         unimplemented!("not used by the pool")
     }
     async fn set_head(&self, _: ChainId, _: B256) -> EdgeResult<Vec<B256>> {
