@@ -8,8 +8,8 @@ use opseq_interfaces::{
     TxSource,
 };
 use opseq_primitives::{
-    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,
-    TxLocation,
+    AccountState, BlockRef, ChainId, OpseqError, PoolEvent, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
+    SubmitOutcome, TxLocation,
 };
 use opseq_proto::{v1, *};
 use std::{future::Future, time::Duration};
@@ -345,6 +345,12 @@ impl TxSource for GrpcTxSource {
     async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus> {
         let r = retry!(self, POOL, pool_status, v1::PoolStatusRequest { chain_id: chain }).into_inner();
         Ok(PoolStatus { pending: r.pending, queued: r.queued })
+    }
+    async fn subscribe(&self) -> EdgeResult<BoxStream<'static, PoolEvent>> {
+        // A stream lives as long as its subscriber: no call deadline.
+        let r = Request::new(v1::SubscribePoolEventsRequest { chain_id: 0 });
+        let s = self.client.clone().subscribe_pool_events(r).await.map_err(|s| peer_error(POOL, s))?.into_inner();
+        Ok(s.filter_map(|e| async move { e.ok().and_then(|e| pool_event_from_wire(&e).ok()) }).boxed())
     }
 }
 

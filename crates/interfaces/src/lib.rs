@@ -4,8 +4,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use opseq_primitives::{
-    AccountState, BlockRef, ChainId, OpseqError, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff, SubmitOutcome,
-    TxLocation,
+    AccountState, BlockRef, ChainId, OpseqError, PoolEvent, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
+    SubmitOutcome, TxLocation,
 };
 use std::{fmt::Debug, sync::Arc};
 
@@ -125,6 +125,9 @@ pub trait TxSource: Send + Sync + Debug + 'static {
     async fn get(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<PoolTx>>;
     /// Pool sizes.
     async fn status(&self, chain: ChainId) -> EdgeResult<PoolStatus>;
+    /// Every pool change from now on, of every chain (adds, and removals with their reason).
+    /// A subscriber that falls more than 16,384 events behind misses the oldest ones.
+    async fn subscribe(&self) -> EdgeResult<BoxStream<'static, PoolEvent>>;
 }
 
 /// Block signing per the OP p2p spec (served by the signer-client).

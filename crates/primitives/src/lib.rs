@@ -14,7 +14,7 @@ pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, derived_dev_key, dev_
 pub use error::{ErrorClass, OpseqError};
 pub use shred::{Shred, ShredLog};
 pub use state::{AccountChange, AccountState, StateDiff};
-pub use tx::{PoolStatus, PoolTx, SubmitOutcome};
+pub use tx::{PoolEvent, PoolStatus, PoolTx, RemovalReason, SubmitOutcome};
 
 /// A chain id (EIP-155).
 pub type ChainId = u64;

@@ -48,6 +48,50 @@ pub enum SubmitOutcome {
     Replaced,
 }
 
+/// A change in a pool (streamed to subscribers: the txpool's `SubscribePoolEvents`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolEvent {
+    /// A tx entered the pool.
+    Added {
+        /// Chain.
+        chain_id: ChainId,
+        /// Hash.
+        hash: B256,
+        /// Sender.
+        sender: Address,
+        /// Nonce.
+        nonce: u64,
+        /// Executable now (else waiting for a nonce gap).
+        pending: bool,
+    },
+    /// A tx left the pool.
+    Removed {
+        /// Chain.
+        chain_id: ChainId,
+        /// Hash.
+        hash: B256,
+        /// Why.
+        reason: RemovalReason,
+    },
+}
+
+/// Why a tx left a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemovalReason {
+    /// Included in a committed block.
+    Mined,
+    /// A same-nonce tx paying enough more took its place.
+    Replaced,
+    /// The pool was full and it paid least.
+    Evicted,
+    /// Dropped on request (`anvil_dropTransaction`).
+    Dropped,
+    /// Its nonce was used by another tx (mined elsewhere, or a forced include).
+    NonceUsed,
+    /// The builder found it cannot execute.
+    Invalid,
+}
+
 /// Pool sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PoolStatus {

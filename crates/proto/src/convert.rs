@@ -4,7 +4,8 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use opseq_primitives::{
-    AccountChange, AccountState, BlockRef, OpseqError, PoolTx, SealedBlock, Shred, ShredLog, StateDiff,
+    AccountChange, AccountState, BlockRef, OpseqError, PoolEvent, PoolTx, RemovalReason, SealedBlock, Shred, ShredLog,
+    StateDiff,
 };
 
 type R<T> = Result<T, OpseqError>;
@@ -159,6 +160,60 @@ pub fn pool_tx_from_wire(t: &v1::PooledTx) -> R<PoolTx> {
         max_fee_per_gas: u128_from(&t.max_fee_per_gas)?,
         max_priority_fee_per_gas: u128_from(&t.max_priority_fee_per_gas)?,
         raw: Bytes::from(t.raw.clone()),
+    })
+}
+
+/// Pool event to wire.
+pub fn pool_event_to_wire(e: &PoolEvent) -> v1::SubscribePoolEventsResponse {
+    use v1::subscribe_pool_events_response::Event;
+    match *e {
+        PoolEvent::Added { chain_id, hash, sender, nonce, pending } => v1::SubscribePoolEventsResponse {
+            chain_id,
+            hash: hash.to_vec(),
+            event: Some(Event::Added(v1::PoolTxAdded { sender: sender.to_vec(), nonce, pending })),
+        },
+        PoolEvent::Removed { chain_id, hash, reason } => {
+            let reason = match reason {
+                RemovalReason::Mined => v1::RemovalReason::Mined,
+                RemovalReason::Replaced => v1::RemovalReason::Replaced,
+                RemovalReason::Evicted => v1::RemovalReason::Evicted,
+                RemovalReason::Dropped => v1::RemovalReason::Dropped,
+                RemovalReason::NonceUsed => v1::RemovalReason::NonceUsed,
+                RemovalReason::Invalid => v1::RemovalReason::Invalid,
+            };
+            v1::SubscribePoolEventsResponse {
+                chain_id,
+                hash: hash.to_vec(),
+                event: Some(Event::Removed(v1::PoolTxRemoved { reason: reason as i32 })),
+            }
+        }
+    }
+}
+
+/// Pool event from wire.
+pub fn pool_event_from_wire(e: &v1::SubscribePoolEventsResponse) -> R<PoolEvent> {
+    use v1::subscribe_pool_events_response::Event;
+    let hash = b256(&e.hash)?;
+    Ok(match e.event.as_ref().ok_or_else(|| bad("pool event"))? {
+        Event::Added(a) => PoolEvent::Added {
+            chain_id: e.chain_id,
+            hash,
+            sender: address(&a.sender)?,
+            nonce: a.nonce,
+            pending: a.pending,
+        },
+        Event::Removed(r) => {
+            let reason = match v1::RemovalReason::try_from(r.reason).map_err(|_| bad("removal reason"))? {
+                v1::RemovalReason::Mined => RemovalReason::Mined,
+                v1::RemovalReason::Replaced => RemovalReason::Replaced,
+                v1::RemovalReason::Evicted => RemovalReason::Evicted,
+                v1::RemovalReason::Dropped => RemovalReason::Dropped,
+                v1::RemovalReason::NonceUsed => RemovalReason::NonceUsed,
+                v1::RemovalReason::Invalid => RemovalReason::Invalid,
+                v1::RemovalReason::Unspecified => return Err(bad("removal reason")),
+            };
+            PoolEvent::Removed { chain_id: e.chain_id, hash, reason }
+        }
     })
 }
 

@@ -1,10 +1,14 @@
 //! `opseq.v1.TxPoolService` over a [`TxSource`]: the only module that sees wire types.
 use alloy_primitives::Bytes;
+use futures::StreamExt;
 use opseq_interfaces::TxSource;
-use opseq_primitives::SubmitOutcome;
+use opseq_primitives::{PoolEvent, SubmitOutcome};
 use opseq_proto::{v1, *};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
+
+type EventStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<v1::SubscribePoolEventsResponse, Status>> + Send>>;
 
 /// The gRPC server of the txpool.
 #[derive(Debug, Clone)]
@@ -125,6 +129,27 @@ impl v1::tx_pool_service_server::TxPoolService for TxPoolGrpc {
             .map_err(status_from_error)?;
         Ok(Response::new(v1::DropTxResponse { dropped }))
     }
+    type SubscribePoolEventsStream = EventStream;
+
+    async fn subscribe_pool_events(
+        &self,
+        r: Request<v1::SubscribePoolEventsRequest>,
+    ) -> Result<Response<Self::SubscribePoolEventsStream>, Status> {
+        let only = r.get_ref().chain_id;
+        let events = self.source.subscribe().await.map_err(status_from_error)?;
+        Ok(Response::new(
+            events
+                .filter(move |e| {
+                    let chain = match e {
+                        PoolEvent::Added { chain_id, .. } | PoolEvent::Removed { chain_id, .. } => *chain_id,
+                    };
+                    futures::future::ready(only == 0 || only == chain)
+                })
+                .map(|e| Ok(pool_event_to_wire(&e)))
+                .boxed(),
+        ))
+    }
+
     async fn pool_status(&self, r: Request<v1::PoolStatusRequest>) -> Result<Response<v1::PoolStatusResponse>, Status> {
         let s = self.source.status(r.get_ref().chain_id).await.map_err(status_from_error)?;
         Ok(Response::new(v1::PoolStatusResponse { pending: s.pending, queued: s.queued }))

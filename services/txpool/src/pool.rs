@@ -3,9 +3,11 @@ use crate::validate::decode_and_recover;
 use actix::{Actor, Addr, Context, Handler, Message};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
+use futures::StreamExt;
 use opseq_interfaces::{EdgeResult, StateSource, TxSource};
 use opseq_primitives::{
-    AccountState, ChainConfig, ChainId, DevnetConfig, OpseqError, PoolStatus, PoolTx, SubmitOutcome,
+    AccountState, ChainConfig, ChainId, DevnetConfig, OpseqError, PoolEvent, PoolStatus, PoolTx, RemovalReason,
+    SubmitOutcome,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -111,7 +113,11 @@ impl ChainPool {
 pub struct TxPoolActor {
     pools: HashMap<ChainId, ChainPool>,
     journal: sled::Db,
+    events: tokio::sync::broadcast::Sender<PoolEvent>,
 }
+
+/// Events a subscriber may fall behind by before it misses the oldest.
+const EVENT_BUFFER: usize = 16_384;
 
 impl Actor for TxPoolActor {
     type Context = Context<Self>;
@@ -140,7 +146,7 @@ impl TxPoolActor {
             }
         }
         info!(target: "opseq::txpool", restored = n, "txpool journal loaded");
-        Ok(Self { pools, journal })
+        Ok(Self { pools, journal, events: tokio::sync::broadcast::channel(EVENT_BUFFER).0 })
     }
 
     /// Caps every chain's pool at `limit` txs (default 20,000); a full pool evicts its cheapest.
@@ -153,6 +159,17 @@ impl TxPoolActor {
 
     fn pool(&mut self, chain: ChainId) -> Result<&mut ChainPool, OpseqError> {
         self.pools.get_mut(&chain).ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))
+    }
+
+    /// Tells subscribers (none listening is fine).
+    fn emit(&self, event: PoolEvent) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event);
+        }
+    }
+
+    fn removed(&self, chain_id: ChainId, hash: B256, reason: RemovalReason) {
+        self.emit(PoolEvent::Removed { chain_id, hash, reason });
     }
 
     /// A journaled tx's key: chain id ‖ hash.
@@ -176,6 +193,8 @@ impl Handler<AddMany> for TxPoolActor {
         };
         let mut batch = sled::Batch::default();
         let mut added = Vec::new();
+        // Told to subscribers once journaled: (hash, removal reason, or None for an add).
+        let mut events: Vec<(B256, Option<RemovalReason>)> = Vec::new();
         let mut out: Vec<EdgeResult<SubmitOutcome>> = Vec::with_capacity(txs.len());
         for (tx, state_nonce) in txs {
             let (key, value) = match serde_json::to_vec(&tx) {
@@ -190,17 +209,19 @@ impl Handler<AddMany> for TxPoolActor {
                 Ok((SubmitOutcome::AlreadyKnown, ..)) => out.push(Ok(SubmitOutcome::AlreadyKnown)),
                 Ok((mut outcome, replaced, evicted)) => {
                     batch.insert(key, value);
-                    for old in replaced.into_iter().chain(evicted) {
-                        batch.remove(Self::journal_key(chain, &old));
+                    for old in replaced.iter().chain(&evicted) {
+                        batch.remove(Self::journal_key(chain, old));
                     }
-                    if outcome == SubmitOutcome::Pending {
-                        // Pending only if every nonce from the state nonce up to this one is present.
-                        let nonces = &pool.by_sender[&sender];
-                        if (state_nonce..nonce).any(|n| !nonces.contains_key(&n)) {
-                            outcome = SubmitOutcome::Queued;
-                        }
+                    // Pending only if every nonce from the state nonce up to this one is present.
+                    let nonces = &pool.by_sender[&sender];
+                    let pending = (state_nonce..nonce).all(|n| nonces.contains_key(&n));
+                    if outcome == SubmitOutcome::Pending && !pending {
+                        outcome = SubmitOutcome::Queued;
                     }
-                    added.push((hash, out.len()));
+                    events.extend(replaced.map(|h| (h, Some(RemovalReason::Replaced))));
+                    events.extend(evicted.map(|h| (h, Some(RemovalReason::Evicted))));
+                    events.push((hash, None));
+                    added.push((hash, out.len(), sender, nonce, pending));
                     out.push(Ok(outcome));
                 }
                 Err(e) => out.push(Err(e)),
@@ -212,11 +233,26 @@ impl Handler<AddMany> for TxPoolActor {
         // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
         if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
             let pool = self.pools.get_mut(&chain).expect("checked above");
-            for (hash, i) in added {
+            for (hash, i, ..) in added {
                 pool.remove(&hash);
                 out[i] = Err(OpseqError::transient(format!("txpool journal write failed: {e}")));
             }
             return out;
+        }
+        let adds: HashMap<B256, (Address, u64, bool)> =
+            added.iter().map(|(h, _, sender, nonce, pending)| (*h, (*sender, *nonce, *pending))).collect();
+        for (hash, reason) in events {
+            match (reason, adds.get(&hash)) {
+                (Some(reason), _) => self.removed(chain, hash, reason),
+                (None, Some((sender, nonce, pending))) => self.emit(PoolEvent::Added {
+                    chain_id: chain,
+                    hash,
+                    sender: *sender,
+                    nonce: *nonce,
+                    pending: *pending,
+                }),
+                (None, None) => {}
+            }
         }
         metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(added.len() as u64);
         let size = self.pools.get(&chain).map_or(0, |p| p.by_hash.len());
@@ -300,6 +336,7 @@ impl Handler<Best> for TxPoolActor {
         }
         for h in stale {
             let _ = self.journal.remove(Self::journal_key(chain, &h));
+            self.removed(chain, h, RemovalReason::NonceUsed);
         }
         Ok(out)
     }
@@ -310,7 +347,8 @@ impl Handler<Best> for TxPoolActor {
 #[rtype(result = "EdgeResult<()>")]
 struct Committed {
     chain: ChainId,
-    gone: Vec<B256>,
+    included: Vec<B256>,
+    invalid: Vec<B256>,
 }
 
 impl Handler<Committed> for TxPoolActor {
@@ -318,15 +356,33 @@ impl Handler<Committed> for TxPoolActor {
     fn handle(&mut self, m: Committed, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool(m.chain)?;
         let mut batch = sled::Batch::default();
-        for h in &m.gone {
+        let mut gone = Vec::new();
+        let reasons = m.included.iter().map(|h| (h, RemovalReason::Mined));
+        for (h, reason) in reasons.chain(m.invalid.iter().map(|h| (h, RemovalReason::Invalid))) {
             if pool.remove(h).is_some() {
                 batch.remove(Self::journal_key(m.chain, h));
+                gone.push((*h, reason));
             }
         }
         self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+        for (h, reason) in gone {
+            self.removed(m.chain, h, reason);
+        }
         let size = self.pools.get(&m.chain).map_or(0, |p| p.by_hash.len());
         metrics::gauge!("opseq_txpool_txs", "chain_id" => m.chain.to_string()).set(size as f64);
         Ok(())
+    }
+}
+
+/// A receiver of every pool event from now on.
+#[derive(Debug, Message)]
+#[rtype(result = "tokio::sync::broadcast::Receiver<PoolEvent>")]
+struct Subscribe;
+
+impl Handler<Subscribe> for TxPoolActor {
+    type Result = actix::MessageResult<Subscribe>;
+    fn handle(&mut self, _: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(self.events.subscribe())
     }
 }
 
@@ -393,6 +449,7 @@ impl Handler<Query> for TxPoolActor {
                 let dropped = self.pool(c)?.remove(&h).is_some();
                 if dropped {
                     self.journal.remove(Self::journal_key(c, &h)).map_err(|e| OpseqError::transient(e.to_string()))?;
+                    self.removed(c, h, RemovalReason::Dropped);
                 }
                 QueryAnswer::Dropped(dropped)
             }
@@ -537,9 +594,23 @@ impl TxSource for LocalTxSource {
     }
 
     async fn on_block(&self, chain: ChainId, included: Vec<B256>, invalid: Vec<B256>) -> EdgeResult<()> {
-        let mut gone = included;
-        gone.extend(invalid);
-        self.ask(Committed { chain, gone }).await?
+        self.ask(Committed { chain, included, invalid }).await?
+    }
+
+    async fn subscribe(&self) -> EdgeResult<futures::stream::BoxStream<'static, PoolEvent>> {
+        let rx = self.ask(Subscribe).await?;
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => return Some((e, rx)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        warn!(target: "opseq::txpool", missed = n, "a pool event subscriber fell behind");
+                    }
+                    Err(_) => return None,
+                }
+            }
+        })
+        .boxed())
     }
 
     async fn pending_nonce(&self, chain: ChainId, sender: Address) -> EdgeResult<Option<u64>> {

@@ -219,3 +219,35 @@ async fn a_full_pool_evicts_its_cheapest_tx_and_batches_answer_per_tx() {
     assert!(!pool.remove(CHAIN, h).await.unwrap());
     assert!(pool.get(CHAIN, h).await.unwrap().is_none());
 }
+
+#[actix_rt::test]
+async fn subscribers_see_every_add_and_removal_with_its_reason() {
+    use futures::StreamExt;
+    use opseq_primitives::{PoolEvent, RemovalReason};
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, _) = setup(dir.path());
+    let mut events = pool.subscribe().await.unwrap();
+    let (a, b) = (key(1), key(2));
+    let (queued, _) = pool.submit(CHAIN, tx(&a, 1, 100, 5)).await.unwrap();
+    let (first, _) = pool.submit(CHAIN, tx(&a, 0, 100, 5)).await.unwrap();
+    let (bumped, _) = pool.submit(CHAIN, tx(&a, 0, 200, 50)).await.unwrap();
+    let (other, _) = pool.submit(CHAIN, tx(&b, 0, 100, 5)).await.unwrap();
+    // A refused submission tells nobody anything.
+    assert!(pool.submit(CHAIN, tx(&b, 0, 101, 5)).await.is_err());
+    assert!(pool.remove(CHAIN, other).await.unwrap());
+    pool.on_block(CHAIN, vec![bumped], vec![queued]).await.unwrap();
+    let added = |hash, nonce, pending| PoolEvent::Added { chain_id: CHAIN, hash, sender: a.address(), nonce, pending };
+    let removed = |hash, reason| PoolEvent::Removed { chain_id: CHAIN, hash, reason };
+    let want = vec![
+        added(queued, 1, false),
+        added(first, 0, true),
+        removed(first, RemovalReason::Replaced),
+        added(bumped, 0, true),
+        PoolEvent::Added { chain_id: CHAIN, hash: other, sender: b.address(), nonce: 0, pending: true },
+        removed(other, RemovalReason::Dropped),
+        removed(bumped, RemovalReason::Mined),
+        removed(queued, RemovalReason::Invalid),
+    ];
+    let got: Vec<PoolEvent> = events.by_ref().take(want.len()).collect().await;
+    assert_eq!(got, want);
+}

@@ -511,6 +511,13 @@ impl Cluster {
         &mut self.procs[4].1
     }
 
+    /// The gRPC URL (`http://127.0.0.1:port`) of a component by name.
+    pub fn grpc_url(&self, name: &str) -> Option<String> {
+        let (_, args, _) = self.args.iter().find(|(n, _, _)| n == name)?;
+        let i = args.iter().position(|a| a == "--grpc.addr")?;
+        Some(format!("http://{}", args.get(i + 1)?))
+    }
+
     /// `kill -9` one component by name.
     pub fn kill9(&mut self, name: &str) {
         if let Some((_, p)) = self.procs.iter_mut().find(|(n, _)| n == name) {

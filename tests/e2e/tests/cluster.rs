@@ -1,5 +1,6 @@
 //! The same devnet as five processes on loopback, talking gRPC.
 use opseq_e2e::*;
+use opseq_primitives::{PoolEvent, RemovalReason};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,26 @@ fn cluster_cast_on_901_web3py_on_902_state_roots_recompute() -> eyre::Result<()>
     assert!(readyz.contains("state-fetcher"), "the txpool reports its dependency: {readyz}");
     let node = cluster.builder();
     let url = node.url(901);
+    // The txpool's event stream, subscribed over gRPC from outside the cluster.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _in_rt = rt.enter();
+    let pool = opseq_clients::GrpcTxSource::new(&cluster.grpc_url("txpool").expect("txpool address"))?;
+    let mut events = rt.block_on(opseq_interfaces::TxSource::subscribe(&pool))?;
     let hash = cast(&["send", "--async", "--rpc-url", &url, "--private-key", KEY0, DEAD, "--value", "1ether"])?;
     node.rpc(901, "evm_mine", json!([]))?;
+    let tx: alloy_primitives::B256 = hash.trim().parse()?;
+    let seen: Vec<_> = rt.block_on(async {
+        use futures::StreamExt;
+        tokio::time::timeout(Duration::from_secs(10), events.by_ref().take(2).collect::<Vec<_>>()).await
+    })?;
+    let sender = alloy_signer_local::PrivateKeySigner::from_bytes(&KEY0.parse()?)?.address();
+    assert_eq!(
+        seen,
+        vec![
+            PoolEvent::Added { chain_id: 901, hash: tx, sender, nonce: 0, pending: true },
+            PoolEvent::Removed { chain_id: 901, hash: tx, reason: RemovalReason::Mined },
+        ]
+    );
     let status = cast(&["receipt", "--rpc-url", &url, &hash, "status"])?;
     assert!(status.starts_with('1') || status == "true", "receipt status {status}");
     assert_eq!(cast(&["balance", "--rpc-url", &url, DEAD])?, "1000000000000000000");
