@@ -1,6 +1,6 @@
 //! One chain's store.
 use crate::{
-    StoreError,
+    BaseState, StoreError,
     history::{Composed, decode_diff, encode_diff, take, u32_of},
 };
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
@@ -9,7 +9,10 @@ use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainId, SealedBlock, StateDiff, TxLocation};
 use opseq_trie::{NodeSource, SparseTrie};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, OnceLock},
+};
 
 const P_BLOCK: u8 = b'b';
 const P_HASH: u8 = b'h';
@@ -25,7 +28,11 @@ const P_CHANGE: u8 = b'r';
 const P_SIDE: u8 = b'x';
 /// How far back a reorg can reach: the change records of older blocks are pruned.
 pub const REORG_DEPTH: u64 = 8192;
+/// Forked chains: accounts whose storage was wiped since the fork (unlisted slots are zero).
+const P_WIPED: u8 = b'w';
 const HEAD: &[u8] = b"head";
+/// Forked chains: the fork block (number ‖ hash).
+const FORK: &[u8] = b"fork";
 const TRIE_ROOT: &[u8] = b"trie_root";
 
 /// State trie nodes, content-addressed in the chain's tree.
@@ -94,11 +101,124 @@ pub struct ChainStore {
     pending: Mutex<Option<(B256, StateDiff, TrieUpdate)>>,
     /// Serialises commits (one writer per chain).
     write: Mutex<()>,
+    /// Forked chains: the state at the fork block, read on demand.
+    base: OnceLock<Arc<dyn BaseState>>,
 }
 
 impl ChainStore {
     pub(crate) fn new(chain_id: ChainId, tree: sled::Tree) -> Self {
-        Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()) }
+        Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()), base: OnceLock::new() }
+    }
+
+    /// The fork block of a forked chain's data (set by [`ChainStore::fork`]), if any.
+    pub fn fork_point(&self) -> Result<Option<BlockRef>, StoreError> {
+        let Some(v) = self.tree.get(key(P_META, FORK))? else { return Ok(None) };
+        if v.len() != 40 {
+            return Err(corrupt("fork record"));
+        }
+        Ok(Some(BlockRef {
+            number: u64::from_be_bytes(v[..8].try_into().expect("8")),
+            hash: B256::from_slice(&v[8..]),
+        }))
+    }
+
+    /// Makes this a forked chain on `base`, whose state is the state after `pinned`. A new
+    /// chain starts with `pinned` as its head; a chain forked before must have been forked from
+    /// the same block (its data builds on that state).
+    pub fn fork(&self, base: Arc<dyn BaseState>, pinned: &SealedBlock) -> Result<(), StoreError> {
+        let _w = self.write.lock();
+        if base.state_root() != pinned.header.state_root {
+            return Err(StoreError::Fork(format!(
+                "the base state's root {} is not block {}'s {}",
+                base.state_root(),
+                pinned.header.number,
+                pinned.header.state_root
+            )));
+        }
+        match (self.fork_point()?, self.head()?) {
+            (Some(f), _) if f.hash == pinned.hash => {}
+            (Some(f), _) => {
+                return Err(StoreError::Fork(format!(
+                    "this data dir was forked from block {} ({}), not {} ({})",
+                    f.number, f.hash, pinned.header.number, pinned.hash
+                )));
+            }
+            (None, Some(h)) => {
+                return Err(StoreError::Fork(format!("this data dir already holds a chain (head {})", h.hash)));
+            }
+            (None, None) => {
+                let number = pinned.header.number.to_be_bytes();
+                let mut at = number.to_vec();
+                at.extend_from_slice(pinned.hash.as_slice());
+                let mut batch = sled::Batch::default();
+                batch.insert(key(P_BLOCK, &number), encode_block(pinned));
+                batch.insert(key(P_HASH, pinned.hash.as_slice()), &number[..]);
+                batch.insert(key(P_META, TRIE_ROOT), pinned.header.state_root.as_slice());
+                batch.insert(key(P_META, FORK), at.clone());
+                batch.insert(key(P_META, HEAD), at);
+                self.tree.apply_batch(batch)?;
+                self.tree.flush()?;
+            }
+        }
+        let _ = self.base.set(base);
+        Ok(())
+    }
+
+    /// Whether this chain is forked from another node's state.
+    pub fn is_forked(&self) -> bool {
+        self.base.get().is_some()
+    }
+
+    fn base(&self) -> Option<&Arc<dyn BaseState>> {
+        self.base.get()
+    }
+
+    /// Accounts at head, batched (a forked chain reads the ones it has no record of from its
+    /// base in one request).
+    pub fn accounts_at(&self, addresses: &[Address]) -> Result<Vec<Option<AccountState>>, StoreError> {
+        let mut out = Vec::with_capacity(addresses.len());
+        let mut missing = Vec::new();
+        for a in addresses {
+            match self.tree.get(key(P_ACCOUNT, a.as_slice()))? {
+                Some(v) if v.is_empty() => out.push(None),
+                Some(v) => out.push(Some(decode_account(&v)?)),
+                None => {
+                    missing.push((out.len(), *a));
+                    out.push(None);
+                }
+            }
+        }
+        if let (Some(base), false) = (self.base(), missing.is_empty()) {
+            let got = base.accounts(&missing.iter().map(|(_, a)| *a).collect::<Vec<_>>()).map_err(StoreError::Base)?;
+            for ((i, _), a) in missing.into_iter().zip(got) {
+                out[i] = a;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Storage slots at head, batched (see [`ChainStore::accounts_at`]).
+    pub fn storage_at(&self, slots: &[(Address, U256)]) -> Result<Vec<U256>, StoreError> {
+        let mut out = Vec::with_capacity(slots.len());
+        let mut missing = Vec::new();
+        for (a, s) in slots {
+            match self.tree.get(storage_key(a, s))? {
+                Some(v) => out.push(U256::from_be_slice(&v)),
+                None => {
+                    if self.base().is_some() && !self.tree.contains_key(key(P_WIPED, a.as_slice()))? {
+                        missing.push((out.len(), (*a, *s)));
+                    }
+                    out.push(U256::ZERO);
+                }
+            }
+        }
+        if let (Some(base), false) = (self.base(), missing.is_empty()) {
+            let got = base.storage(&missing.iter().map(|(_, k)| *k).collect::<Vec<_>>()).map_err(StoreError::Base)?;
+            for ((i, _), v) in missing.into_iter().zip(got) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
     }
 
     /// The chain id.
@@ -156,12 +276,12 @@ impl ChainStore {
 
     /// An account at head.
     pub fn account(&self, address: &Address) -> Result<Option<AccountState>, StoreError> {
-        self.tree.get(key(P_ACCOUNT, address.as_slice()))?.map(|v| decode_account(&v)).transpose()
+        Ok(self.accounts_at(std::slice::from_ref(address))?.pop().flatten())
     }
 
     /// A storage slot at head.
     pub fn storage(&self, address: &Address, slot: &U256) -> Result<U256, StoreError> {
-        Ok(self.tree.get(storage_key(address, slot))?.map(|v| U256::from_be_slice(&v)).unwrap_or_default())
+        Ok(self.storage_at(&[(*address, *slot)])?.pop().unwrap_or_default())
     }
 
     /// Code by hash.
@@ -169,7 +289,25 @@ impl ChainStore {
         if *code_hash == KECCAK256_EMPTY {
             return Ok(Some(Bytes::new()));
         }
-        Ok(self.tree.get(key(P_CODE, code_hash.as_slice()))?.map(|v| Bytes::from(v.to_vec())))
+        match self.tree.get(key(P_CODE, code_hash.as_slice()))? {
+            Some(v) => Ok(Some(Bytes::from(v.to_vec()))),
+            None => match self.base() {
+                Some(base) => base.code(*code_hash).map_err(StoreError::Base),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The hash of canonical block `number`: ours, or (forked chains, at or below the fork
+    /// block) the base's.
+    pub fn block_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
+        if let Some(b) = self.block_by_number(number)? {
+            return Ok(Some(b.hash));
+        }
+        match self.base() {
+            Some(base) => base.block_hash(number).map_err(StoreError::Base),
+            None => Ok(None),
+        }
     }
 
     /// All non-zero storage of an account at head.
@@ -181,6 +319,7 @@ impl ChainStore {
                 let (k, v) = r?;
                 Ok((U256::from_be_slice(&k[21..]), U256::from_be_slice(&v)))
             })
+            .filter(|r| !matches!(r, Ok((_, v)) if v.is_zero()))
             .collect()
     }
 
@@ -188,6 +327,7 @@ impl ChainStore {
     pub fn accounts(&self) -> Result<Vec<(Address, AccountState)>, StoreError> {
         self.tree
             .scan_prefix([P_ACCOUNT])
+            .filter(|r| !matches!(r, Ok((_, v)) if v.is_empty()))
             .map(|r| {
                 let (k, v) = r?;
                 Ok((Address::from_slice(&k[1..]), decode_account(&v)?))
@@ -208,7 +348,10 @@ impl ChainStore {
         let mut state = SparseTrie::new(base_root, nodes.clone());
         let mut storage_roots = HashMap::new();
         let mut new_nodes = Vec::new();
-        for c in &diff.accounts {
+        // Inserts and updates before deletions: a branch that loses a child and gains another
+        // in the same block never collapses (a forked chain may not know the sibling's node).
+        let (upserts, deletes): (Vec<_>, Vec<_>) = diff.accounts.iter().partition(|c| c.info.is_some());
+        for c in upserts.into_iter().chain(deletes) {
             let k = keccak256(c.address);
             let Some(info) = c.info else {
                 state.remove(k.as_slice()).map_err(trie_err)?;
@@ -225,8 +368,11 @@ impl ChainStore {
                 old
             } else {
                 let mut st = SparseTrie::new(if c.wipe_storage { EMPTY_ROOT_HASH } else { old }, nodes.clone());
-                for (slot, value) in &c.storage {
-                    let sk = keccak256(B256::from(*slot));
+                // The last write of a slot counts (as in the flat state), sets before clears.
+                let last: BTreeMap<U256, U256> = c.storage.iter().copied().collect();
+                let (sets, clears): (Vec<_>, Vec<_>) = last.into_iter().partition(|(_, v)| !v.is_zero());
+                for (slot, value) in sets.into_iter().chain(clears) {
+                    let sk = keccak256(slot.to_be_bytes::<32>());
                     if value.is_zero() {
                         st.remove(sk.as_slice()).map_err(trie_err)?;
                     } else {
@@ -270,10 +416,17 @@ impl ChainStore {
         diff: &StateDiff,
         storage_roots_of: &[Address],
     ) -> Result<(B256, Vec<(Address, B256)>), StoreError> {
-        if base_root != EMPTY_ROOT_HASH && !self.tree.contains_key(key(P_NODE, base_root.as_slice()))? {
+        if let Some(base) = self.base() {
+            self.ensure_paths(base.as_ref(), base_root, diff)?;
+        } else if base_root != EMPTY_ROOT_HASH && !self.tree.contains_key(key(P_NODE, base_root.as_slice()))? {
             return Err(StoreError::UnknownState(base_root));
         }
-        let mut update = self.trie_update(base_root, diff)?;
+        let mut update = self.trie_update(base_root, diff).map_err(|e| match e {
+            StoreError::Corrupt(m) if self.is_forked() && m.contains("missing") => StoreError::Unresolved(format!(
+                "{m}: a deletion collapses a trie branch onto a sibling that no proof of the touched keys revealed, and the upstream offers no node-by-hash lookup; the root is not guessed"
+            )),
+            e => e,
+        })?;
         let mut wanted = Vec::with_capacity(storage_roots_of.len());
         for a in storage_roots_of {
             let root = match update.storage_roots.get(a) {
@@ -294,9 +447,72 @@ impl ChainStore {
         Ok((root, wanted))
     }
 
+    /// Forked chains: fetches (as proofs from the base, in rounds of one batch each) the trie
+    /// nodes on the paths to every key `diff` writes, under `root`, that the store lacks. Only
+    /// the base's nodes can be missing: ours are written with our blocks.
+    fn ensure_paths(&self, base: &dyn BaseState, root: B256, diff: &StateDiff) -> Result<(), StoreError> {
+        let nodes = SledNodes(self.tree.clone());
+        let missing = |r: Result<Option<Vec<u8>>, opseq_trie::TrieError>| match r {
+            Ok(v) => Ok(Some(v)),
+            Err(opseq_trie::TrieError::MissingNode(_)) => Ok(None),
+            Err(e) => Err(trie_err(e)),
+        };
+        for _round in 0..64 {
+            let mut need: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
+            let mut state = SparseTrie::new(root, nodes.clone());
+            for c in &diff.accounts {
+                let Some(leaf) = missing(state.get(keccak256(c.address).as_slice()))? else {
+                    need.entry(c.address).or_default().extend(c.storage.iter().map(|(k, _)| *k));
+                    continue;
+                };
+                if c.storage.is_empty() || c.wipe_storage || c.info.is_none() {
+                    continue;
+                }
+                let storage_root = match leaf {
+                    Some(raw) => {
+                        TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
+                    }
+                    None => EMPTY_ROOT_HASH,
+                };
+                let mut st = SparseTrie::new(storage_root, nodes.clone());
+                for (slot, _) in &c.storage {
+                    if missing(st.get(keccak256(B256::from(*slot)).as_slice()))?.is_none() {
+                        need.entry(c.address).or_default().insert(*slot);
+                    }
+                }
+            }
+            if need.is_empty() {
+                return Ok(());
+            }
+            let keys: Vec<(Address, Vec<U256>)> = need.into_iter().map(|(a, s)| (a, s.into_iter().collect())).collect();
+            let proof = base.proofs(&keys).map_err(StoreError::Base)?;
+            let mut batch = sled::Batch::default();
+            let mut new = 0usize;
+            for node in proof {
+                let h = keccak256(&node);
+                if !self.tree.contains_key(key(P_NODE, h.as_slice()))? {
+                    batch.insert(key(P_NODE, h.as_slice()), node.as_ref());
+                    new += 1;
+                }
+            }
+            if new == 0 {
+                return Err(StoreError::Unresolved(format!(
+                    "the base's proofs of {} keys revealed no new trie node",
+                    keys.len()
+                )));
+            }
+            self.tree.apply_batch(batch)?;
+        }
+        Err(StoreError::Unresolved("the trie paths did not resolve within 64 rounds of proofs".into()))
+    }
+
     /// Rebuilds the persisted trie from the flat state when it is missing or stale (a data dir
-    /// written before the trie was persisted). Returns whether it had to.
+    /// written before the trie was persisted). Returns whether it had to. (A forked chain's flat
+    /// state holds only what changed since the fork: nothing to rebuild from.)
     pub fn ensure_trie(&self) -> Result<bool, StoreError> {
+        if self.fork_point()?.is_some() {
+            return Ok(false);
+        }
         let Some(head) = self.head()? else { return Ok(false) };
         let block = self.block_by_number(head.number)?.ok_or_else(|| corrupt("head block missing"))?;
         if self.trie_root()? == block.header.state_root {
@@ -557,10 +773,16 @@ impl ChainStore {
     }
 
     /// Writes one account change to the flat state.
+    /// On a forked chain a deletion is a tombstone (an empty account record, a zero slot, a
+    /// wiped-storage marker), so that the key is not read from the base again.
     fn apply_flat(&self, batch: &mut sled::Batch, change: &AccountChange) -> Result<(), StoreError> {
+        let forked = self.is_forked();
         if change.wipe_storage || change.info.is_none() {
             for r in self.tree.scan_prefix(key(P_STORAGE, change.address.as_slice())).keys() {
                 batch.remove(r?);
+            }
+            if forked {
+                batch.insert(key(P_WIPED, change.address.as_slice()), &[][..]);
             }
         }
         match &change.info {
@@ -568,13 +790,14 @@ impl ChainStore {
                 batch.insert(key(P_ACCOUNT, change.address.as_slice()), &encode_account(info)[..]);
                 for (slot, value) in &change.storage {
                     let k = storage_key(&change.address, slot);
-                    if value.is_zero() {
+                    if value.is_zero() && !forked {
                         batch.remove(k);
                     } else {
                         batch.insert(k, &value.to_be_bytes::<32>()[..]);
                     }
                 }
             }
+            None if forked => batch.insert(key(P_ACCOUNT, change.address.as_slice()), &[][..]),
             None => batch.remove(key(P_ACCOUNT, change.address.as_slice())),
         }
         if let Some(code) = &change.code {

@@ -50,6 +50,15 @@ pub enum StoreError {
     /// The chain has no genesis yet.
     #[error("chain has no genesis")]
     NoGenesis,
+    /// A forked chain's base could not be read.
+    #[error("fork upstream: {0}")]
+    Base(String),
+    /// A forked chain's state root cannot be computed from what its base revealed.
+    #[error("cannot compute the state root: {0}")]
+    Unresolved(String),
+    /// A forked chain's data does not fit the fork asked for.
+    #[error("fork: {0}")]
+    Fork(String),
     /// A commit referred to a computed diff the store no longer holds.
     #[error("no computed diff for state root {0}: send the diff")]
     DiffNotComputed(alloy_primitives::B256),
@@ -64,7 +73,8 @@ impl From<StoreError> for OpseqError {
             StoreError::UnknownBlock(_) | StoreError::UnknownState(_) | StoreError::DiffNotComputed(_) => {
                 Self::not_found(e.to_string())
             }
-            StoreError::NoGenesis => Self::transient(e.to_string()),
+            StoreError::NoGenesis | StoreError::Base(_) => Self::transient(e.to_string()),
+            StoreError::Unresolved(_) | StoreError::Fork(_) => Self::invalid(e.to_string()),
             _ => Self::fatal(e.to_string()),
         }
     }

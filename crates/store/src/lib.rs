@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod base;
 mod chain;
 mod error;
 mod history;
 
+pub use base::BaseState;
 pub use chain::{ChainStore, REORG_DEPTH};
 pub use error::StoreError;
 

@@ -691,7 +691,13 @@ impl ChainRpc {
             .resolve(parse_tag(Some(newest))?)
             .await?
             .ok_or_else(|| err(codes::SERVER, "newest block not found"))?;
-        let oldest = newest.header.number.saturating_sub(count - 1);
+        let mut oldest = newest.header.number.saturating_sub(count - 1);
+        // A forked chain holds no blocks below its fork block: the history starts there.
+        while oldest < newest.header.number
+            && self.edges.state.block_by_number(self.chain(), oldest).await.map_err(edge)?.is_none()
+        {
+            oldest += 1;
+        }
         let mut base = Vec::new();
         let mut ratio = Vec::new();
         let mut reward = Vec::new();

@@ -83,6 +83,17 @@ pub struct ChainArgs {
     /// dir keep theirs.
     #[arg(long = "genesis.timestamp", env = "OPSEQ_GENESIS_TIMESTAMP")]
     pub genesis_timestamp: Option<u64>,
+    /// Build on another node's state instead of the dev devnet: one L1-rules chain (the node's
+    /// chain id) that continues from its block `--fork.block` (latest if unset), reading state
+    /// over its JSON-RPC on demand and sealing real state roots from its proofs. http:// only.
+    #[arg(long = "fork.url", env = "OPSEQ_FORK_URL")]
+    pub fork_url: Option<String>,
+    /// The block to fork at (a new data dir only; a forked data dir keeps its fork block).
+    #[arg(long = "fork.block", env = "OPSEQ_FORK_BLOCK", requires = "fork_url")]
+    pub fork_block: Option<u64>,
+    /// Timeout of one request to the fork upstream, in milliseconds.
+    #[arg(long = "fork.timeout-ms", env = "OPSEQ_FORK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub fork_timeout_ms: u64,
 }
 
 /// HTTP (JSON-RPC, health, metrics).

@@ -61,6 +61,19 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
         "--dev.accounts {} is more than the in-memory genesis build supports (250,000)",
         c.dev_accounts
     );
+    if let Some(fork) = fork(c)? {
+        // One chain: the upstream's, with L1 rules, continuing from the fork block.
+        let (base, pinned) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(
+            &fork.url,
+            fork.block,
+            fork.timeout,
+        )
+        .map_err(|e| eyre::eyre!(e))?;
+        let mut chain = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, pinned.header.timestamp).chains.remove(0);
+        chain.chain_id = base.chain_id();
+        chain.gas_limit = c.gas_limit.unwrap_or(pinned.header.gas_limit);
+        return Ok(DevnetConfig { chains: vec![chain] });
+    }
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {
         if let Some(g) = c.gas_limit {
@@ -70,6 +83,23 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
         chain.extra_accounts = c.dev_accounts;
     }
     Ok(devnet)
+}
+
+/// The fork asked for (`--fork.url`), with the chain id it will have (probed at its upstream).
+fn fork(c: &ChainArgs) -> eyre::Result<Option<opseq_state_fetcher::Fork>> {
+    let Some(url) = &c.fork_url else { return Ok(None) };
+    let timeout = std::time::Duration::from_millis(c.fork_timeout_ms.max(1));
+    let (base, _) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(url, c.fork_block, timeout)
+        .map_err(|e| eyre::eyre!("--fork.url: {e}"))?;
+    Ok(Some(opseq_state_fetcher::Fork { chain: base.chain_id(), url: url.clone(), block: c.fork_block, timeout }))
+}
+
+/// Opens the chain store: the dev devnet's chains, or the forked chain.
+fn open_state(datadir: &std::path::Path, c: &ChainArgs, devnet: &DevnetConfig) -> eyre::Result<opseq_state_fetcher::StateFetcher> {
+    match fork(c)? {
+        Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, &f).map_err(|e| eyre::eyre!(e)),
+        None => opseq_state_fetcher::StateFetcher::open(datadir, devnet).wrap_err("opening the chain store"),
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
@@ -180,7 +210,7 @@ fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
 async fn dev(a: DevArgs) -> eyre::Result<()> {
     let devnet = devnet(&a.chains)?;
     std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
-    let fetcher = opseq_state_fetcher::StateFetcher::open(&a.datadir, &devnet).wrap_err("opening the chain store")?;
+    let fetcher = open_state(&a.datadir, &a.chains, &devnet)?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
         .map_err(|e| eyre::eyre!(e))?
@@ -272,7 +302,7 @@ async fn serve_component(
 
 async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
     let devnet = devnet(&a.chains)?;
-    let fetcher = opseq_state_fetcher::StateFetcher::open(&a.datadir, &devnet).wrap_err("opening the chain store")?;
+    let fetcher = open_state(&a.datadir, &a.chains, &devnet)?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_state_fetcher::grpc::StateGrpc::new(state), cancel.clone()).await?;

@@ -2,5 +2,6 @@
 
 pub mod grpc;
 mod local;
+pub mod remote;
 
-pub use local::{LocalStateSource, StateFetcher, StateWriter};
+pub use local::{Fork, LocalStateSource, StateFetcher, StateWriter};

@@ -8,6 +8,19 @@ use opseq_store::{ChainStore, Store, StoreError};
 use std::{path::Path, sync::Arc};
 use tracing::info;
 
+/// A chain forked from another node's state (`--fork.url`).
+#[derive(Debug, Clone)]
+pub struct Fork {
+    /// The forked chain (the upstream's chain id).
+    pub chain: ChainId,
+    /// The upstream's JSON-RPC URL.
+    pub url: String,
+    /// The block to fork at (latest if unset).
+    pub block: Option<u64>,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+}
+
 /// The state-fetcher's data: one store for all chains.
 #[derive(Debug)]
 pub struct StateFetcher {
@@ -19,6 +32,35 @@ impl StateFetcher {
     pub fn open(datadir: &Path, devnet: &DevnetConfig) -> Result<Self, StoreError> {
         let store = Store::open(&datadir.join("state"), &devnet.chain_ids())?;
         Self::init(store, devnet)
+    }
+
+    /// Opens the store like [`StateFetcher::open`], with chain `fork.chain` forked from the
+    /// node at `fork.url`: at `fork.block` (its latest if unset) for a new data dir, at the
+    /// block the data dir was forked from otherwise.
+    pub fn open_forked(datadir: &Path, devnet: &DevnetConfig, fork: &Fork) -> Result<Self, OpseqError> {
+        let store = Store::open(&datadir.join("state"), &devnet.chain_ids())?;
+        let chain = store.chain(fork.chain).ok_or_else(|| OpseqError::invalid(format!("no chain {}", fork.chain)))?;
+        let at = match chain.fork_point()? {
+            Some(p) => {
+                if fork.block.is_some_and(|b| b != p.number) {
+                    return Err(OpseqError::invalid(format!(
+                        "this data dir was forked at block {}, not {}",
+                        p.number,
+                        fork.block.unwrap_or_default()
+                    )));
+                }
+                Some(p.number)
+            }
+            None => fork.block,
+        };
+        let (base, pinned) = crate::remote::RemoteBase::connect_blocking(&fork.url, at, fork.timeout)?;
+        if base.chain_id() != fork.chain {
+            return Err(OpseqError::invalid(format!("{} serves chain {}, not {}", fork.url, base.chain_id(), fork.chain)));
+        }
+        chain.fork(Arc::new(base), &pinned)?;
+        info!(target: "opseq::state", chain_id = fork.chain, url = %fork.url, number = pinned.header.number, hash = %pinned.hash, "chain forked from a remote node");
+        let others = DevnetConfig { chains: devnet.chains.iter().filter(|c| c.chain_id != fork.chain).cloned().collect() };
+        Self::init(store, &others).map_err(Into::into)
     }
 
     /// A throwaway in-memory state-fetcher (tests).
@@ -128,6 +170,19 @@ impl LocalStateSource {
     }
 }
 
+/// A read of a chain's state: in place for local chains (sled reads), on a blocking thread for
+/// forked ones (which may wait on their upstream).
+async fn read<T: Send + 'static>(
+    c: &Arc<ChainStore>,
+    f: impl FnOnce(&ChainStore) -> Result<T, StoreError> + Send + 'static,
+) -> EdgeResult<T> {
+    if !c.is_forked() {
+        return Ok(f(c)?);
+    }
+    let c = Arc::clone(c);
+    tokio::task::spawn_blocking(move || f(&c)).await.map_err(|e| OpseqError::fatal(e.to_string()))?.map_err(Into::into)
+}
+
 #[async_trait]
 impl StateSource for LocalStateSource {
     async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef> {
@@ -143,15 +198,13 @@ impl StateSource for LocalStateSource {
         Ok(self.fetcher.chain(chain)?.tx_location(hash)?)
     }
     async fn accounts(&self, chain: ChainId, addresses: Vec<Address>) -> EdgeResult<Vec<Option<AccountState>>> {
-        let c = self.fetcher.chain(chain)?;
-        addresses.iter().map(|a| c.account(a).map_err(Into::into)).collect()
+        read(self.fetcher.chain(chain)?, move |c| c.accounts_at(&addresses)).await
     }
     async fn storage(&self, chain: ChainId, slots: Vec<(Address, U256)>) -> EdgeResult<Vec<U256>> {
-        let c = self.fetcher.chain(chain)?;
-        slots.iter().map(|(a, s)| c.storage(a, s).map_err(Into::into)).collect()
+        read(self.fetcher.chain(chain)?, move |c| c.storage_at(&slots)).await
     }
     async fn code(&self, chain: ChainId, code_hash: B256) -> EdgeResult<Option<Bytes>> {
-        Ok(self.fetcher.chain(chain)?.code(&code_hash)?)
+        read(self.fetcher.chain(chain)?, move |c| c.code(&code_hash)).await
     }
     async fn compute_roots(
         &self,
@@ -182,6 +235,11 @@ impl StateSource for LocalStateSource {
     }
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>> {
         let c = self.fetcher.chain(chain)?;
+        if c.is_forked() {
+            return Err(OpseqError::invalid(format!(
+                "chain {chain} is forked from another node: its state is read on demand and cannot be dumped"
+            )));
+        }
         c.accounts()?
             .into_iter()
             .map(|(address, state)| {
