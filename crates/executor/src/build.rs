@@ -55,6 +55,24 @@ pub struct NextBlock {
     pub timestamp: u64,
     /// For L2 blocks, the L1 origin.
     pub l1_origin: Option<L1Origin>,
+    /// Header fields chosen by the caller instead of ours (L1 rules only: on L2 they follow
+    /// from the L1 origin and the protocol).
+    pub overrides: HeaderOverrides,
+}
+
+/// Header fields a test chooses for an L1 block (e.g. to rebuild another node's block).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderOverrides {
+    /// `mixHash` / `prevRandao`.
+    pub prev_randao: Option<B256>,
+    /// `parentBeaconBlockRoot` (what the EIP-4788 system call stores).
+    pub parent_beacon_block_root: Option<B256>,
+    /// `miner` / fee recipient.
+    pub fee_recipient: Option<Address>,
+    /// `extraData` (at most 32 bytes).
+    pub extra_data: Option<Bytes>,
+    /// `gasLimit`.
+    pub gas_limit: Option<u64>,
 }
 
 /// A transaction that went into the block.
@@ -256,9 +274,14 @@ impl BlockBuilder {
                 t.excess_blob_gas = Some(0);
             }
             Rules::L1 { blob, .. } => {
-                t.mix_hash = l1_randao(next.parent_hash);
-                t.parent_beacon_block_root = Some(l1_beacon_root(next.parent_hash));
+                let o = &next.overrides;
+                t.mix_hash = o.prev_randao.unwrap_or_else(|| l1_randao(next.parent_hash));
+                t.parent_beacon_block_root =
+                    Some(o.parent_beacon_block_root.unwrap_or_else(|| l1_beacon_root(next.parent_hash)));
                 t.excess_blob_gas = Some(p.next_block_excess_blob_gas(*blob).unwrap_or_default());
+                t.beneficiary = o.fee_recipient.unwrap_or(t.beneficiary);
+                t.extra_data = o.extra_data.clone().unwrap_or_default();
+                t.gas_limit = o.gas_limit.unwrap_or(t.gas_limit);
             }
         }
         BlockInput {

@@ -10,7 +10,8 @@ mod spec;
 mod validate;
 
 pub use build::{
-    BlockBuilder, BlockInput, BuildError, Executed, IncludedTx, L1Origin, NextBlock, RejectedTx, Rules, receipts_root,
+    BlockBuilder, BlockInput, BuildError, Executed, HeaderOverrides, IncludedTx, L1Origin, NextBlock, RejectedTx,
+    Rules, receipts_root,
 };
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};

@@ -55,7 +55,35 @@ struct TrieUpdate {
 }
 
 fn trie_err(e: opseq_trie::TrieError) -> StoreError {
-    StoreError::Corrupt(format!("state trie: {e}"))
+    StoreError::Trie(e)
+}
+
+/// A failed deletion, with where it was.
+fn collapse(e: opseq_trie::TrieError, account: Address, slot: Option<U256>) -> StoreError {
+    match e {
+        opseq_trie::TrieError::MissingNode(node) => StoreError::Collapse { account, slot, node },
+        e => StoreError::Trie(e),
+    }
+}
+
+/// Longest sibling path brute force looks for a key under: 16^6 hashes at most (seconds).
+const MAX_SEARCH_NIBBLES: usize = 6;
+
+/// A key whose keccak256 starts with the nibbles `prefix` (`make` turns a counter into the key's
+/// bytes), by trying counters: about 16^len(prefix) hashes.
+fn key_under(prefix: &[u8], make: impl Fn(u64) -> Vec<u8>) -> Option<Vec<u8>> {
+    if prefix.len() > MAX_SEARCH_NIBBLES {
+        return None;
+    }
+    let limit = 8u64 << (4 * prefix.len() as u64);
+    (0..limit).map(make).find(|k| {
+        let h = keccak256(k);
+        prefix.iter().enumerate().all(|(i, n)| (h[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f == *n)
+    })
+}
+
+fn key_of_node(node: &[u8]) -> Vec<u8> {
+    key(P_NODE, keccak256(node).as_slice())
 }
 
 fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
@@ -354,7 +382,7 @@ impl ChainStore {
         for c in upserts.into_iter().chain(deletes) {
             let k = keccak256(c.address);
             let Some(info) = c.info else {
-                state.remove(k.as_slice()).map_err(trie_err)?;
+                state.remove(k.as_slice()).map_err(|e| collapse(e, c.address, None))?;
                 storage_roots.insert(c.address, EMPTY_ROOT_HASH);
                 continue;
             };
@@ -374,7 +402,7 @@ impl ChainStore {
                 for (slot, value) in sets.into_iter().chain(clears) {
                     let sk = keccak256(slot.to_be_bytes::<32>());
                     if value.is_zero() {
-                        st.remove(sk.as_slice()).map_err(trie_err)?;
+                        st.remove(sk.as_slice()).map_err(|e| collapse(e, c.address, Some(slot)))?;
                     } else {
                         let mut v = Vec::new();
                         value.encode(&mut v);
@@ -421,12 +449,10 @@ impl ChainStore {
         } else if base_root != EMPTY_ROOT_HASH && !self.tree.contains_key(key(P_NODE, base_root.as_slice()))? {
             return Err(StoreError::UnknownState(base_root));
         }
-        let mut update = self.trie_update(base_root, diff).map_err(|e| match e {
-            StoreError::Corrupt(m) if self.is_forked() && m.contains("missing") => StoreError::Unresolved(format!(
-                "{m}: a deletion collapses a trie branch onto a sibling that no proof of the touched keys revealed, and the upstream offers no node-by-hash lookup; the root is not guessed"
-            )),
-            e => e,
-        })?;
+        let mut update = match self.base() {
+            Some(base) => self.trie_update_forked(base.as_ref(), base_root, diff)?,
+            None => self.trie_update(base_root, diff)?,
+        };
         let mut wanted = Vec::with_capacity(storage_roots_of.len());
         for a in storage_roots_of {
             let root = match update.storage_roots.get(a) {
@@ -504,6 +530,60 @@ impl ChainStore {
             self.tree.apply_batch(batch)?;
         }
         Err(StoreError::Unresolved("the trie paths did not resolve within 64 rounds of proofs".into()))
+    }
+
+    /// [`ChainStore::trie_update`] on a forked chain: when a deletion collapses a branch onto a
+    /// sibling node known only by hash, a key the base has read that lies under that sibling
+    /// (its path walk stops at that very hash) is proven, and the update runs again. No such
+    /// key: a clear error, never a guessed root.
+    fn trie_update_forked(&self, base: &dyn BaseState, root: B256, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
+        let nodes = SledNodes(self.tree.clone());
+        for _ in 0..32 {
+            let (account, slot, missing) = match self.trie_update(root, diff) {
+                Ok(u) => return Ok(u),
+                Err(StoreError::Collapse { account, slot, node }) => (account, slot, node),
+                Err(e) => return Err(e),
+            };
+            let unresolved = |why: &str| {
+                let what = slot.map_or_else(|| format!("account {account}"), |s| format!("slot {s} of {account}"));
+                StoreError::Unresolved(format!(
+                    "deleting {what} collapses a trie branch onto node {missing}, which no proof revealed ({why}); the upstream offers no node-by-hash lookup, so the root is not guessed"
+                ))
+            };
+            let mut state = SparseTrie::new(root, nodes.clone());
+            // The sibling's place; then any key under it, whose proof (of presence or absence)
+            // ends in that very node.
+            let key: (Address, Vec<U256>) = match slot {
+                None => {
+                    let at = state
+                        .sibling_path(keccak256(account).as_slice(), missing)?
+                        .ok_or_else(|| unresolved("not on its path"))?;
+                    let k = key_under(&at, |i| Address::left_padding_from(&i.to_be_bytes()).to_vec())
+                        .ok_or_else(|| unresolved("too deep to search for an address under it"))?;
+                    (Address::from_slice(&k), vec![])
+                }
+                Some(slot) => {
+                    let leaf = state.get(keccak256(account).as_slice())?.ok_or_else(|| unresolved("no account"))?;
+                    let storage_root =
+                        TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root;
+                    let at = SparseTrie::new(storage_root, nodes.clone())
+                        .sibling_path(keccak256(slot.to_be_bytes::<32>()).as_slice(), missing)?
+                        .ok_or_else(|| unresolved("not on its path"))?;
+                    let k = key_under(&at, |i| U256::from(i).to_be_bytes::<32>().to_vec())
+                        .ok_or_else(|| unresolved("too deep to search for a slot under it"))?;
+                    (account, vec![U256::from_be_slice(&k)])
+                }
+            };
+            let mut batch = sled::Batch::default();
+            for node in base.proofs(&[key]).map_err(StoreError::Base)? {
+                batch.insert(key_of_node(&node), node.as_ref());
+            }
+            self.tree.apply_batch(batch)?;
+            if nodes.node(&missing).is_none() {
+                return Err(unresolved("the proof of a key under it did not include it"));
+            }
+        }
+        Err(StoreError::Unresolved("collapsed siblings did not resolve within 32 proofs".into()))
     }
 
     /// Rebuilds the persisted trie from the flat state when it is missing or stale (a data dir

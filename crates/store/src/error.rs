@@ -50,6 +50,19 @@ pub enum StoreError {
     /// The chain has no genesis yet.
     #[error("chain has no genesis")]
     NoGenesis,
+    /// The state trie lacks a node or holds a malformed one.
+    #[error("state trie: {0}")]
+    Trie(#[from] opseq_trie::TrieError),
+    /// A deletion needs a trie node that is not there (a forked chain resolves it).
+    #[error("deleting {slot:?} of {account} needs trie node {node}")]
+    Collapse {
+        /// The account deleted, or whose slot was.
+        account: alloy_primitives::Address,
+        /// The slot deleted, if a slot.
+        slot: Option<alloy_primitives::U256>,
+        /// The node the collapse needs.
+        node: alloy_primitives::B256,
+    },
     /// A forked chain's base could not be read.
     #[error("fork upstream: {0}")]
     Base(String),
@@ -74,6 +87,7 @@ impl From<StoreError> for OpseqError {
                 Self::not_found(e.to_string())
             }
             StoreError::NoGenesis | StoreError::Base(_) => Self::transient(e.to_string()),
+            StoreError::Trie(_) | StoreError::Collapse { .. } => Self::fatal(e.to_string()),
             StoreError::Unresolved(_) | StoreError::Fork(_) => Self::invalid(e.to_string()),
             _ => Self::fatal(e.to_string()),
         }

@@ -224,6 +224,39 @@ impl<S: NodeSource> SparseTrie<S> {
         }
     }
 
+    /// Where a node known only by `hash` hangs off the path to `key`: the nibble path of the
+    /// branch slot that references it, if a branch on the way does. (A deletion that collapses
+    /// a branch needs that sibling; a caller that cannot fetch nodes by hash can look for a key
+    /// under that path instead.)
+    pub fn sibling_path(&mut self, key: &[u8], hash: B256) -> Result<Option<Vec<u8>>, TrieError> {
+        let path = nibbles(key);
+        let mut node = &mut self.root;
+        let mut done = 0;
+        loop {
+            Self::resolve(&self.source, node)?;
+            match node {
+                Node::Empty | Node::Leaf(..) | Node::Hash(_) => return Ok(None),
+                Node::Extension(p, child) => {
+                    if !path[done..].starts_with(p) {
+                        return Ok(None);
+                    }
+                    done += p.len();
+                    node = child;
+                }
+                Node::Branch(children, _) => {
+                    if let Some(j) = children.iter().position(|c| matches!(c, Node::Hash(h) if *h == hash)) {
+                        let mut at = path[..done].to_vec();
+                        at.push(j as u8);
+                        return Ok(Some(at));
+                    }
+                    let Some(first) = path.get(done) else { return Ok(None) };
+                    done += 1;
+                    node = &mut children[*first as usize];
+                }
+            }
+        }
+    }
+
     /// Sets `key` to `value` (an empty value deletes).
     pub fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), TrieError> {
         if value.is_empty() {
@@ -579,6 +612,73 @@ mod tests {
             Node::Extension(_, c) => collect(c, out),
             Node::Branch(ch, _) => ch.iter().for_each(|c| collect(c, out)),
             _ => {}
+        }
+    }
+
+    /// Proof-only updates: the witness is the proofs (alloy-trie's `ProofRetainer`) of the keys a
+    /// block writes, as `eth_getProof` would give them; inserts, updates and deletions (sets
+    /// before clears) must give the root of the final leaf set. Sizes and values like a token's
+    /// storage, several seeds.
+    #[test]
+    fn updates_over_proofs_of_the_touched_keys_only() {
+        use alloy_trie::{HashBuilder, Nibbles, proof::ProofRetainer};
+        for seed in 0..40u64 {
+            let n = 6 + seed % 20;
+            let mut leaves = std::collections::BTreeMap::new();
+            for i in 0..n {
+                let k = keccak256((seed * 1000 + i).to_be_bytes());
+                let mut v = Vec::new();
+                U256::from(1000 + i).encode(&mut v);
+                leaves.insert(k, v);
+            }
+            let keys: Vec<B256> = leaves.keys().copied().collect();
+            // Touched: clear every third, update every fifth, insert a few new.
+            let clears: Vec<B256> = keys.iter().step_by(3).copied().collect();
+            let updates: Vec<B256> = keys.iter().skip(1).step_by(5).copied().collect();
+            let inserts: Vec<B256> =
+                (0..1 + seed % 7).map(|i| keccak256((seed * 1000 + 500 + i).to_be_bytes())).collect();
+            let touched: Vec<Nibbles> =
+                clears.iter().chain(&updates).chain(&inserts).map(|k| Nibbles::unpack(k)).collect();
+            let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(touched));
+            for (k, v) in &leaves {
+                hb.add_leaf(Nibbles::unpack(k), v);
+            }
+            let root = hb.root();
+            let witness: HashMap<B256, Bytes> =
+                hb.take_proof_nodes().into_nodes_sorted().into_iter().map(|(_, n)| (keccak256(&n), n)).collect();
+            let mut sparse = SparseTrie::new(root, witness);
+            for k in updates.iter().chain(&inserts) {
+                sparse.insert(k.as_slice(), vec![0x2a]).unwrap();
+                leaves.insert(*k, vec![0x2a]);
+            }
+            for k in &clears {
+                if updates.contains(k) {
+                    continue;
+                }
+                match sparse.remove(k.as_slice()) {
+                    Ok(()) => {
+                        leaves.remove(k);
+                    }
+                    // A collapse onto a sibling no proof revealed: an error, never a root.
+                    Err(TrieError::MissingNode(_)) => {
+                        leaves.remove(k);
+                        sparse = SparseTrie::new(B256::ZERO, HashMap::new());
+                        break;
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            if sparse.root() == EMPTY_ROOT_HASH && !leaves.is_empty() {
+                continue;
+            }
+            if sparse.root() == SparseTrie::new(B256::ZERO, HashMap::<B256, Bytes>::new()).root() {
+                continue;
+            }
+            let mut want = HashBuilder::default();
+            for (k, v) in &leaves {
+                want.add_leaf(Nibbles::unpack(k), v);
+            }
+            assert_eq!(sparse.root(), want.root(), "seed {seed}");
         }
     }
 

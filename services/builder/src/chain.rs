@@ -413,7 +413,13 @@ pub(crate) async fn build_block(
         Some(l1) if config.is_l2() => Some(l1_origin(edges, l1, parent, timestamp).await?),
         _ => None,
     };
-    let next = NextBlock { parent: parent.header.clone(), parent_hash: parent.hash, timestamp, l1_origin };
+    let next = NextBlock {
+        parent: parent.header.clone(),
+        parent_hash: parent.hash,
+        timestamp,
+        l1_origin,
+        overrides: Default::default(),
+    };
     let base_fee = builder.next_base_fee(&parent.header);
     let candidates = edges.txs.best(chain, base_fee, MAX_TXS_PER_BLOCK).await?;
     let t_best = started.elapsed();

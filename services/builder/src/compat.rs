@@ -74,7 +74,12 @@ struct BuildOpts {
 impl BuildOpts {
     fn open(self) -> OpenOpts {
         // A zero parent means "the head" (op-test-sequencer's fakepos reads it so).
-        OpenOpts { parent: self.parent.filter(|p| !p.is_zero()), l1_origin: self.l1_origin, timestamp: None }
+        OpenOpts {
+            parent: self.parent.filter(|p| !p.is_zero()),
+            l1_origin: self.l1_origin,
+            timestamp: None,
+            overrides: Default::default(),
+        }
     }
 }
 

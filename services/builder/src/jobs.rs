@@ -30,6 +30,8 @@ pub struct OpenOpts {
     pub l1_origin: Option<B256>,
     /// Block timestamp; default `parent.timestamp + blockTime`.
     pub timestamp: Option<u64>,
+    /// L1 chains: header fields chosen instead of ours.
+    pub overrides: opseq_executor::HeaderOverrides,
 }
 
 /// Which transaction(s) to include.
@@ -563,7 +565,24 @@ async fn open_job(
             o.hash, o.header.timestamp
         )));
     }
-    let next = NextBlock { parent: parent.header.clone(), parent_hash: parent.hash, timestamp, l1_origin };
+    if config.is_l2() && opts.overrides != opseq_executor::HeaderOverrides::default() {
+        return Err(ControlError::Invalid(format!(
+            "chain {chain} is an L2: prevRandao, parentBeaconBlockRoot, feeRecipient, extraData and gasLimit follow from the L1 origin and the protocol"
+        )));
+    }
+    if opts.overrides.extra_data.as_ref().is_some_and(|x| x.len() > 32) {
+        return Err(ControlError::Invalid("extraData is longer than 32 bytes".into()));
+    }
+    if opts.overrides.gas_limit.is_some_and(|g| g < 5000) {
+        return Err(ControlError::Invalid("gasLimit must be at least 5000".into()));
+    }
+    let next = NextBlock {
+        parent: parent.header.clone(),
+        parent_hash: parent.hash,
+        timestamp,
+        l1_origin,
+        overrides: opts.overrides,
+    };
     let (reader, head_at) = reader_for(edges, chain, &parent).await?;
     let template = builder.input_for(&next).template;
     Ok(Job {

@@ -621,6 +621,7 @@ impl ChainRpc {
             parent: head.header,
             parent_hash: head.hash,
             l1_origin,
+            overrides: Default::default(),
         })
     }
 

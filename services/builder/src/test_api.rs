@@ -54,6 +54,11 @@ struct OpenParams {
     parent: Option<B256>,
     l1_origin: Option<B256>,
     timestamp: Option<alloy_primitives::U64>,
+    prev_randao: Option<B256>,
+    parent_beacon_block_root: Option<B256>,
+    fee_recipient: Option<alloy_primitives::Address>,
+    extra_data: Option<alloy_primitives::Bytes>,
+    gas_limit: Option<alloy_primitives::U64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +154,13 @@ impl ChainRpc {
                 parent: opts.parent,
                 l1_origin: opts.l1_origin,
                 timestamp: opts.timestamp.map(|t| t.to::<u64>()),
+                overrides: opseq_executor::HeaderOverrides {
+                    prev_randao: opts.prev_randao,
+                    parent_beacon_block_root: opts.parent_beacon_block_root,
+                    fee_recipient: opts.fee_recipient,
+                    extra_data: opts.extra_data,
+                    gas_limit: opts.gas_limit.map(|g| g.to::<u64>()),
+                },
             }))
             .await?;
         match reply {

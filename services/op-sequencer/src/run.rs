@@ -63,12 +63,9 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     );
     if let Some(fork) = fork(c)? {
         // One chain: the upstream's, with L1 rules, continuing from the fork block.
-        let (base, pinned) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(
-            &fork.url,
-            fork.block,
-            fork.timeout,
-        )
-        .map_err(|e| eyre::eyre!(e))?;
+        let (base, pinned) =
+            opseq_state_fetcher::remote::RemoteBase::connect_blocking(&fork.url, fork.block, fork.timeout)
+                .map_err(|e| eyre::eyre!(e))?;
         let mut chain = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, pinned.header.timestamp).chains.remove(0);
         chain.chain_id = base.chain_id();
         chain.gas_limit = c.gas_limit.unwrap_or(pinned.header.gas_limit);
@@ -95,7 +92,11 @@ fn fork(c: &ChainArgs) -> eyre::Result<Option<opseq_state_fetcher::Fork>> {
 }
 
 /// Opens the chain store: the dev devnet's chains, or the forked chain.
-fn open_state(datadir: &std::path::Path, c: &ChainArgs, devnet: &DevnetConfig) -> eyre::Result<opseq_state_fetcher::StateFetcher> {
+fn open_state(
+    datadir: &std::path::Path,
+    c: &ChainArgs,
+    devnet: &DevnetConfig,
+) -> eyre::Result<opseq_state_fetcher::StateFetcher> {
     match fork(c)? {
         Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, &f).map_err(|e| eyre::eyre!(e)),
         None => opseq_state_fetcher::StateFetcher::open(datadir, devnet).wrap_err("opening the chain store"),

@@ -55,11 +55,17 @@ impl StateFetcher {
         };
         let (base, pinned) = crate::remote::RemoteBase::connect_blocking(&fork.url, at, fork.timeout)?;
         if base.chain_id() != fork.chain {
-            return Err(OpseqError::invalid(format!("{} serves chain {}, not {}", fork.url, base.chain_id(), fork.chain)));
+            return Err(OpseqError::invalid(format!(
+                "{} serves chain {}, not {}",
+                fork.url,
+                base.chain_id(),
+                fork.chain
+            )));
         }
         chain.fork(Arc::new(base), &pinned)?;
         info!(target: "opseq::state", chain_id = fork.chain, url = %fork.url, number = pinned.header.number, hash = %pinned.hash, "chain forked from a remote node");
-        let others = DevnetConfig { chains: devnet.chains.iter().filter(|c| c.chain_id != fork.chain).cloned().collect() };
+        let others =
+            DevnetConfig { chains: devnet.chains.iter().filter(|c| c.chain_id != fork.chain).cloned().collect() };
         Self::init(store, &others).map_err(Into::into)
     }
 

@@ -208,7 +208,8 @@ impl RemoteBase {
                 }
             }
         }
-        metrics::counter!("opseq_state_remote_calls_total", "method" => method.to_string()).increment(calls.len() as u64);
+        metrics::counter!("opseq_state_remote_calls_total", "method" => method.to_string())
+            .increment(calls.len() as u64);
         Ok(out)
     }
 
@@ -246,18 +247,16 @@ impl RemoteBase {
         Ok(out)
     }
 
-    /// An account from its fields (`None` when empty: the node cannot tell an empty account
-    /// from a missing one over these calls; proofs settle it for the root).
+    /// An account from its fields. These calls cannot tell an empty account from a missing one,
+    /// so both read as an empty account, which the EVM treats alike since EIP-161 (a touch
+    /// deletes it, and deleting a missing key changes no root); a proof of the account later
+    /// records which it was (see `verify`), so a revert restores exactly what was there.
     fn account_of(&self, balance: U256, nonce: u64, code: Bytes) -> Option<AccountState> {
         let code_hash = if code.is_empty() { KECCAK256_EMPTY } else { keccak256(&code) };
         if !code.is_empty() {
             self.codes.lock().insert(code_hash, code);
         }
-        (balance > U256::ZERO || nonce > 0 || code_hash != KECCAK256_EMPTY).then_some(AccountState {
-            nonce,
-            balance,
-            code_hash,
-        })
+        Some(AccountState { nonce, balance, code_hash })
     }
 }
 
@@ -321,7 +320,10 @@ impl BaseState for RemoteBase {
 
     fn proofs(&self, keys: &[(Address, Vec<U256>)]) -> Result<Vec<Bytes>, String> {
         let tag = self.tag();
-        let calls = keys.iter().map(|(a, slots)| json!([a, slots.iter().map(|s| B256::from(*s)).collect::<Vec<_>>(), tag])).collect();
+        let calls = keys
+            .iter()
+            .map(|(a, slots)| json!([a, slots.iter().map(|s| B256::from(*s)).collect::<Vec<_>>(), tag]))
+            .collect();
         let answers = self.batch("eth_getProof", calls)?;
         let mut nodes = Vec::new();
         for ((address, _), v) in keys.iter().zip(answers) {
@@ -335,6 +337,10 @@ impl BaseState for RemoteBase {
         Ok(nodes)
     }
 
+    fn known_keys(&self) -> (Vec<Address>, Vec<(Address, U256)>) {
+        (self.accounts.lock().keys().copied().collect(), self.storage.lock().keys().copied().collect())
+    }
+
     fn block_hash(&self, number: u64) -> Result<Option<B256>, String> {
         if number > self.pinned.number {
             return Ok(None);
@@ -342,7 +348,8 @@ impl BaseState for RemoteBase {
         if let Some(h) = self.hashes.lock().get(&number) {
             return Ok(Some(*h));
         }
-        let v = self.batch("eth_getBlockByNumber", vec![json!([format!("{number:#x}"), false])])?.pop().unwrap_or_default();
+        let v =
+            self.batch("eth_getBlockByNumber", vec![json!([format!("{number:#x}"), false])])?.pop().unwrap_or_default();
         let h = v.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<B256>().ok());
         if let Some(h) = h {
             self.hashes.lock().insert(number, h);
@@ -371,19 +378,25 @@ impl RemoteBase {
             storage_root: if p.storage_hash.is_zero() { EMPTY_ROOT_HASH } else { p.storage_hash },
             code_hash: if p.code_hash.is_zero() { KECCAK256_EMPTY } else { p.code_hash },
         };
-        let empty = TrieAccount {
-            nonce: 0,
-            balance: U256::ZERO,
-            storage_root: EMPTY_ROOT_HASH,
-            code_hash: KECCAK256_EMPTY,
-        };
+        let empty =
+            TrieAccount { nonce: 0, balance: U256::ZERO, storage_root: EMPTY_ROOT_HASH, code_hash: KECCAK256_EMPTY };
         if proven.unwrap_or(empty) != claimed {
             return Err(lie(format!("the trie holds {proven:?}, the answer says {claimed:?}")));
         }
-        if let Some(Some(read)) = self.accounts.lock().get(&address)
-            && (read.nonce != claimed.nonce || read.balance != claimed.balance || read.code_hash != claimed.code_hash)
         {
-            return Err(lie(format!("it says {claimed:?}, the node answered {read:?} for the same block before")));
+            let mut cache = self.accounts.lock();
+            if let Some(Some(read)) = cache.get(&address)
+                && (read.nonce != claimed.nonce
+                    || read.balance != claimed.balance
+                    || read.code_hash != claimed.code_hash)
+            {
+                return Err(lie(format!("it says {claimed:?}, the node answered {read:?} for the same block before")));
+            }
+            // The proof settles whether an empty account exists.
+            cache.insert(
+                address,
+                proven.map(|a| AccountState { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash }),
+            );
         }
         for s in &p.storage_proof {
             let nodes: HashMap<B256, Bytes> = s.proof.iter().map(|n| (keccak256(n), n.clone())).collect();

@@ -379,6 +379,76 @@ pub fn python_at(path: &str, args: &[&str]) -> eyre::Result<String> {
     run(&py, &all)
 }
 
+/// A token with ERC20's `transfer(address,uint256)` storage and event footprint: debit the
+/// caller (every address starts with 10^24 units), credit the recipient, emit `Transfer`.
+/// Hand-assembled (no compiler on the machine); see docs/benchmarks.md.
+pub const TOKEN_INIT: &str = concat!(
+    "605b600c600039605b6000f3", // init: copy the 0x5b-byte runtime below to memory, return it
+    // transfer(to, amount): from = caller; fb = sload(from) or 10^24; sstore(from, fb - amount);
+    // sstore(to, sload(to) + amount); log3(Transfer, from, to; amount); return true
+    "6024356004353380548060195750",
+    "69d3c21bcecceda10000005b83810382555081548301825582600052",
+    "7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef60206000a350",
+    "600160005260206000f3"
+);
+
+/// anvil from npm on a free loopback port (its state cache in a temp dir), killed on drop.
+#[derive(Debug)]
+pub struct Anvil {
+    child: Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    _cache: tempfile::TempDir,
+}
+
+impl Anvil {
+    /// Starts anvil with `args` (beyond port, host and cache) and waits until it answers.
+    pub fn start(args: &[&str]) -> eyre::Result<Self> {
+        let port = free_port();
+        let cache = tempfile::tempdir()?;
+        let log = std::fs::File::create(cache.path().join("anvil.log"))?;
+        let child = Command::new(peers().join("bin/anvil"))
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+            .args(["--cache-path", cache.path().to_str().unwrap_or("."), "--max-persisted-states", "16"])
+            .args(args)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .wrap_err("spawning anvil (installed by scripts/install-test-peers.sh)")?;
+        let a = Self { child, addr: format!("127.0.0.1:{port}"), _cache: cache };
+        let t = Instant::now();
+        while a.rpc("eth_chainId", json!([])).is_err() {
+            eyre::ensure!(t.elapsed() < Duration::from_secs(30), "anvil did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(a)
+    }
+
+    /// Its JSON-RPC URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// One call; the result or an error.
+    pub fn rpc(&self, method: &str, params: Value) -> eyre::Result<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let (_, text) = http("POST", &self.addr, "/", &body)?;
+        let v: Value = serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from anvil {method}: {text}"))?;
+        if let Some(e) = v.get("error") {
+            bail!("anvil {method} failed: {e}");
+        }
+        Ok(v["result"].clone())
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Dev account 0 (anvil's first key).
 pub const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 /// Dev account 1.
@@ -395,6 +465,36 @@ pub fn sign_transfer(
     max_fee: u128,
 ) -> eyre::Result<String> {
     sign_transfer_tip(key, chain_id, nonce, to, value, gas, max_fee, 1_000_000)
+}
+
+/// Any EIP-1559 tx (call, create, value), signed with alloy: its raw `0x…` form.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_eip1559(
+    key: &alloy_signer_local::PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::TxKind,
+    value: alloy_primitives::U256,
+    input: alloy_primitives::Bytes,
+    gas: u64,
+    max_fee: u128,
+) -> eyre::Result<String> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1_000_000,
+        to,
+        value,
+        access_list: Default::default(),
+        input,
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash())?;
+    Ok(format!("0x{}", alloy_primitives::hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())))
 }
 
 /// [`sign_transfer`] with a chosen priority fee.

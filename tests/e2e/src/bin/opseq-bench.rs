@@ -82,19 +82,6 @@ fn tx(key: &PrivateKeySigner, nonce: u64, to: TxKind, input: Bytes, gas: u64) ->
     format!("0x{}", hex::encode(TxEnvelope::from(t.into_signed(sig)).encoded_2718()))
 }
 
-/// A token with ERC20's `transfer(address,uint256)` storage and event footprint: debit the
-/// caller (every address starts with 10^24 units), credit the recipient, emit `Transfer`.
-/// Hand-assembled (no compiler on the machine); see docs/benchmarks.md.
-const TOKEN_INIT: &str = concat!(
-    "605b600c600039605b6000f3", // init: copy the 0x5b-byte runtime below to memory, return it
-    // transfer(to, amount): from = caller; fb = sload(from) or 10^24; sstore(from, fb - amount);
-    // sstore(to, sload(to) + amount); log3(Transfer, from, to; amount); return true
-    "6024356004353380548060195750",
-    "69d3c21bcecceda10000005b83810382555081548301825582600052",
-    "7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef60206000a350",
-    "600160005260206000f3"
-);
-
 fn token_runtime_len() -> usize {
     (TOKEN_INIT.len() - 24) / 2
 }
