@@ -11,7 +11,7 @@
 use alloy_consensus::{Block, TxEnvelope};
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
+use alloy_trie::{HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
 use opseq_primitives::{AccountChange, AccountState, SealedBlock, StateDiff};
 use opseq_store::{BaseState, Store};
 use serde_json::Value;
