@@ -202,3 +202,183 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
     );
     Ok(())
 }
+
+/// What the faulty upstream does to the requests it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Forward them.
+    None,
+    /// Answer the next `n` with HTTP 503, then forward.
+    Fail(usize),
+    /// Close the connection without an answer.
+    Drop,
+    /// Answer after this many milliseconds.
+    Slow(u64),
+    /// Forward, but change the balance every `eth_getProof` answer claims.
+    LieInProofs,
+}
+
+/// A loopback HTTP proxy in front of anvil that misbehaves on command (a stand-in for a flaky
+/// or dishonest node: the faults are at the HTTP and JSON level, what a real one would do).
+struct Proxy {
+    addr: String,
+    fault: Arc<Mutex<Fault>>,
+    proofs: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    sync::{Arc, Mutex},
+};
+
+fn serve(mut conn: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>, proofs: Arc<std::sync::atomic::AtomicUsize>) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    loop {
+        let mut len = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body = String::from_utf8_lossy(&body).to_string();
+        if body.contains("eth_getProof") {
+            proofs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let now = {
+            let mut f = fault.lock().unwrap();
+            let now = *f;
+            if let Fault::Fail(n) = now {
+                *f = if n <= 1 { Fault::None } else { Fault::Fail(n - 1) };
+            }
+            now
+        };
+        let answer = match now {
+            Fault::Drop => return,
+            Fault::Fail(_) => {
+                let _ = conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+                continue;
+            }
+            Fault::Slow(ms) => {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                http("POST", &upstream, "/", &body).map(|(_, t)| t)
+            }
+            Fault::None => http("POST", &upstream, "/", &body).map(|(_, t)| t),
+            Fault::LieInProofs => http("POST", &upstream, "/", &body).map(|(_, t)| {
+                if !body.contains("eth_getProof") {
+                    return t;
+                }
+                let mut v: Value = serde_json::from_str(&t).unwrap_or_default();
+                for item in v.as_array_mut().into_iter().flatten() {
+                    if item["result"]["balance"].is_string() {
+                        item["result"]["balance"] = json!("0x1");
+                    }
+                }
+                v.to_string()
+            }),
+        };
+        let Ok(answer) = answer else { return };
+        let head =
+            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", answer.len());
+        if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(answer.as_bytes())).is_err() {
+            return;
+        }
+    }
+}
+
+fn proxy(upstream: &str) -> eyre::Result<Proxy> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let fault = Arc::new(Mutex::new(Fault::None));
+    let proofs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (f, p, up) = (Arc::clone(&fault), Arc::clone(&proofs), upstream.to_string());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let (f, p, up) = (Arc::clone(&f), Arc::clone(&p), up.clone());
+            std::thread::spawn(move || serve(conn, up, f, p));
+        }
+    });
+    Ok(Proxy { addr, fault, proofs })
+}
+
+impl Proxy {
+    fn set(&self, f: Fault) {
+        *self.fault.lock().unwrap() = f;
+    }
+}
+
+/// The job's error, and that nothing moved: the head is where it was and the job is still open.
+fn refused(node: &Proc, job: &Value, method: &str, params: Value, head: &Value) -> eyre::Result<String> {
+    let (_, v) = node.control_raw(&format!("/chains/{CHAIN}"), method, params)?;
+    let msg =
+        v["error"]["message"].as_str().map(str::to_string).ok_or_else(|| eyre::eyre!("{method} succeeded: {v}"))?;
+    assert_eq!(&node.rpc(CHAIN, "eth_blockNumber", json!([]))?, head, "nothing committed");
+    let jobs = node.control(CHAIN, "test_jobs", json!([]))?;
+    let open = jobs.as_array().into_iter().flatten().any(|j| &j["jobId"] == job && j["state"] == "open");
+    assert!(open, "the job is still open: {jobs}");
+    Ok(msg)
+}
+
+#[test]
+fn a_slow_failing_dropping_or_lying_upstream_fails_the_job_clearly_and_commits_nothing() -> eyre::Result<()> {
+    let up = upstream()?;
+    let px = proxy(&up.anvil.addr)?;
+    let dir = tempfile::tempdir()?;
+    let url = format!("http://{}", px.addr);
+    let node = dev(&dir.path().join("fork"), &["--fork.url", &url, "--fork.timeout-ms", "800", "--no-auto"])?;
+    let head = node.rpc(CHAIN, "eth_blockNumber", json!([]))?;
+    let raws = first_block(&up)?;
+    let job = node.control(CHAIN, "test_open", json!([]))?["jobId"].clone();
+
+    // A failing upstream: a transient failure is retried and goes unnoticed...
+    px.set(Fault::Fail(1));
+    node.control(CHAIN, "test_includeRaw", json!([job, raws[0]]))?;
+    // ...one that keeps failing is a clear error for the job.
+    px.set(Fault::Fail(100));
+    let msg = refused(&node, &job, "test_includeRaw", json!([job, raws[1]]), &head)?;
+    assert!(msg.contains(&px.addr) && msg.contains("503"), "{msg}");
+    // Dropped connections, and a node slower than the timeout: the same.
+    px.set(Fault::Drop);
+    let msg = refused(&node, &job, "test_includeRaw", json!([job, raws[1]]), &head)?;
+    assert!(msg.contains(&px.addr), "{msg}");
+    px.set(Fault::Slow(1_500));
+    let msg = refused(&node, &job, "test_includeRaw", json!([job, raws[1]]), &head)?;
+    let lower = msg.to_lowercase();
+    assert!(msg.contains(&px.addr) && (lower.contains("timed out") || lower.contains("timeout")), "{msg}");
+
+    // Back to normal: the job goes on where it was.
+    px.set(Fault::None);
+    for raw in &raws[1..] {
+        node.control(CHAIN, "test_includeRaw", json!([job, raw]))?;
+    }
+    // A lying node: proofs that do not hash to the pinned root refuse the seal.
+    px.set(Fault::LieInProofs);
+    let before = px.proofs.load(std::sync::atomic::Ordering::Relaxed);
+    let msg = refused(&node, &job, "test_seal", json!([job]), &head)?;
+    assert!(px.proofs.load(std::sync::atomic::Ordering::Relaxed) > before, "the seal asked for proofs");
+    assert!(msg.contains("does not verify"), "{msg}");
+    // An honest node again: the same job seals, with anvil's root for the same block.
+    px.set(Fault::None);
+    let sealed = node.control(CHAIN, "test_seal", json!([job]))?;
+    assert_eq!(
+        node.rpc(CHAIN, "eth_blockNumber", json!([]))?,
+        json!(format!("{:#x}", hex_u64(&head)? + 1)),
+        "{sealed}"
+    );
+    Ok(())
+}
