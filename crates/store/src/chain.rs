@@ -478,18 +478,24 @@ impl ChainStore {
     /// the base's nodes can be missing: ours are written with our blocks.
     fn ensure_paths(&self, base: &dyn BaseState, root: B256, diff: &StateDiff) -> Result<(), StoreError> {
         let nodes = SledNodes(self.tree.clone());
-        let missing = |r: Result<Option<Vec<u8>>, opseq_trie::TrieError>| match r {
-            Ok(v) => Ok(Some(v)),
-            Err(opseq_trie::TrieError::MissingNode(_)) => Ok(None),
+        let stop = |r: Result<Option<Vec<u8>>, opseq_trie::TrieError>| match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(opseq_trie::TrieError::MissingNode(h)) => Ok(Err(h)),
             Err(e) => Err(trie_err(e)),
         };
         for _round in 0..64 {
-            let mut need: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
+            // Each key whose path stops at a node we lack, grouped by that node: one proof per
+            // missing node reveals it (and every key of the group moves past it), so a round
+            // costs as many proofs as the trie has unknown nodes at the frontier, not one per key.
+            let mut by_node: BTreeMap<B256, (Address, BTreeSet<U256>)> = BTreeMap::new();
             let mut state = SparseTrie::new(root, nodes.clone());
             for c in &diff.accounts {
-                let Some(leaf) = missing(state.get(keccak256(c.address).as_slice()))? else {
-                    need.entry(c.address).or_default().extend(c.storage.iter().map(|(k, _)| *k));
-                    continue;
+                let leaf = match stop(state.get(keccak256(c.address).as_slice()))? {
+                    Ok(leaf) => leaf,
+                    Err(h) => {
+                        by_node.entry(h).or_insert_with(|| (c.address, BTreeSet::new()));
+                        continue;
+                    }
                 };
                 if c.storage.is_empty() || c.wipe_storage || c.info.is_none() {
                     continue;
@@ -502,22 +508,32 @@ impl ChainStore {
                 };
                 let mut st = SparseTrie::new(storage_root, nodes.clone());
                 for (slot, _) in &c.storage {
-                    if missing(st.get(keccak256(B256::from(*slot)).as_slice()))?.is_none() {
-                        need.entry(c.address).or_default().insert(*slot);
+                    if let Err(h) = stop(st.get(keccak256(B256::from(*slot)).as_slice()))? {
+                        by_node.entry(h).or_insert_with(|| (c.address, BTreeSet::new())).1.insert(*slot);
                     }
                 }
             }
-            if need.is_empty() {
+            if by_node.is_empty() {
                 return Ok(());
             }
-            let keys: Vec<(Address, Vec<U256>)> = need.into_iter().map(|(a, s)| (a, s.into_iter().collect())).collect();
+            // A missing node that is the leaf of a key whose value we read can be rebuilt and
+            // checked against its hash, with no proof (most accounts and slots a block updates).
+            if self.rebuild_leaves(base, root, diff, &mut by_node)? > 0 && by_node.is_empty() {
+                continue;
+            }
+            // One request per account, with the slots it stands for.
+            let mut keys: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
+            for (a, slots) in by_node.into_values() {
+                keys.entry(a).or_default().extend(slots);
+            }
+            let keys: Vec<(Address, Vec<U256>)> = keys.into_iter().map(|(a, s)| (a, s.into_iter().collect())).collect();
             let proof = base.proofs(&keys).map_err(StoreError::Base)?;
             let mut batch = sled::Batch::default();
             let mut new = 0usize;
             for node in proof {
-                let h = keccak256(&node);
-                if !self.tree.contains_key(key(P_NODE, h.as_slice()))? {
-                    batch.insert(key(P_NODE, h.as_slice()), node.as_ref());
+                let k = key_of_node(&node);
+                if !self.tree.contains_key(&k)? {
+                    batch.insert(k, node.as_ref());
                     new += 1;
                 }
             }
@@ -530,6 +546,74 @@ impl ChainStore {
             self.tree.apply_batch(batch)?;
         }
         Err(StoreError::Unresolved("the trie paths did not resolve within 64 rounds of proofs".into()))
+    }
+
+    /// Rebuilds the missing nodes of `by_node` that are leaves of keys whose base values are
+    /// known (an account without code is assumed to have no storage, a slot holds the value
+    /// read): the node is kept only if it hashes to the hash its parent references. Removes the
+    /// rebuilt ones from `by_node`; returns how many.
+    fn rebuild_leaves(
+        &self,
+        base: &dyn BaseState,
+        root: B256,
+        diff: &StateDiff,
+        by_node: &mut BTreeMap<B256, (Address, BTreeSet<U256>)>,
+    ) -> Result<usize, StoreError> {
+        let nodes = SledNodes(self.tree.clone());
+        let mut state = SparseTrie::new(root, nodes.clone());
+        let mut batch = sled::Batch::default();
+        let mut done = Vec::new();
+        for c in &diff.accounts {
+            let k = keccak256(c.address);
+            let h = match state.get(k.as_slice()) {
+                Err(opseq_trie::TrieError::MissingNode(x)) if by_node.contains_key(&x) => x,
+                _ => continue,
+            };
+            let Ok(Some(at)) = state.sibling_path(k.as_slice(), h) else { continue };
+            let Ok(accounts) = base.accounts(&[c.address]) else { continue };
+            let Some(Some(a)) = accounts.first().copied() else { continue };
+            if a.code_hash != KECCAK256_EMPTY {
+                continue;
+            }
+            let mut value = Vec::new();
+            TrieAccount { nonce: a.nonce, balance: a.balance, storage_root: EMPTY_ROOT_HASH, code_hash: a.code_hash }
+                .encode(&mut value);
+            let node = opseq_trie::leaf_node(&opseq_trie::key_nibbles(k.as_slice())[at.len()..], &value);
+            if keccak256(&node) == h {
+                batch.insert(key_of_node(&node), node);
+                done.push(h);
+            }
+        }
+        for h in &done {
+            by_node.remove(h);
+        }
+        // Storage slots: the leaf of a slot whose value was read.
+        let mut slot_done = Vec::new();
+        for (h, (address, slots)) in by_node.iter() {
+            let Ok(Some(leaf)) = state.get(keccak256(address).as_slice()) else { continue };
+            let storage_root =
+                TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root;
+            let mut st = SparseTrie::new(storage_root, nodes.clone());
+            for slot in slots {
+                let k = keccak256(B256::from(*slot));
+                let Ok(Some(at)) = st.sibling_path(k.as_slice(), *h) else { continue };
+                let Ok(values) = base.storage(&[(*address, *slot)]) else { continue };
+                let Some(v) = values.first().filter(|v| !v.is_zero()) else { continue };
+                let mut value = Vec::new();
+                v.encode(&mut value);
+                let node = opseq_trie::leaf_node(&opseq_trie::key_nibbles(k.as_slice())[at.len()..], &value);
+                if keccak256(&node) == *h {
+                    batch.insert(key_of_node(&node), node);
+                    slot_done.push(*h);
+                    break;
+                }
+            }
+        }
+        for h in &slot_done {
+            by_node.remove(h);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(done.len() + slot_done.len())
     }
 
     /// [`ChainStore::trie_update`] on a forked chain: when a deletion collapses a branch onto a

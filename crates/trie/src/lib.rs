@@ -54,6 +54,18 @@ enum Node {
     Hash(B256),
 }
 
+/// The RLP of a leaf node holding `value` at the nibble path `suffix` (what sits in a branch's
+/// slot for a key whose other nibbles are `suffix`). A caller that knows a key's value can
+/// rebuild the leaf a proof would show and check it against the hash its parent references.
+pub fn leaf_node(suffix: &[u8], value: &[u8]) -> Vec<u8> {
+    SparseTrie::<NoNodes>::encode(&Node::Leaf(suffix.to_vec(), value.to_vec()))
+}
+
+/// The nibbles of a key.
+pub fn key_nibbles(key: &[u8]) -> Vec<u8> {
+    nibbles(key)
+}
+
 /// A sparse Merkle-Patricia trie (keys are byte strings; the caller hashes them for secure tries).
 #[derive(Debug, Clone)]
 pub struct SparseTrie<S> {

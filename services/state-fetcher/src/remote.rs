@@ -31,6 +31,8 @@ use tracing::{debug, warn};
 
 /// Most calls in one JSON-RPC batch.
 pub const BATCH: usize = 500;
+/// Batches sent at once for one read (the node may serve them on several cores).
+pub const PARALLEL: usize = 4;
 /// Attempts of a batch that failed in transport (the node is restarting, a connection dropped).
 const ATTEMPTS: u32 = 3;
 
@@ -175,38 +177,46 @@ impl RemoteBase {
         format!("{:#x}", self.pinned.number)
     }
 
-    /// One batch (split into chunks of [`BATCH`]); answers in order. Transport failures are
-    /// retried; an error answer fails the whole batch with the node's message.
+    /// One batch, split into up to [`PARALLEL`] JSON-RPC batches (of at most [`BATCH`] calls)
+    /// sent at once on separate connections; answers in order. Transport failures are retried;
+    /// an error answer fails the whole batch with the node's message.
     fn batch(&self, method: &str, calls: Vec<Value>) -> Result<Vec<Value>, String> {
-        let mut out = Vec::with_capacity(calls.len());
-        for chunk in calls.chunks(BATCH) {
-            let mut attempt = 0;
-            let answers = loop {
-                let mut b = BatchRequestBuilder::new();
-                for params in chunk {
-                    let Value::Array(items) = params else { unreachable!("params are arrays") };
-                    let mut p = jsonrpsee::core::params::ArrayParams::new();
-                    for i in items {
-                        p.insert(i).map_err(|e| e.to_string())?;
+        let size = calls.len().div_ceil(PARALLEL).clamp(1, BATCH);
+        let one = |chunk: &[Value]| {
+            let chunk = chunk.to_vec();
+            async move {
+                let mut attempt = 0;
+                loop {
+                    let mut b = BatchRequestBuilder::new();
+                    for params in &chunk {
+                        let Value::Array(items) = params else { unreachable!("params are arrays") };
+                        let mut p = jsonrpsee::core::params::ArrayParams::new();
+                        for i in items {
+                            p.insert(i).map_err(|e| e.to_string())?;
+                        }
+                        b.insert(method, p).map_err(|e| e.to_string())?;
                     }
-                    b.insert(method, p).map_err(|e| e.to_string())?;
-                }
-                match self.rt().block_on(self.client.batch_request::<Value>(b)) {
-                    Ok(r) => break r,
-                    Err(e) if attempt + 1 < ATTEMPTS && transient(&e) => {
-                        attempt += 1;
-                        warn!(target: "opseq::state::remote", url = %self.url, method, attempt, error = %e, "retrying");
-                        std::thread::sleep(Duration::from_millis(100 << attempt));
+                    match self.client.batch_request::<Value>(b).await {
+                        Ok(r) => {
+                            return r
+                                .into_iter()
+                                .map(|a| a.map_err(|e| upstream(&self.url, format!("{method}: {}", e.message()))))
+                                .collect::<Result<Vec<_>, _>>();
+                        }
+                        Err(e) if attempt + 1 < ATTEMPTS && transient(&e) => {
+                            attempt += 1;
+                            warn!(target: "opseq::state::remote", url = %self.url, method, attempt, error = %e, "retrying");
+                            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                        }
+                        Err(e) => return Err(upstream(&self.url, format!("{method}: {e}"))),
                     }
-                    Err(e) => return Err(upstream(&self.url, format!("{method}: {e}"))),
-                }
-            };
-            for a in answers {
-                match a {
-                    Ok(v) => out.push(v),
-                    Err(e) => return Err(upstream(&self.url, format!("{method}: {}", e.message()))),
                 }
             }
+        };
+        let answers = self.rt().block_on(futures::future::join_all(calls.chunks(size).map(one)));
+        let mut out = Vec::with_capacity(calls.len());
+        for a in answers {
+            out.extend(a?);
         }
         metrics::counter!("opseq_state_remote_calls_total", "method" => method.to_string())
             .increment(calls.len() as u64);

@@ -347,6 +347,76 @@ fn cluster_vs_process(dir: &std::path::Path) -> eyre::Result<(f64, f64)> {
     Ok((one, many))
 }
 
+/// Remote state (issue 7): a block of 1,000 transfers to fresh accounts built on another node's
+/// state over loopback JSON-RPC, cold (nothing fetched yet) and warm (the same accounts again),
+/// by anvil's fork mode and by `op-sequencer dev --fork.url`, both forking the same upstream
+/// anvil (1,000 funded senders) at the same block. Timed from the first send to the mined block
+/// (the pool's sender reads, execution's reads, and for us the proofs of the state root);
+/// µs per tx.
+fn remote_state(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let n = 1_000u64;
+    let upstream = Anvil::start(&["--hardfork", "prague"])?;
+    let up = Node { name: "upstream", addr: upstream.addr.clone(), path: "/".into() };
+    up.batch((0..n).map(|i| ("anvil_setBalance", json!([signer(i).address(), "0x3635c9adc5dea00000"]))).collect())?;
+    up.call("evm_mine", json!([]))?;
+    let fork_block = up.call("eth_blockNumber", json!([]))?;
+    let block = hex_u64(&fork_block)?.to_string();
+    let anvil_fork = Anvil::start(&["--fork-url", &upstream.url(), "--fork-block-number", &block, "--no-mining"])?;
+    let theirs = Node { name: "anvil --fork-url", addr: anvil_fork.addr.clone(), path: "/".into() };
+    let port = free_port();
+    let args: Vec<String> =
+        ["dev", "--no-auto", "--datadir", dir.join("fork").to_str().unwrap(), "--fork.url", &upstream.url()]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([
+                "--fork.block".to_string(),
+                block.clone(),
+                "--grpc.addr".into(),
+                format!("127.0.0.1:{}", free_port()),
+            ])
+            .collect();
+    let mut p = Proc::spawn(&args, port, dir.join("fork.log"))?;
+    p.wait_ready(Duration::from_secs(60))?;
+    let ours = Node { name: "op-sequencer --fork.url", addr: p.http.clone(), path: "/chains/31337".into() };
+    let transfers = |nonce: u64| -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let to = TxKind::Call(Address::left_padding_from(&(0xf0_0000 + i).to_be_bytes()));
+                let t = TxEip1559 {
+                    chain_id: 31337,
+                    nonce,
+                    gas_limit: 21_000,
+                    max_fee_per_gas: 100_000_000_000,
+                    max_priority_fee_per_gas: 1_000_000,
+                    to,
+                    value: U256::from(1 + i),
+                    access_list: Default::default(),
+                    input: Bytes::new(),
+                };
+                let sig = signer(i).sign_hash_sync(&t.signature_hash()).expect("signs");
+                format!("0x{}", hex::encode(TxEnvelope::from(t.into_signed(sig)).encoded_2718()))
+            })
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for (label, nonce) in [("remote state, 1k transfers to fresh accounts, cold", 0), ("same block again, warm", 1)] {
+        let txs = transfers(nonce);
+        let mut per_tx = [0f64; 2];
+        for (k, node) in [&theirs, &ours].into_iter().enumerate() {
+            let t = Instant::now();
+            node.batch(txs.iter().map(|t| ("eth_sendRawTransaction", json!([t]))).collect())?;
+            node.call("evm_mine", json!([]))?;
+            per_tx[k] = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let b = node.call("eth_getBlockByNumber", json!(["latest", false]))?;
+            let count = b["transactions"].as_array().map_or(0, Vec::len);
+            eyre::ensure!(count == n as usize, "{}: the block holds {count} txs", node.name);
+            println!("{label}: {} {:.1} µs/tx, stateRoot {}", node.name, per_tx[k], b["stateRoot"]);
+        }
+        rows.push((label.to_string(), per_tx[0], per_tx[1], "µs/tx"));
+    }
+    Ok(rows)
+}
+
 fn main() -> eyre::Result<()> {
     // BENCH_KEEP_DIR keeps the nodes' data and logs for a look afterwards.
     let keep = std::env::var("BENCH_KEEP_DIR").is_ok();
@@ -356,6 +426,16 @@ fn main() -> eyre::Result<()> {
     }
     if std::env::var("BENCH_ONLY_CLUSTER").is_ok() {
         cluster_vs_process(dir.path())?;
+        return Ok(());
+    }
+    if std::env::var("BENCH_ONLY_REMOTE").is_ok() {
+        let rows = remote_state(dir.path())?;
+        println!(
+            "\n| scenario | anvil 1.7.1 --fork-url | op-sequencer --fork.url | anvil / op-sequencer |\n| --- | --- | --- | --- |"
+        );
+        for (label, a, o, unit) in &rows {
+            println!("| {label} | {a:.1} {unit} | {o:.1} {unit} | {:.2}× |", a / o);
+        }
         return Ok(());
     }
     if std::env::var("BENCH_ONLY_STATE").is_ok() {
