@@ -429,14 +429,7 @@ fn main() -> eyre::Result<()> {
         return Ok(());
     }
     if std::env::var("BENCH_ONLY_REMOTE").is_ok() {
-        let rows = remote_state(dir.path())?;
-        println!(
-            "\n| scenario | anvil 1.7.1 --fork-url | op-sequencer --fork.url | anvil / op-sequencer |\n| --- | --- | --- | --- |"
-        );
-        for (label, a, o, unit) in &rows {
-            println!("| {label} | {a:.1} {unit} | {o:.1} {unit} | {:.2}× |", a / o);
-        }
-        return Ok(());
+        return print_remote(&remote_state(dir.path())?);
     }
     if std::env::var("BENCH_ONLY_STATE").is_ok() {
         return state_size(&dir);
@@ -571,7 +564,16 @@ fn main() -> eyre::Result<()> {
         "\n| 10k transfers, one block | one process | five processes | cluster throughput / one process |\n| --- | --- | --- | --- |\n| µs per sealed tx | {one:.1} | {many:.1} | {:.0}% |",
         100.0 * one / many
     );
-    state_size(&dir)
+    state_size(&dir)?;
+    print_remote(&remote_state(dir.path())?)
+}
+
+fn print_remote(rows: &[(String, f64, f64, &str)]) -> eyre::Result<()> {
+    println!("\n| scenario | anvil 1.7.1 --fork-url | op-sequencer --fork.url | anvil / op-sequencer |\n| --- | --- | --- | --- |");
+    for (label, a, o, unit) in rows {
+        println!("| {label} | {a:.1} {unit} | {o:.1} {unit} | {:.2}× |", a / o);
+    }
+    Ok(())
 }
 
 fn print_rows(rows: &[(String, f64, f64, &str)]) {
