@@ -569,7 +569,9 @@ fn main() -> eyre::Result<()> {
 }
 
 fn print_remote(rows: &[(String, f64, f64, &str)]) -> eyre::Result<()> {
-    println!("\n| scenario | anvil 1.7.1 --fork-url | op-sequencer --fork.url | anvil / op-sequencer |\n| --- | --- | --- | --- |");
+    println!(
+        "\n| scenario | anvil 1.7.1 --fork-url | op-sequencer --fork.url | anvil / op-sequencer |\n| --- | --- | --- | --- |"
+    );
     for (label, a, o, unit) in rows {
         println!("| {label} | {a:.1} {unit} | {o:.1} {unit} | {:.2}× |", a / o);
     }
