@@ -225,16 +225,7 @@ fn forked_store_roots_from_proofs_of_the_touched_keys_equal_eest_block_roots() {
             let rlp = alloy_primitives::hex::decode(t["genesisRLP"].as_str().unwrap_or_default()).expect("hex");
             let genesis = Block::<TxEnvelope>::decode(&mut rlp.as_slice()).expect("genesis").header;
             let want: B256 = blocks[0]["blockHeader"]["stateRoot"].as_str().expect("root").parse().expect("hash");
-            let pinned = SealedBlock {
-                hash: genesis.hash_slow(),
-                header: genesis.clone(),
-                transactions: vec![],
-                tx_hashes: vec![],
-                senders: vec![],
-                receipts: vec![],
-                l1_origin: None,
-                signature: None,
-            };
+            let pinned = SealedBlock::header_only(genesis.clone());
             let store = Store::temporary(&[1]).expect("store");
             let chain = store.chain(1).expect("chain");
             chain.fork(Arc::new(FixtureBase { root: genesis.state_root, pre }), &pinned).expect("fork");

@@ -220,16 +220,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         block_access_list_hash: None,
         slot_number: None,
     };
-    let block = SealedBlock {
-        hash: header.hash_slow(),
-        header,
-        transactions: vec![],
-        tx_hashes: vec![],
-        senders: vec![],
-        receipts: vec![],
-        l1_origin: None,
-        signature: None,
-    };
+    let block = SealedBlock::header_only(header);
     (block, StateDiff { accounts })
 }
 

@@ -36,6 +36,21 @@ pub struct SealedBlock {
 }
 
 impl SealedBlock {
+    /// A block of `header` alone (no transactions): a genesis, or another node's block known by
+    /// its header.
+    pub fn header_only(header: Header) -> Self {
+        Self {
+            hash: header.hash_slow(),
+            header,
+            transactions: vec![],
+            tx_hashes: vec![],
+            senders: vec![],
+            receipts: vec![],
+            l1_origin: None,
+            signature: None,
+        }
+    }
+
     /// The block's number and hash.
     pub fn block_ref(&self) -> BlockRef {
         BlockRef { number: self.header.number, hash: self.hash }

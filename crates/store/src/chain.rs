@@ -1163,16 +1163,7 @@ mod tests {
     fn block(chain: &ChainStore, number: u64, parent: B256, diff: &StateDiff) -> SealedBlock {
         let (state_root, _) = chain.compute_roots(chain.trie_root().unwrap(), diff, &[]).unwrap();
         let header = Header { number, parent_hash: parent, state_root, ..Default::default() };
-        SealedBlock {
-            hash: header.hash_slow(),
-            header,
-            transactions: vec![],
-            tx_hashes: vec![],
-            senders: vec![],
-            receipts: vec![],
-            l1_origin: None,
-            signature: None,
-        }
+        SealedBlock::header_only(header)
     }
 
     fn acct(address: Address, balance: u64, storage: Vec<(U256, U256)>) -> AccountChange {
@@ -1323,16 +1314,7 @@ mod tests {
         // A commit of the computed diff: only for the root the last compute_roots produced.
         let sealed = |number: u64, parent: B256, state_root: B256| {
             let header = Header { number, parent_hash: parent, state_root, ..Default::default() };
-            SealedBlock {
-                hash: header.hash_slow(),
-                header,
-                transactions: vec![],
-                tx_hashes: vec![],
-                senders: vec![],
-                receipts: vec![],
-                l1_origin: None,
-                signature: None,
-            }
+            SealedBlock::header_only(header)
         };
         let next_diff = varied_diff(7, 3);
         let wrong = sealed(7, sibling.hash, B256::repeat_byte(0x11));

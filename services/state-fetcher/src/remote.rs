@@ -120,16 +120,7 @@ impl RemoteBase {
                 "{url}: block {tag}'s header does not hash to the hash it reports (unsupported header fields?)"
             )));
         }
-        let pinned = SealedBlock {
-            hash,
-            header: header.clone(),
-            transactions: vec![],
-            tx_hashes: vec![],
-            senders: vec![],
-            receipts: vec![],
-            l1_origin: None,
-            signature: None,
-        };
+        let pinned = SealedBlock::header_only(header.clone());
         let base = Self {
             url: url.to_string(),
             client,

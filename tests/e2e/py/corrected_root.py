@@ -13,21 +13,13 @@ script recomputes the root the spec gives, with ethereum's own Python trie (PyPI
 
 Prints `{"storageRoot": ..., "anvilStorageHash": ..., "stateRoot": ...}`.
 """
-import argparse, json, urllib.request
+import argparse, json
 
 import rlp
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
-
-def rpc(url, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    req = urllib.request.Request(url, body, {"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        out = json.load(r)
-    if "error" in out:
-        raise SystemExit(f"{method}: {out['error']}")
-    return out["result"]
+from jsonrpc import rpc
 
 
 def b(h):

@@ -6,21 +6,13 @@ trie with ethereum's own Python trie implementation (PyPI `trie`, `HexaryTrie`),
 root with the `stateRoot` of block N. The dump must be of block N (the head): with auto sequencing
 off, nothing moves between the calls.
 """
-import argparse, json, sys, urllib.request
+import argparse, json, sys
 
 import rlp
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
-
-def rpc(url, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    req = urllib.request.Request(url, body, {"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        out = json.load(r)
-    if "error" in out:
-        raise SystemExit(f"{method}: {out['error']}")
-    return out["result"]
+from jsonrpc import rpc
 
 
 def main():
