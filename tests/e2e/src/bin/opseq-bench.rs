@@ -350,41 +350,45 @@ fn cluster_vs_process(dir: &std::path::Path) -> eyre::Result<(f64, f64)> {
 /// Remote state (issue 7): a block of 1,000 transfers to fresh accounts built on another node's
 /// state over loopback JSON-RPC, cold (nothing fetched yet) and warm (the same accounts again),
 /// by anvil's fork mode and by `op-sequencer dev --fork.url`, both forking the same upstream
-/// anvil (1,000 funded senders) at the same block. Timed from the first send to the mined block
-/// (the pool's sender reads, execution's reads, and for us the proofs of the state root);
-/// µs per tx.
+/// anvil at the same block. Timed from the first send to the mined block (the pool's sender
+/// reads, execution's reads, and for us the proofs of the state root); µs per tx. Two upstream
+/// sizes: 20 funded senders (50 txs each; anvil's own state is a few dozen accounts) and 1,000
+/// (one tx each; ~1k accounts, where anvil's O(state) `eth_getProof` costs ~1 ms a call).
 fn remote_state(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let mut rows = remote_case(&dir.join("small"), 20)?;
+    rows.extend(remote_case(&dir.join("large"), 1_000)?);
+    Ok(rows)
+}
+
+fn remote_case(dir: &std::path::Path, senders: u64) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
     let n = 1_000u64;
+    let per_sender = n / senders;
+    std::fs::create_dir_all(dir)?;
     let upstream = Anvil::start(&["--hardfork", "prague"])?;
     let up = Node { name: "upstream", addr: upstream.addr.clone(), path: "/".into() };
-    up.batch((0..n).map(|i| ("anvil_setBalance", json!([signer(i).address(), "0x3635c9adc5dea00000"]))).collect())?;
+    up.batch(
+        (0..senders).map(|i| ("anvil_setBalance", json!([signer(i).address(), "0x3635c9adc5dea00000"]))).collect(),
+    )?;
     up.call("evm_mine", json!([]))?;
-    let fork_block = up.call("eth_blockNumber", json!([]))?;
-    let block = hex_u64(&fork_block)?.to_string();
+    let block = hex_u64(&up.call("eth_blockNumber", json!([]))?)?.to_string();
     let anvil_fork = Anvil::start(&["--fork-url", &upstream.url(), "--fork-block-number", &block, "--no-mining"])?;
     let theirs = Node { name: "anvil --fork-url", addr: anvil_fork.addr.clone(), path: "/".into() };
-    let port = free_port();
-    let args: Vec<String> =
-        ["dev", "--no-auto", "--datadir", dir.join("fork").to_str().unwrap(), "--fork.url", &upstream.url()]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([
-                "--fork.block".to_string(),
-                block.clone(),
-                "--grpc.addr".into(),
-                format!("127.0.0.1:{}", free_port()),
-            ])
-            .collect();
-    let mut p = Proc::spawn(&args, port, dir.join("fork.log"))?;
+    let args: Vec<String> = ["dev", "--no-auto", "--datadir", dir.join("data").to_str().unwrap()]
+        .into_iter()
+        .map(str::to_string)
+        .chain(["--fork.url".into(), upstream.url(), "--fork.block".into(), block.clone()])
+        .chain(["--grpc.addr".into(), format!("127.0.0.1:{}", free_port())])
+        .collect();
+    let mut p = Proc::spawn(&args, free_port(), dir.join("op-sequencer.log"))?;
     p.wait_ready(Duration::from_secs(60))?;
     let ours = Node { name: "op-sequencer --fork.url", addr: p.http.clone(), path: "/chains/31337".into() };
-    let transfers = |nonce: u64| -> Vec<String> {
+    let transfers = |round: u64| -> Vec<String> {
         (0..n)
             .map(|i| {
                 let to = TxKind::Call(Address::left_padding_from(&(0xf0_0000 + i).to_be_bytes()));
                 let t = TxEip1559 {
                     chain_id: 31337,
-                    nonce,
+                    nonce: round * per_sender + i / senders,
                     gas_limit: 21_000,
                     max_fee_per_gas: 100_000_000_000,
                     max_priority_fee_per_gas: 1_000_000,
@@ -393,14 +397,15 @@ fn remote_state(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'
                     access_list: Default::default(),
                     input: Bytes::new(),
                 };
-                let sig = signer(i).sign_hash_sync(&t.signature_hash()).expect("signs");
+                let sig = signer(i % senders).sign_hash_sync(&t.signature_hash()).expect("signs");
                 format!("0x{}", hex::encode(TxEnvelope::from(t.into_signed(sig)).encoded_2718()))
             })
             .collect()
     };
     let mut rows = Vec::new();
-    for (label, nonce) in [("remote state, 1k transfers to fresh accounts, cold", 0), ("same block again, warm", 1)] {
-        let txs = transfers(nonce);
+    let what = format!("1k transfers to fresh accounts from {senders} senders");
+    for (label, round) in [(format!("{what}, cold"), 0), (format!("{what}, warm (same block again)"), 1)] {
+        let txs = transfers(round);
         let mut per_tx = [0f64; 2];
         for (k, node) in [&theirs, &ours].into_iter().enumerate() {
             let t = Instant::now();
@@ -412,7 +417,7 @@ fn remote_state(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'
             eyre::ensure!(count == n as usize, "{}: the block holds {count} txs", node.name);
             println!("{label}: {} {:.1} µs/tx, stateRoot {}", node.name, per_tx[k], b["stateRoot"]);
         }
-        rows.push((label.to_string(), per_tx[0], per_tx[1], "µs/tx"));
+        rows.push((label, per_tx[0], per_tx[1], "µs/tx"));
     }
     Ok(rows)
 }
