@@ -159,6 +159,10 @@ impl StateSource for GrpcStateSource {
         let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
+    async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
+        let r = retry!(self, STATE, get_block_hash, v1::GetBlockHashRequest { chain_id: chain, number });
+        r.into_inner().hash.as_deref().map(b256).transpose()
+    }
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Hash(hash.to_vec())) };
         let r = retry!(self, STATE, get_block, m);

@@ -68,6 +68,11 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>>;
     /// A block by hash.
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>>;
+    /// The hash of canonical block `number` (a forked chain also knows its upstream's blocks
+    /// below the fork point).
+    async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
+        Ok(self.block_by_number(chain, number).await?.map(|b| b.hash))
+    }
     /// Where a transaction was mined.
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
     /// Accounts at head, batched; `None` for accounts that do not exist.

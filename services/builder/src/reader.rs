@@ -126,11 +126,8 @@ impl StateReader for EdgeReader {
         if let Some(h) = self.hashes.lock().get(&number) {
             return Ok(*h);
         }
-        let h = self
-            .block_on(self.state.block_by_number(self.chain, number))
-            .map_err(|e| e.to_string())?
-            .map(|b| b.hash)
-            .unwrap_or_default();
+        let h =
+            self.block_on(self.state.block_hash(self.chain, number)).map_err(|e| e.to_string())?.unwrap_or_default();
         self.hashes.lock().insert(number, h);
         Ok(h)
     }

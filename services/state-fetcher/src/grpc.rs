@@ -41,6 +41,14 @@ impl v1::state_service_server::StateService for StateGrpc {
         .map_err(inv)?;
         Ok(Response::new(v1::GetBlockResponse { block: block.as_ref().map(block_to_wire) }))
     }
+    async fn get_block_hash(
+        &self,
+        r: Request<v1::GetBlockHashRequest>,
+    ) -> Result<Response<v1::GetBlockHashResponse>, Status> {
+        let r = r.into_inner();
+        let hash = self.source.block_hash(r.chain_id, r.number).await.map_err(inv)?;
+        Ok(Response::new(v1::GetBlockHashResponse { hash: hash.map(|h| h.to_vec()) }))
+    }
     async fn get_tx_location(
         &self,
         r: Request<v1::GetTxLocationRequest>,

@@ -200,6 +200,9 @@ impl StateSource for LocalStateSource {
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
         Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
     }
+    async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
+        read(self.fetcher.chain(chain)?, move |c| c.block_hash(number)).await
+    }
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>> {
         Ok(self.fetcher.chain(chain)?.tx_location(hash)?)
     }

@@ -7,6 +7,8 @@ use opseq_e2e::*;
 use serde_json::{Value, json};
 
 const CHAIN: u64 = 31337;
+/// A contract that stores `BLOCKHASH(NUMBER - 2)` in its slot 0.
+const BLOCKHASH_PROBE: &str = "0x00000000000000000000000000000000000b10c4";
 
 fn signer(i: u64) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&opseq_primitives::derived_dev_key(i)).expect("valid key")
@@ -55,6 +57,9 @@ fn upstream() -> eyre::Result<Upstream> {
         let slot = B256::left_padding_from(signer(i).address().as_slice());
         anvil.rpc("anvil_setStorageAt", json!([token, slot, B256::from(U256::from(1000 + i))]))?;
     }
+    // BLOCKHASH(NUMBER - 2) into slot 0: in our first block that is a block below the fork
+    // point, which only the upstream knows.
+    anvil.rpc("anvil_setCode", json!([BLOCKHASH_PROBE, "0x600243034060005500"]))?;
     anvil.rpc("evm_mine", json!([]))?;
     anvil.rpc("evm_setAutomine", json!([false]))?;
     Ok(Upstream { anvil, token })
@@ -84,6 +89,8 @@ fn first_block(up: &Upstream) -> eyre::Result<Vec<String>> {
         let part = token_transfer(to, U256::from(7));
         out.push(sign_eip1559(&signer(i), CHAIN, 0, TxKind::Call(up.token), U256::ZERO, part, 100_000, FEE)?);
     }
+    let probe = TxKind::Call(BLOCKHASH_PROBE.parse()?);
+    out.push(sign_eip1559(&signer(31), CHAIN, 0, probe, U256::ZERO, Bytes::new(), 60_000, FEE)?);
     let to = TxKind::Call(signer(20).address());
     out.push(sign_eip1559(&signer(30), CHAIN, 0, to, U256::from(5), Bytes::new(), 21_000, FEE)?);
     out.push(sign_eip1559(&signer(30), CHAIN, 1, to, U256::from(6), Bytes::new(), 21_000, FEE)?);
@@ -178,6 +185,11 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
     let (ours, theirs) = both(&node, &up, &first_block(&up)?)?;
     assert_eq!(field(&theirs, "stateRoot"), field(&ours, "stateRoot"), "block 1 stateRoot");
     assert_eq!(field(&theirs, "hash"), field(&ours, "hash"), "block 1 hash");
+    // BLOCKHASH below the fork point came from the upstream.
+    let probed = node.rpc(CHAIN, "eth_getStorageAt", json!([BLOCKHASH_PROBE, "0x0", "latest"]))?;
+    let below =
+        up.anvil.rpc("eth_getBlockByNumber", json!([format!("{:#x}", hex_u64(&ours["number"])? - 2), false]))?;
+    assert_eq!(probed, below["hash"], "BLOCKHASH of a block below the fork point");
 
     // Block 2 clears slots. anvil keeps a zeroed slot in its storage trie (as RLP(0)), so its
     // root there is not Ethereum's: the oracle is anvil's root with the token's leaf corrected
