@@ -107,6 +107,9 @@ def check(values_files):
         if name == "builder" and vals["jwt"]["existingSecret"]:
             if env.get("OPSEQ_RPC_JWT_SECRET") != "/secrets/jwt/jwt.hex" or "/secrets/jwt" not in mounts:
                 fail(f"{label}: the builder does not read the JWT secret")
+        fork = vals["chains"]["fork"]["url"]
+        if (env.get("OPSEQ_FORK_URL") != fork) if fork else ("OPSEQ_FORK_URL" in env):
+            fail(f"{label}: {name} OPSEQ_FORK_URL={env.get('OPSEQ_FORK_URL')}, values say {fork}")
         if name == "signer" and vals["signerKey"]["existingSecret"]:
             if "/secrets/signer" not in mounts or "OPSEQ_SIGNER_KEY_FILE" not in env:
                 fail(f"{label}: the signer does not read its key")
@@ -122,7 +125,12 @@ def check(values_files):
         print(f"ok   {label}: {len(docs)} manifests rendered, linted and validated against Kubernetes {K8S}")
 
 
-for files in (["values.yaml"], ["values.yaml", "values-devnet.yaml"], ["values.yaml", "values-production.yaml"]):
+for files in (
+    ["values.yaml"],
+    ["values.yaml", "values-devnet.yaml"],
+    ["values.yaml", "values-production.yaml"],
+    ["values.yaml", "values-fork.yaml"],
+):
     check(files)
 
 print(f"{len(failures)} failures")

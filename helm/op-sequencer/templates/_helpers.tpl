@@ -61,6 +61,13 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 {{- with $v.chains.genesisTimestamp }}
 - { name: OPSEQ_GENESIS_TIMESTAMP, value: {{ . | quote }} }
 {{- end }}
+{{- with $v.chains.fork.url }}
+- { name: OPSEQ_FORK_URL, value: {{ . | quote }} }
+{{- end }}
+{{- with $v.chains.fork.block }}
+- { name: OPSEQ_FORK_BLOCK, value: {{ . | quote }} }
+{{- end }}
+- { name: OPSEQ_FORK_TIMEOUT_MS, value: {{ $v.chains.fork.timeoutMs | quote }} }
 - { name: OPSEQ_LOG_FILTER, value: {{ $v.log.filter | quote }} }
 - { name: OPSEQ_LOG_JSON, value: {{ $v.log.json | quote }} }
 {{- with $v.otlp.endpoint }}
