@@ -966,6 +966,15 @@ impl ChainStore {
         }
         if let Some(code) = &change.code {
             batch.insert(key(P_CODE, keccak256(code).as_slice()), code.as_ref());
+        } else if let (Some(base), Some(info)) = (self.base(), &change.info)
+            && info.code_hash != KECCAK256_EMPTY
+            && !self.tree.contains_key(key(P_CODE, info.code_hash.as_slice()))?
+        {
+            // A forked chain keeps the upstream code of every account it records: after a
+            // restart the account is read here, and code is only asked for by its hash.
+            if let Some(code) = base.code(info.code_hash).map_err(StoreError::Base)? {
+                batch.insert(key(P_CODE, info.code_hash.as_slice()), code.as_ref());
+            }
         }
         Ok(())
     }

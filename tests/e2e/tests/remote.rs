@@ -212,6 +212,22 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
         node.rpc(CHAIN, "eth_getStorageAt", json!([up.token, cleared, "latest"]))?,
         json!(format!("0x{}", "0".repeat(64)))
     );
+
+    // kill -9 and restart on the same data: the chain resumes at its head, still forked at the
+    // same block, and the token's code (upstream's, known by hash only) is still there.
+    let head = node.rpc(CHAIN, "eth_blockNumber", json!([]))?;
+    let mut node = node;
+    node.kill9();
+    let node = dev(&dir.path().join("fork"), &["--fork.url", &up.anvil.url(), "--no-auto"])?;
+    assert_eq!(node.rpc(CHAIN, "eth_blockNumber", json!([]))?, head);
+    let code = up.anvil.rpc("eth_getCode", json!([up.token, "latest"]))?;
+    assert_eq!(node.rpc(CHAIN, "eth_getCode", json!([up.token, "latest"]))?, code);
+    let more = token_transfer(signer(12).address(), U256::from(1));
+    let raw = sign_eip1559(&signer(20), CHAIN, 1, TxKind::Call(up.token), U256::ZERO, more, 100_000, FEE)?;
+    let job = node.control(CHAIN, "test_open", json!([]))?["jobId"].clone();
+    let r = node.control(CHAIN, "test_includeRaw", json!([job, raw]))?;
+    assert_eq!(r["status"], "0x1", "a token transfer after the restart: {r}");
+    node.control(CHAIN, "test_seal", json!([job]))?;
     Ok(())
 }
 
