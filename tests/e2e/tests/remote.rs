@@ -410,3 +410,24 @@ fn a_slow_failing_dropping_or_lying_upstream_fails_the_job_clearly_and_commits_n
     );
     Ok(())
 }
+
+/// The same on the five-process cluster: every process forks the same upstream (the
+/// `OPSEQ_FORK_URL` twin), the state-fetcher process holds the remote state, and the block
+/// the cluster builds through its gRPC edges is anvil's, hash for hash.
+#[test]
+fn the_cluster_builds_on_anvils_state_too() -> eyre::Result<()> {
+    let up = upstream()?;
+    let dir = tempfile::tempdir()?;
+    let url = up.anvil.url();
+    let cluster = Cluster::start_env(dir.path(), &["--no-auto"], &[("OPSEQ_FORK_URL", url.as_str())])?;
+    let node = cluster.builder();
+    assert_eq!(node.rpc(CHAIN, "eth_blockNumber", json!([]))?, up.anvil.rpc("eth_blockNumber", json!([]))?);
+    let (ours, theirs) = both(node, &up, &first_block(&up)?)?;
+    assert_eq!(field(&theirs, "stateRoot"), field(&ours, "stateRoot"), "stateRoot");
+    assert_eq!(field(&theirs, "hash"), field(&ours, "hash"), "hash");
+    let probed = node.rpc(CHAIN, "eth_getStorageAt", json!([BLOCKHASH_PROBE, "0x0", "latest"]))?;
+    let below =
+        up.anvil.rpc("eth_getBlockByNumber", json!([format!("{:#x}", hex_u64(&ours["number"])? - 2), false]))?;
+    assert_eq!(probed, below["hash"], "BLOCKHASH below the fork point, over gRPC");
+    Ok(())
+}
