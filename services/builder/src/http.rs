@@ -145,16 +145,23 @@ async fn handle_request<T: Send + Sync + 'static>(module: &RpcModule<T>, request
 
 async fn call_one<T: Send + Sync + 'static>(module: &RpcModule<T>, call: Value) -> Value {
     let id = call.get("id").cloned().unwrap_or(Value::Null);
+    let raw = call_one_raw(module, call).await;
+    serde_json::from_str(&raw).unwrap_or_else(|e| error(id, -32603, &e.to_string()))
+}
+
+/// One call, answered as the JSON text of its response object.
+async fn call_one_raw<T: Send + Sync + 'static>(module: &RpcModule<T>, call: Value) -> String {
+    let id = call.get("id").cloned().unwrap_or(Value::Null);
     if !call.is_object() || call.get("method").and_then(Value::as_str).is_none() {
-        return error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request object with a method");
+        return error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request object with a method").to_string();
     }
-    let method = call["method"].as_str().unwrap_or_default().to_string();
+    let method = call["method"].as_str().unwrap_or_default();
     if !module.method_names().any(|m| m == method) {
-        return error(id, -32601, &format!("the method {method} does not exist/is not available"));
+        return error(id, -32601, &format!("the method {method} does not exist/is not available")).to_string();
     }
     match module.raw_json_request(&call.to_string(), 1).await {
-        Ok((resp, _)) => serde_json::from_str(resp.get()).unwrap_or_else(|e| error(id, -32603, &e.to_string())),
-        Err(e) => error(id, -32600, &format!("invalid request: {e}")),
+        Ok((resp, _)) => resp.get().to_string(),
+        Err(e) => error(id, -32600, &format!("invalid request: {e}")).to_string(),
     }
 }
 
@@ -204,10 +211,16 @@ async fn chain_route(
     if !routes.modules.contains_key(&chain) {
         return HttpResponse::NotFound().json(routes.unknown_chain(chain));
     }
-    HttpResponse::Ok().json(match parsed {
-        Ok(request) => routes.handle(chain, request).instrument(request_span(&req)).await,
-        Err(response) => response,
-    })
+    match parsed {
+        // A single call: the module's answer goes out as it came (no second parse and encode).
+        Ok(request) if request.is_object() => {
+            let module = &routes.modules[&chain];
+            let body = call_one_raw(module, request).instrument(request_span(&req)).await;
+            HttpResponse::Ok().content_type("application/json").body(body)
+        }
+        Ok(request) => HttpResponse::Ok().json(routes.handle(chain, request).instrument(request_span(&req)).await),
+        Err(response) => HttpResponse::Ok().json(response),
+    }
 }
 
 async fn root_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {

@@ -364,7 +364,10 @@ impl Handler<Committed> for TxPoolActor {
                 gone.push((*h, reason));
             }
         }
-        self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+        if !gone.is_empty() {
+            // (An empty batch still costs sled a log write and a sync.)
+            self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+        }
         for (h, reason) in gone {
             self.removed(m.chain, h, reason);
         }
