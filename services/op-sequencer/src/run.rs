@@ -217,7 +217,10 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
         .map_err(|e| eyre::eyre!(e))?
         .with_limit(a.chains.txpool_max_txs)
         .start();
-    let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
+    let txs: Arc<dyn TxSource> = Arc::new(
+        opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet)
+            .warm_recipients(a.chains.fork_url.is_some().then(|| devnet.chains[0].chain_id)),
+    );
     let local_signer = opseq_signer::LocalSigner::start(DEV_SEQUENCER_KEY).map_err(|e| eyre::eyre!(e))?;
     let sequencer = local_signer.address().await.map_err(|e| eyre::eyre!(e))?;
     let signer: Arc<dyn BlockSigner> = Arc::new(local_signer);
@@ -317,7 +320,10 @@ async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
         .map_err(|e| eyre::eyre!(e))?
         .with_limit(a.chains.txpool_max_txs)
         .start();
-    let txs: Arc<dyn TxSource> = Arc::new(opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet));
+    let txs: Arc<dyn TxSource> = Arc::new(
+        opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet)
+            .warm_recipients(a.chains.fork_url.is_some().then(|| devnet.chains[0].chain_id)),
+    );
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_txpool::grpc::TxPoolGrpc::new(txs), cancel.clone()).await?;
     serve_component("txpool", &a, state_probe(state, devnet), grpc, cancel).await

@@ -489,12 +489,26 @@ pub struct LocalTxSource {
     pool: Addr<TxPoolActor>,
     state: Arc<dyn StateSource>,
     chains: Arc<HashMap<ChainId, ChainConfig>>,
+    /// Chains whose state is read from a remote node: the recipients of accepted txs are read
+    /// ahead, off the sender's path, so that building the block finds them cached.
+    warm: Arc<std::collections::HashSet<ChainId>>,
 }
 
 impl LocalTxSource {
     /// Wraps a started pool actor.
     pub fn new(pool: Addr<TxPoolActor>, state: Arc<dyn StateSource>, devnet: &DevnetConfig) -> Self {
-        Self { pool, state, chains: Arc::new(devnet.chains.iter().map(|c| (c.chain_id, c.clone())).collect()) }
+        Self {
+            pool,
+            state,
+            chains: Arc::new(devnet.chains.iter().map(|c| (c.chain_id, c.clone())).collect()),
+            warm: Arc::default(),
+        }
+    }
+
+    /// Reads the recipients of accepted txs of `chains` ahead (chains on remote state).
+    pub fn warm_recipients(mut self, chains: impl IntoIterator<Item = ChainId>) -> Self {
+        self.warm = Arc::new(chains.into_iter().collect());
+        self
     }
 
     async fn ask<M>(&self, m: M) -> EdgeResult<M::Result>
@@ -565,6 +579,18 @@ impl TxSource for LocalTxSource {
                 }
                 Err(e) => out.push(Err(e)),
             }
+        }
+        if self.warm.contains(&chain) && !to_add.is_empty() {
+            let mut to: Vec<Address> =
+                to_add.iter().filter_map(|(tx, _)| crate::validate::recipient(config, &tx.raw)).collect();
+            to.sort_unstable();
+            to.dedup();
+            let state = Arc::clone(&self.state);
+            tokio::spawn(async move {
+                if let Err(e) = state.accounts(chain, to).await {
+                    debug!(target: "opseq::txpool", chain_id = chain, error = %e, "reading recipients ahead failed");
+                }
+            });
         }
         if !to_add.is_empty() {
             let outcomes = self.ask(AddMany(chain, to_add)).await?;
