@@ -4,8 +4,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{
-    BlockSigner, BlockSink, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay, StateSource,
-    TxSource,
+    AccountProof, BlockSigner, BlockSink, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay,
+    StateSource, TxSource,
 };
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, OpseqError, PoolEvent, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
@@ -158,6 +158,24 @@ impl StateSource for GrpcStateSource {
         let m = v1::GetBlockRequest { chain_id: chain, id: Some(v1::get_block_request::Id::Number(number)) };
         let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
+    }
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof> {
+        let m = v1::GetProofRequest {
+            chain_id: chain,
+            address: address.to_vec(),
+            slots: slots.iter().map(|s| s.to_be_bytes::<32>().to_vec()).collect(),
+        };
+        let r = retry!(self, STATE, get_proof, m).into_inner();
+        Ok(AccountProof {
+            account: r.account.as_ref().map(account_from_wire).transpose()?,
+            storage_root: b256(&r.storage_root)?,
+            account_proof: r.account_proof.into_iter().map(Bytes::from).collect(),
+            storage: r
+                .storage
+                .into_iter()
+                .map(|s| Ok((u256(&s.key)?, u256(&s.value)?, s.proof.into_iter().map(Bytes::from).collect())))
+                .collect::<EdgeResult<_>>()?,
+        })
     }
     async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
         let r = retry!(self, STATE, get_block_hash, v1::GetBlockHashRequest { chain_id: chain, number });

@@ -21,6 +21,19 @@ pub struct RootsOutcome {
     pub storage_roots: Vec<(Address, B256)>,
 }
 
+/// An EIP-1186 proof of an account and some of its slots, at the head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountProof {
+    /// The account (`None`: it does not exist; the proof shows its absence).
+    pub account: Option<AccountState>,
+    /// Its storage root (the empty root when it has no storage or does not exist).
+    pub storage_root: B256,
+    /// The state trie nodes on the path to the account.
+    pub account_proof: Vec<Bytes>,
+    /// Each asked slot: its key, value and storage trie nodes.
+    pub storage: Vec<(U256, U256, Vec<Bytes>)>,
+}
+
 /// One account of a state dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DumpAccount {
@@ -73,6 +86,8 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
         Ok(self.block_by_number(chain, number).await?.map(|b| b.hash))
     }
+    /// The EIP-1186 proof of `address` and `slots` at the head (`eth_getProof`).
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof>;
     /// Where a transaction was mined.
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
     /// Accounts at head, batched; `None` for accounts that do not exist.

@@ -138,6 +138,50 @@ impl ChainStore {
         Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()), base: OnceLock::new() }
     }
 
+    /// The EIP-1186 proof of `address` and `slots` at the head: (the account's trie leaf, the
+    /// state trie nodes on its path, and per slot its value and storage trie nodes). A forked
+    /// chain first fetches from its base the nodes it lacks.
+    #[allow(clippy::type_complexity)]
+    pub fn proof(
+        &self,
+        address: Address,
+        slots: &[U256],
+    ) -> Result<(Option<TrieAccount>, Vec<Bytes>, Vec<(U256, U256, Vec<Bytes>)>), StoreError> {
+        let root = self.trie_root()?;
+        if let Some(base) = self.base() {
+            let probe = StateDiff {
+                accounts: vec![AccountChange {
+                    address,
+                    info: Some(AccountState::default()),
+                    wipe_storage: false,
+                    storage: slots.iter().map(|s| (*s, U256::ZERO)).collect(),
+                    code: None,
+                }],
+            };
+            self.ensure_paths(base.as_ref(), root, &probe)?;
+        }
+        let nodes = SledNodes(self.tree.clone());
+        let mut state = SparseTrie::new(root, nodes.clone());
+        let k = keccak256(address);
+        let account_proof = state.proof(k.as_slice())?;
+        let account = match state.get(k.as_slice())? {
+            Some(raw) => Some(TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?),
+            None => None,
+        };
+        let mut st = SparseTrie::new(account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root), nodes);
+        let mut storage = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let sk = keccak256(slot.to_be_bytes::<32>());
+            let proof = st.proof(sk.as_slice())?;
+            let value = match st.get(sk.as_slice())? {
+                Some(raw) => U256::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?,
+                None => U256::ZERO,
+            };
+            storage.push((*slot, value, proof));
+        }
+        Ok((account, account_proof, storage))
+    }
+
     /// The fork block of a forked chain's data (set by [`ChainStore::fork`]), if any.
     pub fn fork_point(&self) -> Result<Option<BlockRef>, StoreError> {
         let Some(v) = self.tree.get(key(P_META, FORK))? else { return Ok(None) };

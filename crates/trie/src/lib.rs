@@ -236,6 +236,45 @@ impl<S: NodeSource> SparseTrie<S> {
         }
     }
 
+    /// The EIP-1186 proof of `key`: the RLP of every node on its path from the root, as stored
+    /// (a node shorter than 32 bytes sits inside its parent and is not listed on its own). Proves
+    /// presence or absence alike.
+    pub fn proof(&mut self, key: &[u8]) -> Result<Vec<Bytes>, TrieError> {
+        let path = nibbles(key);
+        let mut out = Vec::new();
+        let mut node = &mut self.root;
+        let mut rest: &[u8] = &path;
+        let mut first = true;
+        loop {
+            Self::resolve(&self.source, node)?;
+            if matches!(node, Node::Empty) {
+                return Ok(out);
+            }
+            // Listed on its own when its parent refers to it by hash (32 bytes or longer).
+            let encoded = Self::encode(node);
+            if first || encoded.len() >= 32 {
+                out.push(Bytes::from(encoded));
+            }
+            first = false;
+            match node {
+                Node::Empty | Node::Leaf(..) => return Ok(out),
+                Node::Extension(p, child) => {
+                    if !rest.starts_with(p) {
+                        return Ok(out);
+                    }
+                    rest = &rest[p.len()..];
+                    node = child;
+                }
+                Node::Branch(children, _) => {
+                    let Some((first, tail)) = rest.split_first() else { return Ok(out) };
+                    rest = tail;
+                    node = &mut children[*first as usize];
+                }
+                Node::Hash(_) => unreachable!("resolved above"),
+            }
+        }
+    }
+
     /// Where a node known only by `hash` hangs off the path to `key`: the nibble path of the
     /// branch slot that references it, if a branch on the way does. (A deletion that collapses
     /// a branch needs that sibling; a caller that cannot fetch nodes by hash can look for a key
@@ -692,6 +731,29 @@ mod tests {
             assert_eq!(got, want.root(), "seed {seed}");
         }
         assert!(resolved >= 10, "only {resolved} collapses: the test no longer covers them");
+    }
+
+    /// Proofs of present and absent keys verify with alloy-trie's EIP-1186 verifier.
+    #[test]
+    fn proofs_verify_with_alloy_trie() {
+        let mut full = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
+        for i in 0..300u64 {
+            let mut v = Vec::new();
+            U256::from(i + 1).encode(&mut v);
+            full.insert(keccak256(i.to_be_bytes()).as_slice(), v).unwrap();
+        }
+        let mut witness = HashMap::new();
+        collect(&full.root, &mut witness);
+        let root = full.root();
+        let mut t = SparseTrie::new(root, witness);
+        for i in [0u64, 7, 299, 300, 1_000] {
+            let k = keccak256(i.to_be_bytes());
+            let proof = t.proof(k.as_slice()).unwrap();
+            let want = t.get(k.as_slice()).unwrap();
+            assert_eq!(want.is_some(), i < 300);
+            alloy_trie::proof::verify_proof(root, alloy_trie::Nibbles::unpack(k), want, &proof)
+                .unwrap_or_else(|e| panic!("key {i}: {e}"));
+        }
     }
 
     #[test]

@@ -224,6 +224,7 @@ impl ChainRpc {
         method!("eth_getTransactionCount", tx_count);
         method!("eth_getCode", code);
         method!("eth_getStorageAt", storage_at);
+        method!("eth_getProof", get_proof);
         method!("eth_call", call);
         method!("eth_estimateGas", estimate_gas);
         method!("eth_gasPrice", gas_price);
@@ -602,6 +603,31 @@ impl ChainRpc {
         self.state_at(parse_tag(tag)?).await?;
         let v = self.edges.state.storage(self.chain(), vec![(a, slot)]).await.map_err(edge)?.pop().unwrap_or_default();
         Ok(json!(B256::from(v)))
+    }
+
+    /// `eth_getProof` (EIP-1186) at the head: what op-proposer and bridges read.
+    async fn get_proof(&self, p: Params<'static>) -> RpcResult {
+        let (a, slots, tag): (Address, Vec<U256>, Option<Value>) = p.parse()?;
+        if slots.len() > 1024 {
+            return Err(err(codes::INVALID_PARAMS, "at most 1024 storage keys per proof (as geth)"));
+        }
+        self.state_at(parse_tag(tag)?).await?;
+        let proof = self.edges.state.proof(self.chain(), a, slots).await.map_err(edge)?;
+        let acct = proof.account.unwrap_or_default();
+        let empty = proof.account.is_none();
+        Ok(json!({
+            "address": a,
+            "accountProof": proof.account_proof,
+            "balance": format!("{:#x}", acct.balance),
+            "codeHash": if empty { alloy_primitives::KECCAK256_EMPTY } else { acct.code_hash },
+            "nonce": q(acct.nonce),
+            "storageHash": proof.storage_root,
+            "storageProof": proof.storage.iter().map(|(k, v, nodes)| json!({
+                "key": B256::from(*k),
+                "value": format!("{v:#x}"),
+                "proof": nodes,
+            })).collect::<Vec<_>>(),
+        }))
     }
 
     async fn next_block(&self) -> Result<NextBlock, ErrorObjectOwned> {

@@ -41,6 +41,25 @@ impl v1::state_service_server::StateService for StateGrpc {
         .map_err(inv)?;
         Ok(Response::new(v1::GetBlockResponse { block: block.as_ref().map(block_to_wire) }))
     }
+    async fn get_proof(&self, r: Request<v1::GetProofRequest>) -> Result<Response<v1::GetProofResponse>, Status> {
+        let r = r.into_inner();
+        let slots = r.slots.iter().map(|s| u256(s)).collect::<Result<Vec<_>, _>>().map_err(inv)?;
+        let p = self.source.proof(r.chain_id, address(&r.address).map_err(inv)?, slots).await.map_err(inv)?;
+        Ok(Response::new(v1::GetProofResponse {
+            account: p.account.as_ref().map(account_to_wire),
+            storage_root: p.storage_root.to_vec(),
+            account_proof: p.account_proof.iter().map(|n| n.to_vec()).collect(),
+            storage: p
+                .storage
+                .iter()
+                .map(|(k, v, proof)| v1::SlotProof {
+                    key: k.to_be_bytes::<32>().to_vec(),
+                    value: v.to_be_bytes::<32>().to_vec(),
+                    proof: proof.iter().map(|n| n.to_vec()).collect(),
+                })
+                .collect(),
+        }))
+    }
     async fn get_block_hash(
         &self,
         r: Request<v1::GetBlockHashRequest>,

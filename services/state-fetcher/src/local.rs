@@ -2,7 +2,7 @@
 use actix::{Actor, Addr, Handler, Message, SyncArbiter, SyncContext};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
-use opseq_interfaces::{CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateOverlay, StateSource};
+use opseq_interfaces::{AccountProof, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateOverlay, StateSource};
 use opseq_primitives::{AccountState, BlockRef, ChainId, DevnetConfig, OpseqError, SealedBlock, StateDiff, TxLocation};
 use opseq_store::{ChainStore, Store, StoreError};
 use std::{path::Path, sync::Arc};
@@ -199,6 +199,16 @@ impl StateSource for LocalStateSource {
     }
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
         Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
+    }
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof> {
+        let (account, account_proof, storage) =
+            read(self.fetcher.chain(chain)?, move |c| c.proof(address, &slots)).await?;
+        Ok(AccountProof {
+            storage_root: account.map_or(alloy_trie::EMPTY_ROOT_HASH, |a| a.storage_root),
+            account: account.map(|a| AccountState { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash }),
+            account_proof,
+            storage,
+        })
     }
     async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
         read(self.fetcher.chain(chain)?, move |c| c.block_hash(number)).await

@@ -8,7 +8,7 @@ use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use async_trait::async_trait;
-use opseq_interfaces::{CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
+use opseq_interfaces::{AccountProof, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, StateSource, TxSource};
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, DevnetConfig, SealedBlock, StateDiff, SubmitOutcome, TxLocation,
 };
@@ -41,6 +41,9 @@ impl StateSource for MemState {
     }
     async fn code(&self, _: ChainId, _: B256) -> EdgeResult<Option<Bytes>> {
         Ok(None)
+    }
+    async fn proof(&self, _: ChainId, _: Address, _: Vec<U256>) -> EdgeResult<AccountProof> {
+        unimplemented!("not used by the pool")
     }
     async fn compute_roots(&self, _: ChainId, _: B256, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {
         unimplemented!("not used by the pool")

@@ -417,3 +417,71 @@ fn eth_get_logs_filters_by_range_address_and_topics() -> eyre::Result<()> {
     assert!(node.rpc(901, "eth_getBlockReceipts", json!([format!("{:#x}", block + 5)]))?.is_null());
     Ok(())
 }
+
+/// `eth_getProof` answers verify with ethereum's Python trie against the block's stateRoot:
+/// an EOA, the L1Block predeploy with slots that hold the L1-info values (and one that is zero),
+/// an account that does not exist; also through cast, and on a chain forked from our own node
+/// (whose proofs then come from the upstream's `eth_getProof`). Bad input is refused.
+#[test]
+fn eth_get_proof_verifies_against_the_state_root() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let url = node.url(901);
+    let eoa = cast(&["wallet", "address", "--private-key", KEY0])?;
+    let args = [
+        "--rpc",
+        url.as_str(),
+        "--account",
+        eoa.trim(),
+        "--account",
+        "0x4200000000000000000000000000000000000015",
+        "--account",
+        "0x00000000000000000000000000000000000dead1",
+        "--slot",
+        "0x0",
+        "--slot",
+        "0x1",
+        "--slot",
+        "0x2",
+        "--slot",
+        "0x3",
+        "--slot",
+        "0x99",
+    ];
+    let out = python("verify_proof.py", &args)?;
+    assert!(out.contains("18 proofs verified"), "{out}");
+    let l1block =
+        node.rpc(901, "eth_getProof", json!(["0x4200000000000000000000000000000000000015", ["0x1"], "latest"]))?;
+    assert_ne!(l1block["storageProof"][0]["value"], "0x0", "the L1-info deposit wrote slot 1: {l1block}");
+    // cast's own reading of it.
+    let c = cast(&["proof", "--rpc-url", &url, "0x4200000000000000000000000000000000000015", "0x1"])?;
+    assert!(c.contains("storageHash") || c.contains("storage_hash"), "{c}");
+    // Bad input: a clear error, nothing else.
+    let v = node.rpc_raw(901, "eth_getProof", json!(["0x12", [], "latest"]))?;
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    let many: Vec<String> = (0..1025).map(|i| format!("{i:#x}")).collect();
+    let v = node.rpc_raw(901, "eth_getProof", json!([eoa.trim(), many, "latest"]))?;
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("1024"), "{v}");
+
+    // A chain forked from this node's L1 (900): proofs of keys it never touched come from here.
+    node.rpc(900, "evm_mine", json!([]))?;
+    let fork = dev(&dir.path().join("f"), &["--no-auto", "--fork.url", &node.url(900)])?;
+    let chain: u64 = 900;
+    let furl = fork.url(chain);
+    let out = python(
+        "verify_proof.py",
+        &[
+            "--rpc",
+            &furl,
+            "--account",
+            eoa.trim(),
+            "--account",
+            "0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02",
+            "--slot",
+            "0x1",
+        ],
+    )?;
+    assert!(out.contains("4 proofs verified"), "{out}");
+    Ok(())
+}
