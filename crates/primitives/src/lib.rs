@@ -4,6 +4,7 @@ mod block;
 mod chain;
 mod dev;
 mod error;
+pub mod interop;
 mod shred;
 mod state;
 mod tx;

@@ -254,6 +254,7 @@ impl ChainRpc {
         method!("test_jobs", test_jobs);
         method!("test_auto", test_auto);
         method!("test_setHead", test_set_head);
+        method!("test_accessList", test_access_list);
         m
     }
 

@@ -61,6 +61,20 @@ struct OpenParams {
     gas_limit: Option<alloy_primitives::U64>,
 }
 
+/// An initiating message's identifier, with its payload or its hash (supersim's
+/// `admin_getAccessListForIdentifier` shape).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AccessListParams {
+    origin: Address,
+    block_number: alloy_primitives::U64,
+    log_index: alloy_primitives::U64,
+    timestamp: alloy_primitives::U64,
+    chain_id: alloy_primitives::U256,
+    payload: Option<Bytes>,
+    msg_hash: Option<B256>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SealParams {
@@ -283,6 +297,32 @@ impl ChainRpc {
             }
             other => Err(unexpected(other)),
         }
+    }
+
+    /// The CrossL2Inbox access list a tx must carry to execute the message with this
+    /// identifier (lookup, chain-id extension when needed, checksum), as
+    /// `{accessList: [{address, storageKeys}]}`.
+    pub(crate) async fn test_access_list(&self, p: Params<'static>) -> RpcResult {
+        let (a,): (AccessListParams,) = p.parse()?;
+        let msg_hash = match (a.payload, a.msg_hash) {
+            (Some(payload), None) => opseq_primitives::interop::message_hash(&payload),
+            (None, Some(h)) => h,
+            _ => return Err(err(codes::INVALID_PARAMS, "give exactly one of payload and msgHash")),
+        };
+        let log_index = u32::try_from(a.log_index.to::<u64>())
+            .map_err(|_| err(codes::INVALID_PARAMS, "logIndex does not fit in 32 bits"))?;
+        let id = opseq_primitives::interop::Identifier {
+            origin: a.origin,
+            block_number: a.block_number.to(),
+            log_index,
+            timestamp: a.timestamp.to(),
+            chain_id: a.chain_id,
+        };
+        let keys = opseq_primitives::interop::access_list_keys(&id, msg_hash);
+        Ok(json!({
+            "accessList": [{"address": opseq_primitives::interop::CROSS_L2_INBOX, "storageKeys": keys}],
+            "msgHash": msg_hash,
+        }))
     }
 
     pub(crate) async fn test_set_head(&self, p: Params<'static>) -> RpcResult {

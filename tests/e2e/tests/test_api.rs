@@ -510,3 +510,42 @@ fn pool_over_rpc_batched_sends_content_inspect_and_drop() -> eyre::Result<()> {
     assert_eq!(hex_u64(&node.rpc(901, "txpool_status", json!([]))?["queued"])?, 0);
     Ok(())
 }
+
+/// `test_accessList`: the CrossL2Inbox access list for an identifier, on op-supervisor's golden
+/// vector (../shared/reference/interop.md §1.3), by payload and by message hash; bad input is
+/// refused with -32602.
+#[test]
+fn test_access_list_gives_the_supervisors_golden_entries() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let id = json!({
+        "origin": "0xe0e1e2e3e4e5e6e7e8e9f0f1f2f3f4f5f6f7f8f9",
+        "blockNumber": "0xa1a2a3a4a5a6a7a8",
+        "logIndex": "0xb1b2b3b4",
+        "timestamp": "0xc1c2c3c4c5c6c7c8",
+        "chainId": "0xd1d2d3d4d5d6d7d8",
+    });
+    let mut by_payload = id.clone();
+    by_payload["payload"] = json!(format!("0x{}", alloy_primitives::hex::encode("example payload")));
+    let r = node.control(901, "test_accessList", json!([by_payload]))?;
+    let want = json!([{
+        "address": "0x4200000000000000000000000000000000000022",
+        "storageKeys": [
+            "0x01000000d1d2d3d4d5d6d7d8a1a2a3a4a5a6a7a8c1c2c3c4c5c6c7c8b1b2b3b4",
+            "0x03749e87fd7789575de9906569deb05aaf220dc4cfab3d8abbfd34a2e1d7d357",
+        ],
+    }]);
+    assert_eq!(r["accessList"], want, "{r}");
+    let mut by_hash = id.clone();
+    by_hash["msgHash"] = r["msgHash"].clone();
+    assert_eq!(node.control(901, "test_accessList", json!([by_hash]))?["accessList"], want);
+    let mut both = by_payload.clone();
+    both["msgHash"] = r["msgHash"].clone();
+    let mut wide = by_payload.clone();
+    wide["logIndex"] = json!("0x100000000");
+    for bad in [both, wide, json!({"origin": "0x12"})] {
+        let (code, msg) = node.control_err(901, "test_accessList", json!([bad]))?;
+        assert_eq!(code, -32602, "{msg}");
+    }
+    Ok(())
+}
