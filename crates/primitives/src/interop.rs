@@ -70,6 +70,67 @@ pub fn access_list_keys(id: &Identifier, msg_hash: B256) -> Vec<B256> {
     keys
 }
 
+/// One executing message as a tx's CrossL2Inbox access list declares it: the lookup hint
+/// (chain, block, timestamp, log index) and the checksum the inbox checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxEntry {
+    /// The initiating message's chain.
+    pub chain_id: U256,
+    /// Its block number.
+    pub block_number: u64,
+    /// Its block's timestamp.
+    pub timestamp: u64,
+    /// Its block-global log index.
+    pub log_index: u32,
+    /// The checksum entry (type 3).
+    pub checksum: B256,
+}
+
+/// Parses the CrossL2Inbox access-list keys of a tx (every item for the inbox, keys
+/// concatenated in order) into its executing messages: lookup (type 1), optional chain-id
+/// extension (type 2), checksum (type 3), per message. Every key must parse: type 0 is reserved,
+/// reserved bytes must be zero, the order is fixed (the whole check fails otherwise, as the
+/// supervisor's does). Duplicates are allowed.
+pub fn parse_inbox_keys(keys: &[B256]) -> Result<Vec<InboxEntry>, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < keys.len() {
+        let lookup = keys[i].0;
+        if lookup[0] != 0x01 {
+            return Err(format!("inbox key {i}: expected a lookup entry (type 1), found type {}", lookup[0]));
+        }
+        if lookup[1..4] != [0; 3] {
+            return Err(format!("inbox key {i}: non-zero reserved bytes in a lookup entry"));
+        }
+        let mut chain = [0u8; 32];
+        chain[24..].copy_from_slice(&lookup[4..12]);
+        i += 1;
+        if let Some(ext) = keys.get(i).map(|k| k.0).filter(|k| k[0] == 0x02) {
+            if ext[1..8] != [0; 7] {
+                return Err(format!("inbox key {i}: non-zero reserved bytes in a chain-id extension"));
+            }
+            chain[..24].copy_from_slice(&ext[8..]);
+            i += 1;
+        }
+        let Some(checksum) = keys.get(i).copied() else {
+            return Err(format!("inbox key {}: a lookup entry without its checksum", i - 1));
+        };
+        if checksum.0[0] != 0x03 {
+            return Err(format!("inbox key {i}: expected a checksum entry (type 3), found type {}", checksum.0[0]));
+        }
+        i += 1;
+        let u64_at = |at: usize| u64::from_be_bytes(lookup[at..at + 8].try_into().expect("8 bytes"));
+        out.push(InboxEntry {
+            chain_id: U256::from_be_bytes(chain),
+            block_number: u64_at(12),
+            timestamp: u64_at(20),
+            log_index: u32::from_be_bytes(lookup[28..32].try_into().expect("4 bytes")),
+            checksum,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +156,47 @@ mod tests {
                 b256!("03749e87fd7789575de9906569deb05aaf220dc4cfab3d8abbfd34a2e1d7d357"),
             ]
         );
+    }
+
+    #[test]
+    fn inbox_keys_parse_back_and_malformed_ones_fail_the_whole_list() {
+        let small = Identifier {
+            origin: Address::repeat_byte(1),
+            block_number: 10,
+            log_index: 3,
+            timestamp: 99,
+            chain_id: U256::from(901),
+        };
+        let big = Identifier { chain_id: (U256::from(7) << 64) | U256::from(902), ..small };
+        let (m1, m2) = (B256::repeat_byte(0xaa), B256::repeat_byte(0xbb));
+        let mut keys = access_list_keys(&small, m1);
+        keys.extend(access_list_keys(&big, m2));
+        keys.extend(access_list_keys(&small, m1));
+        let parsed = parse_inbox_keys(&keys).unwrap();
+        assert_eq!(parsed.len(), 3, "duplicates are allowed");
+        assert_eq!(parsed[1].chain_id, big.chain_id);
+        assert_eq!(parsed[1].checksum, checksum(&big, m2));
+        assert_eq!((parsed[0].block_number, parsed[0].timestamp, parsed[0].log_index), (10, 99, 3));
+        assert_eq!(parsed[2], parsed[0]);
+        let good = access_list_keys(&small, m1);
+        let mutate = |i: usize, byte: usize, value: u8| {
+            let mut k = good.clone();
+            k[i].0[byte] = value;
+            k
+        };
+        for (why, bad) in [
+            ("type 0", mutate(0, 0, 0x00)),
+            ("reserved lookup byte", mutate(0, 2, 0x01)),
+            ("checksum first", vec![good[1], good[0]]),
+            ("lookup alone", vec![good[0]]),
+            ("checksum typed as lookup", mutate(1, 0, 0x01)),
+        ] {
+            assert!(parse_inbox_keys(&bad).is_err(), "{why} must not parse");
+        }
+        let mut ext = access_list_keys(&big, m2);
+        ext[1].0[3] = 1;
+        assert!(parse_inbox_keys(&ext).is_err(), "reserved extension byte");
+        assert_eq!(parse_inbox_keys(&[]).unwrap(), vec![]);
     }
 
     #[test]
