@@ -143,9 +143,6 @@ impl BaseState for FixtureBase {
     fn block_hash(&self, _: u64) -> Result<Option<B256>, String> {
         Ok(None)
     }
-    fn known_keys(&self) -> (Vec<Address>, Vec<(Address, U256)>) {
-        (vec![], vec![])
-    }
 }
 
 /// The block's writes: every account whose post differs from its pre (with the slots that

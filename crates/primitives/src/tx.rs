@@ -25,6 +25,18 @@ pub struct PoolTx {
 }
 
 impl PoolTx {
+    /// Its recipient (`None` for a creation), from its encoding: an OP envelope on L2 chains
+    /// (`l2`), an Ethereum one otherwise.
+    pub fn recipient(&self, l2: bool) -> Option<Address> {
+        use alloy_consensus::Transaction;
+        use alloy_eips::eip2718::Decodable2718;
+        if l2 {
+            op_alloy_consensus::OpTxEnvelope::decode_2718_exact(&self.raw).ok()?.to()
+        } else {
+            alloy_consensus::TxEnvelope::decode_2718_exact(&self.raw).ok()?.to()
+        }
+    }
+
     /// The tip this tx pays per gas at `base_fee`, or `None` if it cannot pay the base fee.
     pub fn effective_tip(&self, base_fee: u64) -> Option<u128> {
         let base_fee = base_fee as u128;

@@ -27,7 +27,4 @@ pub trait BaseState: Send + Sync + std::fmt::Debug {
     fn proofs(&self, keys: &[(Address, Vec<U256>)]) -> Result<Vec<Bytes>, String>;
     /// The hash of a block at or below the fork block (for `BLOCKHASH`).
     fn block_hash(&self, number: u64) -> Result<Option<B256>, String>;
-    /// Every account and slot read so far: when a deletion collapses a branch onto a sibling
-    /// known only by its hash, a proof of a known key under that sibling reveals it.
-    fn known_keys(&self) -> (Vec<Address>, Vec<(Address, U256)>);
 }

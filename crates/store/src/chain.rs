@@ -58,6 +58,16 @@ fn trie_err(e: opseq_trie::TrieError) -> StoreError {
     StoreError::Trie(e)
 }
 
+/// The account in a state trie leaf.
+fn trie_account(raw: &[u8]) -> Result<TrieAccount, StoreError> {
+    TrieAccount::decode(&mut &raw[..]).map_err(|e| corrupt(&e.to_string()))
+}
+
+/// The storage root in an account leaf (the empty root where there is no account).
+fn storage_root_in(leaf: Option<Vec<u8>>) -> Result<B256, StoreError> {
+    leaf.map_or(Ok(EMPTY_ROOT_HASH), |raw| Ok(trie_account(&raw)?.storage_root))
+}
+
 /// A failed deletion, with where it was.
 fn collapse(e: opseq_trie::TrieError, account: Address, slot: Option<U256>) -> StoreError {
     match e {
@@ -165,7 +175,7 @@ impl ChainStore {
         let k = keccak256(address);
         let account_proof = state.proof(k.as_slice())?;
         let account = match state.get(k.as_slice())? {
-            Some(raw) => Some(TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?),
+            Some(raw) => Some(trie_account(&raw)?),
             None => None,
         };
         let mut st = SparseTrie::new(account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root), nodes);
@@ -430,12 +440,7 @@ impl ChainStore {
                 storage_roots.insert(c.address, EMPTY_ROOT_HASH);
                 continue;
             };
-            let old = match state.get(k.as_slice()).map_err(trie_err)? {
-                Some(raw) => {
-                    TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
-                }
-                None => EMPTY_ROOT_HASH,
-            };
+            let old = storage_root_in(state.get(k.as_slice()).map_err(trie_err)?)?;
             let storage_root = if c.storage.is_empty() && !c.wipe_storage {
                 old
             } else {
@@ -501,12 +506,7 @@ impl ChainStore {
         for a in storage_roots_of {
             let root = match update.storage_roots.get(a) {
                 Some(r) => *r,
-                None => match update.state.get(keccak256(a).as_slice()).map_err(trie_err)? {
-                    Some(raw) => {
-                        TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
-                    }
-                    None => EMPTY_ROOT_HASH,
-                },
+                None => storage_root_in(update.state.get(keccak256(a).as_slice()).map_err(trie_err)?)?,
             };
             wanted.push((*a, root));
         }
@@ -544,12 +544,7 @@ impl ChainStore {
                 if c.storage.is_empty() || c.wipe_storage || c.info.is_none() {
                     continue;
                 }
-                let storage_root = match leaf {
-                    Some(raw) => {
-                        TrieAccount::decode(&mut raw.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root
-                    }
-                    None => EMPTY_ROOT_HASH,
-                };
+                let storage_root = storage_root_in(leaf)?;
                 let mut st = SparseTrie::new(storage_root, nodes.clone());
                 for (slot, _) in &c.storage {
                     if let Err(h) = stop(st.get(keccak256(B256::from(*slot)).as_slice()))? {
@@ -562,7 +557,8 @@ impl ChainStore {
             }
             // A missing node that is the leaf of a key whose value we read can be rebuilt and
             // checked against its hash, with no proof (most accounts and slots a block updates).
-            if self.rebuild_leaves(base, root, diff, &mut by_node)? > 0 && by_node.is_empty() {
+            self.rebuild_leaves(base, root, diff, &mut by_node)?;
+            if by_node.is_empty() {
                 continue;
             }
             // One request per account, with the slots it stands for.
@@ -595,14 +591,14 @@ impl ChainStore {
     /// Rebuilds the missing nodes of `by_node` that are leaves of keys whose base values are
     /// known (an account without code is assumed to have no storage, a slot holds the value
     /// read): the node is kept only if it hashes to the hash its parent references. Removes the
-    /// rebuilt ones from `by_node`; returns how many.
+    /// rebuilt ones from `by_node`.
     fn rebuild_leaves(
         &self,
         base: &dyn BaseState,
         root: B256,
         diff: &StateDiff,
         by_node: &mut BTreeMap<B256, (Address, BTreeSet<U256>)>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(), StoreError> {
         let nodes = SledNodes(self.tree.clone());
         let mut state = SparseTrie::new(root, nodes.clone());
         let mut batch = sled::Batch::default();
@@ -635,8 +631,7 @@ impl ChainStore {
         let mut slot_done = Vec::new();
         for (h, (address, slots)) in by_node.iter() {
             let Ok(Some(leaf)) = state.get(keccak256(address).as_slice()) else { continue };
-            let storage_root =
-                TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root;
+            let storage_root = trie_account(&leaf)?.storage_root;
             let mut st = SparseTrie::new(storage_root, nodes.clone());
             for slot in slots {
                 let k = keccak256(B256::from(*slot));
@@ -657,7 +652,7 @@ impl ChainStore {
             by_node.remove(h);
         }
         self.tree.apply_batch(batch)?;
-        Ok(done.len() + slot_done.len())
+        Ok(())
     }
 
     /// [`ChainStore::trie_update`] on a forked chain: when a deletion collapses a branch onto a
@@ -692,8 +687,7 @@ impl ChainStore {
                 }
                 Some(slot) => {
                     let leaf = state.get(keccak256(account).as_slice())?.ok_or_else(|| unresolved("no account"))?;
-                    let storage_root =
-                        TrieAccount::decode(&mut leaf.as_slice()).map_err(|e| corrupt(&e.to_string()))?.storage_root;
+                    let storage_root = trie_account(&leaf)?.storage_root;
                     let at = SparseTrie::new(storage_root, nodes.clone())
                         .sibling_path(keccak256(slot.to_be_bytes::<32>()).as_slice(), missing)?
                         .ok_or_else(|| unresolved("not on its path"))?;

@@ -398,17 +398,6 @@ pub(crate) async fn reinject(edges: &Edges, chain: ChainId, removed: &[B256]) {
     }
 }
 
-/// The recipient of a raw tx (`None` for a creation or an undecodable tx).
-fn recipient(l2: bool, raw: &[u8]) -> Option<Address> {
-    use alloy_consensus::Transaction;
-    use alloy_eips::eip2718::Decodable2718;
-    if l2 {
-        op_alloy_consensus::OpTxEnvelope::decode_2718_exact(raw).ok()?.to()
-    } else {
-        alloy_consensus::TxEnvelope::decode_2718_exact(raw).ok()?.to()
-    }
-}
-
 /// Builds, seals, signs and commits the block after `parent` (the head) from the pool.
 #[tracing::instrument(name = "build_block", target = "opseq::builder::chain", skip_all, fields(chain_id = builder.config().chain_id, number = parent.header.number + 1), err(Display))]
 pub(crate) async fn build_block(
@@ -437,7 +426,7 @@ pub(crate) async fn build_block(
     let (reader, _) = reader_for(edges, chain, parent).await?;
     // Batch the accounts we know we will touch: senders, recipients, the system accounts.
     let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
-    touch.extend(candidates.iter().filter_map(|t| recipient(config.is_l2(), &t.raw)));
+    touch.extend(candidates.iter().filter_map(|t| t.recipient(config.is_l2())));
     touch.extend([
         opseq_executor::L1_BLOCK_ADDRESS,
         opseq_executor::SEQUENCER_FEE_VAULT,

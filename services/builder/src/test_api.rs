@@ -279,19 +279,17 @@ impl ChainRpc {
     pub(crate) async fn test_auto(&self, p: Params<'static>) -> RpcResult {
         let mut seq = p.sequence();
         // No arguments: report the current mode.
-        let Some(active): Option<bool> = seq.optional_next()? else {
-            return match self.control(Op::AutoStatus).await? {
-                Reply::Auto { active, interval } => {
-                    Ok(json!({"active": active, "intervalMs": interval.map(|d| d.as_millis() as u64)}))
+        let op = match seq.optional_next::<bool>()? {
+            None => Op::AutoStatus,
+            Some(active) => {
+                let interval_ms: Option<u64> = seq.optional_next()?;
+                if interval_ms.is_some_and(|ms| ms == 0 || ms > 3_600_000) {
+                    return Err(err(codes::INVALID_PARAMS, "interval must be between 1 and 3600000 ms"));
                 }
-                other => Err(unexpected(other)),
-            };
+                Op::Auto(active, interval_ms.map(Duration::from_millis))
+            }
         };
-        let interval_ms: Option<u64> = seq.optional_next()?;
-        if interval_ms.is_some_and(|ms| ms == 0 || ms > 3_600_000) {
-            return Err(err(codes::INVALID_PARAMS, "interval must be between 1 and 3600000 ms"));
-        }
-        match self.control(Op::Auto(active, interval_ms.map(Duration::from_millis))).await? {
+        match self.control(op).await? {
             Reply::Auto { active, interval } => {
                 Ok(json!({"active": active, "intervalMs": interval.map(|d| d.as_millis() as u64)}))
             }

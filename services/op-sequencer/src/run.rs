@@ -53,6 +53,12 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
 }
 
 fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
+    Ok(chains(c)?.0)
+}
+
+/// The chains to run, and the fork they continue from when `--fork.url` is given (the upstream
+/// is asked once here for its chain id and block; the state-fetcher pins it again on open).
+fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetcher::Fork>)> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     // The dev genesis is built in memory; a million accounts (x3 chains) took 19 GB here.
@@ -61,15 +67,16 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
         "--dev.accounts {} is more than the in-memory genesis build supports (250,000)",
         c.dev_accounts
     );
-    if let Some(fork) = fork(c)? {
+    if let Some(url) = &c.fork_url {
         // One chain: the upstream's, with L1 rules, continuing from the fork block.
-        let (base, pinned) =
-            opseq_state_fetcher::remote::RemoteBase::connect_blocking(&fork.url, fork.block, fork.timeout)
-                .map_err(|e| eyre::eyre!(e))?;
+        let timeout = std::time::Duration::from_millis(c.fork_timeout_ms.max(1));
+        let (base, pinned) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(url, c.fork_block, timeout)
+            .map_err(|e| eyre::eyre!("--fork.url: {e}"))?;
         let mut chain = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, pinned.header.timestamp).chains.remove(0);
         chain.chain_id = base.chain_id();
         chain.gas_limit = c.gas_limit.unwrap_or(pinned.header.gas_limit);
-        return Ok(DevnetConfig { chains: vec![chain] });
+        let fork = opseq_state_fetcher::Fork { chain: chain.chain_id, url: url.clone(), block: c.fork_block, timeout };
+        return Ok((DevnetConfig { chains: vec![chain] }, Some(fork)));
     }
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {
@@ -79,26 +86,17 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
         }
         chain.extra_accounts = c.dev_accounts;
     }
-    Ok(devnet)
-}
-
-/// The fork asked for (`--fork.url`), with the chain id it will have (probed at its upstream).
-fn fork(c: &ChainArgs) -> eyre::Result<Option<opseq_state_fetcher::Fork>> {
-    let Some(url) = &c.fork_url else { return Ok(None) };
-    let timeout = std::time::Duration::from_millis(c.fork_timeout_ms.max(1));
-    let (base, _) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(url, c.fork_block, timeout)
-        .map_err(|e| eyre::eyre!("--fork.url: {e}"))?;
-    Ok(Some(opseq_state_fetcher::Fork { chain: base.chain_id(), url: url.clone(), block: c.fork_block, timeout }))
+    Ok((devnet, None))
 }
 
 /// Opens the chain store: the dev devnet's chains, or the forked chain.
 fn open_state(
     datadir: &std::path::Path,
-    c: &ChainArgs,
     devnet: &DevnetConfig,
+    fork: Option<&opseq_state_fetcher::Fork>,
 ) -> eyre::Result<opseq_state_fetcher::StateFetcher> {
-    match fork(c)? {
-        Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, &f).map_err(|e| eyre::eyre!(e)),
+    match fork {
+        Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, f).map_err(|e| eyre::eyre!(e)),
         None => opseq_state_fetcher::StateFetcher::open(datadir, devnet).wrap_err("opening the chain store"),
     }
 }
@@ -209,9 +207,9 @@ fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
 }
 
 async fn dev(a: DevArgs) -> eyre::Result<()> {
-    let devnet = devnet(&a.chains)?;
+    let (devnet, fork) = chains(&a.chains)?;
     std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
-    let fetcher = open_state(&a.datadir, &a.chains, &devnet)?;
+    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref())?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
         .map_err(|e| eyre::eyre!(e))?
@@ -219,7 +217,7 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
         .start();
     let txs: Arc<dyn TxSource> = Arc::new(
         opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet)
-            .warm_recipients(a.chains.fork_url.is_some().then(|| devnet.chains[0].chain_id)),
+            .warm_recipients(fork.as_ref().map(|f| f.chain)),
     );
     let local_signer = opseq_signer::LocalSigner::start(DEV_SEQUENCER_KEY).map_err(|e| eyre::eyre!(e))?;
     let sequencer = local_signer.address().await.map_err(|e| eyre::eyre!(e))?;
@@ -305,8 +303,8 @@ async fn serve_component(
 }
 
 async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
-    let devnet = devnet(&a.chains)?;
-    let fetcher = open_state(&a.datadir, &a.chains, &devnet)?;
+    let (devnet, fork) = chains(&a.chains)?;
+    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref())?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_state_fetcher::grpc::StateGrpc::new(state), cancel.clone()).await?;
@@ -314,7 +312,7 @@ async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
 }
 
 async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
-    let devnet = devnet(&a.chains)?;
+    let (devnet, fork) = chains(&a.chains)?;
     let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
     let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
         .map_err(|e| eyre::eyre!(e))?
@@ -322,7 +320,7 @@ async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
         .start();
     let txs: Arc<dyn TxSource> = Arc::new(
         opseq_txpool::LocalTxSource::new(pool, Arc::clone(&state), &devnet)
-            .warm_recipients(a.chains.fork_url.is_some().then(|| devnet.chains[0].chain_id)),
+            .warm_recipients(fork.as_ref().map(|f| f.chain)),
     );
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_txpool::grpc::TxPoolGrpc::new(txs), cancel.clone()).await?;

@@ -113,14 +113,14 @@ impl RemoteBase {
         if raw.is_null() {
             return Err(OpseqError::invalid(format!("{url} has no block {tag}")));
         }
-        let header = header_from_rpc(&raw).map_err(|e| OpseqError::invalid(upstream(url, e)))?;
-        let hash = header.hash_slow();
+        let pinned =
+            SealedBlock::header_only(header_from_rpc(&raw).map_err(|e| OpseqError::invalid(upstream(url, e)))?);
+        let (header, hash) = (&pinned.header, pinned.hash);
         if raw.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<B256>().ok()) != Some(hash) {
             return Err(OpseqError::invalid(format!(
                 "{url}: block {tag}'s header does not hash to the hash it reports (unsupported header fields?)"
             )));
         }
-        let pinned = SealedBlock::header_only(header.clone());
         let base = Self {
             url: url.to_string(),
             client,
@@ -135,11 +135,6 @@ impl RemoteBase {
             hashes: Mutex::new(HashMap::from([(header.number, hash)])),
         };
         Ok((base, pinned))
-    }
-
-    /// The pinned block.
-    pub const fn pinned(&self) -> BlockRef {
-        self.pinned
     }
 
     /// The upstream's chain id.
@@ -336,10 +331,6 @@ impl BaseState for RemoteBase {
             }
         }
         Ok(nodes)
-    }
-
-    fn known_keys(&self) -> (Vec<Address>, Vec<(Address, U256)>) {
-        (self.accounts.lock().keys().copied().collect(), self.storage.lock().keys().copied().collect())
     }
 
     fn block_hash(&self, number: u64) -> Result<Option<B256>, String> {

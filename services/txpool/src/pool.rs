@@ -188,13 +188,15 @@ struct AddMany(ChainId, Vec<(PoolTx, u64)>);
 impl Handler<AddMany> for TxPoolActor {
     type Result = Vec<EdgeResult<SubmitOutcome>>;
     fn handle(&mut self, AddMany(chain, txs): AddMany, _: &mut Context<Self>) -> Self::Result {
+        let listening = self.events.receiver_count() > 0;
         let Ok(pool) = self.pool(chain) else {
             return txs.iter().map(|_| Err(OpseqError::not_found(format!("unknown chain {chain}")))).collect();
         };
         let mut batch = sled::Batch::default();
         let mut added = Vec::new();
-        // Told to subscribers once journaled: (hash, removal reason, or None for an add).
-        let mut events: Vec<(B256, Option<RemovalReason>)> = Vec::new();
+        // Told to subscribers (if any) once journaled.
+        let mut events: Vec<PoolEvent> = Vec::new();
+        let removed = |hash, reason| PoolEvent::Removed { chain_id: chain, hash, reason };
         let mut out: Vec<EdgeResult<SubmitOutcome>> = Vec::with_capacity(txs.len());
         for (tx, state_nonce) in txs {
             let (key, value) = match serde_json::to_vec(&tx) {
@@ -218,10 +220,12 @@ impl Handler<AddMany> for TxPoolActor {
                     if outcome == SubmitOutcome::Pending && !pending {
                         outcome = SubmitOutcome::Queued;
                     }
-                    events.extend(replaced.map(|h| (h, Some(RemovalReason::Replaced))));
-                    events.extend(evicted.map(|h| (h, Some(RemovalReason::Evicted))));
-                    events.push((hash, None));
-                    added.push((hash, out.len(), sender, nonce, pending));
+                    if listening {
+                        events.extend(replaced.map(|h| removed(h, RemovalReason::Replaced)));
+                        events.extend(evicted.map(|h| removed(h, RemovalReason::Evicted)));
+                        events.push(PoolEvent::Added { chain_id: chain, hash, sender, nonce, pending });
+                    }
+                    added.push((hash, out.len()));
                     out.push(Ok(outcome));
                 }
                 Err(e) => out.push(Err(e)),
@@ -233,26 +237,14 @@ impl Handler<AddMany> for TxPoolActor {
         // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
         if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
             let pool = self.pools.get_mut(&chain).expect("checked above");
-            for (hash, i, ..) in added {
+            for (hash, i) in added {
                 pool.remove(&hash);
                 out[i] = Err(OpseqError::transient(format!("txpool journal write failed: {e}")));
             }
             return out;
         }
-        let adds: HashMap<B256, (Address, u64, bool)> =
-            added.iter().map(|(h, _, sender, nonce, pending)| (*h, (*sender, *nonce, *pending))).collect();
-        for (hash, reason) in events {
-            match (reason, adds.get(&hash)) {
-                (Some(reason), _) => self.removed(chain, hash, reason),
-                (None, Some((sender, nonce, pending))) => self.emit(PoolEvent::Added {
-                    chain_id: chain,
-                    hash,
-                    sender: *sender,
-                    nonce: *nonce,
-                    pending: *pending,
-                }),
-                (None, None) => {}
-            }
+        for e in events {
+            self.emit(e);
         }
         metrics::counter!("opseq_txpool_accepted_total", "chain_id" => chain.to_string()).increment(added.len() as u64);
         let size = self.pools.get(&chain).map_or(0, |p| p.by_hash.len());
@@ -581,8 +573,7 @@ impl TxSource for LocalTxSource {
             }
         }
         if self.warm.contains(&chain) && !to_add.is_empty() {
-            let mut to: Vec<Address> =
-                to_add.iter().filter_map(|(tx, _)| crate::validate::recipient(config, &tx.raw)).collect();
+            let mut to: Vec<Address> = to_add.iter().filter_map(|(tx, _)| tx.recipient(config.is_l2())).collect();
             to.sort_unstable();
             to.dedup();
             let state = Arc::clone(&self.state);

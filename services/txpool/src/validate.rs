@@ -42,15 +42,6 @@ pub const MIN_TIP: u128 = 1;
 
 /// Decodes `raw` by the chain's rules, checks what needs no state and recovers the sender;
 /// returns the pool entry and the value the tx transfers (for the balance check).
-/// The recipient of a raw tx of `chain` (`None` for a creation or an undecodable tx).
-pub fn recipient(chain: &ChainConfig, raw: &[u8]) -> Option<Address> {
-    if chain.is_l2() {
-        OpTxEnvelope::decode_2718_exact(raw).ok()?.to()
-    } else {
-        TxEnvelope::decode_2718_exact(raw).ok()?.to()
-    }
-}
-
 pub fn decode_and_recover(chain: &ChainConfig, raw: Bytes) -> Result<(PoolTx, U256), OpseqError> {
     if raw.len() > MAX_TX_SIZE {
         return Err(OpseqError::invalid(format!(
