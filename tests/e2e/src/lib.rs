@@ -547,7 +547,20 @@ impl Cluster {
 
     /// [`Cluster::start`] with extra environment for every process (each also gets
     /// `OPSEQ_OTLP_SERVICE_NAME=<component>`).
+    /// Free ports are picked by binding port 0 and releasing it, which races with other tests
+    /// doing the same (as in [`dev_env`]): a start that fails is retried on new ports.
     pub fn start_env(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Self> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start(dir, builder_extra, env) {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| eyre!("the cluster did not start")))
+    }
+
+    fn try_start(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Self> {
         let g = |_: &str| free_port();
         let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
         let addr = |p: u16| format!("http://127.0.0.1:{p}");
