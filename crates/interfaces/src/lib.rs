@@ -119,6 +119,12 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     async fn overlay(&self, chain: ChainId, hash: B256) -> EdgeResult<StateOverlay>;
     /// Every account at head, with code and storage (for `debug_dumpBlock`).
     async fn dump(&self, chain: ChainId) -> EdgeResult<Vec<DumpAccount>>;
+    /// Whether reads of `chain` complete without waiting (an in-process store that is not
+    /// forked): a caller may then poll them once on its own thread instead of handing small
+    /// work to another thread.
+    fn reads_in_place(&self, _chain: ChainId) -> bool {
+        false
+    }
 }
 
 /// Transactions waiting to be sequenced (served by the txpool).

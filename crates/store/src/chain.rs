@@ -1,6 +1,7 @@
 //! One chain's store.
 use crate::{
     BaseState, StoreError,
+    durable::{Batch, DurableTree},
     history::{Composed, decode_diff, encode_diff, take, u32_of},
 };
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
@@ -37,7 +38,7 @@ const TRIE_ROOT: &[u8] = b"trie_root";
 
 /// State trie nodes, content-addressed in the chain's tree.
 #[derive(Debug, Clone)]
-struct SledNodes(sled::Tree);
+struct SledNodes(DurableTree);
 
 impl NodeSource for SledNodes {
     fn node(&self, hash: &B256) -> Option<Bytes> {
@@ -134,7 +135,7 @@ fn decode_account(v: &[u8]) -> Result<AccountState, StoreError> {
 #[derive(Debug)]
 pub struct ChainStore {
     chain_id: ChainId,
-    tree: sled::Tree,
+    tree: DurableTree,
     /// The trie update of the last `compute_roots`, reused when the same diff is committed.
     pending: Mutex<Option<(B256, StateDiff, TrieUpdate)>>,
     /// Serialises commits (one writer per chain).
@@ -144,7 +145,7 @@ pub struct ChainStore {
 }
 
 impl ChainStore {
-    pub(crate) fn new(chain_id: ChainId, tree: sled::Tree) -> Self {
+    pub(crate) fn new(chain_id: ChainId, tree: DurableTree) -> Self {
         Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()), base: OnceLock::new() }
     }
 
@@ -232,14 +233,14 @@ impl ChainStore {
                 let number = pinned.header.number.to_be_bytes();
                 let mut at = number.to_vec();
                 at.extend_from_slice(pinned.hash.as_slice());
-                let mut batch = sled::Batch::default();
+                let mut batch = Batch::default();
                 batch.insert(key(P_BLOCK, &number), encode_block(pinned));
                 batch.insert(key(P_HASH, pinned.hash.as_slice()), &number[..]);
                 batch.insert(key(P_META, TRIE_ROOT), pinned.header.state_root.as_slice());
                 batch.insert(key(P_META, FORK), at.clone());
                 batch.insert(key(P_META, HEAD), at);
-                self.tree.apply_batch(batch)?;
-                self.tree.flush()?;
+                self.tree.apply(batch)?;
+                self.tree.sync()?;
             }
         }
         let _ = self.base.set(base);
@@ -395,25 +396,22 @@ impl ChainStore {
     /// All non-zero storage of an account at head.
     pub fn account_storage(&self, address: &Address) -> Result<Vec<(U256, U256)>, StoreError> {
         let prefix = key(P_STORAGE, address.as_slice());
-        self.tree
-            .scan_prefix(&prefix)
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((U256::from_be_slice(&k[21..]), U256::from_be_slice(&v)))
-            })
-            .filter(|r| !matches!(r, Ok((_, v)) if v.is_zero()))
-            .collect()
+        Ok(self
+            .tree
+            .scan_prefix(&prefix)?
+            .into_iter()
+            .map(|(k, v)| (U256::from_be_slice(&k[21..]), U256::from_be_slice(&v)))
+            .filter(|(_, v)| !v.is_zero())
+            .collect())
     }
 
     /// Every account at head.
     pub fn accounts(&self) -> Result<Vec<(Address, AccountState)>, StoreError> {
         self.tree
-            .scan_prefix([P_ACCOUNT])
-            .filter(|r| !matches!(r, Ok((_, v)) if v.is_empty()))
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((Address::from_slice(&k[1..]), decode_account(&v)?))
-            })
+            .scan_prefix([P_ACCOUNT])?
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| Ok((Address::from_slice(&k[1..]), decode_account(&v)?)))
             .collect()
     }
 
@@ -568,7 +566,7 @@ impl ChainStore {
             }
             let keys: Vec<(Address, Vec<U256>)> = keys.into_iter().map(|(a, s)| (a, s.into_iter().collect())).collect();
             let proof = base.proofs(&keys).map_err(StoreError::Base)?;
-            let mut batch = sled::Batch::default();
+            let mut batch = Batch::default();
             let mut new = 0usize;
             for node in proof {
                 let k = key_of_node(&node);
@@ -583,7 +581,7 @@ impl ChainStore {
                     keys.len()
                 )));
             }
-            self.tree.apply_batch(batch)?;
+            self.tree.apply(batch)?;
         }
         Err(StoreError::Unresolved("the trie paths did not resolve within 64 rounds of proofs".into()))
     }
@@ -601,7 +599,7 @@ impl ChainStore {
     ) -> Result<(), StoreError> {
         let nodes = SledNodes(self.tree.clone());
         let mut state = SparseTrie::new(root, nodes.clone());
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut done = Vec::new();
         for c in &diff.accounts {
             let k = keccak256(c.address);
@@ -651,7 +649,7 @@ impl ChainStore {
         for h in &slot_done {
             by_node.remove(h);
         }
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         Ok(())
     }
 
@@ -696,11 +694,11 @@ impl ChainStore {
                     (account, vec![U256::from_be_slice(&k)])
                 }
             };
-            let mut batch = sled::Batch::default();
+            let mut batch = Batch::default();
             for node in base.proofs(&[key]).map_err(StoreError::Base)? {
                 batch.insert(key_of_node(&node), node.as_ref());
             }
-            self.tree.apply_batch(batch)?;
+            self.tree.apply(batch)?;
             if nodes.node(&missing).is_none() {
                 return Err(unresolved("the proof of a key under it did not include it"));
             }
@@ -735,9 +733,9 @@ impl ChainStore {
                 })
                 .collect::<Result<_, StoreError>>()?,
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         batch.insert(key(P_META, TRIE_ROOT), EMPTY_ROOT_HASH.as_slice());
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         let update = self.trie_update(EMPTY_ROOT_HASH, &diff)?;
         if update.root != block.header.state_root {
             return Err(corrupt(&format!(
@@ -745,10 +743,10 @@ impl ChainStore {
                 update.root, block.header.state_root
             )));
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         Ok(true)
     }
 
@@ -832,10 +830,10 @@ impl ChainStore {
             self.block_by_hash(block.header.parent_hash)?.ok_or(StoreError::UnknownBlock(block.header.parent_hash))?;
         let update = self.update_for(parent.header.state_root, diff)?;
         root_matches(block, update.root)?;
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_SIDE, block.hash.as_slice()), encode_side(block, diff));
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         Ok(())
     }
 
@@ -928,7 +926,7 @@ impl ChainStore {
     fn rewind(&self, ancestor: u64, top: u64) -> Result<Vec<B256>, StoreError> {
         let composed = self.reverts(ancestor, top)?.finish();
         let base = self.block_by_number(ancestor)?.ok_or_else(|| corrupt("canonical block missing"))?;
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut removed = Vec::new();
         for n in ancestor + 1..=top {
             let block = self.block_by_number(n)?.ok_or_else(|| corrupt("canonical block missing"))?;
@@ -949,7 +947,7 @@ impl ChainStore {
         let mut head = ancestor.to_be_bytes().to_vec();
         head.extend_from_slice(base.hash.as_slice());
         batch.insert(key(P_META, HEAD), head);
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         Ok(removed)
     }
 
@@ -977,11 +975,11 @@ impl ChainStore {
     /// Writes one account change to the flat state.
     /// On a forked chain a deletion is a tombstone (an empty account record, a zero slot, a
     /// wiped-storage marker), so that the key is not read from the base again.
-    fn apply_flat(&self, batch: &mut sled::Batch, change: &AccountChange) -> Result<(), StoreError> {
+    fn apply_flat(&self, batch: &mut Batch, change: &AccountChange) -> Result<(), StoreError> {
         let forked = self.is_forked();
         if change.wipe_storage || change.info.is_none() {
-            for r in self.tree.scan_prefix(key(P_STORAGE, change.address.as_slice())).keys() {
-                batch.remove(r?);
+            for (k, _) in self.tree.scan_prefix(key(P_STORAGE, change.address.as_slice()))? {
+                batch.remove(k);
             }
             if forked {
                 batch.insert(key(P_WIPED, change.address.as_slice()), &[][..]);
@@ -1033,7 +1031,7 @@ impl ChainStore {
             _ => self.update_for(base_root, diff)?,
         };
         root_matches(block, update.root)?;
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         put_nodes(&mut batch, &update.nodes);
         batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
@@ -1062,13 +1060,13 @@ impl ChainStore {
         let mut head = number.to_vec();
         head.extend_from_slice(block.hash.as_slice());
         batch.insert(key(P_META, HEAD), head);
-        self.tree.apply_batch(batch)?;
+        self.tree.apply(batch)?;
         Ok(())
     }
 
-    /// Flushes this chain's writes to disk.
+    /// Makes this chain's writes durable (see [`crate::SyncMode`]).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.tree.flush()?;
+        self.tree.sync()?;
         Ok(())
     }
 }
@@ -1137,7 +1135,7 @@ fn root_matches(block: &SealedBlock, root: B256) -> Result<(), StoreError> {
 }
 
 /// Adds trie nodes (content-addressed) to a batch.
-fn put_nodes(batch: &mut sled::Batch, nodes: &[(B256, Vec<u8>)]) {
+fn put_nodes(batch: &mut Batch, nodes: &[(B256, Vec<u8>)]) {
     for (h, n) in nodes {
         batch.insert(key(P_NODE, h.as_slice()), n.as_slice());
     }
@@ -1439,10 +1437,12 @@ mod tests {
         let d0 = StateDiff { accounts: vec![acct(Address::repeat_byte(1), 10, vec![(U256::from(1), U256::from(7))])] };
         chain.commit(&block(chain, 0, B256::ZERO, &d0), &d0).unwrap();
         let root = chain.trie_root().unwrap();
-        for k in chain.tree.scan_prefix([P_NODE]).keys() {
-            chain.tree.remove(k.unwrap()).unwrap();
+        let mut gone = Batch::default();
+        for (k, _) in chain.tree.scan_prefix([P_NODE]).unwrap() {
+            gone.remove(k);
         }
-        chain.tree.remove(key(P_META, TRIE_ROOT)).unwrap();
+        gone.remove(key(P_META, TRIE_ROOT));
+        chain.tree.apply(gone).unwrap();
         assert!(chain.ensure_trie().unwrap());
         assert_eq!(chain.trie_root().unwrap(), root);
         assert!(!chain.ensure_trie().unwrap());
@@ -1460,7 +1460,7 @@ mod timing {
     #[ignore = "a measurement, not a test"]
     fn commit_of_a_10k_account_block() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &[1]).unwrap();
+        let store = Store::open(dir.path(), &[1], crate::SyncMode::Fsync).unwrap();
         let chain = store.chain(1).unwrap();
         let acct = |i: u64, bal: u64| AccountChange {
             address: Address::from_word(keccak256(i.to_be_bytes())),

@@ -2,11 +2,13 @@
 
 mod base;
 mod chain;
+mod durable;
 mod error;
 mod history;
 
 pub use base::BaseState;
 pub use chain::{ChainStore, REORG_DEPTH};
+pub use durable::{Batch, DurableDb, DurableTree, SyncMode};
 pub use error::StoreError;
 
 use opseq_primitives::ChainId;
@@ -15,27 +17,26 @@ use std::{collections::BTreeMap, path::Path, sync::Arc};
 /// The store of every chain a state-fetcher serves.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: sled::Db,
+    db: DurableDb,
     chains: BTreeMap<ChainId, Arc<ChainStore>>,
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path` with a tree per chain.
-    pub fn open(path: &Path, chains: &[ChainId]) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(path)?;
-        let db = sled::Config::new().path(path).flush_every_ms(Some(200)).open()?;
-        Self::with_db(db, chains)
+    /// Opens (or creates) the store at `path` with a tree per chain; commits are durable to
+    /// `sync`'s standard once [`Store::flush`] (or [`ChainStore::flush`]) returns.
+    pub fn open(path: &Path, chains: &[ChainId], sync: SyncMode) -> Result<Self, StoreError> {
+        Self::with_db(DurableDb::open(path, sync)?, chains)
     }
 
     /// A throwaway in-memory store (tests).
     pub fn temporary(chains: &[ChainId]) -> Result<Self, StoreError> {
-        Self::with_db(sled::Config::new().temporary(true).open()?, chains)
+        Self::with_db(DurableDb::temporary()?, chains)
     }
 
-    fn with_db(db: sled::Db, chains: &[ChainId]) -> Result<Self, StoreError> {
+    fn with_db(db: DurableDb, chains: &[ChainId]) -> Result<Self, StoreError> {
         let mut map = BTreeMap::new();
         for &id in chains {
-            let tree = db.open_tree(format!("chain/{id}"))?;
+            let tree = db.open_tree(&format!("chain/{id}"))?;
             map.insert(id, Arc::new(ChainStore::new(id, tree)));
         }
         Ok(Self { db, chains: map })
@@ -46,9 +47,8 @@ impl Store {
         self.chains.get(&id)
     }
 
-    /// Flushes everything to disk.
+    /// Makes every write durable (see [`SyncMode`]).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.db.sync()
     }
 }

@@ -289,41 +289,62 @@ pub(crate) async fn execute(
 ) -> Result<Executed, OpseqError> {
     let chain = builder.config().chain_id;
     let block_number = next.parent.number + 1;
-    let shreds = Arc::clone(&edges.shreds);
-    let (b, r, next) = (Arc::clone(builder), Arc::clone(reader), next.clone());
-    let handle = tokio::runtime::Handle::current();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        // State reads from the blocking thread belong to the caller's trace.
-        let _entered = span.enter();
-        let mut on_included = |inc: &opseq_executor::IncludedTx| {
-            if inc.index < shred_from {
-                return;
-            }
-            let shred = Shred::TxIncluded {
-                chain_id: chain,
-                block_number,
-                index: inc.index,
-                tx_hash: inc.hash,
-                success: inc.success,
-                logs: inc
-                    .logs
-                    .iter()
-                    .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
-                    .collect(),
-            };
-            let _ = handle.block_on(shreds.publish(shred));
+    let shred_of = move |inc: &opseq_executor::IncludedTx| Shred::TxIncluded {
+        chain_id: chain,
+        block_number,
+        index: inc.index,
+        tx_hash: inc.hash,
+        success: inc.success,
+        logs: inc
+            .logs
+            .iter()
+            .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
+            .collect(),
+    };
+    let result = if chosen.len() + candidates.len() <= IN_PLACE_TXS && edges.state.reads_in_place(chain) {
+        // A few txs over reads that never wait: cheaper here than two thread hand-offs. Their
+        // shreds follow the execution (microseconds later) instead of interleaving with it.
+        let mut out = Vec::new();
+        let r = {
+            let _in_place = crate::reader::InPlace::enter();
+            builder.execute(&**reader, next, chosen, candidates, &mut |inc: &opseq_executor::IncludedTx| {
+                if inc.index >= shred_from {
+                    out.push(shred_of(inc));
+                }
+            })
         };
-        b.execute(&*r, &next, chosen, candidates, &mut on_included)
-    })
-    .await
-    .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?
-    .map_err(|e| match e {
+        for s in out {
+            let _ = edges.shreds.publish(s).await;
+        }
+        r
+    } else {
+        let shreds = Arc::clone(&edges.shreds);
+        let (b, r, next) = (Arc::clone(builder), Arc::clone(reader), next.clone());
+        let handle = tokio::runtime::Handle::current();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            // State reads from the blocking thread belong to the caller's trace.
+            let _entered = span.enter();
+            let mut on_included = |inc: &opseq_executor::IncludedTx| {
+                if inc.index >= shred_from {
+                    let _ = handle.block_on(shreds.publish(shred_of(inc)));
+                }
+            };
+            b.execute(&*r, &next, chosen, candidates, &mut on_included)
+        })
+        .await
+        .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?
+    };
+    result.map_err(|e| match e {
         opseq_executor::BuildError::State(m) => OpseqError::transient(m),
         opseq_executor::BuildError::InvalidBlock(m) => OpseqError::invalid(m),
         other => OpseqError::fatal(other.to_string()),
     })
 }
+
+/// Executions of at most this many txs run on the builder's own thread when the state reads
+/// never wait ([`opseq_interfaces::StateSource::reads_in_place`]).
+const IN_PLACE_TXS: usize = 8;
 
 /// Seals an executed block on `parent`: roots from the state-fetcher, header hash, and (L2) the
 /// sequencer's signature.

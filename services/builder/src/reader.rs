@@ -2,7 +2,7 @@
 //! blocking calls from the executor's thread into the async edge.
 use alloy_primitives::{Address, B256, Bytes, U256};
 use opseq_executor::StateReader;
-use opseq_interfaces::StateSource;
+use opseq_interfaces::{EdgeResult, StateSource};
 use opseq_primitives::{AccountState, ChainId, StateDiff};
 use parking_lot::Mutex;
 use std::{collections::HashMap, sync::Arc};
@@ -80,9 +80,37 @@ impl EdgeReader {
         Ok(())
     }
 
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    fn block_on<T>(&self, f: impl std::future::Future<Output = EdgeResult<T>>) -> EdgeResult<T> {
+        if IN_PLACE.get() {
+            // Small work on the caller's own (async) thread, over reads that never wait.
+            use futures::FutureExt;
+            return f.now_or_never().unwrap_or_else(|| {
+                Err(opseq_primitives::OpseqError::fatal("a state read would wait on the builder's own thread"))
+            });
+        }
         // Runs on a blocking-pool thread (spawn_blocking), where blocking on the runtime is allowed.
         self.handle.block_on(f)
+    }
+}
+
+thread_local! {
+    static IN_PLACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, [`EdgeReader`]s on this thread poll their reads once instead of blocking (see
+/// [`StateSource::reads_in_place`]).
+pub(crate) struct InPlace(());
+
+impl InPlace {
+    pub(crate) fn enter() -> Self {
+        IN_PLACE.set(true);
+        Self(())
+    }
+}
+
+impl Drop for InPlace {
+    fn drop(&mut self) {
+        IN_PLACE.set(false);
     }
 }
 

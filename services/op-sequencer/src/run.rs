@@ -94,10 +94,11 @@ fn open_state(
     datadir: &std::path::Path,
     devnet: &DevnetConfig,
     fork: Option<&opseq_state_fetcher::Fork>,
+    sync: opseq_store::SyncMode,
 ) -> eyre::Result<opseq_state_fetcher::StateFetcher> {
     match fork {
-        Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, f).map_err(|e| eyre::eyre!(e)),
-        None => opseq_state_fetcher::StateFetcher::open(datadir, devnet).wrap_err("opening the chain store"),
+        Some(f) => opseq_state_fetcher::StateFetcher::open_forked(datadir, devnet, f, sync).map_err(|e| eyre::eyre!(e)),
+        None => opseq_state_fetcher::StateFetcher::open(datadir, devnet, sync).wrap_err("opening the chain store"),
     }
 }
 
@@ -209,9 +210,9 @@ fn load_jwt(path: &Path) -> eyre::Result<alloy_rpc_types_engine::JwtSecret> {
 async fn dev(a: DevArgs) -> eyre::Result<()> {
     let (devnet, fork) = chains(&a.chains)?;
     std::fs::create_dir_all(&a.datadir).wrap_err_with(|| format!("creating {}", a.datadir.display()))?;
-    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref())?;
+    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref(), a.chains.db_sync)?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
-    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet, a.chains.db_sync)
         .map_err(|e| eyre::eyre!(e))?
         .with_limit(a.chains.txpool_max_txs)
         .start();
@@ -304,7 +305,7 @@ async fn serve_component(
 
 async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
     let (devnet, fork) = chains(&a.chains)?;
-    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref())?;
+    let fetcher = open_state(&a.datadir, &devnet, fork.as_ref(), a.chains.db_sync)?;
     let state: Arc<dyn StateSource> = Arc::new(opseq_state_fetcher::LocalStateSource::start(fetcher));
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, opseq_state_fetcher::grpc::StateGrpc::new(state), cancel.clone()).await?;
@@ -314,7 +315,7 @@ async fn state_fetcher(a: ComponentArgs) -> eyre::Result<()> {
 async fn txpool(a: ComponentArgs) -> eyre::Result<()> {
     let (devnet, fork) = chains(&a.chains)?;
     let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
-    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet)
+    let pool = opseq_txpool::TxPoolActor::open(&a.datadir, &devnet, a.chains.db_sync)
         .map_err(|e| eyre::eyre!(e))?
         .with_limit(a.chains.txpool_max_txs)
         .start();

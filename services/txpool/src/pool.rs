@@ -9,6 +9,7 @@ use opseq_primitives::{
     AccountState, ChainConfig, ChainId, DevnetConfig, OpseqError, PoolEvent, PoolStatus, PoolTx, RemovalReason,
     SubmitOutcome,
 };
+use opseq_store::{Batch, DurableDb, DurableTree, SyncMode};
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
@@ -112,7 +113,7 @@ impl ChainPool {
 #[derive(Debug)]
 pub struct TxPoolActor {
     pools: HashMap<ChainId, ChainPool>,
-    journal: sled::Db,
+    journal: DurableTree,
     events: tokio::sync::broadcast::Sender<PoolEvent>,
 }
 
@@ -125,16 +126,16 @@ impl Actor for TxPoolActor {
 
 impl TxPoolActor {
     /// Opens the journal at `datadir/txpool` and reloads every journaled tx.
-    pub fn open(datadir: &Path, devnet: &DevnetConfig) -> Result<Self, OpseqError> {
-        let journal = sled::Config::new()
-            .path(datadir.join("txpool"))
-            .open()
+    /// Accepted txs are durable to `sync`'s standard before they are acknowledged.
+    pub fn open(datadir: &Path, devnet: &DevnetConfig, sync: SyncMode) -> Result<Self, OpseqError> {
+        let journal = DurableDb::open(&datadir.join("txpool"), sync)
+            .and_then(|db| db.open_tree("journal"))
             .map_err(|e| OpseqError::fatal(format!("opening the txpool journal: {e}")))?;
         let mut pools: HashMap<ChainId, ChainPool> =
             devnet.chain_ids().into_iter().map(|c| (c, ChainPool::default())).collect();
         let mut n = 0;
-        for item in journal.iter() {
-            let (_, v) = item.map_err(|e| OpseqError::fatal(e.to_string()))?;
+        let entries = journal.scan_prefix([]).map_err(|e| OpseqError::fatal(e.to_string()))?;
+        for (_, v) in entries {
             match serde_json::from_slice::<PoolTx>(&v) {
                 Ok(tx) => {
                     if let Some(p) = pools.get_mut(&tx.chain_id) {
@@ -192,7 +193,7 @@ impl Handler<AddMany> for TxPoolActor {
         let Ok(pool) = self.pool(chain) else {
             return txs.iter().map(|_| Err(OpseqError::not_found(format!("unknown chain {chain}")))).collect();
         };
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut added = Vec::new();
         // Told to subscribers (if any) once journaled.
         let mut events: Vec<PoolEvent> = Vec::new();
@@ -235,7 +236,7 @@ impl Handler<AddMany> for TxPoolActor {
             return out;
         }
         // Journal before answering: an accepted tx survives a crash (ARCHITECTURE.md rule 5).
-        if let Err(e) = self.journal.apply_batch(batch).and_then(|_| self.journal.flush().map(|_| ())) {
+        if let Err(e) = self.journal.apply(batch).and_then(|()| self.journal.sync()) {
             let pool = self.pools.get_mut(&chain).expect("checked above");
             for (hash, i) in added {
                 pool.remove(&hash);
@@ -326,9 +327,13 @@ impl Handler<Best> for TxPoolActor {
                 heap.push((t.effective_tip(m.base_fee).unwrap_or_default(), std::cmp::Reverse(t.hash), i));
             }
         }
+        let mut stale_batch = Batch::default();
         for h in stale {
-            let _ = self.journal.remove(Self::journal_key(chain, &h));
+            stale_batch.remove(Self::journal_key(chain, &h));
             self.removed(chain, h, RemovalReason::NonceUsed);
+        }
+        if let Err(e) = self.journal.apply(stale_batch) {
+            warn!(target: "opseq::txpool", error = %e, "could not drop stale txs from the journal (they are dropped again on reload)");
         }
         Ok(out)
     }
@@ -347,7 +352,7 @@ impl Handler<Committed> for TxPoolActor {
     type Result = EdgeResult<()>;
     fn handle(&mut self, m: Committed, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool(m.chain)?;
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut gone = Vec::new();
         let reasons = m.included.iter().map(|h| (h, RemovalReason::Mined));
         for (h, reason) in reasons.chain(m.invalid.iter().map(|h| (h, RemovalReason::Invalid))) {
@@ -357,8 +362,7 @@ impl Handler<Committed> for TxPoolActor {
             }
         }
         if !gone.is_empty() {
-            // (An empty batch still costs sled a log write and a sync.)
-            self.journal.apply_batch(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
+            self.journal.apply(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
         }
         for (h, reason) in gone {
             self.removed(m.chain, h, reason);
@@ -443,7 +447,9 @@ impl Handler<Query> for TxPoolActor {
             Query::Drop(c, h) => {
                 let dropped = self.pool(c)?.remove(&h).is_some();
                 if dropped {
-                    self.journal.remove(Self::journal_key(c, &h)).map_err(|e| OpseqError::transient(e.to_string()))?;
+                    let mut batch = Batch::default();
+                    batch.remove(Self::journal_key(c, &h));
+                    self.journal.apply(batch).map_err(|e| OpseqError::transient(e.to_string()))?;
                     self.removed(c, h, RemovalReason::Dropped);
                 }
                 QueryAnswer::Dropped(dropped)

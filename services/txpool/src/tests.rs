@@ -96,7 +96,7 @@ fn setup(dir: &std::path::Path) -> (LocalTxSource, Arc<MemState>) {
             AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY },
         );
     }
-    let actor = TxPoolActor::open(dir, &devnet).unwrap().start();
+    let actor = TxPoolActor::open(dir, &devnet, opseq_store::SyncMode::Fsync).unwrap().start();
     (LocalTxSource::new(actor, state.clone(), &devnet), state)
 }
 
@@ -166,7 +166,7 @@ async fn the_journal_restores_accepted_txs() {
     let mut tries = 0;
     let pool = loop {
         let devnet = DevnetConfig::dev(6, 2, 0);
-        match TxPoolActor::open(dir.path(), &devnet) {
+        match TxPoolActor::open(dir.path(), &devnet, opseq_store::SyncMode::Os) {
             Ok(actor) => break LocalTxSource::new(actor.start(), Arc::new(MemState::default()), &devnet),
             Err(_) if tries < 50 => {
                 tries += 1;
@@ -189,8 +189,11 @@ async fn a_full_pool_evicts_its_cheapest_tx_and_batches_answer_per_tx() {
             AccountState { nonce: 0, balance: U256::from(10u128.pow(20)), code_hash: KECCAK256_EMPTY },
         );
     }
-    let pool =
-        LocalTxSource::new(TxPoolActor::open(dir.path(), &devnet).unwrap().with_limit(4).start(), state, &devnet);
+    let pool = LocalTxSource::new(
+        TxPoolActor::open(dir.path(), &devnet, opseq_store::SyncMode::Os).unwrap().with_limit(4).start(),
+        state,
+        &devnet,
+    );
     // One batch: four accepted, a fifth with a tip below everyone's is refused, a bad one too.
     let results = pool
         .submit_many(
