@@ -68,6 +68,7 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_FORK_BLOCK, value: {{ . | quote }} }
 {{- end }}
 - { name: OPSEQ_FORK_TIMEOUT_MS, value: {{ $v.chains.fork.timeoutMs | quote }} }
+- { name: OPSEQ_DB_SYNC, value: {{ $v.storage.sync | quote }} }
 - { name: OPSEQ_LOG_FILTER, value: {{ $v.log.filter | quote }} }
 - { name: OPSEQ_LOG_JSON, value: {{ $v.log.json | quote }} }
 {{- with $v.otlp.endpoint }}

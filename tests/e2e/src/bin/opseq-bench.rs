@@ -117,6 +117,10 @@ fn start_anvil(port: u16, cache: &std::path::Path) -> eyre::Result<Child> {
 }
 
 fn start_ours(dir: &std::path::Path, accounts: u64) -> eyre::Result<Proc> {
+    start_ours_with(dir, accounts, &[])
+}
+
+fn start_ours_with(dir: &std::path::Path, accounts: u64, extra: &[&str]) -> eyre::Result<Proc> {
     let port = free_port();
     let args: Vec<String> = [
         "dev",
@@ -131,6 +135,7 @@ fn start_ours(dir: &std::path::Path, accounts: u64) -> eyre::Result<Proc> {
         &accounts.to_string(),
     ]
     .iter()
+    .chain(extra)
     .map(|s| s.to_string())
     .collect();
     let mut p = Proc::spawn(&args, port, dir.with_extension("log"))?;
@@ -222,30 +227,30 @@ fn ingest_and_round_trip(
 /// The one-tx-block round trip, 1,000 runs each: ours `test_open` → `test_includeRaw` →
 /// `test_seal` (which commits), anvil `eth_sendRawTransaction` → `evm_mine`. `key` must be a
 /// funded sender neither node has seen.
-fn round_trip(
-    anvil: &Node,
+/// One JSON-RPC call on a kept-alive connection; the result, or the error as an `Err`.
+fn rpc(conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value) -> eyre::Result<Value> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let v: Value = serde_json::from_str(&conn.post(path, auth, &body)?)?;
+    if let Some(e) = v.get("error") {
+        eyre::bail!("{method}: {e}");
+    }
+    Ok(v["result"].clone())
+}
+
+/// `runs` test-API round trips of a one-tx block (`key`'s nonces from 0) on one kept-alive
+/// connection, as a test harness would hold, with one JWT renewed every 30 s (it is valid for
+/// 60 s around its `iat`): the totals, and per call (open, includeRaw, seal).
+fn test_api_round_trips(
     ours: &Node,
     ours_proc: &Proc,
     key: &PrivateKeySigner,
-) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
-    let mut rows = Vec::new();
+    runs: u64,
+) -> eyre::Result<(Vec<Duration>, [Vec<Duration>; 3])> {
     let dead = TxKind::Call(Address::repeat_byte(0xde));
-    // One kept-alive connection per node, as a test harness would hold; one JWT for the run
-    // (valid for 60 s around its `iat`, so it is renewed every 30 s).
-    let runs = 1_000u64;
-    let call =
-        |conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value| -> eyre::Result<Value> {
-            let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-            let v: Value = serde_json::from_str(&conn.post(path, auth, &body)?)?;
-            if let Some(e) = v.get("error") {
-                eyre::bail!("{method}: {e}");
-            }
-            Ok(v["result"].clone())
-        };
     let path = format!("/chains/{CHAIN}");
     let mut conn = KeepAlive::connect(&ours.addr)?;
     let mut token = (Instant::now(), format!("Bearer {}", ours_proc.token()?));
-    let mut ours_t = Vec::new();
+    let mut totals = Vec::new();
     let mut steps: [Vec<Duration>; 3] = Default::default();
     for i in 0..runs {
         if token.0.elapsed() > Duration::from_secs(30) {
@@ -254,16 +259,33 @@ fn round_trip(
         let auth = [("Authorization", token.1.as_str())];
         let raw = tx(key, i, dead, Bytes::new(), 21_000);
         let t = Instant::now();
-        let job = call(&mut conn, &path, &auth, "test_open", json!([]))?["jobId"].clone();
+        let job = rpc(&mut conn, &path, &auth, "test_open", json!([]))?["jobId"].clone();
         let t1 = t.elapsed();
-        call(&mut conn, &path, &auth, "test_includeRaw", json!([job, raw]))?;
+        rpc(&mut conn, &path, &auth, "test_includeRaw", json!([job, raw]))?;
         let t2 = t.elapsed();
-        call(&mut conn, &path, &auth, "test_seal", json!([job]))?;
-        ours_t.push(t.elapsed());
+        rpc(&mut conn, &path, &auth, "test_seal", json!([job]))?;
+        totals.push(t.elapsed());
         steps[0].push(t1);
         steps[1].push(t2 - t1);
         steps[2].push(t.elapsed() - t2);
     }
+    Ok((totals, steps))
+}
+
+fn round_trip(
+    anvil: &Node,
+    ours: &Node,
+    ours_proc: &Proc,
+    key: &PrivateKeySigner,
+) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let mut rows = Vec::new();
+    let dead = TxKind::Call(Address::repeat_byte(0xde));
+    let runs = 1_000u64;
+    let call = rpc;
+    let path = format!("/chains/{CHAIN}");
+    let mut conn = KeepAlive::connect(&ours.addr)?;
+    let token = (Instant::now(), format!("Bearer {}", ours_proc.token()?));
+    let (ours_t, steps) = test_api_round_trips(ours, ours_proc, key, runs)?;
     let [open, include, seal] = steps.map(|s| percentiles(s).0);
     println!("op-sequencer round trip p50 by call: open {open:.3} ms, includeRaw {include:.3} ms, seal {seal:.3} ms");
     // What one call costs with nothing to do (HTTP, JWT, dispatch, one actor hop).
@@ -298,6 +320,16 @@ fn round_trip(
     );
     rows.push(("one-tx block round trip, p50".into(), an50, op50, "ms"));
     rows.push(("one-tx block round trip, p99".into(), an99, op99, "ms"));
+    // The same on a fresh node that fdatasyncs every commit (`--db.sync fsync`).
+    let fdir = tempfile::tempdir()?;
+    let fproc = start_ours_with(&fdir.path().join("ours"), 1, &["--db.sync", "fsync"])?;
+    let fnode =
+        Node { name: "op-sequencer --db.sync fsync", addr: fproc.http.clone(), path: format!("/chains/{CHAIN}") };
+    let (fsync_t, _) = test_api_round_trips(&fnode, &fproc, &signer(0), runs)?;
+    let (f50, f99) = percentiles(fsync_t);
+    println!("one-tx block round trip with --db.sync fsync: p50 {f50:.3} ms p99 {f99:.3} ms");
+    rows.push(("one-tx block round trip, p50, ours with --db.sync fsync".into(), an50, f50, "ms"));
+    rows.push(("one-tx block round trip, p99, ours with --db.sync fsync".into(), an99, f99, "ms"));
     Ok(rows)
 }
 
