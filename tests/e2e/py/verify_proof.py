@@ -5,7 +5,8 @@ For each `--account` (with the `--slot`s asked for every account): the account p
 resolve, under the block's stateRoot, to the account's RLP [nonce, balance, storageHash,
 codeHash] (or to nothing for an account that does not exist), and every storage proof must
 resolve, under the answered storageHash, to RLP(value) (nothing for zero). Uses
-`HexaryTrie.get_from_proof` (PyPI `trie`), no code of ours. Prints how many proofs checked.
+`HexaryTrie.get_from_proof` (PyPI `trie`), no code of ours. Prints how many proofs checked, and
+how many of the accounts the proofs show absent.
 """
 import argparse, sys
 
@@ -27,7 +28,7 @@ def main():
     ap.add_argument("--slot", action="append", default=[])
     a = ap.parse_args()
     root = b(rpc(a.rpc, "eth_getBlockByNumber", ["latest", False])["stateRoot"])
-    checked = 0
+    checked, absent = 0, 0
     for account in a.account:
         p = rpc(a.rpc, "eth_getProof", [account, a.slot, "latest"])
         got = HexaryTrie.get_from_proof(root, keccak(b(account)), [rlp.decode(b(n)) for n in p["accountProof"]])
@@ -38,6 +39,7 @@ def main():
             print(f"{account}: the proof gives {got.hex()}, the answer says {want.hex()}", file=sys.stderr)
             sys.exit(1)
         checked += 1
+        absent += got == b""
         for s in p["storageProof"]:
             v = HexaryTrie.get_from_proof(b(p["storageHash"]), keccak(b(s["key"]).rjust(32, b"\0")),
                                           [rlp.decode(b(n)) for n in s["proof"]])
@@ -46,7 +48,7 @@ def main():
                 print(f"{account} slot {s['key']}: the proof gives {v.hex()}, the answer says {value}", file=sys.stderr)
                 sys.exit(1)
             checked += 1
-    print(f"{checked} proofs verified against stateRoot 0x{root.hex()}")
+    print(f"{checked} proofs verified against stateRoot 0x{root.hex()} ({absent} accounts absent)")
 
 
 if __name__ == "__main__":

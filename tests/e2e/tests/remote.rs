@@ -24,14 +24,19 @@ fn token_transfer(to: Address, amount: U256) -> Bytes {
 /// anvil with a state worth forking: funded senders and a token whose holders' balances live
 /// in storage (slot = holder address).
 ///
-/// No tx touches an empty or missing account: anvil does not apply EIP-161 (its in-memory
-/// database keeps a touched empty account, and a zero-value call creates one; `eth_getProof`
-/// after such a block proves it), while we delete them as geth does, so the roots would differ
-/// by design. Account deletion is checked against EEST's roots instead (`opseq-store`).
+/// anvil does not apply EIP-161: its in-memory database keeps a touched empty account, and a
+/// zero-value call creates one (`eth_getProof` after such a block proves it). `EMPTY` is such an
+/// account, made by a zero-value call at set-up; the third block touches it (Ethereum deletes
+/// it) and makes anvil create another, and the oracle deletes both from anvil's trie.
 struct Upstream {
     anvil: Anvil,
     token: Address,
 }
+
+/// An empty account in anvil's state at the fork point.
+const EMPTY: Address = Address::new([0xe0; 20]);
+/// A missing account a zero-value call touches (anvil creates it, Ethereum does not).
+const UNTOUCHED: Address = Address::new([0xe1; 20]);
 
 fn upstream() -> eyre::Result<Upstream> {
     // Prague: our L1 rules; FIFO: anvil mines txs in the order they arrive, as we include them.
@@ -49,6 +54,9 @@ fn upstream() -> eyre::Result<Upstream> {
     )?;
     anvil.rpc("eth_sendRawTransaction", json!([deploy]))?;
     let token = deployer.address().create(0);
+    let touch =
+        sign_eip1559(&deployer, CHAIN, 1, TxKind::Call(EMPTY), U256::ZERO, Bytes::new(), 21_000, 100_000_000_000)?;
+    anvil.rpc("eth_sendRawTransaction", json!([touch]))?;
     for i in 0..40 {
         anvil.rpc("anvil_setBalance", json!([signer(i).address(), "0x3635c9adc5dea00000"]))?;
     }
@@ -98,15 +106,20 @@ fn first_block(up: &Upstream) -> eyre::Result<Vec<String>> {
 }
 
 /// Block 2: holders 0..6 send their whole balance to fresh accounts (six slots cleared, some
-/// collapsing a branch onto a sibling no proof of the touched keys shows).
+/// collapsing a branch onto a sibling no proof of the touched keys shows); zero-value calls touch
+/// an empty account (Ethereum deletes it) and a missing one (Ethereum does not create it). Both
+/// kinds of deviation of anvil's are in this one block: the next block's parent hash, and with it
+/// the EIP-2935 history contract's storage, would differ too.
 fn second_block(up: &Upstream) -> eyre::Result<Vec<String>> {
-    (0..6u64)
-        .map(|i| {
-            let to = Address::left_padding_from(&(0xb000 + i).to_be_bytes());
-            let all = token_transfer(to, U256::from(1000 + i));
-            sign_eip1559(&signer(i), CHAIN, 0, TxKind::Call(up.token), U256::ZERO, all, 100_000, FEE)
-        })
-        .collect()
+    let clear = (0..6u64).map(|i| {
+        let to = Address::left_padding_from(&(0xb000 + i).to_be_bytes());
+        let all = token_transfer(to, U256::from(1000 + i));
+        sign_eip1559(&signer(i), CHAIN, 0, TxKind::Call(up.token), U256::ZERO, all, 100_000, FEE)
+    });
+    let touch = [(32, EMPTY), (33, UNTOUCHED)]
+        .into_iter()
+        .map(|(i, to)| sign_eip1559(&signer(i), CHAIN, 0, TxKind::Call(to), U256::ZERO, Bytes::new(), 21_000, FEE));
+    clear.chain(touch).collect()
 }
 
 /// The token's storage after both blocks (slot -> value), as the test built it.
@@ -143,7 +156,8 @@ fn field<'a>(b: &'a Value, k: &str) -> &'a str {
 /// Builds `raws` as one block on both: anvil mines them (FIFO, automine off), then ours takes
 /// exactly these txs in this order through the test API, with anvil's header inputs (timestamp,
 /// prevRandao, beacon root, fee recipient, extra data, gas limit). Returns (ours, anvil's).
-fn both(node: &Proc, up: &Upstream, raws: &[String]) -> eyre::Result<(Value, Value)> {
+/// The parent hashes are compared unless the parents' roots differ by design (`same_parent`).
+fn both(node: &Proc, up: &Upstream, raws: &[String], same_parent: bool) -> eyre::Result<(Value, Value)> {
     let parent = up.anvil.rpc("eth_getBlockByNumber", json!(["latest", false]))?;
     for raw in raws {
         up.anvil.rpc("eth_sendRawTransaction", json!([raw]))?;
@@ -167,7 +181,10 @@ fn both(node: &Proc, up: &Upstream, raws: &[String]) -> eyre::Result<(Value, Val
     let ours = node.rpc(CHAIN, "eth_getBlockByNumber", json!(["latest", false]))?;
     assert_eq!(ours["hash"], sealed["block"]["hash"], "{sealed}");
     assert_eq!(theirs["transactions"], ours["transactions"], "same txs in the same order");
-    for f in ["parentHash", "baseFeePerGas", "gasUsed", "receiptsRoot", "logsBloom", "transactionsRoot"] {
+    if same_parent {
+        assert_eq!(field(&theirs, "parentHash"), field(&ours, "parentHash"), "parentHash");
+    }
+    for f in ["baseFeePerGas", "gasUsed", "receiptsRoot", "logsBloom", "transactionsRoot"] {
         assert_eq!(field(&theirs, f), field(&ours, f), "{f}");
     }
     Ok((ours, theirs))
@@ -182,7 +199,7 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
     assert_eq!(node.rpc(CHAIN, "eth_blockNumber", json!([]))?, fork_head, "we continue from anvil's head");
 
     // Block 1: the same block, hash for hash (state, receipts and tx roots, every header field).
-    let (ours, theirs) = both(&node, &up, &first_block(&up)?)?;
+    let (ours, theirs) = both(&node, &up, &first_block(&up)?, true)?;
     assert_eq!(field(&theirs, "stateRoot"), field(&ours, "stateRoot"), "block 1 stateRoot");
     assert_eq!(field(&theirs, "hash"), field(&ours, "hash"), "block 1 hash");
     // BLOCKHASH below the fork point came from the upstream.
@@ -191,20 +208,40 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
         up.anvil.rpc("eth_getBlockByNumber", json!([format!("{:#x}", hex_u64(&ours["number"])? - 2), false]))?;
     assert_eq!(probed, below["hash"], "BLOCKHASH of a block below the fork point");
 
-    // Block 2 clears slots. anvil keeps a zeroed slot in its storage trie (as RLP(0)), so its
-    // root there is not Ethereum's: the oracle is anvil's root with the token's leaf corrected
-    // by ethereum's Python trie, from the token's full final storage.
-    let (ours, theirs) = both(&node, &up, &second_block(&up)?)?;
+    // Block 2 clears slots and touches empty accounts. anvil keeps a zeroed slot in its storage
+    // trie (as RLP(0)) and touched empty accounts, so its root there is not Ethereum's: the
+    // oracle is anvil's root with the token's leaf corrected from the token's full final storage
+    // and the two empty accounts' leaves deleted, by ethereum's Python trie.
+    let (ours, theirs) = both(&node, &up, &second_block(&up)?, true)?;
     let storage = dir.path().join("storage.json");
     std::fs::write(&storage, Value::Object(final_storage()).to_string())?;
     let out = python(
         "corrected_root.py",
-        &["--anvil", &up.anvil.url(), "--account", &up.token.to_string(), "--storage", storage.to_str().unwrap()],
+        &[
+            "--anvil",
+            &up.anvil.url(),
+            "--account",
+            &up.token.to_string(),
+            "--storage",
+            storage.to_str().unwrap(),
+            "--delete",
+            &EMPTY.to_string(),
+            "--delete",
+            &UNTOUCHED.to_string(),
+        ],
     )?;
     let oracle: Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
     assert_ne!(oracle["storageRoot"], oracle["anvilStorageHash"], "anvil still keeps zeroed slots: {oracle}");
+    assert_eq!(oracle["deleted"], json!([EMPTY.to_string(), UNTOUCHED.to_string()]), "anvil kept both: {oracle}");
     assert_eq!(field(&ours, "stateRoot"), field(&oracle, "stateRoot"), "block 2 stateRoot vs the spec's ({oracle})");
     assert_ne!(field(&theirs, "stateRoot"), field(&ours, "stateRoot"));
+
+    // Our proofs show both accounts absent, and verify against our root.
+    let checked = python(
+        "verify_proof.py",
+        &["--rpc", &node.url(CHAIN), "--account", &EMPTY.to_string(), "--account", &UNTOUCHED.to_string()],
+    )?;
+    assert!(checked.contains("2 proofs verified") && checked.contains("(2 accounts absent)"), "{checked}");
 
     // A cleared slot reads as zero (not as the fork block's value).
     let cleared = B256::left_padding_from(signer(0).address().as_slice());
@@ -422,7 +459,7 @@ fn the_cluster_builds_on_anvils_state_too() -> eyre::Result<()> {
     let cluster = Cluster::start_env(dir.path(), &["--no-auto"], &[("OPSEQ_FORK_URL", url.as_str())])?;
     let node = cluster.builder();
     assert_eq!(node.rpc(CHAIN, "eth_blockNumber", json!([]))?, up.anvil.rpc("eth_blockNumber", json!([]))?);
-    let (ours, theirs) = both(node, &up, &first_block(&up)?)?;
+    let (ours, theirs) = both(node, &up, &first_block(&up)?, true)?;
     assert_eq!(field(&theirs, "stateRoot"), field(&ours, "stateRoot"), "stateRoot");
     assert_eq!(field(&theirs, "hash"), field(&ours, "hash"), "hash");
     let probed = node.rpc(CHAIN, "eth_getStorageAt", json!([BLOCKHASH_PROBE, "0x0", "latest"]))?;
