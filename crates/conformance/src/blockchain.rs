@@ -117,6 +117,7 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
         genesis_timestamp: genesis.timestamp,
         l1_chain_id: None,
         extra_accounts: 0,
+        system_config: None,
     };
     let builder = BlockBuilder::with_rules(config, rules);
     let mut head = genesis;

@@ -225,6 +225,7 @@ fn base_fee(x: &Value) -> R {
         genesis_timestamp: 0,
         l1_chain_id: None,
         extra_accounts: 0,
+        system_config: None,
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {

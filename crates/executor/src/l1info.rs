@@ -66,6 +66,63 @@ pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1Info
     out.into()
 }
 
+impl L1InfoParams {
+    /// The dev defaults with `c`'s system-config values, if any.
+    pub fn with_system_config(c: Option<&opseq_primitives::SystemConfig>) -> Self {
+        let d = Self::default();
+        let Some(c) = c else { return d };
+        Self {
+            base_fee_scalar: c.base_fee_scalar,
+            blob_base_fee_scalar: c.blob_base_fee_scalar,
+            batcher_hash: c.batcher_hash,
+            operator_fee_scalar: c.operator_fee_scalar,
+            operator_fee_constant: c.operator_fee_constant,
+            ..d
+        }
+    }
+}
+
+/// What an L1-info deposit's calldata says (Ecotone's 164-byte or Isthmus's 176-byte layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L1InfoValues {
+    /// The system-config values (operator fee zero before Isthmus).
+    pub system_config: opseq_primitives::SystemConfig,
+    /// The L1 origin's number.
+    pub origin_number: u64,
+    /// The L1 origin's hash.
+    pub origin_hash: B256,
+    /// The L2 block's position in its epoch.
+    pub sequence_number: u64,
+}
+
+/// `setL1BlockValuesEcotone()` selector.
+const ECOTONE_SELECTOR: [u8; 4] = [0x44, 0x0a, 0x5e, 0x20];
+/// Length of the Ecotone calldata.
+const ECOTONE_LEN: usize = 164;
+
+/// Parses L1-info deposit calldata; `None` if it is not Ecotone's or Isthmus's.
+pub fn parse_l1_info(calldata: &[u8]) -> Option<L1InfoValues> {
+    let isthmus = match (calldata.len(), calldata.get(..4)?) {
+        (ECOTONE_LEN, s) if s == ECOTONE_SELECTOR => false,
+        (ISTHMUS_LEN, s) if s == ISTHMUS_SELECTOR => true,
+        _ => return None,
+    };
+    let u32_at = |at: usize| u32::from_be_bytes(calldata[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |at: usize| u64::from_be_bytes(calldata[at..at + 8].try_into().expect("8 bytes"));
+    Some(L1InfoValues {
+        system_config: opseq_primitives::SystemConfig {
+            base_fee_scalar: u32_at(4),
+            blob_base_fee_scalar: u32_at(8),
+            batcher_hash: B256::from_slice(&calldata[132..164]),
+            operator_fee_scalar: if isthmus { u32_at(164) } else { 0 },
+            operator_fee_constant: if isthmus { u64_at(168) } else { 0 },
+        },
+        origin_number: u64_at(28),
+        origin_hash: B256::from_slice(&calldata[100..132]),
+        sequence_number: u64_at(12),
+    })
+}
+
 /// The sequence number inside an L1-info deposit's calldata (any Ecotone-style layout).
 pub fn parse_sequence_number(calldata: &[u8]) -> Option<u64> {
     calldata.get(12..20).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
@@ -121,5 +178,35 @@ mod tests {
         let tx = l1_info_deposit(&origin, hash, 3, &p);
         assert_eq!(tx.source_hash, keccak256(outer));
         let _ = b256!("0000000000000000000000000000000000000000000000000000000000000000");
+    }
+
+    #[test]
+    fn l1_info_calldata_parses_back_in_both_layouts() {
+        let origin = Header { number: 77, timestamp: 1_000, base_fee_per_gas: Some(9), ..Default::default() };
+        let hash = B256::repeat_byte(0xcd);
+        let p = L1InfoParams {
+            base_fee_scalar: 11,
+            blob_base_fee_scalar: 22,
+            batcher_hash: B256::repeat_byte(0x0b),
+            operator_fee_scalar: 33,
+            operator_fee_constant: 44,
+            ..Default::default()
+        };
+        let data = l1_info_calldata(&origin, hash, 5, &p);
+        let v = parse_l1_info(&data).unwrap();
+        assert_eq!((v.origin_number, v.origin_hash, v.sequence_number), (77, hash, 5));
+        assert_eq!(L1InfoParams::with_system_config(Some(&v.system_config)), p);
+        // Ecotone's layout: its own selector, the first 164 bytes, no operator fee.
+        let mut ecotone = data[..164].to_vec();
+        ecotone[..4].copy_from_slice(&ECOTONE_SELECTOR);
+        let v = parse_l1_info(&ecotone).unwrap();
+        assert_eq!((v.system_config.operator_fee_scalar, v.system_config.operator_fee_constant), (0, 0));
+        assert_eq!(v.system_config.base_fee_scalar, 11);
+        // Anything else is not L1-info calldata.
+        assert!(parse_l1_info(&data[..175]).is_none());
+        assert!(parse_l1_info(&ecotone[..163]).is_none());
+        let mut wrong = data.to_vec();
+        wrong[0] ^= 1;
+        assert!(parse_l1_info(&wrong).is_none());
     }
 }

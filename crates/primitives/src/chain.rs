@@ -31,6 +31,27 @@ pub struct ChainConfig {
     /// large-state tests).
     #[serde(default)]
     pub extra_accounts: u64,
+    /// For L2 chains, the system-config values the L1-info deposit carries (scalars, batcher,
+    /// operator fee); `None`: the dev defaults. A forked L2 keeps its upstream's.
+    #[serde(default)]
+    pub system_config: Option<SystemConfig>,
+}
+
+/// The L1 system-config values an OP Stack L2's L1-info deposit carries (OP specs
+/// `ecotone/l1-attributes.md`, `isthmus/l1-attributes.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemConfig {
+    /// Ecotone base-fee scalar.
+    pub base_fee_scalar: u32,
+    /// Ecotone blob-base-fee scalar.
+    pub blob_base_fee_scalar: u32,
+    /// Batcher address, left-padded to 32 bytes.
+    pub batcher_hash: alloy_primitives::B256,
+    /// Isthmus operator-fee scalar.
+    pub operator_fee_scalar: u32,
+    /// Isthmus operator-fee constant.
+    pub operator_fee_constant: u64,
 }
 
 impl ChainConfig {
@@ -58,6 +79,7 @@ impl DevnetConfig {
             genesis_timestamp,
             l1_chain_id: None,
             extra_accounts: 0,
+            system_config: None,
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -67,6 +89,7 @@ impl DevnetConfig {
             genesis_timestamp,
             l1_chain_id: Some(900),
             extra_accounts: 0,
+            system_config: None,
         };
         Self { chains: vec![l1, l2(901), l2(902)] }
     }

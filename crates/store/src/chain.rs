@@ -492,7 +492,23 @@ impl ChainStore {
         storage_roots_of: &[Address],
     ) -> Result<(B256, Vec<(Address, B256)>), StoreError> {
         if let Some(base) = self.base() {
-            self.ensure_paths(base.as_ref(), base_root, diff)?;
+            // The accounts whose storage roots are wanted are read from the trie too.
+            let extra = storage_roots_of.iter().filter(|a| !diff.accounts.iter().any(|c| c.address == **a));
+            let paths = StateDiff {
+                accounts: diff
+                    .accounts
+                    .iter()
+                    .cloned()
+                    .chain(extra.map(|a| AccountChange {
+                        address: *a,
+                        info: None,
+                        wipe_storage: false,
+                        storage: vec![],
+                        code: None,
+                    }))
+                    .collect(),
+            };
+            self.ensure_paths(base.as_ref(), base_root, &paths)?;
         } else if base_root != EMPTY_ROOT_HASH && !self.tree.contains_key(key(P_NODE, base_root.as_slice()))? {
             return Err(StoreError::UnknownState(base_root));
         }

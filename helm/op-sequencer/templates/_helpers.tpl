@@ -68,6 +68,10 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_FORK_BLOCK, value: {{ . | quote }} }
 {{- end }}
 - { name: OPSEQ_FORK_TIMEOUT_MS, value: {{ $v.chains.fork.timeoutMs | quote }} }
+- { name: OPSEQ_FORK_L2, value: {{ $v.chains.fork.l2 | quote }} }
+{{- with $v.chains.fork.l1Url }}
+- { name: OPSEQ_FORK_L1_URL, value: {{ . | quote }} }
+{{- end }}
 - { name: OPSEQ_DB_SYNC, value: {{ $v.storage.sync | quote }} }
 - { name: OPSEQ_LOG_FILTER, value: {{ $v.log.filter | quote }} }
 - { name: OPSEQ_LOG_JSON, value: {{ $v.log.json | quote }} }

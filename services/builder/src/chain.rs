@@ -213,7 +213,8 @@ pub(crate) async fn l1_origin(
     parent: &SealedBlock,
     timestamp: u64,
 ) -> Result<L1Origin, OpseqError> {
-    // The genesis L2 block's origin is the L1 genesis.
+    // The genesis L2 block's origin is the L1 genesis; so is the origin after a fork block whose
+    // L1 is not ours (an L1 mock under a forked L2: a new epoch on the mock's genesis).
     let current_block = match parent.l1_origin {
         Some(o) => edges.state.block_by_hash(l1, o.hash).await?,
         None => edges.state.block_by_number(l1, 0).await?,
@@ -232,9 +233,10 @@ pub(crate) async fn l1_origin(
     })
 }
 
-/// The sequence number of the next L2 block in the parent's epoch.
+/// The sequence number of the next L2 block in the parent's epoch (0 after a parent without
+/// an origin: the genesis, or a fork block from an L1 that is not ours).
 pub(crate) fn next_sequence_number(parent: &SealedBlock) -> Result<u64, OpseqError> {
-    if parent.header.number == 0 {
+    if parent.header.number == 0 || parent.l1_origin.is_none() {
         return Ok(0);
     }
     let first = parent.transactions.first().ok_or_else(|| OpseqError::fatal("L2 parent has no L1-info deposit"))?;

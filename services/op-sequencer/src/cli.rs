@@ -94,6 +94,17 @@ pub struct ChainArgs {
     /// Timeout of one request to the fork upstream, in milliseconds.
     #[arg(long = "fork.timeout-ms", env = "OPSEQ_FORK_TIMEOUT_MS", default_value_t = 10_000)]
     pub fork_timeout_ms: u64,
+    /// The `--fork.url` node is an OP Stack L2: build OP blocks (Isthmus rules, an L1-info
+    /// deposit first) continuing its chain, with its system-config values (fee scalars, batcher,
+    /// operator fee) from the fork block's L1-info deposit.
+    #[arg(long = "fork.l2", env = "OPSEQ_FORK_L2", requires = "fork_url", default_value_t = false)]
+    pub fork_l2: bool,
+    /// With `--fork.l2`: the L1 node whose blocks are the forked L2's L1 origins (JSON-RPC,
+    /// http://); the first epoch after the fork follows the fork block's origin. Unset: an L1
+    /// mock (chain 900) starts at the fork block's timestamp and the first block after the fork
+    /// opens an epoch on it.
+    #[arg(long = "fork.l1-url", env = "OPSEQ_FORK_L1_URL", requires = "fork_l2")]
+    pub fork_l1_url: Option<String>,
     /// What a committed block or an accepted tx survives once acknowledged: `os` — a crash of
     /// the process (written to the kernel, one write(2) to the commit log); `fsync` — a crash of
     /// the machine (fdatasync per commit; ≈0.25 ms more per block here).

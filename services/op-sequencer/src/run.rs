@@ -68,15 +68,49 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         c.dev_accounts
     );
     if let Some(url) = &c.fork_url {
-        // One chain: the upstream's, with L1 rules, continuing from the fork block.
+        // The upstream's chain, continuing from the fork block: with L1 rules, or (`--fork.l2`)
+        // OP rules with its L1 origins from an L1 node or from an L1 mock.
         let timeout = std::time::Duration::from_millis(c.fork_timeout_ms.max(1));
-        let (base, pinned) = opseq_state_fetcher::remote::RemoteBase::connect_blocking(url, c.fork_block, timeout)
-            .map_err(|e| eyre::eyre!("--fork.url: {e}"))?;
-        let mut chain = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, pinned.header.timestamp).chains.remove(0);
-        chain.chain_id = base.chain_id();
+        let (base, pinned, l1_info) =
+            opseq_state_fetcher::remote::RemoteBase::connect_blocking(url, c.fork_block, timeout, c.fork_l2)
+                .map_err(|e| eyre::eyre!("--fork.url: {e}"))?;
+        let dev = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, pinned.header.timestamp);
+        let fork = opseq_state_fetcher::Fork {
+            chain: base.chain_id(),
+            url: url.clone(),
+            block: c.fork_block,
+            timeout,
+            l2: c.fork_l2,
+            l1_url: c.fork_l1_url.clone(),
+        };
+        let mut chain = dev.chains[usize::from(c.fork_l2)].clone();
+        chain.chain_id = fork.chain;
         chain.gas_limit = c.gas_limit.unwrap_or(pinned.header.gas_limit);
-        let fork = opseq_state_fetcher::Fork { chain: chain.chain_id, url: url.clone(), block: c.fork_block, timeout };
-        return Ok((DevnetConfig { chains: vec![chain] }, Some(fork)));
+        if !c.fork_l2 {
+            chain.l1_chain_id = None;
+            return Ok((DevnetConfig { chains: vec![chain] }, Some(fork)));
+        }
+        chain.system_config = l1_info.map(|v| v.system_config);
+        let chains = match &c.fork_l1_url {
+            Some(l1_url) => {
+                let l1 = opseq_state_fetcher::remote::RemoteL1::connect_blocking(l1_url, timeout)
+                    .map_err(|e| eyre::eyre!("--fork.l1-url: {e}"))?;
+                eyre::ensure!(l1.chain_id() != chain.chain_id, "--fork.l1-url serves the L2's own chain id");
+                chain.l1_chain_id = Some(l1.chain_id());
+                vec![chain]
+            }
+            None => {
+                let l1 = dev.chains[0].clone();
+                eyre::ensure!(
+                    l1.chain_id != chain.chain_id,
+                    "the forked L2's chain id is the L1 mock's ({})",
+                    l1.chain_id
+                );
+                chain.l1_chain_id = Some(l1.chain_id);
+                vec![l1, chain]
+            }
+        };
+        return Ok((DevnetConfig { chains }, Some(fork)));
     }
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {

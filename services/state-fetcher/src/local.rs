@@ -19,12 +19,18 @@ pub struct Fork {
     pub block: Option<u64>,
     /// Per-request timeout.
     pub timeout: std::time::Duration,
+    /// The upstream is an OP Stack L2 (its blocks start with an L1-info deposit).
+    pub l2: bool,
+    /// For an L2: the L1 node its L1 origins come from (`None`: the local L1 mock).
+    pub l1_url: Option<String>,
 }
 
 /// The state-fetcher's data: one store for all chains.
 #[derive(Debug)]
 pub struct StateFetcher {
     store: Store,
+    /// A forked L2's L1, read from another node (served for its blocks only).
+    remote_l1: Option<Arc<crate::remote::RemoteL1>>,
 }
 
 impl StateFetcher {
@@ -53,7 +59,17 @@ impl StateFetcher {
             }
             None => fork.block,
         };
-        let (base, pinned) = crate::remote::RemoteBase::connect_blocking(&fork.url, at, fork.timeout)?;
+        let (base, mut pinned, l1_info) =
+            crate::remote::RemoteBase::connect_blocking(&fork.url, at, fork.timeout, fork.l2)?;
+        let remote_l1 = match &fork.l1_url {
+            Some(url) => {
+                let l1 = crate::remote::RemoteL1::connect_blocking(url, fork.timeout)?;
+                // The fork block's L1 origin is a block of that L1: the next epoch follows it.
+                pinned.l1_origin = l1_info.map(|v| BlockRef { number: v.origin_number, hash: v.origin_hash });
+                Some(Arc::new(l1))
+            }
+            None => None,
+        };
         if base.chain_id() != fork.chain {
             return Err(OpseqError::invalid(format!(
                 "{} serves chain {}, not {}",
@@ -66,7 +82,7 @@ impl StateFetcher {
         info!(target: "opseq::state", chain_id = fork.chain, url = %fork.url, number = pinned.header.number, hash = %pinned.hash, "chain forked from a remote node");
         let others =
             DevnetConfig { chains: devnet.chains.iter().filter(|c| c.chain_id != fork.chain).cloned().collect() };
-        Self::init(store, &others).map_err(Into::into)
+        Ok(Self { remote_l1, ..Self::init(store, &others)? })
     }
 
     /// A throwaway in-memory state-fetcher (tests).
@@ -92,11 +108,22 @@ impl StateFetcher {
                 }
             }
         }
-        Ok(Self { store })
+        Ok(Self { store, remote_l1: None })
     }
 
     fn chain(&self, id: ChainId) -> EdgeResult<&Arc<ChainStore>> {
-        self.store.chain(id).ok_or_else(|| OpseqError::not_found(format!("unknown chain {id}")))
+        self.store.chain(id).ok_or_else(|| match &self.remote_l1 {
+            Some(l1) if l1.chain_id() == id => OpseqError::invalid(format!(
+                "chain {id} is the L1 read from {}: only its blocks are served here",
+                l1.url()
+            )),
+            _ => OpseqError::not_found(format!("unknown chain {id}")),
+        })
+    }
+
+    /// The remote L1, if `id` is it.
+    fn remote_l1(&self, id: ChainId) -> Option<Arc<crate::remote::RemoteL1>> {
+        self.remote_l1.as_ref().filter(|l1| l1.chain_id() == id).cloned()
     }
 
     /// Flushes all writes.
@@ -203,6 +230,11 @@ fn diff_size(diff: &StateDiff) -> usize {
     diff.accounts.iter().map(|a| 1 + a.storage.len()).sum()
 }
 
+/// A call to a remote node, on a blocking thread.
+async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> EdgeResult<T> + Send + 'static) -> EdgeResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| OpseqError::fatal(e.to_string()))?
+}
+
 /// A read of a chain's state: in place for local chains (sled reads), on a blocking thread for
 /// forked ones (which may wait on their upstream).
 async fn read<T: Send + 'static>(
@@ -219,12 +251,21 @@ async fn read<T: Send + 'static>(
 #[async_trait]
 impl StateSource for LocalStateSource {
     async fn head(&self, chain: ChainId) -> EdgeResult<BlockRef> {
+        if let Some(l1) = self.fetcher.remote_l1(chain) {
+            return off_thread(move || l1.head()).await;
+        }
         Ok(self.fetcher.chain(chain)?.head()?.ok_or_else(|| OpseqError::transient("no genesis yet"))?)
     }
     async fn block_by_number(&self, chain: ChainId, number: u64) -> EdgeResult<Option<SealedBlock>> {
+        if let Some(l1) = self.fetcher.remote_l1(chain) {
+            return off_thread(move || l1.block_by_number(number)).await;
+        }
         Ok(self.fetcher.chain(chain)?.block_by_number(number)?)
     }
     async fn block_by_hash(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<SealedBlock>> {
+        if let Some(l1) = self.fetcher.remote_l1(chain) {
+            return off_thread(move || l1.block_by_hash(hash)).await;
+        }
         Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
     }
     async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof> {

@@ -84,48 +84,111 @@ fn upstream(url: &str, e: impl std::fmt::Display) -> String {
     format!("{url}: {e}")
 }
 
+/// A JSON-RPC client with a runtime of its own, and the node's chain id.
+fn client(url: &str, timeout: Duration) -> Result<(tokio::runtime::Runtime, HttpClient, u64), OpseqError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("opseq-remote")
+        .enable_all()
+        .build()
+        .map_err(|e| OpseqError::fatal(e.to_string()))?;
+    let client = {
+        let _rt = runtime.enter();
+        HttpClientBuilder::default()
+            .request_timeout(timeout)
+            .max_request_size(64 << 20)
+            .max_response_size(256 << 20)
+            .build(url)
+            .map_err(|e| OpseqError::invalid(format!("bad upstream URL {url}: {e}")))?
+    };
+    let chain_id: alloy_primitives::U64 = runtime
+        .block_on(client.request("eth_chainId", jsonrpsee::rpc_params![]))
+        .map_err(|e| OpseqError::transient(upstream(url, e)))?;
+    Ok((runtime, client, chain_id.to()))
+}
+
+/// The block `tag` of the node (`None` if it has none), its header checked against the hash the
+/// node reports; with `full`, the JSON of its transactions too.
+fn block_at(
+    runtime: &tokio::runtime::Runtime,
+    client: &HttpClient,
+    url: &str,
+    method: &str,
+    at: Value,
+    full: bool,
+) -> Result<Option<(SealedBlock, Value)>, OpseqError> {
+    let raw: Value = runtime
+        .block_on(client.request(method, (at.clone(), full)))
+        .map_err(|e| OpseqError::transient(upstream(url, e)))?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    let block = SealedBlock::header_only(header_from_rpc(&raw).map_err(|e| OpseqError::invalid(upstream(url, e)))?);
+    if raw.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<B256>().ok()) != Some(block.hash) {
+        return Err(OpseqError::invalid(format!(
+            "{url}: block {at}'s header does not hash to the hash it reports (unsupported header fields?)"
+        )));
+    }
+    Ok(Some((block, raw)))
+}
+
+/// The L1-info deposit an OP Stack L2 block starts with, from the block's JSON-RPC form (with
+/// full transactions): the raw deposit (checked against the hash the node reports) and what its
+/// calldata says.
+fn l1_info_of(url: &str, raw: &Value) -> Result<(Bytes, B256, opseq_executor::L1InfoValues), OpseqError> {
+    use alloy_eips::eip2718::Encodable2718;
+    let bad = |what: &str| OpseqError::invalid(format!("{url}: not an OP Stack L2 block: {what}"));
+    let first = raw.get("transactions").and_then(|t| t.get(0)).ok_or_else(|| bad("no transactions"))?;
+    if first.get("type").and_then(Value::as_str) != Some("0x7e") {
+        return Err(bad("its first transaction is not a deposit"));
+    }
+    let deposit: op_alloy_consensus::TxDeposit =
+        serde_json::from_value(first.clone()).map_err(|e| bad(&format!("undecodable deposit: {e}")))?;
+    let values = opseq_executor::parse_l1_info(&deposit.input).ok_or_else(|| bad("no L1-info calldata"))?;
+    let encoded = op_alloy_consensus::OpTxEnvelope::Deposit(alloy_primitives::Sealed::new(deposit)).encoded_2718();
+    let hash = keccak256(&encoded);
+    if first.get("hash").and_then(Value::as_str).and_then(|h| h.parse::<B256>().ok()) != Some(hash) {
+        return Err(bad("the L1-info deposit does not hash to the hash the node reports"));
+    }
+    Ok((encoded.into(), hash, values))
+}
+
 impl RemoteBase {
     /// Connects to `url` and pins `block` (its latest block if `None`). Returns the base and the
-    /// pinned block (header only), which a forked chain starts from.
-    pub fn connect(url: &str, block: Option<u64>, timeout: Duration) -> Result<(Self, SealedBlock), OpseqError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("opseq-remote")
-            .enable_all()
-            .build()
-            .map_err(|e| OpseqError::fatal(e.to_string()))?;
-        let client = {
-            let _rt = runtime.enter();
-            HttpClientBuilder::default()
-                .request_timeout(timeout)
-                .max_request_size(64 << 20)
-                .max_response_size(256 << 20)
-                .build(url)
-                .map_err(|e| OpseqError::invalid(format!("bad upstream URL {url}: {e}")))?
-        };
-        let chain_id: alloy_primitives::U64 = runtime
-            .block_on(client.request("eth_chainId", jsonrpsee::rpc_params![]))
-            .map_err(|e| OpseqError::transient(upstream(url, e)))?;
+    /// pinned block (header only), which a forked chain starts from; for an OP Stack L2
+    /// (`l2`), the block also holds its L1-info deposit, whose values are returned too.
+    pub fn connect(
+        url: &str,
+        block: Option<u64>,
+        timeout: Duration,
+        l2: bool,
+    ) -> Result<(Self, SealedBlock, Option<opseq_executor::L1InfoValues>), OpseqError> {
+        let (runtime, client, chain_id) = client(url, timeout)?;
         let tag = block.map_or_else(|| "latest".to_string(), |n| format!("{n:#x}"));
-        let raw: Value = runtime
-            .block_on(client.request("eth_getBlockByNumber", (tag.clone(), false)))
-            .map_err(|e| OpseqError::transient(upstream(url, e)))?;
-        if raw.is_null() {
-            return Err(OpseqError::invalid(format!("{url} has no block {tag}")));
-        }
-        let pinned =
-            SealedBlock::header_only(header_from_rpc(&raw).map_err(|e| OpseqError::invalid(upstream(url, e)))?);
+        let (mut pinned, raw) = block_at(&runtime, &client, url, "eth_getBlockByNumber", json!(tag), l2)?
+            .ok_or_else(|| OpseqError::invalid(format!("{url} has no block {tag}")))?;
+        let l1_info = if l2 {
+            use alloy_eips::eip2718::Encodable2718;
+            let (deposit, hash, values) = l1_info_of(url, &raw)?;
+            let receipt: Value = runtime
+                .block_on(client.request("eth_getTransactionReceipt", (hash,)))
+                .map_err(|e| OpseqError::transient(upstream(url, e)))?;
+            let receipt: op_alloy_consensus::OpReceiptEnvelope = serde_json::from_value(receipt)
+                .map_err(|e| OpseqError::invalid(upstream(url, format!("the L1-info deposit's receipt: {e}"))))?;
+            pinned.transactions = vec![deposit];
+            pinned.tx_hashes = vec![hash];
+            pinned.senders = vec![opseq_executor::DEPOSITOR_ACCOUNT];
+            pinned.receipts = vec![receipt.encoded_2718().into()];
+            Some(values)
+        } else {
+            None
+        };
         let (header, hash) = (&pinned.header, pinned.hash);
-        if raw.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<B256>().ok()) != Some(hash) {
-            return Err(OpseqError::invalid(format!(
-                "{url}: block {tag}'s header does not hash to the hash it reports (unsupported header fields?)"
-            )));
-        }
         let base = Self {
             url: url.to_string(),
             client,
             runtime: Some(runtime),
-            chain_id: chain_id.to(),
+            chain_id,
             pinned: BlockRef { number: header.number, hash },
             state_root: header.state_root,
             account_info: AtomicBool::new(true),
@@ -134,7 +197,7 @@ impl RemoteBase {
             codes: Mutex::default(),
             hashes: Mutex::new(HashMap::from([(header.number, hash)])),
         };
-        Ok((base, pinned))
+        Ok((base, pinned, l1_info))
     }
 
     /// The upstream's chain id.
@@ -144,13 +207,15 @@ impl RemoteBase {
 
     /// Connects on a thread of its own (callable from async code, where a runtime may not be
     /// started or dropped).
+    #[allow(clippy::type_complexity)]
     pub fn connect_blocking(
         url: &str,
         block: Option<u64>,
         timeout: Duration,
-    ) -> Result<(Self, SealedBlock), OpseqError> {
+        l2: bool,
+    ) -> Result<(Self, SealedBlock, Option<opseq_executor::L1InfoValues>), OpseqError> {
         let url = url.to_string();
-        std::thread::spawn(move || Self::connect(&url, block, timeout))
+        std::thread::spawn(move || Self::connect(&url, block, timeout, l2))
             .join()
             .map_err(|_| OpseqError::fatal("the upstream probe panicked"))?
     }
@@ -186,7 +251,11 @@ impl RemoteBase {
                         Ok(r) => {
                             return r
                                 .into_iter()
-                                .map(|a| a.map_err(|e| upstream(&self.url, format!("{method}: {}", e.message()))))
+                                .map(|a| {
+                                    a.map_err(|e| {
+                                        upstream(&self.url, format!("{method}: {} (code {})", e.message(), e.code()))
+                                    })
+                                })
                                 .collect::<Result<Vec<_>, _>>();
                         }
                         Err(e) if attempt + 1 < ATTEMPTS && transient(&e) => {
@@ -223,7 +292,14 @@ impl RemoteBase {
                     }
                     return Ok(out);
                 }
-                Err(e) if e.contains("not found") || e.contains("not supported") || e.contains("-32601") => {
+                // "Method not found" (-32601): reth's and anvil's text, and geth's "does not exist/is
+                // not available".
+                Err(e)
+                    if e.contains("not found")
+                        || e.contains("not supported")
+                        || e.contains("does not exist")
+                        || e.contains("-32601") =>
+                {
                     debug!(target: "opseq::state::remote", url = %self.url, "no eth_getAccountInfo: three calls per account");
                     self.account_info.store(false, Ordering::Relaxed);
                 }
@@ -409,6 +485,82 @@ impl RemoteBase {
             }
         }
         Ok(())
+    }
+}
+
+/// An L1 chain read from another node (`--fork.l1-url`): the L1 origins of a forked L2. Headers
+/// only, checked against the hashes the node reports; cached by hash (an L1 block's header never
+/// changes; what is canonical at a height is asked each time).
+#[derive(Debug)]
+pub struct RemoteL1 {
+    url: String,
+    client: HttpClient,
+    runtime: Option<tokio::runtime::Runtime>,
+    chain_id: u64,
+    by_hash: Mutex<HashMap<B256, SealedBlock>>,
+}
+
+impl RemoteL1 {
+    /// Connects to the L1 node at `url`.
+    pub fn connect(url: &str, timeout: Duration) -> Result<Self, OpseqError> {
+        let (runtime, client, chain_id) = client(url, timeout)?;
+        Ok(Self { url: url.to_string(), client, runtime: Some(runtime), chain_id, by_hash: Mutex::default() })
+    }
+
+    /// Connects on a thread of its own (see [`RemoteBase::connect_blocking`]).
+    pub fn connect_blocking(url: &str, timeout: Duration) -> Result<Self, OpseqError> {
+        let url = url.to_string();
+        std::thread::spawn(move || Self::connect(&url, timeout))
+            .join()
+            .map_err(|_| OpseqError::fatal("the L1 probe panicked"))?
+    }
+
+    /// The L1's chain id.
+    pub const fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn fetch(&self, method: &str, at: Value) -> Result<Option<SealedBlock>, OpseqError> {
+        let rt = self.runtime.as_ref().expect("the runtime lives until drop");
+        let block = block_at(rt, &self.client, &self.url, method, at, false)?.map(|(b, _)| b);
+        if let Some(b) = &block {
+            self.by_hash.lock().insert(b.hash, b.clone());
+        }
+        Ok(block)
+    }
+
+    /// The latest block.
+    pub fn head(&self) -> Result<BlockRef, OpseqError> {
+        let b = self
+            .fetch("eth_getBlockByNumber", json!("latest"))?
+            .ok_or_else(|| OpseqError::transient(format!("{}: no latest block", self.url)))?;
+        Ok(BlockRef { number: b.header.number, hash: b.hash })
+    }
+
+    /// The canonical block at `number` (header only).
+    pub fn block_by_number(&self, number: u64) -> Result<Option<SealedBlock>, OpseqError> {
+        self.fetch("eth_getBlockByNumber", json!(format!("{number:#x}")))
+    }
+
+    /// The block `hash` (header only).
+    pub fn block_by_hash(&self, hash: B256) -> Result<Option<SealedBlock>, OpseqError> {
+        if let Some(b) = self.by_hash.lock().get(&hash) {
+            return Ok(Some(b.clone()));
+        }
+        self.fetch("eth_getBlockByHash", json!(hash))
+    }
+}
+
+impl Drop for RemoteL1 {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
