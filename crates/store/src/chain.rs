@@ -602,10 +602,12 @@ impl ChainStore {
         Err(StoreError::Unresolved("the trie paths did not resolve within 64 rounds of proofs".into()))
     }
 
-    /// Rebuilds the missing nodes of `by_node` that are leaves of keys whose base values are
-    /// known (an account without code is assumed to have no storage, a slot holds the value
-    /// read): the node is kept only if it hashes to the hash its parent references. Removes the
-    /// rebuilt ones from `by_node`.
+    /// Rebuilds the missing nodes of `by_node` from the base values of the keys under them: in
+    /// the account trie, the node at a path from every account of `diff` under it that exists
+    /// in the base (an account without code is assumed to have no storage), which is the node
+    /// when those are all the accounts there; in a storage trie, the leaf of a slot whose value
+    /// was read. A rebuilt node is kept only if it hashes to the hash its parent references
+    /// (else a proof is fetched). Removes the rebuilt ones from `by_node`.
     fn rebuild_leaves(
         &self,
         base: &dyn BaseState,
@@ -617,25 +619,47 @@ impl ChainStore {
         let mut state = SparseTrie::new(root, nodes.clone());
         let mut batch = Batch::default();
         let mut done = Vec::new();
-        for c in &diff.accounts {
-            let k = keccak256(c.address);
-            let h = match state.get(k.as_slice()) {
-                Err(opseq_trie::TrieError::MissingNode(x)) if by_node.contains_key(&x) => x,
-                _ => continue,
-            };
-            let Ok(Some(at)) = state.sibling_path(k.as_slice(), h) else { continue };
-            let Ok(accounts) = base.accounts(&[c.address]) else { continue };
-            let Some(Some(a)) = accounts.first().copied() else { continue };
-            if a.code_hash != KECCAK256_EMPTY {
+        // The accounts of the diff that exist in the base: (key nibbles, leaf value), or `None`
+        // for one whose storage root is unknown (it has code).
+        let addresses: Vec<Address> = diff.accounts.iter().map(|c| c.address).collect();
+        let known: Vec<(Vec<u8>, Option<Vec<u8>>)> = match base.accounts(&addresses) {
+            Ok(found) => addresses
+                .iter()
+                .zip(found)
+                .filter_map(|(address, a)| {
+                    let a = a?;
+                    let nibbles = opseq_trie::key_nibbles(keccak256(address).as_slice());
+                    if a.code_hash != KECCAK256_EMPTY {
+                        return Some((nibbles, None));
+                    }
+                    let mut value = Vec::new();
+                    TrieAccount {
+                        nonce: a.nonce,
+                        balance: a.balance,
+                        storage_root: EMPTY_ROOT_HASH,
+                        code_hash: a.code_hash,
+                    }
+                    .encode(&mut value);
+                    Some((nibbles, Some(value)))
+                })
+                .collect(),
+            Err(_) => vec![],
+        };
+        for (h, (address, slots)) in by_node.iter() {
+            if !slots.is_empty() {
                 continue;
             }
-            let mut value = Vec::new();
-            TrieAccount { nonce: a.nonce, balance: a.balance, storage_root: EMPTY_ROOT_HASH, code_hash: a.code_hash }
-                .encode(&mut value);
-            let node = opseq_trie::leaf_node(&opseq_trie::key_nibbles(k.as_slice())[at.len()..], &value);
-            if keccak256(&node) == h {
+            let Ok(Some(at)) = state.sibling_path(keccak256(address).as_slice(), *h) else { continue };
+            let under: Option<Vec<(Vec<u8>, Vec<u8>)>> = known
+                .iter()
+                .filter(|(k, _)| k.starts_with(&at))
+                .map(|(k, v)| v.clone().map(|v| (k[at.len()..].to_vec(), v)))
+                .collect();
+            let Some((node, below)) = under.as_deref().and_then(opseq_trie::subtrie_node) else { continue };
+            if keccak256(&node) == *h {
                 batch.insert(key_of_node(&node), node);
-                done.push(h);
+                put_nodes(&mut batch, &below);
+                done.push(*h);
             }
         }
         for h in &done {

@@ -61,6 +61,49 @@ pub fn leaf_node(suffix: &[u8], value: &[u8]) -> Vec<u8> {
     SparseTrie::<NoNodes>::encode(&Node::Leaf(suffix.to_vec(), value.to_vec()))
 }
 
+/// The node at a path whose subtrie holds exactly `entries` (their key nibbles below that path,
+/// and values; all the same length), and the nodes it references by hash: what a caller that
+/// believes it knows every key under a path can rebuild, keeping it only if it hashes to what the
+/// parent references. `None` for no entries.
+pub fn subtrie_node(entries: &[(Vec<u8>, Vec<u8>)]) -> Option<(Vec<u8>, Vec<(B256, Vec<u8>)>)> {
+    fn build(entries: &[(&[u8], &[u8])]) -> Node {
+        if let [(k, v)] = entries {
+            return Node::Leaf(k.to_vec(), v.to_vec());
+        }
+        let first = entries[0].0;
+        let common = entries.iter().map(|(k, _)| k.iter().zip(first).take_while(|(a, b)| a == b).count()).min();
+        match common.unwrap_or(0) {
+            0 => {
+                let mut children: [Node; 16] = std::array::from_fn(|_| Node::Empty);
+                for (i, child) in children.iter_mut().enumerate() {
+                    let under: Vec<(&[u8], &[u8])> = entries
+                        .iter()
+                        .filter(|(k, _)| k.first() == Some(&(i as u8)))
+                        .map(|(k, v)| (&k[1..], *v))
+                        .collect();
+                    if !under.is_empty() {
+                        *child = build(&under);
+                    }
+                }
+                Node::Branch(Box::new(children), None)
+            }
+            n => {
+                let rest: Vec<(&[u8], &[u8])> = entries.iter().map(|(k, v)| (&k[n..], *v)).collect();
+                Node::Extension(first[..n].to_vec(), Box::new(build(&rest)))
+            }
+        }
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<(&[u8], &[u8])> = entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+    sorted.sort();
+    sorted.dedup_by(|a, b| a.0 == b.0);
+    let mut nodes = Vec::new();
+    let node = SparseTrie::<NoNodes>::encode_collect(&build(&sorted), &mut nodes);
+    Some((node, nodes))
+}
+
 /// The nibbles of a key.
 pub fn key_nibbles(key: &[u8]) -> Vec<u8> {
     nibbles(key)
@@ -562,6 +605,38 @@ impl<S: NodeSource> SparseTrie<S> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subtrie_rebuilt_from_all_its_keys_is_the_tries_own_node() {
+        let entries: Vec<(B256, Vec<u8>)> =
+            (0u64..300).map(|i| (keccak256(i.to_be_bytes()), vec![0xaa; 1 + (i % 40) as usize])).collect();
+        let mut t = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
+        for (k, v) in &entries {
+            t.insert(k.as_slice(), v.clone()).unwrap();
+        }
+        let (root, nodes) = t.root_with_nodes();
+        let all: Vec<(Vec<u8>, Vec<u8>)> = entries.iter().map(|(k, v)| (nibbles(k.as_slice()), v.clone())).collect();
+        assert_eq!(keccak256(subtrie_node(&all).unwrap().0), root);
+        let known: std::collections::HashSet<B256> = nodes.iter().map(|(h, _)| *h).collect();
+        for depth in 1..=2usize {
+            for prefix in [vec![3u8; depth], vec![0xf; depth], all[7].0[..depth].to_vec()] {
+                let under: Vec<(Vec<u8>, Vec<u8>)> = all
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, v)| (k[depth..].to_vec(), v.clone()))
+                    .collect();
+                let (node, below) = subtrie_node(&under).unwrap();
+                assert!(known.contains(&keccak256(&node)), "the node at {prefix:?}");
+                assert!(below.iter().all(|(h, n)| known.contains(h) && keccak256(n) == *h));
+                // Missing one key, it is another node.
+                if under.len() > 1 {
+                    let (short, _) = subtrie_node(&under[1..]).unwrap();
+                    assert!(!known.contains(&keccak256(&short)));
+                }
+            }
+        }
+        assert!(subtrie_node(&[]).is_none());
+    }
+
     use super::*;
     use alloy_primitives::{U256, hex};
 
