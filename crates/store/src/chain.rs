@@ -571,7 +571,9 @@ impl ChainStore {
             }
             // A missing node that is the leaf of a key whose value we read can be rebuilt and
             // checked against its hash, with no proof (most accounts and slots a block updates).
+            let missing = by_node.len();
             self.rebuild_leaves(base, root, diff, &mut by_node)?;
+            tracing::debug!(target: "opseq::store::fork", chain_id = self.chain_id, round = _round, missing, rebuilt = missing - by_node.len(), proofs = by_node.len(), "trie paths");
             if by_node.is_empty() {
                 continue;
             }
@@ -619,15 +621,17 @@ impl ChainStore {
         let mut state = SparseTrie::new(root, nodes.clone());
         let mut batch = Batch::default();
         let mut done = Vec::new();
-        // The accounts of the diff that exist in the base: (key nibbles, leaf value), or `None`
-        // for one whose storage root is unknown (it has code).
+        // The accounts of the diff that exist in the base and are not empty: (key nibbles, leaf
+        // value), or `None` for one whose storage root is unknown (it has code).
         let addresses: Vec<Address> = diff.accounts.iter().map(|c| c.address).collect();
         let known: Vec<(Vec<u8>, Option<Vec<u8>>)> = match base.accounts(&addresses) {
             Ok(found) => addresses
                 .iter()
                 .zip(found)
                 .filter_map(|(address, a)| {
-                    let a = a?;
+                    // An empty account is taken for a missing one (the base answers zeros for
+                    // both); an existing empty one makes the rebuild miss, and a proof follows.
+                    let a = a.filter(|a| a.nonce != 0 || !a.balance.is_zero() || a.code_hash != KECCAK256_EMPTY)?;
                     let nibbles = opseq_trie::key_nibbles(keccak256(address).as_slice());
                     if a.code_hash != KECCAK256_EMPTY {
                         return Some((nibbles, None));
