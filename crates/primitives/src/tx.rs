@@ -37,6 +37,19 @@ impl PoolTx {
         }
     }
 
+    /// The addresses and storage keys of its EIP-2930 access list (empty for a legacy tx or
+    /// an undecodable one).
+    pub fn access_list(&self, l2: bool) -> Vec<(Address, Vec<alloy_primitives::B256>)> {
+        use alloy_consensus::Transaction;
+        use alloy_eips::eip2718::Decodable2718;
+        let list = if l2 {
+            op_alloy_consensus::OpTxEnvelope::decode_2718_exact(&self.raw).ok().and_then(|t| t.access_list().cloned())
+        } else {
+            alloy_consensus::TxEnvelope::decode_2718_exact(&self.raw).ok().and_then(|t| t.access_list().cloned())
+        };
+        list.map(|l| l.0.into_iter().map(|i| (i.address, i.storage_keys)).collect()).unwrap_or_default()
+    }
+
     /// The tip this tx pays per gas at `base_fee`, or `None` if it cannot pay the base fee.
     pub fn effective_tip(&self, base_fee: u64) -> Option<u128> {
         let base_fee = base_fee as u128;

@@ -344,6 +344,32 @@ pub(crate) async fn execute(
     })
 }
 
+/// Executes `txs` once over a [`crate::reader::Discovering`] view of `reader` (answers thrown
+/// away) and fetches, in two batches, the accounts and slots it found missing.
+async fn discover(
+    builder: &Arc<BlockBuilder>,
+    reader: &Arc<EdgeReader>,
+    next: &NextBlock,
+    txs: Vec<(Bytes, Address)>,
+) -> Result<(), OpseqError> {
+    let (b, r, next) = (Arc::clone(builder), Arc::clone(reader), next.clone());
+    let missed = tokio::task::spawn_blocking(move || {
+        let d = crate::reader::Discovering::new(&r);
+        // Failures of the speculative run (a tx that needs a value it was told is zero) are
+        // expected: only what it asked for matters.
+        match b.execute(&d, &next, vec![], txs, &mut |_| {}) {
+            Ok(e) => debug!(target: "opseq::builder::chain", included = e.included.len(), "discovery run"),
+            Err(e) => debug!(target: "opseq::builder::chain", error = %e, "discovery run stopped early"),
+        }
+        d.into_missed()
+    })
+    .await
+    .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?;
+    let (accounts, slots) = reader.prefetch_missed(missed).await.map_err(OpseqError::transient)?;
+    debug!(target: "opseq::builder::chain", accounts, slots, "discovery pass");
+    Ok(())
+}
+
 /// Executions of at most this many txs run on the builder's own thread when the state reads
 /// never wait ([`opseq_interfaces::StateSource::reads_in_place`]).
 const IN_PLACE_TXS: usize = 8;
@@ -455,9 +481,20 @@ pub(crate) async fn build_block(
         opseq_executor::SEQUENCER_FEE_VAULT,
         opseq_executor::DEPOSITOR_ACCOUNT,
     ]);
+    // And what the txs' access lists name.
+    let mut slots = Vec::new();
+    for (address, keys) in candidates.iter().flat_map(|t| t.access_list(config.is_l2())) {
+        touch.push(address);
+        slots.extend(keys.into_iter().map(|k| (address, alloy_primitives::U256::from_be_bytes(k.0))));
+    }
     reader.prefetch(touch).await.map_err(OpseqError::transient)?;
-    let t_prefetch = started.elapsed();
+    reader.prefetch_slots(slots).await.map_err(OpseqError::transient)?;
     let txs: Vec<_> = candidates.iter().map(|t| (t.raw.clone(), t.sender)).collect();
+    if txs.len() > 1 && !edges.state.reads_in_place(chain) {
+        // Reads that wait on another process or node: one discovery pass names the rest.
+        discover(builder, &reader, &next, txs.clone()).await?;
+    }
+    let t_prefetch = started.elapsed();
     let executed = execute(builder, edges, &reader, &next, vec![], txs, 0).await?;
     let t_exec = started.elapsed();
     let invalid: Vec<_> = executed.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();

@@ -114,6 +114,89 @@ impl Drop for InPlace {
     }
 }
 
+impl EdgeReader {
+    /// Loads the given slots in one batch (access lists, and what a discovery pass found).
+    pub(crate) async fn prefetch_slots(&self, slots: Vec<(Address, U256)>) -> Result<(), String> {
+        let missing: Vec<(Address, U256)> = {
+            let cache = self.storage.lock();
+            let mut v: Vec<_> =
+                slots.into_iter().filter(|k| !cache.contains_key(k) && !self.wiped.contains(&k.0)).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let got = self.state.storage(self.chain, missing.clone()).await.map_err(|e| e.to_string())?;
+        self.storage.lock().extend(missing.into_iter().zip(got));
+        Ok(())
+    }
+
+    /// Loads what a [`Discovering`] pass over this reader missed, in two batches.
+    pub(crate) async fn prefetch_missed(&self, missed: Missed) -> Result<(usize, usize), String> {
+        let (accounts, slots) = missed;
+        let n = (accounts.len(), slots.len());
+        self.prefetch(accounts).await?;
+        self.prefetch_slots(slots).await?;
+        Ok(n)
+    }
+}
+
+/// A discovery pass over an [`EdgeReader`]: accounts and slots it has cached are answered, the
+/// others recorded and answered as absent (zero); code and block hashes are read through. So one speculative execution of a
+/// block's txs names the accounts and slots the real one will read, for one batch fetch before
+/// it ("a tx's first execution reveals the rest"). Its results are thrown away.
+#[derive(Debug)]
+pub(crate) struct Discovering<'a> {
+    reader: &'a EdgeReader,
+    missed: Mutex<Missed>,
+}
+
+/// The accounts and slots a discovery pass missed.
+pub(crate) type Missed = (Vec<Address>, Vec<(Address, U256)>);
+
+impl<'a> Discovering<'a> {
+    pub(crate) fn new(reader: &'a EdgeReader) -> Self {
+        Self { reader, missed: Mutex::default() }
+    }
+
+    pub(crate) fn into_missed(self) -> Missed {
+        self.missed.into_inner()
+    }
+}
+
+impl StateReader for Discovering<'_> {
+    fn account(&self, address: Address) -> Result<Option<AccountState>, String> {
+        if let Some(a) = self.reader.accounts.lock().get(&address) {
+            return Ok(*a);
+        }
+        self.missed.lock().0.push(address);
+        Ok(None)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, String> {
+        if let Some(v) = self.reader.storage.lock().get(&(address, slot)) {
+            return Ok(*v);
+        }
+        if self.reader.wiped.contains(&address) {
+            return Ok(U256::ZERO);
+        }
+        self.missed.lock().1.push((address, slot));
+        Ok(U256::ZERO)
+    }
+
+    fn code(&self, code_hash: B256) -> Result<Option<Bytes>, String> {
+        // Code is read through: a prefetched account's code is one read (remote nodes send it
+        // with the account), and without it the pass would see no SLOAD at all.
+        self.reader.code(code_hash)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<B256, String> {
+        self.reader.block_hash(number)
+    }
+}
+
 impl StateReader for EdgeReader {
     fn account(&self, address: Address) -> Result<Option<AccountState>, String> {
         if let Some(a) = self.accounts.lock().get(&address) {

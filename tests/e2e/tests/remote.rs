@@ -268,6 +268,88 @@ fn blocks_on_anvils_state_have_the_roots_of_the_same_blocks_mined_by_anvil() -> 
     Ok(())
 }
 
+/// A block the pool fills on anvil's state reads the slots its txs touch in a few batches, not
+/// one request per SLOAD: senders, recipients and access lists are fetched before execution,
+/// and one discovery pass names the slots the token's code reads. Every transfer lands.
+#[test]
+fn a_pool_block_on_anvils_state_reads_its_slots_in_batches() -> eyre::Result<()> {
+    let up = upstream()?;
+    let px = proxy(&up.anvil.addr)?;
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("fork"), &["--fork.url", &format!("http://{}", px.addr), "--no-auto"])?;
+    // 30 holders send 3 tokens each to 30 other holders: 60 slots no one read before. One also
+    // names the slots in an access list.
+    for i in 0..30u64 {
+        let to = signer(100 + i).address();
+        let raw = if i == 0 {
+            let list = alloy_eips::eip2930::AccessList(vec![alloy_eips::eip2930::AccessListItem {
+                address: up.token,
+                storage_keys: vec![
+                    B256::left_padding_from(signer(0).address().as_slice()),
+                    B256::left_padding_from(to.as_slice()),
+                ],
+            }]);
+            sign_eip1559_with_list(&signer(i), CHAIN, 0, up.token, token_transfer(to, U256::from(3)), list)?
+        } else {
+            sign_eip1559(
+                &signer(i),
+                CHAIN,
+                0,
+                TxKind::Call(up.token),
+                U256::ZERO,
+                token_transfer(to, U256::from(3)),
+                100_000,
+                FEE,
+            )?
+        };
+        node.rpc(CHAIN, "eth_sendRawTransaction", json!([raw]))?;
+    }
+    let before = px.counts.get().1;
+    node.rpc(CHAIN, "evm_mine", json!([]))?;
+    let batches = px.counts.get().1 - before;
+    let block = node.rpc(CHAIN, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(block["transactions"].as_array().map(Vec::len), Some(30), "{block}");
+    for r in node.rpc(CHAIN, "eth_getBlockReceipts", json!(["latest"]))?.as_array().into_iter().flatten() {
+        assert_eq!(r["status"], "0x1", "{r}");
+    }
+    for i in 0..30u64 {
+        let slot = B256::left_padding_from(signer(100 + i).address().as_slice());
+        let v = node.rpc(CHAIN, "eth_getStorageAt", json!([up.token, slot, "latest"]))?;
+        assert_eq!(v, json!(B256::from(U256::from(1000 + 100 + i + 3))), "holder {}", 100 + i);
+    }
+    // The access list's batch, the discovery pass's (sent as up to four parallel requests), and
+    // the few slots the system calls read; one request per SLOAD would be over 60.
+    assert!(batches <= 8, "{batches} requests for the block's 60 cold slots");
+    Ok(())
+}
+
+/// An EIP-1559 token call carrying an access list.
+fn sign_eip1559_with_list(
+    key: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: Address,
+    input: Bytes,
+    access_list: alloy_eips::eip2930::AccessList,
+) -> eyre::Result<String> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 100_000,
+        max_fee_per_gas: FEE,
+        max_priority_fee_per_gas: 1_000_000,
+        to: TxKind::Call(to),
+        value: U256::ZERO,
+        access_list,
+        input,
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash())?;
+    Ok(format!("0x{}", alloy_primitives::hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())))
+}
+
 /// What the faulty upstream does to the requests it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -288,7 +370,23 @@ enum Fault {
 struct Proxy {
     addr: String,
     fault: Arc<Mutex<Fault>>,
-    proofs: Arc<std::sync::atomic::AtomicUsize>,
+    counts: Arc<Counts>,
+}
+
+/// Requests the proxy forwarded, by what they ask.
+#[derive(Default)]
+struct Counts {
+    /// Requests (single calls or batches) with an `eth_getProof`.
+    proofs: std::sync::atomic::AtomicUsize,
+    /// Requests with an `eth_getStorageAt`.
+    slots: std::sync::atomic::AtomicUsize,
+}
+
+impl Counts {
+    fn get(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.proofs.load(Relaxed), self.slots.load(Relaxed))
+    }
 }
 
 use std::{
@@ -297,7 +395,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-fn serve(mut conn: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>, proofs: Arc<std::sync::atomic::AtomicUsize>) {
+fn serve(mut conn: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>, counts: Arc<Counts>) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     loop {
         let mut len = 0usize;
@@ -323,7 +421,10 @@ fn serve(mut conn: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>, proofs
         }
         let body = String::from_utf8_lossy(&body).to_string();
         if body.contains("eth_getProof") {
-            proofs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counts.proofs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if body.contains("eth_getStorageAt") {
+            counts.slots.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let now = {
             let mut f = fault.lock().unwrap();
@@ -370,15 +471,15 @@ fn proxy(upstream: &str) -> eyre::Result<Proxy> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?.to_string();
     let fault = Arc::new(Mutex::new(Fault::None));
-    let proofs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (f, p, up) = (Arc::clone(&fault), Arc::clone(&proofs), upstream.to_string());
+    let counts = Arc::new(Counts::default());
+    let (f, p, up) = (Arc::clone(&fault), Arc::clone(&counts), upstream.to_string());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             let (f, p, up) = (Arc::clone(&f), Arc::clone(&p), up.clone());
             std::thread::spawn(move || serve(conn, up, f, p));
         }
     });
-    Ok(Proxy { addr, fault, proofs })
+    Ok(Proxy { addr, fault, counts })
 }
 
 impl Proxy {
@@ -433,9 +534,9 @@ fn a_slow_failing_dropping_or_lying_upstream_fails_the_job_clearly_and_commits_n
     }
     // A lying node: proofs that do not hash to the pinned root refuse the seal.
     px.set(Fault::LieInProofs);
-    let before = px.proofs.load(std::sync::atomic::Ordering::Relaxed);
+    let before = px.counts.get().0;
     let msg = refused(&node, &job, "test_seal", json!([job]), &head)?;
-    assert!(px.proofs.load(std::sync::atomic::Ordering::Relaxed) > before, "the seal asked for proofs");
+    assert!(px.counts.get().0 > before, "the seal asked for proofs");
     assert!(msg.contains("does not verify"), "{msg}");
     // An honest node again: the same job seals, with anvil's root for the same block.
     px.set(Fault::None);
