@@ -118,6 +118,7 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
         l1_chain_id: None,
         extra_accounts: 0,
         system_config: None,
+        interop: None,
     };
     let builder = BlockBuilder::with_rules(config, rules);
     let mut head = genesis;

@@ -170,6 +170,7 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         l1_chain_id: None,
         extra_accounts: 0,
         system_config: None,
+        interop: None,
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     // Holocene: the attributes' EIP-1559 params become extraData (version 0 ‖ params).

@@ -226,6 +226,7 @@ fn base_fee(x: &Value) -> R {
         l1_chain_id: None,
         extra_accounts: 0,
         system_config: None,
+        interop: None,
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {

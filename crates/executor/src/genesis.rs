@@ -58,6 +58,45 @@ pub static GAS_PRICE_ORACLE_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>
     std::sync::LazyLock::new(gas_price_oracle);
 
 fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
+    deploy(GAS_PRICE_ORACLE_DEPLOYMENT, |run| {
+        for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
+            let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
+            run(crate::spec::GAS_PRICE_ORACLE, selector, f);
+        }
+    })
+}
+
+/// The interop messaging predeploys' deployment (init) codes, as the OP specs publish them
+/// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
+/// `interop-l2-to-l2-cross-domain-messenger-deployment.txt` at ethereum-optimism/specs@fd72cf7,
+/// also in `../shared/fixtures/op/bytecode/`).
+const CROSS_L2_INBOX_DEPLOYMENT: &str = include_str!("bytecode/cross_l2_inbox_interop_deployment.hex");
+const L2_TO_L2_XDM_DEPLOYMENT: &str = include_str!("bytecode/l2_to_l2_xdm_interop_deployment.hex");
+
+/// CrossL2Inbox (`0x4200…0022`) and L2ToL2CrossDomainMessenger (`0x4200…0023`) as the dev L2s
+/// have them from genesis (interop active from genesis, as supersim preinstalls them): the code
+/// and storage their deployments leave, run in the EVM, placed at the predeploy addresses
+/// (without the proxies the network upgrade puts in front of them).
+pub static INTEROP_PREDEPLOYS: std::sync::LazyLock<Vec<(Address, Bytes, Vec<(U256, U256)>)>> =
+    std::sync::LazyLock::new(|| {
+        [
+            (opseq_primitives::interop::CROSS_L2_INBOX, CROSS_L2_INBOX_DEPLOYMENT),
+            (opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER, L2_TO_L2_XDM_DEPLOYMENT),
+        ]
+        .into_iter()
+        .map(|(address, init)| {
+            let (code, storage) = deploy(init, |_| {});
+            (address, code, storage)
+        })
+        .collect()
+    });
+
+/// Runs deployment code (its constructor) in an empty EVM; then `after` may call the deployed
+/// contract (placed at `GAS_PRICE_ORACLE`'s address). Returns the runtime code and the storage.
+fn deploy(
+    init_hex: &str,
+    after: impl FnOnce(&mut dyn FnMut(Address, Bytes, &str) -> Bytes),
+) -> (Bytes, Vec<(U256, U256)>) {
     use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
     use revm::{
         DatabaseCommit,
@@ -65,22 +104,18 @@ fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
         database::{CacheDB, EmptyDB},
         state::{AccountInfo, Bytecode},
     };
-    let init = Bytes::from(alloy_primitives::hex::decode(GAS_PRICE_ORACLE_DEPLOYMENT.trim()).expect("valid hex"));
+    let init = Bytes::from(alloy_primitives::hex::decode(init_hex.trim()).expect("valid hex"));
     let mut db = CacheDB::new(EmptyDB::default());
-    // Running the init code as a contract's code returns the runtime code (its constructor only
-    // copies it out).
+    // Running the init code as a contract's code returns the runtime code; what its constructor
+    // stores lands in that account and is carried over.
     let deployer = Address::with_last_byte(0xd0);
     db.insert_account_info(
         deployer,
         AccountInfo { code_hash: keccak256(&init), code: Some(Bytecode::new_raw(init)), ..Default::default() },
     );
-    let mut evm = EthEvmFactory::default().create_evm(db, EvmEnv::default());
-    let run = |evm: &mut _, to: Address, data: Bytes, what: &str| -> Bytes {
-        let evm: &mut alloy_evm::EthEvm<
-            CacheDB<EmptyDB>,
-            revm::inspector::NoOpInspector,
-            alloy_evm::precompiles::PrecompilesMap,
-        > = evm;
+    type DevEvm =
+        alloy_evm::EthEvm<CacheDB<EmptyDB>, revm::inspector::NoOpInspector, alloy_evm::precompiles::PrecompilesMap>;
+    fn call(evm: &mut DevEvm, to: Address, data: Bytes, what: &str) -> Bytes {
         let out = evm.transact_system_call(DEPOSITOR_ACCOUNT, to, data).unwrap_or_else(|e| panic!("{what}: {e}"));
         let output = match &out.result {
             ExecutionResult::Success { output, .. } => output.data().clone(),
@@ -88,10 +123,19 @@ fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
         };
         evm.db_mut().commit(out.state);
         output
-    };
-    let runtime = run(&mut evm, deployer, Bytes::new(), "GasPriceOracle deployment");
+    }
+    let mut evm: DevEvm = EthEvmFactory::default().create_evm(db, EvmEnv::default());
+    let runtime = call(&mut evm, deployer, Bytes::new(), "deployment");
+    let target = crate::spec::GAS_PRICE_ORACLE;
+    let constructed: Vec<(U256, U256)> = evm
+        .db()
+        .cache
+        .accounts
+        .get(&deployer)
+        .map(|a| a.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect())
+        .unwrap_or_default();
     evm.db_mut().insert_account_info(
-        crate::spec::GAS_PRICE_ORACLE,
+        target,
         AccountInfo {
             nonce: 1,
             code_hash: keccak256(&runtime),
@@ -99,15 +143,15 @@ fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
             ..Default::default()
         },
     );
-    for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
-        let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
-        run(&mut evm, crate::spec::GAS_PRICE_ORACLE, selector, f);
+    for (k, v) in constructed {
+        evm.db_mut().insert_account_storage(target, k, v).expect("in-memory");
     }
+    after(&mut |to, data, what| call(&mut evm, to, data, what));
     let mut storage: Vec<(U256, U256)> = evm
         .db()
         .cache
         .accounts
-        .get(&crate::spec::GAS_PRICE_ORACLE)
+        .get(&target)
         .map(|a| a.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect())
         .unwrap_or_default();
     storage.sort_unstable();
@@ -147,13 +191,16 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     if config.is_l2() {
         system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
         let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
-        accounts.push(AccountChange {
-            address: crate::spec::GAS_PRICE_ORACLE,
-            info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
-            wipe_storage: false,
-            storage,
-            code: Some(code),
-        });
+        let interop = INTEROP_PREDEPLOYS.iter().cloned();
+        for (address, code, storage) in std::iter::once((crate::spec::GAS_PRICE_ORACLE, code, storage)).chain(interop) {
+            accounts.push(AccountChange {
+                address,
+                info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
+                wipe_storage: false,
+                storage,
+                code: Some(code),
+            });
+        }
     } else {
         system.push((WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_CODE));
         system.push((CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_CODE));
@@ -290,9 +337,10 @@ mod tests {
         let (l1, _) = genesis(dev.chain(900).unwrap());
         let (l2, diff) = genesis(dev.chain(901).unwrap());
         assert_ne!(l1.header.state_root, EMPTY_ROOT_HASH);
-        // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block and GasPriceOracle predeploys.
+        // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block, GasPriceOracle,
+        // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 14);
+        assert_eq!(diff.accounts.len(), 16);
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));

@@ -35,6 +35,20 @@ pub struct ChainConfig {
     /// operator fee); `None`: the dev defaults. A forked L2 keeps its upstream's.
     #[serde(default)]
     pub system_config: Option<SystemConfig>,
+    /// For L2 chains with interop: whose messages they may execute, and for how long.
+    #[serde(default)]
+    pub interop: Option<InteropConfig>,
+}
+
+/// An interop chain's messaging rules (OP specs `interop/dependency-set.md`, `messaging.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InteropConfig {
+    /// The chains whose logs it may execute (itself included).
+    pub dependency_set: Vec<ChainId>,
+    /// Seconds after which an initiating message can no longer be executed (valid at exactly
+    /// `init + window`).
+    pub expiry_window: u64,
 }
 
 /// The L1 system-config values an OP Stack L2's L1-info deposit carries (OP specs
@@ -80,6 +94,7 @@ impl DevnetConfig {
             l1_chain_id: None,
             extra_accounts: 0,
             system_config: None,
+            interop: None,
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -90,6 +105,10 @@ impl DevnetConfig {
             l1_chain_id: Some(900),
             extra_accounts: 0,
             system_config: None,
+            interop: Some(InteropConfig {
+                dependency_set: vec![901, 902],
+                expiry_window: crate::interop::EXPIRY_WINDOW,
+            }),
         };
         Self { chains: vec![l1, l2(901), l2(902)] }
     }

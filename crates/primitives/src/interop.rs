@@ -1,10 +1,62 @@
 //! OP Stack interop messages: identifiers, message hashes, and the CrossL2Inbox access-list
 //! entries a tx that executes a message must carry (OP specs, `interop/predeploys.md`
 //! §Access-list; the checksum and entry layouts are protocol facts).
-use alloy_primitives::{Address, B256, U256, address, keccak256};
+use alloy_primitives::{Address, B256, U256, address, b256, keccak256};
 
 /// The CrossL2Inbox predeploy, whose access-list keys carry executing messages.
 pub const CROSS_L2_INBOX: Address = address!("4200000000000000000000000000000000000022");
+/// The L2ToL2CrossDomainMessenger predeploy (OP specs `interop/predeploys.md`).
+pub const L2_TO_L2_CROSS_DOMAIN_MESSENGER: Address = address!("4200000000000000000000000000000000000023");
+
+/// topic0 of `ExecutingMessage(bytes32 indexed msgHash, Identifier id)`, which the CrossL2Inbox
+/// emits for each message a tx executes (OP specs `interop/predeploys.md`).
+pub const EXECUTING_MESSAGE_TOPIC: B256 = b256!("5c37832d2e8d10e346e55ad62071a6a2f9fa5130614ef2ec6617555c6f467ba7");
+/// The expiry window of initiating messages (OP specs `interop/messaging.md`): a message
+/// initiated at `t` may be executed up to `t + EXPIRY_WINDOW` inclusive.
+pub const EXPIRY_WINDOW: u64 = 604_800;
+
+/// A message a tx executed, as its receipt records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutingMessage {
+    /// The hash of the initiating log's payload.
+    pub msg_hash: B256,
+    /// Where the initiating log is.
+    pub id: Identifier,
+}
+
+/// The executing message an `ExecutingMessage` log of the CrossL2Inbox records; `None` for any
+/// other log, an error for a malformed one (wrong topics or data size, a value past its type:
+/// the identifier's block number and timestamp are u64, its log index u32).
+pub fn executing_message(log: &alloy_primitives::Log) -> Option<Result<ExecutingMessage, String>> {
+    if log.address != CROSS_L2_INBOX || log.topics().first() != Some(&EXECUTING_MESSAGE_TOPIC) {
+        return None;
+    }
+    Some((|| {
+        let [_, msg_hash] = log.topics() else { return Err(format!("{} topics, not 2", log.topics().len())) };
+        let data = &log.data.data;
+        if data.len() != 160 {
+            return Err(format!("{} bytes of identifier, not 160", data.len()));
+        }
+        let word = |i: usize| U256::from_be_slice(&data[i * 32..(i + 1) * 32]);
+        let small = |i: usize, bits: u32, what: &str| {
+            let v = word(i);
+            if v.bit_len() > bits as usize { Err(format!("{what} {v} is past u{bits}")) } else { Ok(v.to::<u64>()) }
+        };
+        if data[..12].iter().any(|b| *b != 0) {
+            return Err("the origin word has bytes above its 20".into());
+        }
+        Ok(ExecutingMessage {
+            msg_hash: *msg_hash,
+            id: Identifier {
+                origin: Address::from_slice(&data[12..32]),
+                block_number: small(1, 64, "block number")?,
+                log_index: small(2, 32, "log index")? as u32,
+                timestamp: small(3, 64, "timestamp")?,
+                chain_id: word(4),
+            },
+        })
+    })())
+}
 
 /// Where an initiating message (a log) is: its emitter, block, block-global log index, block
 /// timestamp and chain.
@@ -133,6 +185,40 @@ pub fn parse_inbox_keys(keys: &[B256]) -> Result<Vec<InboxEntry>, String> {
 
 #[cfg(test)]
 mod tests {
+    fn exec_log(words: [U256; 5], topics: usize) -> alloy_primitives::Log {
+        let data: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+        let topics = [EXECUTING_MESSAGE_TOPIC, B256::repeat_byte(7)][..topics].to_vec();
+        alloy_primitives::Log::new(CROSS_L2_INBOX, topics, data.into()).unwrap()
+    }
+
+    #[test]
+    fn executing_message_logs_decode_and_bad_ones_say_why() {
+        let origin = U256::from_be_slice(Address::repeat_byte(0xe0).as_slice());
+        let ok = exec_log([origin, U256::from(5), U256::from(2), U256::from(1000), U256::from(901)], 2);
+        let m = executing_message(&ok).unwrap().unwrap();
+        assert_eq!(m.msg_hash, B256::repeat_byte(7));
+        assert_eq!(
+            m.id,
+            Identifier {
+                origin: Address::repeat_byte(0xe0),
+                block_number: 5,
+                log_index: 2,
+                timestamp: 1000,
+                chain_id: U256::from(901)
+            }
+        );
+        let past_u32 = exec_log([origin, U256::from(5), U256::from(1u64 << 32), U256::from(1000), U256::from(901)], 2);
+        assert!(executing_message(&past_u32).unwrap().unwrap_err().contains("log index"));
+        let past_u64 = exec_log([origin, U256::MAX, U256::ZERO, U256::ZERO, U256::from(901)], 2);
+        assert!(executing_message(&past_u64).unwrap().unwrap_err().contains("block number"));
+        assert!(
+            executing_message(&exec_log([origin, U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO], 1)).unwrap().is_err()
+        );
+        let mut other = ok.clone();
+        other.address = Address::repeat_byte(1);
+        assert!(executing_message(&other).is_none());
+    }
+
     use super::*;
     use alloy_primitives::b256;
 

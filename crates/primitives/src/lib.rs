@@ -10,7 +10,7 @@ mod state;
 mod tx;
 
 pub use block::{BlockRef, SealedBlock, TxLocation};
-pub use chain::{ChainConfig, ChainKind, DevnetConfig, SystemConfig};
+pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SystemConfig};
 pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, derived_dev_key, dev_accounts};
 pub use error::{ErrorClass, OpseqError};
 pub use shred::{Shred, ShredLog};

@@ -490,8 +490,10 @@ pub(crate) async fn build_block(
     reader.prefetch(touch).await.map_err(OpseqError::transient)?;
     reader.prefetch_slots(slots).await.map_err(OpseqError::transient)?;
     let txs: Vec<_> = candidates.iter().map(|t| (t.raw.clone(), t.sender)).collect();
-    if txs.len() > 1 && !edges.state.reads_in_place(chain) {
-        // Reads that wait on another process or node: one discovery pass names the rest.
+    // Reads that wait on another process or node: when a tx calls code (whose reads no one
+    // can list beforehand), one discovery pass names the rest.
+    let calls_code = || candidates.iter().any(|t| t.recipient(config.is_l2()).is_none_or(|r| reader.has_code(r)));
+    if txs.len() > 1 && !edges.state.reads_in_place(chain) && calls_code() {
         discover(builder, &reader, &next, txs.clone()).await?;
     }
     let t_prefetch = started.elapsed();

@@ -204,7 +204,7 @@ impl Sequencer {
                 if st.sealed {
                     return Err(seq_error(-38521));
                 }
-                self.op(Op::Include(job, Include::Raw(raw))).await?;
+                self.op(Op::Include(job, Include::Raw(raw), false)).await?;
                 Ok(Value::Null)
             }
             "sequencer_open" => {
@@ -266,7 +266,7 @@ impl Sequencer {
             "eth_sendRawTransaction" => {
                 let (raw,): (Bytes,) = p.parse()?;
                 let job = st.job.clone().ok_or_else(|| seq_error(-38510))?;
-                match self.op(Op::Include(job, Include::Raw(raw))).await? {
+                match self.op(Op::Include(job, Include::Raw(raw), false)).await? {
                     Reply::Included { added, .. } => Ok(added.first().map(|a| json!(a.hash)).unwrap_or(Value::Null)),
                     other => Err(unexpected(other)),
                 }

@@ -52,8 +52,9 @@ pub enum Include {
 pub enum Op {
     /// Open a job.
     Open(OpenOpts),
-    /// Include txs in an open job.
-    Include(String, Include),
+    /// Include txs in an open job; with `true` (force), also txs whose executing messages are
+    /// invalid.
+    Include(String, Include, bool),
     /// The job so far.
     Inspect(String),
     /// Seal the job; with `commit`, also commit (and publish) the block.
@@ -131,6 +132,8 @@ pub struct TxOutcome {
     pub gas_used: u64,
     /// Logs.
     pub logs: Vec<Log>,
+    /// Its executing messages (interop chains), each with its verdict.
+    pub messages: Vec<crate::interop::MessageCheck>,
 }
 
 /// A candidate an include did not add, and why.
@@ -282,7 +285,14 @@ impl Job {
 }
 
 fn outcome(i: &opseq_executor::IncludedTx) -> TxOutcome {
-    TxOutcome { hash: i.hash, index: i.index, success: i.success, gas_used: i.gas_used, logs: i.logs.clone() }
+    TxOutcome {
+        hash: i.hash,
+        index: i.index,
+        success: i.success,
+        gas_used: i.gas_used,
+        logs: i.logs.clone(),
+        messages: vec![],
+    }
 }
 
 /// The jobs of one chain, oldest first.
@@ -342,11 +352,11 @@ impl Handler<Control> for ChainBuilderActor {
                         }),
                 )
             }
-            Op::Include(id, what) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
+            Op::Include(id, what, force) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
                 Ok((key, mut job)) => Box::pin(
                     async move {
-                        let r = include(&builder, &edges, &mut job, what).await;
+                        let r = include(&builder, &edges, &mut job, what, force).await;
                         (job, r)
                     }
                     .instrument(span.clone())
@@ -630,6 +640,7 @@ async fn include(
     edges: &opseq_interfaces::Edges,
     job: &mut Job,
     what: Include,
+    force: bool,
 ) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
     let chain = builder.config().chain_id;
     let in_block: std::collections::HashSet<B256> =
@@ -668,6 +679,16 @@ async fn include(
     if candidates.iter().any(|(raw, _)| in_block.contains(&alloy_primitives::keccak256(raw))) {
         return Err(ControlError::Refused("the transaction is already in this block".into()));
     }
+    if builder.config().interop.is_some() && !force {
+        for (raw, _) in &candidates {
+            crate::interop::check_inbox_entries(raw).map_err(|e| {
+                ControlError::Refused(format!(
+                    "{}: malformed CrossL2Inbox access list: {e}",
+                    alloy_primitives::keccak256(raw)
+                ))
+            })?;
+        }
+    }
     refresh(edges, chain, job).await?;
     // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for the new ones.
     let forced = u64::from(builder.config().is_l2()) + job.chosen.len() as u64;
@@ -675,7 +696,23 @@ async fn include(
         candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
         execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), forced).await?;
-    let added: Vec<TxOutcome> = executed.included.iter().filter(|i| wanted.contains(&i.hash)).map(outcome).collect();
+    let mut added: Vec<TxOutcome> =
+        executed.included.iter().filter(|i| wanted.contains(&i.hash)).map(outcome).collect();
+    // Interop: every executing message the new txs' receipts record is checked; an invalid one
+    // refuses the include (the job unchanged) unless forced.
+    if let Some(rules) = &builder.config().interop {
+        for o in &mut added {
+            o.messages = crate::interop::check_logs(edges, rules, job.next.timestamp, &o.logs).await;
+            let bad = crate::interop::reasons(&o.messages);
+            if !bad.is_empty() && !force {
+                return Err(ControlError::Refused(format!(
+                    "{}: invalid executing message: {} (include with force to build it anyway)",
+                    o.hash,
+                    bad.join("; ")
+                )));
+            }
+        }
+    }
     let refused: Vec<Refused> =
         executed.rejected.iter().map(|r| Refused { hash: r.hash, reason: r.reason.clone() }).collect();
     if single && added.is_empty() {

@@ -5,6 +5,7 @@ mod compat;
 pub mod ensemble;
 pub mod grpc;
 pub mod http;
+pub mod interop;
 pub mod jobs;
 pub mod persist;
 mod reader;

@@ -115,6 +115,17 @@ impl Drop for InPlace {
 }
 
 impl EdgeReader {
+    /// Whether `address` is cached as an account with code (creations and calls into code are
+    /// what a discovery pass is for).
+    pub(crate) fn has_code(&self, address: Address) -> bool {
+        self.accounts
+            .lock()
+            .get(&address)
+            .copied()
+            .flatten()
+            .is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY)
+    }
+
     /// Loads the given slots in one batch (access lists, and what a discovery pass found).
     pub(crate) async fn prefetch_slots(&self, slots: Vec<(Address, U256)>) -> Result<(), String> {
         let missing: Vec<(Address, U256)> = {

@@ -48,6 +48,14 @@ pub(crate) fn control_error(e: ControlError) -> ErrorObjectOwned {
     err(code, e.to_string())
 }
 
+/// `test_include*`'s options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IncludeParams {
+    /// Include even a tx whose executing messages are invalid (to test verifiers).
+    force: Option<bool>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OpenParams {
@@ -118,6 +126,7 @@ impl ChainRpc {
             "status": if o.success { "0x1" } else { "0x0" },
             "gasUsed": q(o.gas_used),
             "logs": o.logs.iter().map(|l| json!({"address": l.address, "topics": l.topics(), "data": l.data.data})).collect::<Vec<_>>(),
+            "executingMessages": o.messages.iter().map(crate::interop::check_json).collect::<Vec<_>>(),
         })
     }
 
@@ -150,9 +159,13 @@ impl ChainRpc {
 
     async fn include_one(&self, p: Params<'static>, what: fn(Value) -> Result<Include, String>) -> RpcResult {
         let id = job_id(&p)?;
-        let (_, arg): (String, Value) = p.parse()?;
+        let mut seq = p.sequence();
+        let _: String = seq.next()?;
+        let arg: Value = seq.next()?;
+        let opts: Option<IncludeParams> = seq.optional_next()?;
+        let force = opts.and_then(|o| o.force).unwrap_or(false);
         let what = what(arg).map_err(|e| err(codes::INVALID_PARAMS, e))?;
-        match self.control(Op::Include(id, what)).await? {
+        match self.control(Op::Include(id, what, force)).await? {
             Reply::Included { added, .. } => {
                 added.first().map(Self::outcome_json).ok_or_else(|| err(codes::INTERNAL, "include added nothing"))
             }
@@ -218,7 +231,7 @@ impl ChainRpc {
                 format!("count must be between 1 and {}", crate::chain::MAX_TXS_PER_BLOCK),
             ));
         }
-        match self.control(Op::Include(id, Include::Best(count as usize))).await? {
+        match self.control(Op::Include(id, Include::Best(count as usize), false)).await? {
             Reply::Included { added, refused, .. } => Ok(json!({
                 "included": added.iter().map(Self::outcome_json).collect::<Vec<_>>(),
                 "refused": refused.iter().map(|r| json!({"hash": r.hash, "reason": r.reason})).collect::<Vec<_>>(),

@@ -105,6 +105,10 @@ pub struct ChainArgs {
     /// opens an epoch on it.
     #[arg(long = "fork.l1-url", env = "OPSEQ_FORK_L1_URL", requires = "fork_l2")]
     pub fork_l1_url: Option<String>,
+    /// Seconds after which an interop message can no longer be executed on the dev L2s (the
+    /// protocol's 604800 unless a devnet shortens it; executing at exactly init + window is valid).
+    #[arg(long = "interop.expiry-window", env = "OPSEQ_INTEROP_EXPIRY_WINDOW", default_value_t = opseq_primitives::interop::EXPIRY_WINDOW)]
+    pub interop_expiry_window: u64,
     /// What a committed block or an accepted tx survives once acknowledged: `os` — a crash of
     /// the process (written to the kernel, one write(2) to the commit log); `fsync` — a crash of
     /// the machine (fdatasync per commit; ≈0.25 ms more per block here).

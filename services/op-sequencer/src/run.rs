@@ -85,6 +85,7 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         };
         let mut chain = dev.chains[usize::from(c.fork_l2)].clone();
         chain.chain_id = fork.chain;
+        chain.interop = None;
         chain.gas_limit = c.gas_limit.unwrap_or(pinned.header.gas_limit);
         if !c.fork_l2 {
             chain.l1_chain_id = None;
@@ -119,6 +120,9 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
             chain.gas_limit = g;
         }
         chain.extra_accounts = c.dev_accounts;
+        if let Some(i) = &mut chain.interop {
+            i.expiry_window = c.interop_expiry_window;
+        }
     }
     Ok((devnet, None))
 }

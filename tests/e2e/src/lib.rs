@@ -467,6 +467,36 @@ pub fn sign_transfer(
     sign_transfer_tip(key, chain_id, nonce, to, value, gas, max_fee, 1_000_000)
 }
 
+/// A zero-value EIP-1559 tx carrying an EIP-2930 access list, signed with alloy: its raw form.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_eip1559_access_list(
+    key: &alloy_signer_local::PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::TxKind,
+    input: alloy_primitives::Bytes,
+    gas: u64,
+    max_fee: u128,
+    access_list: alloy_eips::eip2930::AccessList,
+) -> eyre::Result<String> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1_000_000,
+        to,
+        value: alloy_primitives::U256::ZERO,
+        access_list,
+        input,
+    };
+    let sig = key.sign_hash_sync(&tx.signature_hash())?;
+    Ok(format!("0x{}", alloy_primitives::hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())))
+}
+
 /// Any EIP-1559 tx (call, create, value), signed with alloy: its raw `0x…` form.
 #[allow(clippy::too_many_arguments)]
 pub fn sign_eip1559(

@@ -289,7 +289,16 @@ fn a_pool_block_on_anvils_state_reads_its_slots_in_batches() -> eyre::Result<()>
                     B256::left_padding_from(to.as_slice()),
                 ],
             }]);
-            sign_eip1559_with_list(&signer(i), CHAIN, 0, up.token, token_transfer(to, U256::from(3)), list)?
+            sign_eip1559_access_list(
+                &signer(i),
+                CHAIN,
+                0,
+                TxKind::Call(up.token),
+                token_transfer(to, U256::from(3)),
+                100_000,
+                FEE,
+                list,
+            )?
         } else {
             sign_eip1559(
                 &signer(i),
@@ -321,33 +330,6 @@ fn a_pool_block_on_anvils_state_reads_its_slots_in_batches() -> eyre::Result<()>
     // the few slots the system calls read; one request per SLOAD would be over 60.
     assert!(batches <= 8, "{batches} requests for the block's 60 cold slots");
     Ok(())
-}
-
-/// An EIP-1559 token call carrying an access list.
-fn sign_eip1559_with_list(
-    key: &PrivateKeySigner,
-    chain_id: u64,
-    nonce: u64,
-    to: Address,
-    input: Bytes,
-    access_list: alloy_eips::eip2930::AccessList,
-) -> eyre::Result<String> {
-    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-    use alloy_eips::eip2718::Encodable2718;
-    use alloy_signer::SignerSync;
-    let tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: 100_000,
-        max_fee_per_gas: FEE,
-        max_priority_fee_per_gas: 1_000_000,
-        to: TxKind::Call(to),
-        value: U256::ZERO,
-        access_list,
-        input,
-    };
-    let sig = key.sign_hash_sync(&tx.signature_hash())?;
-    Ok(format!("0x{}", alloy_primitives::hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())))
 }
 
 /// What the faulty upstream does to the requests it gets.

@@ -1,0 +1,214 @@
+//! Interop (issue 8) against `op-sequencer dev`: the dev L2s 901 and 902 have CrossL2Inbox and
+//! L2ToL2CrossDomainMessenger from genesis (the OP specs' deployment code run at genesis), and
+//! every include checks the executing messages its receipt records against the initiating
+//! chain's store — refused with the reason, or built anyway with `force` — and the CrossL2Inbox
+//! entries of its access list. Scenarios of ../shared/reference/interop.md §6: 1 (relay), 2
+//! (missing access list), 3 (invalid identifiers, refused and forced), 8 (expiry boundary).
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_signer_local::PrivateKeySigner;
+use opseq_e2e::*;
+use serde_json::{Value, json};
+
+const INBOX: &str = "0x4200000000000000000000000000000000000022";
+const MESSENGER: &str = "0x4200000000000000000000000000000000000023";
+const TARGET: &str = "0x000000000000000000000000000000000000bEEF";
+const GWEI: u128 = 1_000_000_000;
+/// `RelayedMessage(uint256,uint256,bytes32,bytes32)`'s topic0 (interop.md §1.4).
+const RELAYED: &str = "0xc270d73e";
+
+fn key(k: &str) -> PrivateKeySigner {
+    k.parse().expect("a dev key")
+}
+
+fn call_tx(
+    k: &PrivateKeySigner,
+    chain: u64,
+    nonce: u64,
+    to: &str,
+    data: &str,
+    list: Option<&Value>,
+) -> eyre::Result<String> {
+    let to = TxKind::Call(to.parse::<Address>()?);
+    let input = Bytes::from(alloy_primitives::hex::decode(data.trim())?);
+    match list {
+        Some(l) => {
+            sign_eip1559_access_list(k, chain, nonce, to, input, 300_000, 10 * GWEI, serde_json::from_value(l.clone())?)
+        }
+        None => sign_eip1559(k, chain, nonce, to, U256::ZERO, input, 300_000, 10 * GWEI),
+    }
+}
+
+/// An identifier as the test API and cast take it, with one field changed.
+fn with(id: &Value, field: &str, v: Value) -> Value {
+    let mut id = id.clone();
+    id[field] = v;
+    id
+}
+
+fn tuple(id: &Value) -> eyre::Result<String> {
+    let n = |k: &str| -> eyre::Result<String> {
+        Ok(U256::from_str_radix(id[k].as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?.to_string())
+    };
+    Ok(format!(
+        "({},{},{},{},{})",
+        id["origin"].as_str().unwrap_or_default(),
+        n("blockNumber")?,
+        n("logIndex")?,
+        n("timestamp")?,
+        n("chainId")?
+    ))
+}
+
+/// `validateMessage(id, msgHash)` on the inbox, with the access list the test API gives for them.
+fn validate_tx(node: &Proc, k: &PrivateKeySigner, nonce: u64, id: &Value, msg_hash: &str) -> eyre::Result<String> {
+    let list =
+        node.control(902, "test_accessList", json!([with(id, "msgHash", json!(msg_hash))]))?["accessList"].clone();
+    let data = cast(&[
+        "calldata",
+        "validateMessage((address,uint256,uint256,uint256,uint256),bytes32)",
+        &tuple(id)?,
+        msg_hash,
+    ])?;
+    call_tx(k, 902, nonce, INBOX, &data, Some(&list))
+}
+
+#[test]
+fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto", "--interop.expiry-window", "6"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+
+    // Initiate on 901: sendMessage(902, TARGET, "hello") emits SentMessage.
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x68656c6c6f"])?;
+    let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
+    let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    assert_eq!(sent["status"], "0x1", "{sent}");
+    let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
+    let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?;
+    let log = &receipt["logs"][0];
+    assert_eq!(log["address"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()));
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    let payload_hex = format!("0x{}", alloy_primitives::hex::encode(&payload));
+    let msg_hash = format!("{}", keccak256(&payload));
+    let init_ts = hex_u64(&block["timestamp"])?;
+    let id = json!({
+        "origin": MESSENGER,
+        "blockNumber": block["number"],
+        "logIndex": log["logIndex"],
+        "timestamp": block["timestamp"],
+        "chainId": "0x385",
+    });
+
+    // 1. Relay on 902 with the access list: the message is executed and valid.
+    let list = node.control(902, "test_accessList", json!([with(&id, "payload", json!(payload_hex))]))?;
+    assert_eq!(list["msgHash"], json!(msg_hash));
+    let relay = cast(&[
+        "calldata",
+        "relayMessage((address,uint256,uint256,uint256,uint256),bytes)",
+        &tuple(&id)?,
+        &payload_hex,
+    ])?;
+    let job = node.control(902, "test_open", json!([{"timestamp": format!("{:#x}", init_ts + 2)}]))?["jobId"].clone();
+    let r = node.control(
+        902,
+        "test_includeRaw",
+        json!([job, call_tx(&k0, 902, 0, MESSENGER, &relay, Some(&list["accessList"]))?]),
+    )?;
+    assert_eq!(r["status"], "0x1", "the relay: {r}");
+    assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
+    assert_eq!(r["executingMessages"][0]["msgHash"], json!(msg_hash));
+    assert!(
+        r["logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| l["topics"][0].as_str().is_some_and(|t| t.starts_with(RELAYED))),
+        "RelayedMessage: {r}"
+    );
+    // The same relay again reverts (already relayed): included, status 0, nothing executed.
+    let again = node.control(
+        902,
+        "test_includeRaw",
+        json!([job, call_tx(&k0, 902, 1, MESSENGER, &relay, Some(&list["accessList"]))?]),
+    )?;
+    assert_eq!(
+        (again["status"].as_str(), again["executingMessages"].as_array().map(Vec::len)),
+        (Some("0x0"), Some(0)),
+        "{again}"
+    );
+
+    // 2. Without the access list the inbox reverts (NotInAccessList): no executing message.
+    let bare = node.control(902, "test_includeRaw", json!([job, call_tx(&k1, 902, 0, MESSENGER, &relay, None)?]))?;
+    assert_eq!((bare["status"].as_str(), bare["logs"].as_array().map(Vec::len)), (Some("0x0"), Some(0)), "{bare}");
+
+    // 3. Invalid identifiers, each with a self-consistent access list: refused with the reason
+    // (the job unchanged), then forced in and reported invalid.
+    let other_hash = format!("{}", keccak256(b"not the payload"));
+    let cases = [
+        (with(&id, "logIndex", json!("0x3e8")), msg_hash.clone(), "there is no log 1000"),
+        (with(&id, "timestamp", json!(format!("{:#x}", init_ts + 1))), msg_hash.clone(), "is not block"),
+        (with(&id, "chainId", json!("0x400")), msg_hash.clone(), "not in the dependency set"),
+        (with(&id, "origin", json!(INBOX)), msg_hash.clone(), "not by the origin"),
+        (id.clone(), other_hash, "is not the log's payload hash"),
+        (
+            with(&id, "timestamp", json!(format!("{:#x}", init_ts + 4))),
+            msg_hash.clone(),
+            "initiated after the executing block",
+        ),
+    ];
+    let mut nonce = 1;
+    for (bad, hash, reason) in &cases {
+        let before = node.control(902, "test_inspect", json!([job]))?["transactions"].as_array().map(Vec::len);
+        let tx = validate_tx(&node, &k1, nonce, bad, hash)?;
+        let (code, msg) = node.control_err(902, "test_includeRaw", json!([job, tx]))?;
+        assert_eq!(code, -38570, "{msg}");
+        assert!(msg.contains("invalid executing message") && msg.contains(reason), "{reason}: {msg}");
+        assert_eq!(node.control(902, "test_inspect", json!([job]))?["transactions"].as_array().map(Vec::len), before);
+        let forced = node.control(902, "test_includeRaw", json!([job, tx, {"force": true}]))?;
+        assert_eq!(forced["status"], "0x1", "{forced}");
+        assert_eq!(forced["executingMessages"][0]["valid"], false);
+        assert!(forced["executingMessages"][0]["reason"].as_str().unwrap_or_default().contains(reason), "{forced}");
+        nonce += 1;
+    }
+    // A malformed inbox entry (type 0 is reserved): refused before execution, forced in anyway.
+    let junk = json!([{"address": INBOX, "storageKeys": [B256::ZERO]}]);
+    let raw = call_tx(&k1, 902, nonce, TARGET, "0x", Some(&junk))?;
+    let (code, msg) = node.control_err(902, "test_includeRaw", json!([job, raw]))?;
+    assert!(code == -38570 && msg.contains("malformed CrossL2Inbox access list"), "{msg}");
+    node.control(902, "test_includeRaw", json!([job, raw, {"force": true}]))?;
+    node.control(902, "test_seal", json!([job]))?;
+
+    // 8. Expiry (window 6 s here): executing at exactly init + 6 is valid, at init + 8 it is not.
+    let job = node.control(902, "test_open", json!([{"timestamp": format!("{:#x}", init_ts + 6)}]))?["jobId"].clone();
+    let r = node.control(902, "test_includeRaw", json!([job, validate_tx(&node, &k0, 2, &id, &msg_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "at init + window: {r}");
+    node.control(902, "test_seal", json!([job]))?;
+    let job = node.control(902, "test_open", json!([{"timestamp": format!("{:#x}", init_ts + 8)}]))?["jobId"].clone();
+    let (code, msg) =
+        node.control_err(902, "test_includeRaw", json!([job, validate_tx(&node, &k0, 3, &id, &msg_hash)?]))?;
+    assert!(code == -38570 && msg.contains("expired"), "{msg}");
+    Ok(())
+}
+
+/// The deployed CrossL2Inbox computes the supervisor's golden checksum (interop.md §1.3), so the
+/// code at `0x4200…0022` is the specs' contract, not a stand-in.
+#[test]
+fn the_inbox_predeploy_computes_the_golden_checksum() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let out = cast(&[
+        "call",
+        INBOX,
+        "calculateChecksum((address,uint256,uint256,uint256,uint256),bytes32)(bytes32)",
+        "(0xe0e1e2e3e4e5e6e7e8e9f0f1f2f3f4f5f6f7f8f9,0xa1a2a3a4a5a6a7a8,0xb1b2b3b4,0xc1c2c3c4c5c6c7c8,0xd1d2d3d4d5d6d7d8)",
+        &format!("{}", keccak256(b"example payload")),
+        "--rpc-url",
+        &node.url(902),
+    ])?;
+    assert_eq!(out.trim(), "0x03749e87fd7789575de9906569deb05aaf220dc4cfab3d8abbfd34a2e1d7d357");
+    Ok(())
+}
