@@ -497,9 +497,36 @@ pub(crate) async fn build_block(
         discover(builder, &reader, &next, txs.clone()).await?;
     }
     let t_prefetch = started.elapsed();
-    let executed = execute(builder, edges, &reader, &next, vec![], txs, 0).await?;
+    let mut executed = execute(builder, edges, &reader, &next, vec![], txs.clone(), 0).await?;
+    // Interop: a pool tx whose executing messages are invalid leaves the block (and the pool),
+    // and the block is executed again without it.
+    let mut bad_messages = Vec::new();
+    if let Some(rules) = &config.interop {
+        for _ in 0..3 {
+            let mut bad = Vec::new();
+            for inc in &executed.included {
+                let checks = crate::interop::check_logs(edges, rules, timestamp, &inc.logs).await;
+                let reasons = crate::interop::reasons(&checks);
+                if !reasons.is_empty() {
+                    warn!(target: "opseq::builder::chain", chain_id = chain, hash = %inc.hash, reasons = %reasons.join("; "), "left out: invalid executing message");
+                    bad.push(inc.hash);
+                }
+            }
+            if bad.is_empty() {
+                break;
+            }
+            bad_messages.extend(bad);
+            let kept: Vec<_> = txs
+                .iter()
+                .filter(|(raw, _)| !bad_messages.contains(&alloy_primitives::keccak256(raw)))
+                .cloned()
+                .collect();
+            executed = execute(builder, edges, &reader, &next, vec![], kept, 0).await?;
+        }
+    }
     let t_exec = started.elapsed();
-    let invalid: Vec<_> = executed.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
+    let mut invalid: Vec<_> = executed.rejected.iter().filter(|r| r.invalid).map(|r| r.hash).collect();
+    invalid.extend(bad_messages);
     for r in &executed.rejected {
         debug!(target: "opseq::builder::chain", chain_id = chain, hash = %r.hash, reason = %r.reason, invalid = r.invalid, "tx left out");
     }

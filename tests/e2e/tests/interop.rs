@@ -212,3 +212,46 @@ fn the_inbox_predeploy_computes_the_golden_checksum() -> eyre::Result<()> {
     assert_eq!(out.trim(), "0x03749e87fd7789575de9906569deb05aaf220dc4cfab3d8abbfd34a2e1d7d357");
     Ok(())
 }
+
+/// A block built from the pool (`evm_mine`, as auto mode does) leaves out a tx whose executing
+/// message is invalid, keeps the valid one, and the pool drops the invalid tx.
+#[test]
+fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    // An initiating log on 901: any log is a message; SentMessage here.
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x01"])?;
+    node.rpc(901, "eth_sendRawTransaction", json!([call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let block = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([block["transactions"][1]]))?;
+    let log = &receipt["logs"][0];
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    let msg_hash = format!("{}", keccak256(&payload));
+    let id = json!({
+        "origin": MESSENGER,
+        "blockNumber": block["number"],
+        "logIndex": log["logIndex"],
+        "timestamp": block["timestamp"],
+        "chainId": "0x385",
+    });
+    // 902 is at genesis; its next block comes after 901's block 1.
+    node.rpc(902, "evm_mine", json!([]))?;
+    let good = validate_tx(&node, &k0, 0, &id, &msg_hash)?;
+    let bad = validate_tx(&node, &k1, 0, &with(&id, "logIndex", json!("0x63")), &msg_hash)?;
+    let good_hash = node.rpc(902, "eth_sendRawTransaction", json!([good]))?;
+    let bad_hash = node.rpc(902, "eth_sendRawTransaction", json!([bad]))?;
+    node.rpc(902, "evm_mine", json!([]))?;
+    let mined = node.rpc(902, "eth_getBlockByNumber", json!(["latest", false]))?;
+    let txs = mined["transactions"].as_array().cloned().unwrap_or_default();
+    assert!(txs.contains(&good_hash), "the valid message is in: {mined}");
+    assert!(!txs.contains(&bad_hash), "the invalid one is not: {mined}");
+    let content = node.rpc(902, "txpool_content", json!([]))?;
+    assert!(!content.to_string().contains(bad_hash.as_str().unwrap_or("-")), "and the pool dropped it: {content}");
+    Ok(())
+}
