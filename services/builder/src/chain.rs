@@ -4,7 +4,7 @@ use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Wrap
 use alloy_primitives::{Address, B256, Bytes};
 use opseq_executor::{BlockBuilder, Executed, L1Origin, L2_TO_L1_MESSAGE_PASSER, NextBlock, parse_sequence_number};
 use opseq_interfaces::{CommitDiff, Edges};
-use opseq_primitives::{ChainConfig, ChainId, OpseqError, SealedBlock, Shred, ShredLog, StateDiff};
+use opseq_primitives::{BlockRef, ChainConfig, ChainId, OpseqError, SealedBlock, Shred, ShredLog, StateDiff};
 use std::{
     collections::HashMap,
     sync::Arc,
@@ -30,6 +30,8 @@ pub struct ChainBuilderActor {
     pub(crate) jobs: crate::jobs::Jobs,
     /// The persisted auto mode of every chain (shared with the other chains' actors).
     pub(crate) state: Arc<crate::persist::SequencerState>,
+    /// Interop: the heads of the other chains of the dependency set at the last check.
+    seen: Arc<parking_lot::Mutex<HashMap<ChainId, BlockRef>>>,
 }
 
 impl ChainBuilderActor {
@@ -48,6 +50,7 @@ impl ChainBuilderActor {
             failures: 0,
             jobs: Default::default(),
             state,
+            seen: Default::default(),
         }
     }
 
@@ -86,6 +89,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
         let interval = self.interval;
+        let seen = Arc::clone(&self.seen);
         // `wait` holds the mailbox: one build at a time per chain.
         ctx.wait(
             async move {
@@ -95,6 +99,9 @@ impl Handler<BuildNext> for ChainBuilderActor {
                 let mut parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
                 if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
                     parent = follow_l1(&edges, chain, l1, parent).await?;
+                }
+                if let Some(rules) = &config.interop {
+                    parent = follow_messages(&edges, rules, chain, &seen, parent).await?;
                 }
                 let wait = match interval {
                     // A test-chosen interval counts from the last build, not from timestamps.
@@ -149,15 +156,19 @@ impl Handler<MineNow> for ChainBuilderActor {
     fn handle(&mut self, _: MineNow, _: &mut Context<Self>) -> Self::Result {
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
+        let seen = Arc::clone(&self.seen);
         actix::AtomicResponse::new(Box::pin(
             async move {
                 let chain = builder.config().chain_id;
                 let head = edges.state.head(chain).await?;
-                let parent = edges
+                let mut parent = edges
                     .state
                     .block_by_number(chain, head.number)
                     .await?
                     .ok_or_else(|| OpseqError::transient("head block missing"))?;
+                if let Some(rules) = &builder.config().interop {
+                    parent = follow_messages(&edges, rules, chain, &seen, parent).await?;
+                }
                 build_block(&builder, &edges, &parent).await
             }
             .into_actor(self),
@@ -199,6 +210,63 @@ pub(crate) async fn follow_l1(
             .await?
             .ok_or_else(|| OpseqError::transient("L2 block missing"))?;
     }
+}
+
+/// Blocks back from the head whose executing messages are checked again after another chain of
+/// the dependency set reorged.
+const MESSAGE_LOOKBACK: u64 = 64;
+
+/// Interop, before a scheduled build: if another chain of the dependency set reorged since the
+/// last look (or at the first look), checks the executing messages of this chain's last
+/// [`MESSAGE_LOOKBACK`] blocks again; a block with one that is no longer valid (its initiating
+/// log was reorged out) is replaced: the chain rewinds to the block before it, whose txs go back
+/// to the pool (where an invalid message leaves them out again). Returns the block to build on.
+pub(crate) async fn follow_messages(
+    edges: &Edges,
+    rules: &opseq_primitives::InteropConfig,
+    chain: ChainId,
+    seen: &parking_lot::Mutex<HashMap<ChainId, BlockRef>>,
+    head: SealedBlock,
+) -> Result<SealedBlock, OpseqError> {
+    let mut reorged = false;
+    for &other in rules.dependency_set.iter().filter(|c| **c != chain) {
+        let now = edges.state.head(other).await?;
+        let before = seen.lock().insert(other, now);
+        reorged |= match before {
+            None => true,
+            Some(b) => edges.state.block_by_number(other, b.number).await?.is_none_or(|x| x.hash != b.hash),
+        };
+    }
+    if !reorged {
+        return Ok(head);
+    }
+    let mut first_bad = None;
+    let mut block = head.clone();
+    for _ in 0..MESSAGE_LOOKBACK {
+        for raw in &block.receipts {
+            let logs = crate::interop::receipt_logs(raw);
+            if crate::interop::check_logs(edges, rules, block.header.timestamp, &logs)
+                .await
+                .iter()
+                .any(|c| c.invalid.is_some())
+            {
+                first_bad = Some(block.header.number);
+                break;
+            }
+        }
+        let Some(n) = block.header.number.checked_sub(1) else { break };
+        match edges.state.block_by_number(chain, n).await? {
+            Some(b) => block = b,
+            None => break,
+        }
+    }
+    let Some(bad) = first_bad else { return Ok(head) };
+    let target =
+        edges.state.block_by_number(chain, bad - 1).await?.ok_or_else(|| OpseqError::transient("L2 block missing"))?;
+    let removed = edges.state.set_head(chain, target.hash).await?;
+    warn!(target: "opseq::builder::chain", chain_id = chain, invalid = bad, reorged_out = removed.len(), "an executing message's initiating log was reorged out: replacing the block");
+    reinject(edges, chain, &removed).await;
+    Ok(target)
 }
 
 fn unix_now() -> u64 {

@@ -112,7 +112,7 @@ pub fn check_inbox_entries(raw: &[u8]) -> Result<(), String> {
 }
 
 /// The logs of an L2 receipt (EIP-2718 encoded).
-fn receipt_logs(raw: &[u8]) -> Vec<Log> {
+pub fn receipt_logs(raw: &[u8]) -> Vec<Log> {
     use alloy_eips::eip2718::Decodable2718;
     op_alloy_consensus::OpReceiptEnvelope::decode_2718_exact(raw).map(|r| r.logs().to_vec()).unwrap_or_default()
 }

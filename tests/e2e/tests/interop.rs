@@ -255,3 +255,46 @@ fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
     assert!(!content.to_string().contains(bad_hash.as_str().unwrap_or("-")), "and the pool dropped it: {content}");
     Ok(())
 }
+
+/// Scenario 7: the block that executed a message is replaced once the initiating log is reorged
+/// out (equivocation on the initiating chain): the next build of the executing chain rewinds past
+/// it, and its tx, checked again, stays out.
+#[test]
+fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let genesis_901 = node.rpc(901, "eth_getBlockByNumber", json!(["0x0", false]))?["hash"].clone();
+    // 901 block 1 initiates; 902 block 1 executes it (valid when included).
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x02"])?;
+    let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
+    let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
+    let log = &node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?["logs"][0];
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    let id = json!({"origin": MESSENGER, "blockNumber": block["number"], "logIndex": log["logIndex"], "timestamp": block["timestamp"], "chainId": "0x385"});
+    let exec = validate_tx(&node, &k1, 0, &id, &format!("{}", keccak256(&payload)))?;
+    let job = node.control(902, "test_open", json!([]))?["jobId"].clone();
+    let r = node.control(902, "test_includeRaw", json!([job, exec]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
+    let executed = node.control(902, "test_seal", json!([job]))?["block"].clone();
+
+    // 901 equivocates: a sibling of block 1 without the init becomes canonical.
+    let job = node.control(901, "test_open", json!([{"parent": genesis_901}]))?["jobId"].clone();
+    let sibling = node.control(901, "test_seal", json!([job]))?;
+    assert_eq!(sibling["reorgedOut"], json!([block["hash"]]), "{sibling}");
+
+    // 902's next build replaces its block 1; the executing tx, checked again, stays out.
+    node.rpc(902, "evm_mine", json!([]))?;
+    let now = node.rpc(902, "eth_getBlockByNumber", json!(["0x1", false]))?;
+    assert_ne!(now["hash"], executed["hash"], "block 1 was replaced");
+    let txs = now["transactions"].as_array().cloned().unwrap_or_default();
+    assert!(!txs.contains(&r["hash"]), "without the executing tx: {now}");
+    assert_eq!(node.head(902)?, 1);
+    assert!(node.rpc(902, "eth_getTransactionByHash", json!([r["hash"]]))?.is_null(), "the tx is nowhere in the chain");
+    Ok(())
+}
