@@ -243,9 +243,11 @@ pub(crate) async fn follow_messages(
     let mut first_bad = None;
     let mut block = head.clone();
     for _ in 0..MESSAGE_LOOKBACK {
+        let mut before: Vec<alloy_primitives::Log> = Vec::new();
         for raw in &block.receipts {
             let logs = crate::interop::receipt_logs(raw);
-            if crate::interop::check_logs(edges, rules, block.header.timestamp, &logs)
+            let within = crate::interop::Within { chain, number: block.header.number, before: &before };
+            if crate::interop::check_logs(edges, rules, block.header.timestamp, within, &logs)
                 .await
                 .iter()
                 .any(|c| c.invalid.is_some())
@@ -253,6 +255,7 @@ pub(crate) async fn follow_messages(
                 first_bad = Some(block.header.number);
                 break;
             }
+            before.extend(logs);
         }
         let Some(n) = block.header.number.checked_sub(1) else { break };
         match edges.state.block_by_number(chain, n).await? {
@@ -572,8 +575,11 @@ pub(crate) async fn build_block(
     if let Some(rules) = &config.interop {
         for _ in 0..3 {
             let mut bad = Vec::new();
+            let mut before: Vec<alloy_primitives::Log> = Vec::new();
             for inc in &executed.included {
-                let checks = crate::interop::check_logs(edges, rules, timestamp, &inc.logs).await;
+                let within = crate::interop::Within { chain, number: parent.header.number + 1, before: &before };
+                let checks = crate::interop::check_logs(edges, rules, timestamp, within, &inc.logs).await;
+                before.extend(inc.logs.iter().cloned());
                 let reasons = crate::interop::reasons(&checks);
                 if !reasons.is_empty() {
                     warn!(target: "opseq::builder::chain", chain_id = chain, hash = %inc.hash, reasons = %reasons.join("; "), "left out: invalid executing message");

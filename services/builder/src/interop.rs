@@ -18,23 +18,66 @@ pub struct MessageCheck {
     pub invalid: Option<String>,
 }
 
+/// The block a tx's logs are in: its chain and number, and the logs of the txs before it (a
+/// message may execute a log of its own block that comes before it).
+#[derive(Debug, Clone, Copy)]
+pub struct Within<'a> {
+    /// The executing chain.
+    pub chain: u64,
+    /// The block's number.
+    pub number: u64,
+    /// The block's logs before the tx's, in order.
+    pub before: &'a [Log],
+}
+
 /// The executing messages in `logs` (one tx's) of a block at `exec_timestamp`, each checked
-/// against the initiating chain's store.
-pub async fn check_logs(edges: &Edges, rules: &InteropConfig, exec_timestamp: u64, logs: &[Log]) -> Vec<MessageCheck> {
+/// against the initiating chain's store, or, for a log of the same block, against the logs before
+/// it (executing one that comes later is a cycle).
+pub async fn check_logs(
+    edges: &Edges,
+    rules: &InteropConfig,
+    exec_timestamp: u64,
+    within: Within<'_>,
+    logs: &[Log],
+) -> Vec<MessageCheck> {
     let mut out = Vec::new();
-    for log in logs {
+    for (i, log) in logs.iter().enumerate() {
         match executing_message(log) {
             None => {}
             Some(Err(e)) => {
                 out.push(MessageCheck { message: None, invalid: Some(format!("malformed ExecutingMessage log: {e}")) })
             }
             Some(Ok(m)) => {
-                let invalid = validate(edges, rules, exec_timestamp, &m).await.err();
+                let same_block =
+                    m.id.chain_id == alloy_primitives::U256::from(within.chain) && m.id.block_number == within.number;
+                let invalid = if same_block {
+                    let before: Vec<&Log> = within.before.iter().chain(&logs[..i]).collect();
+                    validate_in_block(exec_timestamp, &m, &before).err()
+                } else {
+                    validate(edges, rules, exec_timestamp, &m).await.err()
+                };
                 out.push(MessageCheck { message: Some(m), invalid });
             }
         }
     }
     out
+}
+
+/// A message of the executing block itself: the log it names must come before the executing
+/// one (else the log graph has a cycle), at this block's timestamp, from its origin, with its
+/// payload.
+fn validate_in_block(exec_timestamp: u64, m: &ExecutingMessage, before: &[&Log]) -> Result<(), String> {
+    if m.id.timestamp != exec_timestamp {
+        return Err(format!("timestamp {} is not this block's ({exec_timestamp})", m.id.timestamp));
+    }
+    let log = before.get(m.id.log_index as usize).ok_or_else(|| {
+        format!(
+            "cycle: log {} of this block does not come before the executing message (log {})",
+            m.id.log_index,
+            before.len()
+        )
+    })?;
+    matches(log, m)
 }
 
 /// Why `m` may not be executed in a block at `exec_timestamp`: its chain is outside the
@@ -46,7 +89,7 @@ async fn validate(
     exec_timestamp: u64,
     m: &ExecutingMessage,
 ) -> Result<(), String> {
-    let Identifier { origin, block_number, log_index, timestamp, chain_id } = m.id;
+    let Identifier { block_number, log_index, timestamp, chain_id, .. } = m.id;
     let chain = u64::try_from(chain_id)
         .ok()
         .filter(|c| rules.dependency_set.contains(c))
@@ -72,15 +115,19 @@ async fn validate(
             block.header.timestamp
         ));
     }
-    let mut logs = block.receipts.iter().flat_map(|raw| receipt_logs(raw));
-    let count = block.receipts.iter().map(|raw| receipt_logs(raw).len()).sum::<usize>();
-    let log = logs.nth(log_index as usize).ok_or_else(|| {
-        format!("block {block_number} of chain {chain} has {count} logs: there is no log {log_index}")
+    let logs: Vec<Log> = block.receipts.iter().flat_map(|raw| receipt_logs(raw)).collect();
+    let log = logs.get(log_index as usize).ok_or_else(|| {
+        format!("block {block_number} of chain {chain} has {} logs: there is no log {log_index}", logs.len())
     })?;
-    if log.address != origin {
+    matches(log, m)
+}
+
+/// The log is the one `m` names: its emitter and payload hash.
+fn matches(log: &Log, m: &ExecutingMessage) -> Result<(), String> {
+    if log.address != m.id.origin {
         return Err(format!(
-            "log {log_index} of block {block_number} was emitted by {}, not by the origin {origin}",
-            log.address
+            "log {} was emitted by {}, not by the origin {}",
+            m.id.log_index, log.address, m.id.origin
         ));
     }
     let mut payload: Vec<u8> = log.topics().iter().flat_map(|t| t.0).collect();

@@ -701,8 +701,21 @@ async fn include(
     // Interop: every executing message the new txs' receipts record is checked; an invalid one
     // refuses the include (the job unchanged) unless forced.
     if let Some(rules) = &builder.config().interop {
+        let number = job.next.parent.number + 1;
+        let mut checks = std::collections::HashMap::new();
+        let mut before: Vec<alloy_primitives::Log> = Vec::new();
+        for inc in &executed.included {
+            if wanted.contains(&inc.hash) {
+                let within = crate::interop::Within { chain, number, before: &before };
+                checks.insert(
+                    inc.hash,
+                    crate::interop::check_logs(edges, rules, job.next.timestamp, within, &inc.logs).await,
+                );
+            }
+            before.extend(inc.logs.iter().cloned());
+        }
         for o in &mut added {
-            o.messages = crate::interop::check_logs(edges, rules, job.next.timestamp, &o.logs).await;
+            o.messages = checks.remove(&o.hash).unwrap_or_default();
             let bad = crate::interop::reasons(&o.messages);
             if !bad.is_empty() && !force {
                 return Err(ControlError::Refused(format!(

@@ -59,17 +59,29 @@ fn tuple(id: &Value) -> eyre::Result<String> {
     ))
 }
 
-/// `validateMessage(id, msgHash)` on the inbox, with the access list the test API gives for them.
+/// `validateMessage(id, msgHash)` on 902's inbox, with the access list the test API gives.
 fn validate_tx(node: &Proc, k: &PrivateKeySigner, nonce: u64, id: &Value, msg_hash: &str) -> eyre::Result<String> {
+    validate_tx_on(node, 902, k, nonce, id, msg_hash)
+}
+
+/// `validateMessage(id, msgHash)` on `chain`'s inbox, with the access list the test API gives.
+fn validate_tx_on(
+    node: &Proc,
+    chain: u64,
+    k: &PrivateKeySigner,
+    nonce: u64,
+    id: &Value,
+    msg_hash: &str,
+) -> eyre::Result<String> {
     let list =
-        node.control(902, "test_accessList", json!([with(id, "msgHash", json!(msg_hash))]))?["accessList"].clone();
+        node.control(chain, "test_accessList", json!([with(id, "msgHash", json!(msg_hash))]))?["accessList"].clone();
     let data = cast(&[
         "calldata",
         "validateMessage((address,uint256,uint256,uint256,uint256),bytes32)",
         &tuple(id)?,
         msg_hash,
     ])?;
-    call_tx(k, 902, nonce, INBOX, &data, Some(&list))
+    call_tx(k, chain, nonce, INBOX, &data, Some(&list))
 }
 
 #[test]
@@ -296,5 +308,38 @@ fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()
     assert!(!txs.contains(&r["hash"]), "without the executing tx: {now}");
     assert_eq!(node.head(902)?, 1);
     assert!(node.rpc(902, "eth_getTransactionByHash", json!([r["hash"]]))?.is_null(), "the tx is nowhere in the chain");
+    Ok(())
+}
+
+/// Scenario 5, in one block: executing a log of the same block is valid when the log comes
+/// first; naming a log that comes after the executing message is a cycle — refused, or forced in
+/// and reported.
+#[test]
+fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let job = node.control(901, "test_open", json!([]))?;
+    let (id_, number, timestamp) = (job["jobId"].clone(), job["number"].clone(), job["timestamp"].clone());
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x03"])?;
+    let sent = node.control(901, "test_includeRaw", json!([id_, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    let log = &sent["logs"][0];
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    let hash = format!("{}", keccak256(&payload));
+    // The L1-info deposit logs nothing: the SentMessage is the block's log 0.
+    let id = json!({"origin": MESSENGER, "blockNumber": number, "logIndex": "0x0", "timestamp": timestamp, "chainId": "0x385"});
+    let r = node.control(901, "test_includeRaw", json!([id_, validate_tx_on(&node, 901, &k1, 0, &id, &hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "a log before it in the same block: {r}");
+    // Log 3 does not exist yet (the block has logs 0 and 1): executing it would be a cycle.
+    let later = validate_tx_on(&node, 901, &k1, 1, &with(&id, "logIndex", json!("0x3")), &hash)?;
+    let (code, msg) = node.control_err(901, "test_includeRaw", json!([id_, later]))?;
+    assert!(code == -38570 && msg.contains("cycle"), "{msg}");
+    let forced = node.control(901, "test_includeRaw", json!([id_, later, {"force": true}]))?;
+    assert_eq!(forced["executingMessages"][0]["valid"], false, "{forced}");
+    node.control(901, "test_seal", json!([id_]))?;
     Ok(())
 }
