@@ -66,6 +66,9 @@ fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
     })
 }
 
+/// A contract's storage: (slot, value), sorted.
+pub type Storage = Vec<(U256, U256)>;
+
 /// The interop messaging predeploys' deployment (init) codes, as the OP specs publish them
 /// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
 /// `interop-l2-to-l2-cross-domain-messenger-deployment.txt` at ethereum-optimism/specs@fd72cf7,
@@ -77,19 +80,18 @@ const L2_TO_L2_XDM_DEPLOYMENT: &str = include_str!("bytecode/l2_to_l2_xdm_intero
 /// have them from genesis (interop active from genesis, as supersim preinstalls them): the code
 /// and storage their deployments leave, run in the EVM, placed at the predeploy addresses
 /// (without the proxies the network upgrade puts in front of them).
-pub static INTEROP_PREDEPLOYS: std::sync::LazyLock<Vec<(Address, Bytes, Vec<(U256, U256)>)>> =
-    std::sync::LazyLock::new(|| {
-        [
-            (opseq_primitives::interop::CROSS_L2_INBOX, CROSS_L2_INBOX_DEPLOYMENT),
-            (opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER, L2_TO_L2_XDM_DEPLOYMENT),
-        ]
-        .into_iter()
-        .map(|(address, init)| {
-            let (code, storage) = deploy(init, |_| {});
-            (address, code, storage)
-        })
-        .collect()
-    });
+pub static INTEROP_PREDEPLOYS: std::sync::LazyLock<Vec<(Address, Bytes, Storage)>> = std::sync::LazyLock::new(|| {
+    [
+        (opseq_primitives::interop::CROSS_L2_INBOX, CROSS_L2_INBOX_DEPLOYMENT),
+        (opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER, L2_TO_L2_XDM_DEPLOYMENT),
+    ]
+    .into_iter()
+    .map(|(address, init)| {
+        let (code, storage) = deploy(init, |_| {});
+        (address, code, storage)
+    })
+    .collect()
+});
 
 /// Runs deployment code (its constructor) in an empty EVM; then `after` may call the deployed
 /// contract (placed at `GAS_PRICE_ORACLE`'s address). Returns the runtime code and the storage.

@@ -149,6 +149,9 @@ struct Log {
     buf: Vec<u8>,
 }
 
+/// An opened tree and its buffer.
+type TreeAndBuffer = (sled::Tree, Arc<Buffer>);
+
 /// A tree's writes not yet in sled: key → (the batch that wrote it, value or removal).
 type Buffer = RwLock<BTreeMap<IVec, (u64, Option<IVec>)>>;
 
@@ -160,7 +163,7 @@ struct Inner {
     log: Mutex<Option<Log>>,
     sync: SyncMode,
     /// Every opened tree and its buffer.
-    trees: Mutex<HashMap<Arc<[u8]>, (sled::Tree, Arc<Buffer>)>>,
+    trees: Mutex<HashMap<Arc<[u8]>, TreeAndBuffer>>,
     /// Numbers batches (a buffer entry is dropped after a checkpoint only if still that batch's).
     seq: AtomicU64,
     /// One checkpoint at a time (each rotates the log).
@@ -190,7 +193,7 @@ impl DurableDb {
         let _ = std::fs::remove_file(dir.join(WAL_OLD));
         sync_dir(dir)?;
         let log = Log { dir: dir.to_owned(), file, len: 0, buf: Vec::new() };
-        Ok(Self::start(db, Some(log), sync)?)
+        Self::start(db, Some(log), sync)
     }
 
     /// A throwaway in-memory database (tests): buffered and checkpointed like a real one, without

@@ -65,7 +65,7 @@ pub fn leaf_node(suffix: &[u8], value: &[u8]) -> Vec<u8> {
 /// and values; all the same length), and the nodes it references by hash: what a caller that
 /// believes it knows every key under a path can rebuild, keeping it only if it hashes to what the
 /// parent references. `None` for no entries.
-pub fn subtrie_node(entries: &[(Vec<u8>, Vec<u8>)]) -> Option<(Vec<u8>, Vec<(B256, Vec<u8>)>)> {
+pub fn subtrie_node(entries: &[(Vec<u8>, Vec<u8>)]) -> Option<(Vec<u8>, Nodes)> {
     fn build(entries: &[(&[u8], &[u8])]) -> Node {
         if let [(k, v)] = entries {
             return Node::Leaf(k.to_vec(), v.to_vec());
@@ -103,6 +103,9 @@ pub fn subtrie_node(entries: &[(Vec<u8>, Vec<u8>)]) -> Option<(Vec<u8>, Vec<(B25
     let node = SparseTrie::<NoNodes>::encode_collect(&build(&sorted), &mut nodes);
     Some((node, nodes))
 }
+
+/// Content-addressed trie nodes: `keccak(node) → node`.
+pub type Nodes = Vec<(B256, Vec<u8>)>;
 
 /// The nibbles of a key.
 pub fn key_nibbles(key: &[u8]) -> Vec<u8> {
