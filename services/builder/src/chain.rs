@@ -32,11 +32,19 @@ pub struct ChainBuilderActor {
     pub(crate) state: Arc<crate::persist::SequencerState>,
     /// Interop: the heads of the other chains of the dependency set at the last check.
     seen: Arc<parking_lot::Mutex<HashMap<ChainId, BlockRef>>>,
+    /// Interop: every chain's open builds in this process (shared by the chains' actors).
+    pub(crate) open: Arc<crate::interop::OpenBuilds>,
 }
 
 impl ChainBuilderActor {
     /// A builder for `config` using `edges`; `auto` unless `state` recorded a mode for the chain.
-    pub fn new(config: ChainConfig, edges: Edges, auto: bool, state: Arc<crate::persist::SequencerState>) -> Self {
+    pub fn new(
+        config: ChainConfig,
+        edges: Edges,
+        auto: bool,
+        state: Arc<crate::persist::SequencerState>,
+        open: Arc<crate::interop::OpenBuilds>,
+    ) -> Self {
         let persisted = state.get(config.chain_id);
         if let Some(m) = persisted.filter(|m| m.active != auto) {
             info!(target: "opseq::builder::chain", chain_id = config.chain_id, active = m.active, "automatic sequencing as persisted, not as flagged");
@@ -51,6 +59,7 @@ impl ChainBuilderActor {
             jobs: Default::default(),
             state,
             seen: Default::default(),
+            open,
         }
     }
 
@@ -246,7 +255,7 @@ pub(crate) async fn follow_messages(
         let mut before: Vec<alloy_primitives::Log> = Vec::new();
         for raw in &block.receipts {
             let logs = crate::interop::receipt_logs(raw);
-            let within = crate::interop::Within { chain, number: block.header.number, before: &before };
+            let within = crate::interop::Within { chain, number: block.header.number, before: &before, open: None };
             if crate::interop::check_logs(edges, rules, block.header.timestamp, within, &logs)
                 .await
                 .iter()
@@ -577,7 +586,8 @@ pub(crate) async fn build_block(
             let mut bad = Vec::new();
             let mut before: Vec<alloy_primitives::Log> = Vec::new();
             for inc in &executed.included {
-                let within = crate::interop::Within { chain, number: parent.header.number + 1, before: &before };
+                let within =
+                    crate::interop::Within { chain, number: parent.header.number + 1, before: &before, open: None };
                 let checks = crate::interop::check_logs(edges, rules, timestamp, within, &inc.logs).await;
                 before.extend(inc.logs.iter().cloned());
                 let reasons = crate::interop::reasons(&checks);

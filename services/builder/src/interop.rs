@@ -16,6 +16,95 @@ pub struct MessageCheck {
     pub message: Option<ExecutingMessage>,
     /// Why it is invalid; `None` when valid.
     pub invalid: Option<String>,
+    /// When it executes a log of another chain's block still being built at the same timestamp:
+    /// that edge of the log graph.
+    pub dep: Option<Dep>,
+}
+
+/// An edge of the log graph between blocks built at one timestamp: the log at `init_index` of
+/// `init_chain`'s open block is executed by the log at `exec_pos` of this block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dep {
+    /// Where the executing message's log is in this block (block-global index).
+    pub exec_pos: usize,
+    /// The initiating chain.
+    pub init_chain: u64,
+    /// The initiating log's block-global index.
+    pub init_index: u32,
+}
+
+/// A block being built (an open job) as other chains' builders see it: for messages between
+/// blocks at one timestamp, which no store has yet. One registry per builder process, shared by
+/// its chains' actors.
+#[derive(Debug, Clone)]
+pub struct OpenBuild {
+    /// Its chain.
+    pub chain: u64,
+    /// Its job.
+    pub job: String,
+    /// Its number.
+    pub number: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// Its logs so far, in block order.
+    pub logs: Vec<Log>,
+    /// The logs of other open blocks at its timestamp it executes.
+    pub deps: Vec<Dep>,
+}
+
+/// Every open build of this process.
+#[derive(Debug, Default)]
+pub struct OpenBuilds {
+    builds: parking_lot::RwLock<std::collections::HashMap<(u64, String), OpenBuild>>,
+}
+
+impl OpenBuilds {
+    /// Records (or replaces) a job's build.
+    pub fn set(&self, build: OpenBuild) {
+        self.builds.write().insert((build.chain, build.job.clone()), build);
+    }
+
+    /// Forgets a job's build (sealed, cancelled, closed).
+    pub fn remove(&self, chain: u64, job: &str) {
+        self.builds.write().remove(&(chain, job.to_string()));
+    }
+
+    /// One job's build.
+    pub fn get(&self, chain: u64, job: &str) -> Option<OpenBuild> {
+        self.builds.read().get(&(chain, job.to_string())).cloned()
+    }
+
+    /// The open builds at `timestamp` (any chain).
+    pub fn at(&self, timestamp: u64) -> Vec<OpenBuild> {
+        self.builds.read().values().filter(|b| b.timestamp == timestamp).cloned().collect()
+    }
+}
+
+/// Whether a new edge, the log `(init_chain, init_index)` executed by the log at `exec_pos` of
+/// `exec_chain`'s block, closes a cycle in the log graph of `builds` (blocks at one timestamp:
+/// each block's logs in order, and the executing edges their `deps` record), that is whether the
+/// initiating log is reachable from the executing one (the graph must be acyclic).
+pub fn closes_cycle(builds: &[OpenBuild], exec_chain: u64, exec_pos: usize, init_chain: u64, init_index: u32) -> bool {
+    // The earliest position reachable in each chain's block.
+    let mut reach = std::collections::HashMap::from([(exec_chain, exec_pos)]);
+    loop {
+        let mut changed = false;
+        for b in builds {
+            for d in &b.deps {
+                if reach.get(&d.init_chain).is_some_and(|r| *r <= d.init_index as usize) {
+                    let e = reach.entry(b.chain).or_insert(usize::MAX);
+                    if d.exec_pos < *e {
+                        *e = d.exec_pos;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    reach.get(&init_chain).is_some_and(|r| *r <= init_index as usize)
 }
 
 /// The block a tx's logs are in: its chain and number, and the logs of the txs before it (a
@@ -28,6 +117,8 @@ pub struct Within<'a> {
     pub number: u64,
     /// The block's logs before the tx's, in order.
     pub before: &'a [Log],
+    /// The blocks being built in this process (messages at the same timestamp).
+    pub open: Option<&'a OpenBuilds>,
 }
 
 /// The executing messages in `logs` (one tx's) of a block at `exec_timestamp`, each checked
@@ -44,19 +135,26 @@ pub async fn check_logs(
     for (i, log) in logs.iter().enumerate() {
         match executing_message(log) {
             None => {}
-            Some(Err(e)) => {
-                out.push(MessageCheck { message: None, invalid: Some(format!("malformed ExecutingMessage log: {e}")) })
-            }
+            Some(Err(e)) => out.push(MessageCheck {
+                message: None,
+                invalid: Some(format!("malformed ExecutingMessage log: {e}")),
+                dep: None,
+            }),
             Some(Ok(m)) => {
                 let same_block =
                     m.id.chain_id == alloy_primitives::U256::from(within.chain) && m.id.block_number == within.number;
-                let invalid = if same_block {
+                let exec_pos = within.before.len() + i;
+                let (invalid, dep) = if same_block {
                     let before: Vec<&Log> = within.before.iter().chain(&logs[..i]).collect();
-                    validate_in_block(exec_timestamp, &m, &before).err()
+                    (validate_in_block(exec_timestamp, &m, &before).err(), None)
                 } else {
-                    validate(edges, rules, exec_timestamp, &m).await.err()
+                    match validate(edges, rules, exec_timestamp, &m, within.open).await {
+                        Ok(Some(open)) => (None, Some(Dep { exec_pos, init_chain: open, init_index: m.id.log_index })),
+                        Ok(None) => (None, None),
+                        Err(e) => (Some(e), None),
+                    }
                 };
-                out.push(MessageCheck { message: Some(m), invalid });
+                out.push(MessageCheck { message: Some(m), invalid, dep });
             }
         }
     }
@@ -83,12 +181,14 @@ fn validate_in_block(exec_timestamp: u64, m: &ExecutingMessage, before: &[&Log])
 /// Why `m` may not be executed in a block at `exec_timestamp`: its chain is outside the
 /// dependency set, it is from the future or expired (valid at exactly `init + window`), or the
 /// log it names is not the one it claims (block unknown, timestamp, index, emitter, payload).
+/// `Ok(Some(chain))` when the log is in `chain`'s block still being built at the same timestamp.
 async fn validate(
     edges: &Edges,
     rules: &InteropConfig,
     exec_timestamp: u64,
     m: &ExecutingMessage,
-) -> Result<(), String> {
+    open: Option<&OpenBuilds>,
+) -> Result<Option<u64>, String> {
     let Identifier { block_number, log_index, timestamp, chain_id, .. } = m.id;
     let chain = u64::try_from(chain_id)
         .ok()
@@ -107,8 +207,31 @@ async fn validate(
         .state
         .block_by_number(chain, block_number)
         .await
-        .map_err(|e| format!("reading block {block_number} of chain {chain}: {e}"))?
-        .ok_or_else(|| format!("block {block_number} of chain {chain} is not known (sealed and committed)"))?;
+        .map_err(|e| format!("reading block {block_number} of chain {chain}: {e}"))?;
+    let block = match (block, open) {
+        (Some(b), _) => b,
+        // Not committed: at the same timestamp, a block another builder of this process has open.
+        (None, Some(open)) if timestamp == exec_timestamp => {
+            let builds: Vec<OpenBuild> =
+                open.at(timestamp).into_iter().filter(|b| b.chain == chain && b.number == block_number).collect();
+            let [build] = builds.as_slice() else {
+                return Err(match builds.len() {
+                    0 => format!("block {block_number} of chain {chain} is neither committed nor being built"),
+                    n => format!(
+                        "chain {chain} has {n} open blocks at height {block_number}: which one is meant is ambiguous"
+                    ),
+                });
+            };
+            let log = build.logs.get(log_index as usize).ok_or_else(|| {
+                format!(
+                    "log {log_index} of chain {chain}'s open block {block_number} is not included yet ({} logs so far)",
+                    build.logs.len()
+                )
+            })?;
+            return matches(log, m).map(|()| Some(chain));
+        }
+        (None, _) => return Err(format!("block {block_number} of chain {chain} is not known (sealed and committed)")),
+    };
     if block.header.timestamp != timestamp {
         return Err(format!(
             "timestamp {timestamp} is not block {block_number}'s ({}) on chain {chain}",
@@ -119,7 +242,7 @@ async fn validate(
     let log = logs.get(log_index as usize).ok_or_else(|| {
         format!("block {block_number} of chain {chain} has {} logs: there is no log {log_index}", logs.len())
     })?;
-    matches(log, m)
+    matches(log, m).map(|()| None)
 }
 
 /// The log is the one `m` names: its emitter and payload hash.
@@ -186,4 +309,30 @@ pub fn check_json(c: &MessageCheck) -> serde_json::Value {
         "valid": c.invalid.is_none(),
         "reason": c.invalid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(chain: u64, deps: Vec<Dep>) -> OpenBuild {
+        OpenBuild { chain, job: format!("job-{chain}"), number: 1, timestamp: 10, logs: vec![], deps }
+    }
+
+    /// interop.md §2: the cross pattern (A0 → B0, B1 → A1) is acyclic; "B0 executes A1 while A0
+    /// executes B1" is a cycle; so is one closed through a third chain.
+    #[test]
+    fn cycles_in_the_log_graph_of_one_timestamp() {
+        let dep = |exec_pos, init_chain, init_index| Dep { exec_pos, init_chain, init_index };
+        // B's log 0 executes A's log 0; A's log 1 would execute B's log 1.
+        let builds = [build(901, vec![]), build(902, vec![dep(0, 901, 0)])];
+        assert!(!closes_cycle(&builds, 901, 1, 902, 1));
+        // B's log 0 executes A's log 1; A's log 0 would execute B's log 1.
+        let builds = [build(901, vec![]), build(902, vec![dep(0, 901, 1)])];
+        assert!(closes_cycle(&builds, 901, 0, 902, 1));
+        // Through C: B0 executes A1, C0 executes B1; A0 would execute C1.
+        let builds = [build(901, vec![]), build(902, vec![dep(0, 901, 1)]), build(903, vec![dep(0, 902, 1)])];
+        assert!(closes_cycle(&builds, 901, 0, 903, 1));
+        assert!(!closes_cycle(&builds, 901, 2, 903, 0), "A2 executing C0: nothing after A2 leads to C0");
+    }
 }

@@ -264,6 +264,8 @@ pub(crate) struct Job {
     /// The head `reader` reads through.
     head_at: B256,
     sealed: Option<(SealedBlock, StateDiff)>,
+    /// Interop: the logs of other blocks open at this timestamp its txs execute.
+    deps: Vec<crate::interop::Dep>,
 }
 
 impl Job {
@@ -323,6 +325,7 @@ impl Handler<Control> for ChainBuilderActor {
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
         let chain = builder.config().chain_id;
+        let open = Arc::clone(&self.open);
         // Jobs an operation works on are taken out of the registry and put back when it ends
         // (atomically: no other message runs in between).
         let done = |r: Result<Reply, ControlError>| -> Fut<Result<Reply, ControlError>> { Box::pin(async move { r }) };
@@ -356,7 +359,7 @@ impl Handler<Control> for ChainBuilderActor {
                 Err(e) => Box::pin(done(Err(e)).into_actor(self)),
                 Ok((key, mut job)) => Box::pin(
                     async move {
-                        let r = include(&builder, &edges, &mut job, what, force).await;
+                        let r = include(&builder, &edges, &mut job, what, force, &open).await;
                         (job, r)
                     }
                     .instrument(span.clone())
@@ -402,6 +405,9 @@ impl Handler<Control> for ChainBuilderActor {
                     .instrument(span.clone())
                     .into_actor(self)
                     .map(move |(job, r), act, _| {
+                        if r.is_ok() {
+                            act.open.remove(chain, &job.id);
+                        }
                         act.jobs.jobs.insert(key, job);
                         act.jobs.trim();
                         r
@@ -443,6 +449,7 @@ impl Handler<Control> for ChainBuilderActor {
                         match job.state {
                             JobState::Open => {
                                 job.state = JobState::Cancelled;
+                                self.open.remove(chain, &job.id);
                                 Ok(Reply::Job(job.view()))
                             }
                             JobState::Cancelled => Err(ControlError::Cancelled(id)),
@@ -456,6 +463,7 @@ impl Handler<Control> for ChainBuilderActor {
             Op::Close(id) => {
                 let r = self.jobs.find(&id).map(|k| {
                     self.jobs.jobs.remove(&k);
+                    self.open.remove(chain, &id);
                     Reply::Done
                 });
                 Box::pin(done(r).into_actor(self))
@@ -606,6 +614,7 @@ async fn open_job(
         reader,
         head_at,
         sealed: None,
+        deps: vec![],
     })
 }
 
@@ -641,6 +650,7 @@ async fn include(
     job: &mut Job,
     what: Include,
     force: bool,
+    open: &crate::interop::OpenBuilds,
 ) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
     let chain = builder.config().chain_id;
     let in_block: std::collections::HashSet<B256> =
@@ -706,7 +716,7 @@ async fn include(
         let mut before: Vec<alloy_primitives::Log> = Vec::new();
         for inc in &executed.included {
             if wanted.contains(&inc.hash) {
-                let within = crate::interop::Within { chain, number, before: &before };
+                let within = crate::interop::Within { chain, number, before: &before, open: Some(open) };
                 checks.insert(
                     inc.hash,
                     crate::interop::check_logs(edges, rules, job.next.timestamp, within, &inc.logs).await,
@@ -714,8 +724,34 @@ async fn include(
             }
             before.extend(inc.logs.iter().cloned());
         }
+        // Messages of blocks open at this timestamp are edges of their log graph, which must
+        // stay acyclic.
+        let mut builds: Vec<crate::interop::OpenBuild> =
+            open.at(job.next.timestamp).into_iter().filter(|b| !(b.chain == chain && b.job == job.id)).collect();
+        builds.push(crate::interop::OpenBuild {
+            chain,
+            job: job.id.clone(),
+            number,
+            timestamp: job.next.timestamp,
+            logs: vec![],
+            deps: job.deps.clone(),
+        });
+        let mut new_deps = Vec::new();
         for o in &mut added {
             o.messages = checks.remove(&o.hash).unwrap_or_default();
+            for c in &mut o.messages {
+                if let Some(d) = c.dep {
+                    if crate::interop::closes_cycle(&builds, chain, d.exec_pos, d.init_chain, d.init_index) {
+                        c.invalid = Some(format!(
+                            "cycle: log {} of chain {}'s open block depends on this block's log {}, which executes it",
+                            d.init_index, d.init_chain, d.exec_pos
+                        ));
+                    } else {
+                        builds.last_mut().expect("pushed above").deps.push(d);
+                        new_deps.push(d);
+                    }
+                }
+            }
             let bad = crate::interop::reasons(&o.messages);
             if !bad.is_empty() && !force {
                 return Err(ControlError::Refused(format!(
@@ -725,6 +761,7 @@ async fn include(
                 )));
             }
         }
+        job.deps.extend(new_deps);
     }
     let refused: Vec<Refused> =
         executed.rejected.iter().map(|r| Refused { hash: r.hash, reason: r.reason.clone() }).collect();
@@ -735,6 +772,16 @@ async fn include(
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
     job.chosen
         .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
+    if builder.config().interop.is_some() {
+        open.set(crate::interop::OpenBuild {
+            chain,
+            job: job.id.clone(),
+            number: job.next.parent.number + 1,
+            timestamp: job.next.timestamp,
+            logs: executed.included.iter().flat_map(|i| i.logs.iter().cloned()).collect(),
+            deps: job.deps.clone(),
+        });
+    }
     job.executed = Some(executed);
     Ok((added, refused))
 }

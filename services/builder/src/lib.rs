@@ -28,13 +28,15 @@ pub struct BuilderSupervisor {
     auto: bool,
     state: Arc<persist::SequencerState>,
     chains: BTreeMap<ChainId, Addr<ChainBuilderActor>>,
+    /// Interop: the open builds of every chain, shared by their actors.
+    open: Arc<interop::OpenBuilds>,
 }
 
 impl BuilderSupervisor {
     /// A supervisor for `devnet`'s chains. `auto` starts block production on each chain's
     /// schedule, unless `state` persisted another mode for the chain.
     pub fn new(devnet: DevnetConfig, edges: Edges, auto: bool, state: persist::SequencerState) -> Self {
-        Self { devnet, edges, auto, state: Arc::new(state), chains: BTreeMap::new() }
+        Self { devnet, edges, auto, state: Arc::new(state), chains: BTreeMap::new(), open: Default::default() }
     }
 }
 
@@ -46,8 +48,9 @@ impl Actor for BuilderSupervisor {
             let edges = self.edges.clone();
             let auto = self.auto;
             let state = Arc::clone(&self.state);
+            let open = Arc::clone(&self.open);
             // actix's Supervisor restarts the actor in place if it stops (per-chain restart).
-            let addr = Supervisor::start(move |_| ChainBuilderActor::new(chain, edges, auto, state));
+            let addr = Supervisor::start(move |_| ChainBuilderActor::new(chain, edges, auto, state, open));
             info!(target: "opseq::builder::supervisor", chain_id = id, auto, "chain builder started");
             self.chains.insert(id, addr);
         }
@@ -66,6 +69,54 @@ impl Handler<ChainControl> for BuilderSupervisor {
         Box::pin(async move {
             let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
             addr.send(jobs::Control(op, span)).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
+        })
+    }
+}
+
+/// Seal and commit several open jobs (of any chains) built at one timestamp, each after the
+/// jobs whose logs it executes where that order exists (blocks that execute each other's logs,
+/// whose log graph includes keep acyclic, seal in the given order): `test_sealGroup`. Answers
+/// each job's seal, in sealing order.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<(ChainId, String, jobs::Reply)>, jobs::ControlError>")]
+pub struct SealGroup(pub Vec<(ChainId, String)>, pub tracing::Span);
+
+impl Handler<SealGroup> for BuilderSupervisor {
+    type Result = ResponseFuture<Result<Vec<(ChainId, String, jobs::Reply)>, jobs::ControlError>>;
+    fn handle(&mut self, SealGroup(items, span): SealGroup, _: &mut Context<Self>) -> Self::Result {
+        // Kahn's order over "k executes a log of i's block": i first.
+        let builds: Vec<Option<interop::OpenBuild>> = items.iter().map(|(c, j)| self.open.get(*c, j)).collect();
+        let needs = |k: usize, i: usize| {
+            builds[k].as_ref().is_some_and(|b| {
+                b.deps.iter().any(|d| d.init_chain == items[i].0)
+                    && builds[i].as_ref().is_some_and(|x| x.timestamp == b.timestamp)
+            })
+        };
+        let n = items.len();
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        while order.len() < n {
+            let Some(k) = (0..n).find(|&k| !done[k] && (0..n).all(|i| i == k || done[i] || !needs(k, i))) else {
+                break;
+            };
+            done[k] = true;
+            order.push(k);
+        }
+        order.extend((0..n).filter(|k| !done[*k]));
+        let addrs: Vec<Option<Addr<ChainBuilderActor>>> =
+            items.iter().map(|(c, _)| self.chains.get(c).cloned()).collect();
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(n);
+            for k in order {
+                let (chain, job) = items[k].clone();
+                let addr = addrs[k].clone().ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+                let r = addr
+                    .send(jobs::Control(jobs::Op::Seal(job.clone(), true), span.clone()))
+                    .await
+                    .map_err(|_| OpseqError::transient("chain builder restarting"))??;
+                out.push((chain, job, r));
+            }
+            Ok(out)
         })
     }
 }

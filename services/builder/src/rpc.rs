@@ -248,6 +248,7 @@ impl ChainRpc {
         method!("test_includeBest", test_include_best);
         method!("test_inspect", test_inspect);
         method!("test_seal", test_seal);
+        method!("test_sealGroup", test_seal_group);
         method!("test_commit", test_commit);
         method!("test_cancel", test_cancel);
         method!("test_close", test_close);

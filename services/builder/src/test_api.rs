@@ -259,6 +259,37 @@ impl ChainRpc {
         self.sealed_json(r)
     }
 
+    /// `test_sealGroup([{chainId, jobId}, …])`: seals and commits open jobs of any chains built
+    /// at one timestamp, each after the jobs whose logs it executes.
+    pub(crate) async fn test_seal_group(&self, p: Params<'static>) -> RpcResult {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Item {
+            chain_id: alloy_primitives::U64,
+            job_id: String,
+        }
+        let mut seq = p.sequence();
+        let items: Vec<Item> = seq.next()?;
+        if items.is_empty() {
+            return Err(err(codes::INVALID_PARAMS, "an empty group"));
+        }
+        let miner = self.miner().ok_or_else(|| err(codes::INTERNAL, "building is not available in this process"))?;
+        let items = items.into_iter().map(|i| (i.chain_id.to::<u64>(), i.job_id)).collect();
+        let sealed = miner
+            .send(crate::SealGroup(items, tracing::Span::current()))
+            .await
+            .map_err(|_| err(codes::INTERNAL, "builder supervisor stopped"))?
+            .map_err(control_error)?;
+        let mut out = Vec::new();
+        for (chain, job, reply) in sealed {
+            let mut v = self.sealed_json(reply)?;
+            v["chainId"] = json!(format!("{chain:#x}"));
+            v["jobId"] = json!(job);
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
     pub(crate) async fn test_commit(&self, p: Params<'static>) -> RpcResult {
         let id = job_id(&p)?;
         let _: (String,) = p.parse()?;

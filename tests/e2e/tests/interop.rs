@@ -343,3 +343,69 @@ fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
     node.control(901, "test_seal", json!([id_]))?;
     Ok(())
 }
+
+/// The payload and message hash of `log` (JSON form).
+fn message_of(log: &Value) -> eyre::Result<(String, String)> {
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    Ok((format!("0x{}", alloy_primitives::hex::encode(&payload)), format!("{}", keccak256(&payload))))
+}
+
+/// Scenario 4: two blocks open at one timestamp execute each other's messages — 901 initiates
+/// X, 902 executes X and initiates Y, 901 executes Y — each checked against the other's open
+/// block (no store has them yet) with the log graph kept acyclic; `test_sealGroup` seals both.
+#[test]
+fn blocks_at_one_timestamp_execute_each_others_messages() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let a = node.control(901, "test_open", json!([]))?;
+    let b = node.control(902, "test_open", json!([]))?;
+    assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
+    let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
+    let send = |chain: u64, to: u64, k: &PrivateKeySigner, nonce: u64, job: &Value| -> eyre::Result<Value> {
+        let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", &to.to_string(), TARGET, "0x0a"])?;
+        node.control(chain, "test_includeRaw", json!([job, call_tx(k, chain, nonce, MESSENGER, &data, None)?]))
+    };
+    // 901 log 0: X.
+    let x = send(901, 902, &k0, 0, &ja)?;
+    let (_, x_hash) = message_of(&x["logs"][0])?;
+    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": ts, "chainId": "0x385"});
+    // 902 log 0 executes X (from 901's open block); 902 log 1 is Y.
+    let r = node.control(902, "test_includeRaw", json!([jb, validate_tx_on(&node, 902, &k1, 0, &x_id, &x_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "X from the open block: {r}");
+    let y = send(902, 901, &k1, 1, &jb)?;
+    let (_, y_hash) = message_of(&y["logs"][0])?;
+    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
+    // 901 log 1 executes Y: 901 log 0 → 902 log 0 → 902 log 1 → 901 log 1 is acyclic.
+    let r = node.control(901, "test_includeRaw", json!([ja, validate_tx_on(&node, 901, &k1, 0, &y_id, &y_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "Y from the open block: {r}");
+    // A log of the other open block that is not there yet is refused, not awaited.
+    let (code, msg) = node.control_err(
+        901,
+        "test_includeRaw",
+        json!([ja, validate_tx_on(&node, 901, &k0, 1, &with(&y_id, "logIndex", json!("0x5")), &y_hash)?]),
+    )?;
+    assert!(code == -38570 && msg.contains("is not included yet"), "{msg}");
+    let sealed = node.control(
+        901,
+        "test_sealGroup",
+        json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
+    )?;
+    let sealed = sealed.as_array().cloned().unwrap_or_default();
+    assert_eq!(sealed.len(), 2, "{sealed:?}");
+    assert!(sealed.iter().all(|s| s["committed"] == true));
+    assert_eq!((node.head(901)?, node.head(902)?), (1, 1));
+    // Both blocks stand when checked again against the store: the next builds keep them.
+    node.rpc(901, "evm_mine", json!([]))?;
+    node.rpc(902, "evm_mine", json!([]))?;
+    for (chain, s) in [(901u64, &sealed[0]), (902, &sealed[1])] {
+        let h = s["block"]["hash"].clone();
+        let at = node.rpc(chain, "eth_getBlockByNumber", json!([s["block"]["number"], false]))?;
+        assert_eq!(at["hash"], h, "chain {chain}'s block 1 was kept");
+    }
+    Ok(())
+}
