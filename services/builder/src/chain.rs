@@ -255,7 +255,8 @@ pub(crate) async fn follow_messages(
         let mut before: Vec<alloy_primitives::Log> = Vec::new();
         for raw in &block.receipts {
             let logs = crate::interop::receipt_logs(raw);
-            let within = crate::interop::Within { chain, number: block.header.number, before: &before, open: None };
+            let within =
+                crate::interop::Within { chain, number: block.header.number, before: &before, open: None, job: None };
             if crate::interop::check_logs(edges, rules, block.header.timestamp, within, &logs)
                 .await
                 .iter()
@@ -586,8 +587,13 @@ pub(crate) async fn build_block(
             let mut bad = Vec::new();
             let mut before: Vec<alloy_primitives::Log> = Vec::new();
             for inc in &executed.included {
-                let within =
-                    crate::interop::Within { chain, number: parent.header.number + 1, before: &before, open: None };
+                let within = crate::interop::Within {
+                    chain,
+                    number: parent.header.number + 1,
+                    before: &before,
+                    open: None,
+                    job: None,
+                };
                 let checks = crate::interop::check_logs(edges, rules, timestamp, within, &inc.logs).await;
                 before.extend(inc.logs.iter().cloned());
                 let reasons = crate::interop::reasons(&checks);

@@ -53,20 +53,60 @@ pub struct OpenBuild {
 }
 
 /// Every open build of this process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OpenBuilds {
     builds: parking_lot::RwLock<std::collections::HashMap<(u64, String), OpenBuild>>,
+    /// Woken on every change: includes waiting for a log of another open block.
+    changed: tokio::sync::Notify,
+    /// How long an include waits for a log of another open block at its timestamp.
+    wait: std::time::Duration,
+}
+
+impl Default for OpenBuilds {
+    fn default() -> Self {
+        Self::new(std::time::Duration::from_millis(2_000))
+    }
 }
 
 impl OpenBuilds {
+    /// A registry whose includes wait up to `wait` for a log not included yet.
+    pub fn new(wait: std::time::Duration) -> Self {
+        Self { builds: Default::default(), changed: tokio::sync::Notify::new(), wait }
+    }
+
     /// Records (or replaces) a job's build.
     pub fn set(&self, build: OpenBuild) {
         self.builds.write().insert((build.chain, build.job.clone()), build);
+        self.changed.notify_waiters();
     }
 
     /// Forgets a job's build (sealed, cancelled, closed).
     pub fn remove(&self, chain: u64, job: &str) {
         self.builds.write().remove(&(chain, job.to_string()));
+        self.changed.notify_waiters();
+    }
+
+    /// Adds an edge to a job's build (created empty if it has none yet): a message its block is
+    /// waiting to see included, which other blocks' cycle checks must count already.
+    fn add_dep(&self, chain: u64, job: &str, number: u64, timestamp: u64, dep: Dep) {
+        let mut builds = self.builds.write();
+        let b = builds.entry((chain, job.to_string())).or_insert_with(|| OpenBuild {
+            chain,
+            job: job.to_string(),
+            number,
+            timestamp,
+            logs: vec![],
+            deps: vec![],
+        });
+        b.deps.push(dep);
+    }
+
+    fn remove_dep(&self, chain: u64, job: &str, dep: Dep) {
+        if let Some(b) = self.builds.write().get_mut(&(chain, job.to_string()))
+            && let Some(i) = b.deps.iter().position(|d| *d == dep)
+        {
+            b.deps.remove(i);
+        }
     }
 
     /// One job's build.
@@ -119,6 +159,8 @@ pub struct Within<'a> {
     pub before: &'a [Log],
     /// The blocks being built in this process (messages at the same timestamp).
     pub open: Option<&'a OpenBuilds>,
+    /// The job building the block, when it is one (its waits count in others' cycle checks).
+    pub job: Option<&'a str>,
 }
 
 /// The executing messages in `logs` (one tx's) of a block at `exec_timestamp`, each checked
@@ -148,7 +190,8 @@ pub async fn check_logs(
                     let before: Vec<&Log> = within.before.iter().chain(&logs[..i]).collect();
                     (validate_in_block(exec_timestamp, &m, &before).err(), None)
                 } else {
-                    match validate(edges, rules, exec_timestamp, &m, within.open).await {
+                    let me = Dep { exec_pos, init_chain: 0, init_index: m.id.log_index };
+                    match validate(edges, rules, exec_timestamp, &m, &within, me).await {
                         Ok(Some(open)) => (None, Some(Dep { exec_pos, init_chain: open, init_index: m.id.log_index })),
                         Ok(None) => (None, None),
                         Err(e) => (Some(e), None),
@@ -187,7 +230,8 @@ async fn validate(
     rules: &InteropConfig,
     exec_timestamp: u64,
     m: &ExecutingMessage,
-    open: Option<&OpenBuilds>,
+    within: &Within<'_>,
+    me: Dep,
 ) -> Result<Option<u64>, String> {
     let Identifier { block_number, log_index, timestamp, chain_id, .. } = m.id;
     let chain = u64::try_from(chain_id)
@@ -203,35 +247,80 @@ async fn validate(
             rules.expiry_window
         ));
     }
-    let block = edges
-        .state
-        .block_by_number(chain, block_number)
-        .await
-        .map_err(|e| format!("reading block {block_number} of chain {chain}: {e}"))?;
-    let block = match (block, open) {
-        (Some(b), _) => b,
+    let me = Dep { init_chain: chain, ..me };
+    let mut waiting = false;
+    let deadline = tokio::time::Instant::now() + within.open.map_or(std::time::Duration::ZERO, |o| o.wait);
+    let block = loop {
+        // Registered before the state is read, so no change between the read and the wait is lost.
+        let changed = within.open.map(|o| o.changed.notified());
+        let block = edges
+            .state
+            .block_by_number(chain, block_number)
+            .await
+            .map_err(|e| format!("reading block {block_number} of chain {chain}: {e}"))?;
+        let open = match (block, within.open) {
+            (Some(b), _) => break b,
+            (None, Some(open)) if timestamp == exec_timestamp => open,
+            (None, _) => {
+                return Err(format!("block {block_number} of chain {chain} is not known (sealed and committed)"));
+            }
+        };
         // Not committed: at the same timestamp, a block another builder of this process has open.
-        (None, Some(open)) if timestamp == exec_timestamp => {
-            let builds: Vec<OpenBuild> =
-                open.at(timestamp).into_iter().filter(|b| b.chain == chain && b.number == block_number).collect();
-            let [build] = builds.as_slice() else {
-                return Err(match builds.len() {
-                    0 => format!("block {block_number} of chain {chain} is neither committed nor being built"),
-                    n => format!(
-                        "chain {chain} has {n} open blocks at height {block_number}: which one is meant is ambiguous"
-                    ),
-                });
-            };
-            let log = build.logs.get(log_index as usize).ok_or_else(|| {
-                format!(
-                    "log {log_index} of chain {chain}'s open block {block_number} is not included yet ({} logs so far)",
-                    build.logs.len()
-                )
-            })?;
+        let builds: Vec<OpenBuild> =
+            open.at(timestamp).into_iter().filter(|b| b.chain == chain && b.number == block_number).collect();
+        let unwait = |waiting: bool| {
+            if let (true, Some(job)) = (waiting, within.job) {
+                open.remove_dep(within.chain, job, me);
+            }
+        };
+        let [build] = builds.as_slice() else {
+            unwait(waiting);
+            return Err(match builds.len() {
+                0 => format!("block {block_number} of chain {chain} is neither committed nor being built"),
+                n => format!(
+                    "chain {chain} has {n} open blocks at height {block_number}: which one is meant is ambiguous"
+                ),
+            });
+        };
+        if let Some(log) = build.logs.get(log_index as usize) {
+            unwait(waiting);
             return matches(log, m).map(|()| Some(chain));
         }
-        (None, _) => return Err(format!("block {block_number} of chain {chain} is not known (sealed and committed)")),
+        // Not included yet: wait for it (bounded), counting the edge in everyone's cycle checks
+        // meanwhile; if it would close a cycle with another block's waits, it never can come.
+        if !waiting {
+            let Some(job) = within.job else {
+                return Err(format!(
+                    "log {log_index} of chain {chain}'s open block {block_number} is not included yet"
+                ));
+            };
+            let others: Vec<OpenBuild> =
+                open.at(timestamp).into_iter().filter(|b| !(b.chain == within.chain && b.job == job)).collect();
+            if closes_cycle(&others, within.chain, me.exec_pos, chain, log_index) {
+                return Err(format!(
+                    "cycle: log {log_index} of chain {chain}'s open block waits on this block's log {}, which executes it",
+                    me.exec_pos
+                ));
+            }
+            open.add_dep(within.chain, job, within.number, exec_timestamp, me);
+            waiting = true;
+        }
+        let timed_out = match changed {
+            Some(c) => tokio::time::timeout_at(deadline, c).await.is_err(),
+            None => true,
+        };
+        if timed_out {
+            unwait(waiting);
+            return Err(format!(
+                "log {log_index} of chain {chain}'s open block {block_number} was not included within {} ms ({} logs so far)",
+                open.wait.as_millis(),
+                build.logs.len()
+            ));
+        }
     };
+    if waiting && let (Some(open), Some(job)) = (within.open, within.job) {
+        open.remove_dep(within.chain, job, me);
+    }
     if block.header.timestamp != timestamp {
         return Err(format!(
             "timestamp {timestamp} is not block {block_number}'s ({}) on chain {chain}",

@@ -349,6 +349,17 @@ impl Handler<Control> for ChainBuilderActor {
                         .map(move |r, act, _| {
                             let job = r?;
                             let view = job.view();
+                            if act.builder.config().interop.is_some() {
+                                // Other chains' includes at its timestamp may wait on its logs.
+                                act.open.set(crate::interop::OpenBuild {
+                                    chain: act.builder.config().chain_id,
+                                    job: job.id.clone(),
+                                    number: job.next.parent.number + 1,
+                                    timestamp: job.next.timestamp,
+                                    logs: vec![],
+                                    deps: vec![],
+                                });
+                            }
                             act.jobs.jobs.insert(key, job);
                             act.jobs.trim();
                             Ok(Reply::Job(view))
@@ -716,7 +727,8 @@ async fn include(
         let mut before: Vec<alloy_primitives::Log> = Vec::new();
         for inc in &executed.included {
             if wanted.contains(&inc.hash) {
-                let within = crate::interop::Within { chain, number, before: &before, open: Some(open) };
+                let within =
+                    crate::interop::Within { chain, number, before: &before, open: Some(open), job: Some(&job.id) };
                 checks.insert(
                     inc.hash,
                     crate::interop::check_logs(edges, rules, job.next.timestamp, within, &inc.logs).await,
