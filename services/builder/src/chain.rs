@@ -75,7 +75,29 @@ impl Actor for ChainBuilderActor {
         if self.auto {
             self.schedule(ctx, Duration::ZERO);
         }
+        if self.builder.config().interop.is_some() {
+            ctx.add_stream(tokio_stream::wrappers::BroadcastStream::new(self.open.subscribe()));
+        }
     }
+}
+
+/// Other chains' open blocks that lost logs: a job of this chain that executed one is cut back.
+impl actix::StreamHandler<Result<crate::interop::Truncated, tokio_stream::wrappers::errors::BroadcastStreamRecvError>>
+    for ChainBuilderActor
+{
+    fn handle(
+        &mut self,
+        t: Result<crate::interop::Truncated, tokio_stream::wrappers::errors::BroadcastStreamRecvError>,
+        ctx: &mut Context<Self>,
+    ) {
+        match t {
+            Ok(t) if t.chain != self.builder.config().chain_id => ctx.notify(crate::jobs::Cascade(t)),
+            Ok(_) => {}
+            Err(e) => warn!(target: "opseq::builder::chain", error = %e, "missed rollback notices of other chains"),
+        }
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl actix::Supervised for ChainBuilderActor {

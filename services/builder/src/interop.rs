@@ -52,6 +52,20 @@ pub struct OpenBuild {
     pub deps: Vec<Dep>,
 }
 
+/// An open block lost logs (it was cancelled, `keep` 0, or cut back to its first `keep` logs):
+/// blocks at its timestamp that executed a lost log must cut themselves back too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncated {
+    /// The block's chain.
+    pub chain: u64,
+    /// Its number.
+    pub number: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// How many of its logs remain.
+    pub keep: usize,
+}
+
 /// Every open build of this process.
 #[derive(Debug)]
 pub struct OpenBuilds {
@@ -60,6 +74,8 @@ pub struct OpenBuilds {
     changed: tokio::sync::Notify,
     /// How long an include waits for a log of another open block at its timestamp.
     wait: std::time::Duration,
+    /// Lost logs, for the chain actors with blocks that executed them (rollback cascade).
+    events: tokio::sync::broadcast::Sender<Truncated>,
 }
 
 impl Default for OpenBuilds {
@@ -71,7 +87,31 @@ impl Default for OpenBuilds {
 impl OpenBuilds {
     /// A registry whose includes wait up to `wait` for a log not included yet.
     pub fn new(wait: std::time::Duration) -> Self {
-        Self { builds: Default::default(), changed: tokio::sync::Notify::new(), wait }
+        Self {
+            builds: Default::default(),
+            changed: tokio::sync::Notify::new(),
+            wait,
+            events: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
+
+    /// Lost logs of open blocks, as they happen.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Truncated> {
+        self.events.subscribe()
+    }
+
+    /// Announces that an open block lost logs.
+    pub fn truncated(&self, t: Truncated) {
+        let _ = self.events.send(t);
+    }
+
+    /// Forgets a cancelled (or closed) job's build and announces its logs lost.
+    pub fn cancel(&self, chain: u64, job: &str) {
+        let gone = self.builds.write().remove(&(chain, job.to_string()));
+        self.changed.notify_waiters();
+        if let Some(b) = gone {
+            self.truncated(Truncated { chain, number: b.number, timestamp: b.timestamp, keep: 0 });
+        }
     }
 
     /// Records (or replaces) a job's build.

@@ -460,7 +460,7 @@ impl Handler<Control> for ChainBuilderActor {
                         match job.state {
                             JobState::Open => {
                                 job.state = JobState::Cancelled;
-                                self.open.remove(chain, &job.id);
+                                self.open.cancel(chain, &job.id);
                                 Ok(Reply::Job(job.view()))
                             }
                             JobState::Cancelled => Err(ControlError::Cancelled(id)),
@@ -474,7 +474,7 @@ impl Handler<Control> for ChainBuilderActor {
             Op::Close(id) => {
                 let r = self.jobs.find(&id).map(|k| {
                     self.jobs.jobs.remove(&k);
-                    self.open.remove(chain, &id);
+                    self.open.cancel(chain, &id);
                     Reply::Done
                 });
                 Box::pin(done(r).into_actor(self))
@@ -796,6 +796,102 @@ async fn include(
     }
     job.executed = Some(executed);
     Ok((added, refused))
+}
+
+/// Another chain's open block lost logs ([`crate::interop::Truncated`]): every open job of this
+/// chain at that timestamp that executed a lost log is cut back to before its first such tx
+/// (the rollback cascade of interop.md §4), which may cut others in turn.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Cascade(pub(crate) crate::interop::Truncated);
+
+impl Handler<Cascade> for ChainBuilderActor {
+    type Result = ();
+    fn handle(&mut self, Cascade(t): Cascade, ctx: &mut Context<Self>) {
+        let hit = |d: &crate::interop::Dep| d.init_chain == t.chain && d.init_index as usize >= t.keep;
+        let keys: Vec<u64> = self
+            .jobs
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.state == JobState::Open && j.next.timestamp == t.timestamp && j.deps.iter().any(hit))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let Some(mut job) = self.jobs.jobs.remove(&key) else { continue };
+            let (builder, edges, open) = (Arc::clone(&self.builder), self.edges.clone(), Arc::clone(&self.open));
+            // `wait`: nothing else runs on this chain until the job is cut back.
+            ctx.wait(
+                async move {
+                    if let Err(e) = cut_back(&builder, &edges, &open, &mut job, t).await {
+                        tracing::error!(target: "opseq::builder::jobs", job = %job.id, error = %e, "could not cut back a job whose dependency was rolled back");
+                    }
+                    job
+                }
+                .into_actor(self)
+                .map(move |job, act, _| {
+                    act.jobs.jobs.insert(key, job);
+                }),
+            );
+        }
+    }
+}
+
+/// Cuts `job` back to before its first tx that executes a log `t` says is lost; announces its
+/// own lost logs in turn.
+async fn cut_back(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    open: &crate::interop::OpenBuilds,
+    job: &mut Job,
+    t: crate::interop::Truncated,
+) -> Result<(), ControlError> {
+    let chain = builder.config().chain_id;
+    let Some(first) = job
+        .deps
+        .iter()
+        .filter(|d| d.init_chain == t.chain && d.init_index as usize >= t.keep)
+        .map(|d| d.exec_pos)
+        .min()
+    else {
+        return Ok(());
+    };
+    let Some(executed) = &job.executed else { return Ok(()) };
+    // The tx holding log `first`, and the logs before it.
+    let (mut logs_before, mut tx) = (0usize, None);
+    for (i, inc) in executed.included.iter().enumerate() {
+        if first < logs_before + inc.logs.len() {
+            tx = Some(i);
+            break;
+        }
+        logs_before += inc.logs.len();
+    }
+    let Some(tx) = tx else { return Ok(()) };
+    let forced = executed.included.len() - job.chosen.len();
+    let dropped = job.chosen.len() - tx.saturating_sub(forced);
+    job.chosen.truncate(tx.saturating_sub(forced));
+    job.deps.retain(|d| d.exec_pos < logs_before);
+    refresh(edges, chain, job).await?;
+    let n = job.chosen.len() as u64 + forced as u64;
+    let again = execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), vec![], n).await?;
+    let logs: Vec<alloy_primitives::Log> = again.included.iter().flat_map(|i| i.logs.iter().cloned()).collect();
+    let keep = logs.len();
+    job.executed = Some(again);
+    open.set(crate::interop::OpenBuild {
+        chain,
+        job: job.id.clone(),
+        number: job.next.parent.number + 1,
+        timestamp: job.next.timestamp,
+        logs,
+        deps: job.deps.clone(),
+    });
+    tracing::warn!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, dropped, cause_chain = t.chain, "rolled back: a log its txs executed was rolled back on another chain");
+    open.truncated(crate::interop::Truncated {
+        chain,
+        number: job.next.parent.number + 1,
+        timestamp: job.next.timestamp,
+        keep,
+    });
+    Ok(())
 }
 
 /// The job's execution, running it (the deposit-only block) if nothing was included yet.

@@ -459,3 +459,44 @@ fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Resu
     assert!(code == -38570 && msg.contains("was not included within"), "the waiting include: {msg}");
     Ok(())
 }
+
+/// Scenario 6: 902's open block executed a log of 901's open block (its second tx); cancelling
+/// 901's block rolls 902's back to before that tx — the txs after it go too, since the
+/// identifiers they could hold pin block-global log indexes.
+#[test]
+fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let a = node.control(901, "test_open", json!([]))?;
+    let b = node.control(902, "test_open", json!([]))?;
+    let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x0c"])?;
+    let x = node.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    let (_, x_hash) = message_of(&x["logs"][0])?;
+    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
+    let t1 =
+        node.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    let t2 = node.control(902, "test_includeRaw", json!([jb, validate_tx_on(&node, 902, &k1, 0, &x_id, &x_hash)?]))?;
+    assert_eq!(t2["executingMessages"][0]["valid"], true, "{t2}");
+    node.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 1, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    assert_eq!(node.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().map(Vec::len), Some(4));
+
+    node.control(901, "test_cancel", json!([ja]))?;
+    // The cascade runs on 902's builder right after the cancel.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let txs = loop {
+        let txs =
+            node.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().cloned().unwrap_or_default();
+        if txs.len() < 4 || std::time::Instant::now() > deadline {
+            break txs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let hashes: Vec<&Value> = txs.iter().map(|t| &t["hash"]).collect();
+    assert_eq!(hashes.len(), 2, "the deposit and the tx before the dependent one: {txs:?}");
+    assert_eq!(hashes[1], &t1["hash"]);
+    let sealed = node.control(902, "test_seal", json!([jb]))?;
+    assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
+    Ok(())
+}
