@@ -325,6 +325,31 @@ impl BlockBuilder {
             (Rules::L2(_), None) => return Err(BuildError::MissingL1Origin),
             _ => vec![],
         };
+        let activation = self.config.interop.as_ref().is_some_and(|i| {
+            crate::interop::is_activation_block(
+                i.activation,
+                self.config.genesis_timestamp,
+                next.parent.timestamp,
+                next.timestamp,
+            )
+        });
+        if activation {
+            // The interop activation block: its upgrade deposits, and no user transactions.
+            for d in crate::interop::upgrade_deposits() {
+                let from = d.from;
+                forced.push((Bytes::from(OpTxEnvelope::Deposit(Sealed::new(d)).encoded_2718()), from));
+            }
+            if !chosen.is_empty() {
+                return Err(BuildError::InvalidBlock("the interop activation block takes no user transactions".into()));
+            }
+            let mut out = self.execute_input(reader, &input, forced, vec![], on_included)?;
+            out.rejected.extend(candidates.iter().map(|(raw, _)| RejectedTx {
+                hash: keccak256(raw),
+                reason: "the interop activation block takes no user transactions".into(),
+                invalid: false,
+            }));
+            return Ok(out);
+        }
         forced.extend(chosen);
         self.execute_input(reader, &input, forced, candidates, on_included)
     }

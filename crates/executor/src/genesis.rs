@@ -73,8 +73,8 @@ pub type Storage = Vec<(U256, U256)>;
 /// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
 /// `interop-l2-to-l2-cross-domain-messenger-deployment.txt` at ethereum-optimism/specs@fd72cf7,
 /// also in `../shared/fixtures/op/bytecode/`).
-const CROSS_L2_INBOX_DEPLOYMENT: &str = include_str!("bytecode/cross_l2_inbox_interop_deployment.hex");
-const L2_TO_L2_XDM_DEPLOYMENT: &str = include_str!("bytecode/l2_to_l2_xdm_interop_deployment.hex");
+pub(crate) const CROSS_L2_INBOX_DEPLOYMENT: &str = include_str!("bytecode/cross_l2_inbox_interop_deployment.hex");
+pub(crate) const L2_TO_L2_XDM_DEPLOYMENT: &str = include_str!("bytecode/l2_to_l2_xdm_interop_deployment.hex");
 
 /// CrossL2Inbox (`0x4200…0022`) and L2ToL2CrossDomainMessenger (`0x4200…0023`) as the dev L2s
 /// have them from genesis (interop active from genesis, as supersim preinstalls them): the code
@@ -193,7 +193,22 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     if config.is_l2() {
         system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
         let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
-        let interop = INTEROP_PREDEPLOYS.iter().cloned();
+        // Interop from genesis: the contracts themselves; activating later: the proxies the
+        // upgrade deposits will point at them (admin: the ProxyAdmin predeploy).
+        let later = config.interop.as_ref().is_some_and(|i| i.activation > config.genesis_timestamp);
+        let interop = INTEROP_PREDEPLOYS.iter().cloned().map(move |(address, code, storage)| {
+            if later {
+                let admin =
+                    U256::from_be_slice(B256::left_padding_from(crate::interop::PROXY_ADMIN.as_slice()).as_slice());
+                (
+                    address,
+                    crate::interop::PROXY_CODE.clone(),
+                    vec![(U256::from_be_bytes(crate::interop::EIP1967_ADMIN_SLOT.0), admin)],
+                )
+            } else {
+                (address, code, storage)
+            }
+        });
         for (address, code, storage) in std::iter::once((crate::spec::GAS_PRICE_ORACLE, code, storage)).chain(interop) {
             accounts.push(AccountChange {
                 address,

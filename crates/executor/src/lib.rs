@@ -4,6 +4,7 @@ mod build;
 mod call;
 mod db;
 mod genesis;
+pub mod interop;
 mod l1info;
 mod signing;
 mod spec;

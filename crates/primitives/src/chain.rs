@@ -49,6 +49,10 @@ pub struct InteropConfig {
     /// Seconds after which an initiating message can no longer be executed (valid at exactly
     /// `init + window`).
     pub expiry_window: u64,
+    /// When interop activates (unix seconds); at or before genesis: the predeploys are there
+    /// from genesis, else the first block at or after it carries the upgrade deposits.
+    #[serde(default)]
+    pub activation: u64,
 }
 
 /// The L1 system-config values an OP Stack L2's L1-info deposit carries (OP specs
@@ -108,6 +112,7 @@ impl DevnetConfig {
             interop: Some(InteropConfig {
                 dependency_set: vec![901, 902],
                 expiry_window: crate::interop::EXPIRY_WINDOW,
+                activation: 0,
             }),
         };
         Self { chains: vec![l1, l2(901), l2(902)] }

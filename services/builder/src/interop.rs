@@ -361,6 +361,20 @@ async fn validate(
     if waiting && let (Some(open), Some(job)) = (within.open, within.job) {
         open.remove_dep(within.chain, job, me);
     }
+    // The activation block's logs (and earlier ones) are not initiating messages.
+    if rules.activation > 0 && block_number > 0 {
+        let parent = edges
+            .state
+            .block_by_number(chain, block_number - 1)
+            .await
+            .map_err(|e| format!("reading block {} of chain {chain}: {e}", block_number - 1))?;
+        if parent.is_none_or(|p| p.header.timestamp < rules.activation) {
+            return Err(format!(
+                "initiated in or before chain {chain}'s interop activation block (block {block_number}, activation at {})",
+                rules.activation
+            ));
+        }
+    }
     if block.header.timestamp != timestamp {
         return Err(format!(
             "timestamp {timestamp} is not block {block_number}'s ({}) on chain {chain}",

@@ -109,6 +109,12 @@ pub struct ChainArgs {
     /// protocol's 604800 unless a devnet shortens it; executing at exactly init + window is valid).
     #[arg(long = "interop.expiry-window", env = "OPSEQ_INTEROP_EXPIRY_WINDOW", default_value_t = opseq_primitives::interop::EXPIRY_WINDOW)]
     pub interop_expiry_window: u64,
+    /// When interop activates on the dev L2s (unix seconds): at or before genesis (the default),
+    /// CrossL2Inbox and L2ToL2CrossDomainMessenger are there from genesis; later, they are
+    /// proxies until the first block at or after this time, which carries the spec's upgrade
+    /// deposits and no user transactions.
+    #[arg(long = "interop.time", env = "OPSEQ_INTEROP_TIME", default_value_t = 0)]
+    pub interop_time: u64,
     /// What a committed block or an accepted tx survives once acknowledged: `os` — a crash of
     /// the process (written to the kernel, one write(2) to the commit log); `fsync` — a crash of
     /// the machine (fdatasync per commit; ≈0.25 ms more per block here).

@@ -122,6 +122,7 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         chain.extra_accounts = c.dev_accounts;
         if let Some(i) = &mut chain.interop {
             i.expiry_window = c.interop_expiry_window;
+            i.activation = c.interop_time;
         }
     }
     Ok((devnet, None))

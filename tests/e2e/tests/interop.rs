@@ -500,3 +500,99 @@ fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Re
     assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
     Ok(())
 }
+
+/// Scenario 9: interop activating after genesis. Until then the inbox and messenger are proxies
+/// without an implementation; the activation block (the first at or after the activation time)
+/// carries the L1-info deposit and the spec's four upgrade deposits and no user tx (a pooled tx
+/// waits for the next block, a forced one is refused); afterwards the proxies point at the
+/// implementations the spec names, with its code hashes; the activation block's logs are not
+/// initiating messages, later ones are.
+#[test]
+fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
+    let g: u64 = 1_700_000_000;
+    let dir = tempfile::tempdir()?;
+    let node = dev(
+        &dir.path().join("d"),
+        &["--no-auto", "--genesis.timestamp", &g.to_string(), "--interop.time", &(g + 6).to_string()],
+    )?;
+    let impl_slot = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+    let zero = json!(format!("0x{}", "0".repeat(64)));
+    assert_eq!(
+        node.rpc(901, "eth_getStorageAt", json!([INBOX, impl_slot, "latest"]))?,
+        zero,
+        "a proxy without implementation"
+    );
+    for chain in [901u64, 902] {
+        node.rpc(chain, "evm_mine", json!([]))?;
+        node.rpc(chain, "evm_mine", json!([]))?;
+    }
+    // Block 3 (g + 6) activates; a forced tx is refused there, a pooled one waits.
+    let job = node.control(901, "test_open", json!([]))?;
+    assert_eq!(hex_u64(&job["timestamp"])?, g + 6);
+    let (code, msg) = node.control_err(
+        901,
+        "test_includeRaw",
+        json!([job["jobId"], sign_transfer(KEY0, 901, 0, TARGET, 1, 21_000, 10 * GWEI)?]),
+    )?;
+    assert!(code == -38570 && msg.contains("activation block takes no user transactions"), "{msg}");
+    node.control(901, "test_cancel", json!([job["jobId"]]))?;
+    let pooled =
+        node.rpc(901, "eth_sendRawTransaction", json!([sign_transfer(KEY0, 901, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    node.rpc(902, "evm_mine", json!([]))?;
+    let activation = node.rpc(901, "eth_getBlockByNumber", json!(["0x3", true]))?;
+    let txs = activation["transactions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(txs.len(), 5, "the L1-info deposit and four upgrade deposits: {activation}");
+    let sources: Vec<&str> = txs[1..].iter().map(|t| t["sourceHash"].as_str().unwrap_or_default()).collect();
+    assert_eq!(
+        sources,
+        [
+            "0x6e5e214f73143df8fe6f6054a3ed7eb472d373376458a9c8aecdf23475beb616",
+            "0x88c6b48354c367125a59792a93a7b60ad7cd66e516157dbba16558c68a46d3cb",
+            "0xf5484697c7a9a791db32a3bf0763bf2ba686c77ae7d4c0a5ee8c222a92a8dcc2",
+            "0xe54b4d06bbcc857f41ae00e89d820339ac5ce0034aac722c817b2873e03a7e68",
+        ]
+    );
+    for r in node.rpc(901, "eth_getBlockReceipts", json!(["0x3"]))?.as_array().into_iter().flatten() {
+        assert_eq!(r["status"], "0x1", "{r}");
+    }
+    let inbox_impl = "0x000000000000000000000000691300f512e48b463c2617b34eef1a9f82ee7dbf";
+    assert_eq!(node.rpc(901, "eth_getStorageAt", json!([INBOX, impl_slot, "latest"]))?, json!(inbox_impl));
+    let code = node.rpc(901, "eth_getCode", json!(["0x691300f512e48B463C2617b34Eef1A9f82EE7dBf", "latest"]))?;
+    let code = alloy_primitives::hex::decode(code.as_str().unwrap_or_default())?;
+    assert_eq!(format!("{}", keccak256(&code)), "0x0e7d028dd71bac22d1fb28966043c8d35c3232c78b7fb99fd1db112b5b60d9dd");
+    node.rpc(901, "evm_mine", json!([]))?;
+    let block4 = node.rpc(901, "eth_getBlockByNumber", json!(["0x4", false]))?;
+    assert!(block4["transactions"].as_array().is_some_and(|t| t.contains(&pooled)), "the pooled tx, one block later");
+
+    // The activation block's first log (a proxy's Upgraded event) is no initiating message.
+    let upgraded = &node.rpc(901, "eth_getTransactionReceipt", json!([txs[2]["hash"]]))?["logs"][0];
+    let (_, hash) = message_of(upgraded)?;
+    let id = json!({"origin": upgraded["address"], "blockNumber": "0x3", "logIndex": upgraded["logIndex"], "timestamp": activation["timestamp"], "chainId": "0x385"});
+    node.rpc(902, "evm_mine", json!([]))?;
+    let job = node.control(902, "test_open", json!([]))?["jobId"].clone();
+    let (code, msg) =
+        node.control_err(902, "test_includeRaw", json!([job, validate_tx(&node, &key(KEY1), 0, &id, &hash)?]))?;
+    assert!(code == -38570 && msg.contains("interop activation block"), "{msg}");
+    // One from after activation is: the pooled transfer has no log, so send one.
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x0d"])?;
+    let job1 = node.control(901, "test_open", json!([]))?;
+    let sent = node.control(
+        901,
+        "test_includeRaw",
+        json!([job1["jobId"], call_tx(&key(KEY0), 901, 1, MESSENGER, &data, None)?]),
+    )?;
+    node.control(901, "test_seal", json!([job1["jobId"]]))?;
+    let (_, hash) = message_of(&sent["logs"][0])?;
+    let id = json!({"origin": MESSENGER, "blockNumber": job1["number"], "logIndex": "0x0", "timestamp": job1["timestamp"], "chainId": "0x385"});
+    node.control(902, "test_cancel", json!([job]))?;
+    let job = node.control(
+        902,
+        "test_open",
+        json!([{"timestamp": format!("{:#x}", hex_u64(&job1["timestamp"])? + 2)}]),
+    )?["jobId"]
+        .clone();
+    let r = node.control(902, "test_includeRaw", json!([job, validate_tx(&node, &key(KEY1), 0, &id, &hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
+    Ok(())
+}
