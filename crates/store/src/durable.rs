@@ -376,6 +376,11 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
         // Every record in the rotated file is in `taken` (apply logs and buffers under this lock).
         let dir = match &mut *log {
             Some(log) => {
+                // A commit logged just before the rotation may not have reached its `sync` yet,
+                // which would then sync the new file: with fsync durability, sync the old one now.
+                if inner.sync == SyncMode::Fsync {
+                    log.file.sync_data()?;
+                }
                 std::fs::rename(log.dir.join(WAL), log.dir.join(WAL_OLD))?;
                 log.file = OpenOptions::new().create(true).write(true).truncate(true).open(log.dir.join(WAL))?;
                 log.len = 0;
