@@ -227,6 +227,131 @@ fn ingest_and_round_trip(
 /// The one-tx-block round trip, 1,000 runs each: ours `test_open` → `test_includeRaw` →
 /// `test_seal` (which commits), anvil `eth_sendRawTransaction` → `evm_mine`. `key` must be a
 /// funded sender neither node has seen.
+/// `sendMessage(destination, target, message)` calldata (L2ToL2CrossDomainMessenger).
+fn send_message_data(destination: u64, target: Address, message: &[u8]) -> Bytes {
+    let mut d = hex::decode("7056f41f").expect("hex");
+    d.extend_from_slice(&U256::from(destination).to_be_bytes::<32>());
+    d.extend_from_slice(alloy_primitives::B256::left_padding_from(target.as_slice()).as_slice());
+    d.extend_from_slice(&U256::from(0x60).to_be_bytes::<32>());
+    d.extend_from_slice(&U256::from(message.len()).to_be_bytes::<32>());
+    d.extend_from_slice(message);
+    // The bytes are padded to whole words (after the 4-byte selector).
+    let words = (d.len() - 4).div_ceil(32);
+    d.resize(4 + words * 32, 0);
+    d.into()
+}
+
+/// `validateMessage(identifier, msgHash)` calldata (CrossL2Inbox).
+fn validate_message_data(id: &Value, msg_hash: &str) -> eyre::Result<Bytes> {
+    let mut d = hex::decode("ab4d6f75")?;
+    let origin: Address = id["origin"].as_str().unwrap_or_default().parse()?;
+    d.extend_from_slice(alloy_primitives::B256::left_padding_from(origin.as_slice()).as_slice());
+    for k in ["blockNumber", "logIndex", "timestamp", "chainId"] {
+        let v = U256::from_str_radix(id[k].as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)?;
+        d.extend_from_slice(&v.to_be_bytes::<32>());
+    }
+    d.extend_from_slice(&hex::decode(msg_hash.trim_start_matches("0x"))?);
+    Ok(d.into())
+}
+
+/// Issue 8: how long a dependent include on chain 902 takes after the log it executes appears
+/// in 901's block open at the same timestamp, over 200 block pairs: (a) the log is already
+/// there; (b) 902's include is already waiting for it when 901 includes it: from sending 901's
+/// include to 902's include answering, next to 901's include alone.
+fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let node = start_ours(&dir.join("interop"), 4)?;
+    let messenger: Address = "0x4200000000000000000000000000000000000023".parse()?;
+    let inbox: Address = "0x4200000000000000000000000000000000000022".parse()?;
+    let (ka, kb) = (signer(0), signer(1));
+    let sign = |k: &PrivateKeySigner, chain: u64, nonce: u64, to: Address, input: Bytes, list: Option<Value>| {
+        let fee = 50_000_000_000;
+        match list {
+            Some(l) => sign_eip1559_access_list(
+                k,
+                chain,
+                nonce,
+                TxKind::Call(to),
+                input,
+                300_000,
+                fee,
+                serde_json::from_value(l)?,
+            ),
+            None => sign_eip1559(k, chain, nonce, TxKind::Call(to), U256::ZERO, input, 300_000, fee),
+        }
+    };
+    let message_of = |log: &Value| -> eyre::Result<String> {
+        let mut payload = Vec::new();
+        for t in log["topics"].as_array().into_iter().flatten() {
+            payload.extend(hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x"))?);
+        }
+        payload.extend(hex::decode(log["data"].as_str().unwrap_or_default().trim_start_matches("0x"))?);
+        Ok(format!("{}", alloy_primitives::keccak256(&payload)))
+    };
+    let exec_tx = |nonce: u64, id: &Value, hash: &str| -> eyre::Result<String> {
+        let mut q = id.clone();
+        q["msgHash"] = json!(hash);
+        let list = node.control(902, "test_accessList", json!([q]))?["accessList"].clone();
+        sign(&kb, 902, nonce, inbox, validate_message_data(id, hash)?, Some(list))
+    };
+    let (mut present, mut waited, mut initiating) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..200u64 {
+        let a = node.control(901, "test_open", json!([]))?;
+        let b = node.control(902, "test_open", json!([]))?;
+        let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+        let id = |log_index: u64| json!({"origin": messenger, "blockNumber": a["number"], "logIndex": format!("{log_index:#x}"), "timestamp": a["timestamp"], "chainId": "0x385"});
+        let x_raw = sign(&ka, 901, 2 * r, messenger, send_message_data(902, inbox, b"x"), None)?;
+        let y_raw = sign(&ka, 901, 2 * r + 1, messenger, send_message_data(902, inbox, b"y"), None)?;
+        // Y's hash ahead of time, from a dry run of the same two txs on a throwaway job.
+        let dry = node.control(901, "test_open", json!([]))?["jobId"].clone();
+        node.control(901, "test_includeRaw", json!([dry, x_raw]))?;
+        let y_hash = message_of(&node.control(901, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?;
+        node.control(901, "test_cancel", json!([dry]))?;
+        // (a) X at 901's log 0, then executed from 902.
+        let x = node.control(901, "test_includeRaw", json!([ja, x_raw]))?;
+        let exec_x = exec_tx(2 * r, &id(0), &message_of(&x["logs"][0])?)?;
+        let t = Instant::now();
+        node.control(902, "test_includeRaw", json!([jb, exec_x]))?;
+        present.push(t.elapsed());
+        // (b) 902 waits for Y (901's log 1) while 901 includes it.
+        let exec_y = exec_tx(2 * r + 1, &id(1), &y_hash)?;
+        let (a_took, b_after) = std::thread::scope(|s| -> eyre::Result<(Duration, Duration)> {
+            let waiter = s.spawn(|| {
+                let r = node.control(902, "test_includeRaw", json!([jb, exec_y]));
+                (r, Instant::now())
+            });
+            std::thread::sleep(Duration::from_millis(20));
+            let t = Instant::now();
+            node.control(901, "test_includeRaw", json!([ja, y_raw]))?;
+            let a_took = t.elapsed();
+            let (r, done) = waiter.join().expect("the waiting include");
+            let v = r?;
+            eyre::ensure!(v["executingMessages"][0]["valid"] == true, "Y: {v}");
+            Ok((a_took, done.saturating_duration_since(t)))
+        })?;
+        initiating.push(a_took);
+        waited.push(b_after);
+        node.control(
+            901,
+            "test_sealGroup",
+            json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
+        )?;
+    }
+    let (p50, p99) = percentiles(present);
+    let (w50, w99) = percentiles(waited);
+    let (i50, i99) = percentiles(initiating);
+    println!("dependent include, log already in the other open block: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    println!(
+        "901's initiating include: p50 {i50:.3} ms, p99 {i99:.3} ms; 902's waiting include answers {w50:.3} ms (p50) / {w99:.3} ms (p99) after 901's include was sent"
+    );
+    Ok(vec![
+        ("dependent include at one timestamp, log present, p50".into(), f64::NAN, p50, "ms"),
+        ("dependent include at one timestamp, log present, p99".into(), f64::NAN, p99, "ms"),
+        ("initiating include (the log appears), p50".into(), f64::NAN, i50, "ms"),
+        ("waiting dependent include, answered after the initiating include was sent, p50".into(), f64::NAN, w50, "ms"),
+        ("waiting dependent include, answered after the initiating include was sent, p99".into(), f64::NAN, w99, "ms"),
+    ])
+}
+
 /// One JSON-RPC call on a kept-alive connection; the result, or the error as an `Err`.
 fn rpc(conn: &mut KeepAlive, path: &str, auth: &[(&str, &str)], method: &str, params: Value) -> eyre::Result<Value> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
@@ -484,6 +609,10 @@ fn main() -> eyre::Result<()> {
         print_rows(&rows);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY_INTEROP").is_ok() {
+        print_ours(&interop_latency(dir.path())?);
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY_INGEST").is_ok() {
         // The pool and test-API rows alone (a quick run): 2,300 senders.
         let senders = 2_300u64;
@@ -601,6 +730,7 @@ fn main() -> eyre::Result<()> {
     drop(ours_proc);
 
     print_rows(&rows);
+    print_ours(&interop_latency(dir.path())?);
     let (one, many) = cluster_vs_process(dir.path())?;
     println!(
         "\n| 10k transfers, one block | one process | five processes | cluster throughput / one process |\n| --- | --- | --- | --- |\n| µs per sealed tx | {one:.1} | {many:.1} | {:.0}% |",
@@ -618,6 +748,14 @@ fn print_remote(rows: &[(String, f64, f64, &str)]) -> eyre::Result<()> {
         println!("| {label} | {a:.1} {unit} | {o:.1} {unit} | {:.2}× |", a / o);
     }
     Ok(())
+}
+
+/// Rows with no anvil counterpart (anvil has no cross-chain messaging).
+fn print_ours(rows: &[(String, f64, f64, &str)]) {
+    println!("\n| scenario | op-sequencer |\n| --- | --- |");
+    for (label, _, o, unit) in rows {
+        println!("| {label} | {o:.3} {unit} |");
+    }
 }
 
 fn print_rows(rows: &[(String, f64, f64, &str)]) {
