@@ -479,22 +479,7 @@ pub fn sign_eip1559_access_list(
     max_fee: u128,
     access_list: alloy_eips::eip2930::AccessList,
 ) -> eyre::Result<String> {
-    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-    use alloy_eips::eip2718::Encodable2718;
-    use alloy_signer::SignerSync;
-    let tx = TxEip1559 {
-        chain_id,
-        nonce,
-        gas_limit: gas,
-        max_fee_per_gas: max_fee,
-        max_priority_fee_per_gas: 1_000_000,
-        to,
-        value: alloy_primitives::U256::ZERO,
-        access_list,
-        input,
-    };
-    let sig = key.sign_hash_sync(&tx.signature_hash())?;
-    Ok(format!("0x{}", alloy_primitives::hex::encode(TxEnvelope::from(tx.into_signed(sig)).encoded_2718())))
+    sign_1559(key, chain_id, nonce, to, alloy_primitives::U256::ZERO, input, gas, max_fee, access_list)
 }
 
 /// Any EIP-1559 tx (call, create, value), signed with alloy: its raw `0x…` form.
@@ -509,6 +494,21 @@ pub fn sign_eip1559(
     gas: u64,
     max_fee: u128,
 ) -> eyre::Result<String> {
+    sign_1559(key, chain_id, nonce, to, value, input, gas, max_fee, Default::default())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_1559(
+    key: &alloy_signer_local::PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: alloy_primitives::TxKind,
+    value: alloy_primitives::U256,
+    input: alloy_primitives::Bytes,
+    gas: u64,
+    max_fee: u128,
+    access_list: alloy_eips::eip2930::AccessList,
+) -> eyre::Result<String> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_signer::SignerSync;
@@ -520,7 +520,7 @@ pub fn sign_eip1559(
         max_priority_fee_per_gas: 1_000_000,
         to,
         value,
-        access_list: Default::default(),
+        access_list,
         input,
     };
     let sig = key.sign_hash_sync(&tx.signature_hash())?;

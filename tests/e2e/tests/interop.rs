@@ -38,6 +38,16 @@ fn call_tx(
     }
 }
 
+/// `sendMessage(destination, TARGET, message)` calldata for the messenger.
+fn send_message_data(destination: u64, message: &str) -> eyre::Result<String> {
+    cast(&["calldata", "sendMessage(uint256,address,bytes)", &destination.to_string(), TARGET, message])
+}
+
+/// Opens a job on 901 and one on 902 (at one timestamp when both heads are).
+fn open_pair(node: &Proc) -> eyre::Result<(Value, Value)> {
+    Ok((node.control(901, "test_open", json!([]))?, node.control(902, "test_open", json!([]))?))
+}
+
 /// An identifier as the test API and cast take it, with one field changed.
 fn with(id: &Value, field: &str, v: Value) -> Value {
     let mut id = id.clone();
@@ -91,7 +101,7 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
     let (k0, k1) = (key(KEY0), key(KEY1));
 
     // Initiate on 901: sendMessage(902, TARGET, "hello") emits SentMessage.
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x68656c6c6f"])?;
+    let data = send_message_data(902, "0x68656c6c6f")?;
     let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
     let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     assert_eq!(sent["status"], "0x1", "{sent}");
@@ -99,13 +109,7 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
     let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?;
     let log = &receipt["logs"][0];
     assert_eq!(log["address"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()));
-    let mut payload: Vec<u8> = Vec::new();
-    for t in log["topics"].as_array().into_iter().flatten() {
-        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
-    }
-    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
-    let payload_hex = format!("0x{}", alloy_primitives::hex::encode(&payload));
-    let msg_hash = format!("{}", keccak256(&payload));
+    let (payload_hex, msg_hash) = message_of(log)?;
     let init_ts = hex_u64(&block["timestamp"])?;
     let id = json!({
         "origin": MESSENGER,
@@ -233,18 +237,13 @@ fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     // An initiating log on 901: any log is a message; SentMessage here.
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x01"])?;
+    let data = send_message_data(902, "0x01")?;
     node.rpc(901, "eth_sendRawTransaction", json!([call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     node.rpc(901, "evm_mine", json!([]))?;
     let block = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
     let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([block["transactions"][1]]))?;
     let log = &receipt["logs"][0];
-    let mut payload: Vec<u8> = Vec::new();
-    for t in log["topics"].as_array().into_iter().flatten() {
-        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
-    }
-    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
-    let msg_hash = format!("{}", keccak256(&payload));
+    let (_, msg_hash) = message_of(log)?;
     let id = json!({
         "origin": MESSENGER,
         "blockNumber": block["number"],
@@ -278,18 +277,13 @@ fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()
     let (k0, k1) = (key(KEY0), key(KEY1));
     let genesis_901 = node.rpc(901, "eth_getBlockByNumber", json!(["0x0", false]))?["hash"].clone();
     // 901 block 1 initiates; 902 block 1 executes it (valid when included).
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x02"])?;
+    let data = send_message_data(902, "0x02")?;
     let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
     let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
     let log = &node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?["logs"][0];
-    let mut payload: Vec<u8> = Vec::new();
-    for t in log["topics"].as_array().into_iter().flatten() {
-        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
-    }
-    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
     let id = json!({"origin": MESSENGER, "blockNumber": block["number"], "logIndex": log["logIndex"], "timestamp": block["timestamp"], "chainId": "0x385"});
-    let exec = validate_tx(&node, &k1, 0, &id, &format!("{}", keccak256(&payload)))?;
+    let exec = validate_tx(&node, &k1, 0, &id, &message_of(log)?.1)?;
     let job = node.control(902, "test_open", json!([]))?["jobId"].clone();
     let r = node.control(902, "test_includeRaw", json!([job, exec]))?;
     assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
@@ -321,15 +315,10 @@ fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
     let (k0, k1) = (key(KEY0), key(KEY1));
     let job = node.control(901, "test_open", json!([]))?;
     let (id_, number, timestamp) = (job["jobId"].clone(), job["number"].clone(), job["timestamp"].clone());
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x03"])?;
+    let data = send_message_data(902, "0x03")?;
     let sent = node.control(901, "test_includeRaw", json!([id_, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     let log = &sent["logs"][0];
-    let mut payload: Vec<u8> = Vec::new();
-    for t in log["topics"].as_array().into_iter().flatten() {
-        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
-    }
-    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
-    let hash = format!("{}", keccak256(&payload));
+    let (_, hash) = message_of(log)?;
     // The L1-info deposit logs nothing: the SentMessage is the block's log 0.
     let id = json!({"origin": MESSENGER, "blockNumber": number, "logIndex": "0x0", "timestamp": timestamp, "chainId": "0x385"});
     let r = node.control(901, "test_includeRaw", json!([id_, validate_tx_on(&node, 901, &k1, 0, &id, &hash)?]))?;
@@ -362,8 +351,7 @@ fn blocks_at_one_timestamp_execute_each_others_messages() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
-    let a = node.control(901, "test_open", json!([]))?;
-    let b = node.control(902, "test_open", json!([]))?;
+    let (a, b) = open_pair(&node)?;
     assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
     let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
     let send = |chain: u64, to: u64, k: &PrivateKeySigner, nonce: u64, job: &Value| -> eyre::Result<Value> {
@@ -419,10 +407,9 @@ fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Resu
     let dir = tempfile::tempdir()?;
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
-    let a = node.control(901, "test_open", json!([]))?;
-    let b = node.control(902, "test_open", json!([]))?;
+    let (a, b) = open_pair(&node)?;
     let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x0b"])?;
+    let data = send_message_data(902, "0x0b")?;
     let x_raw = call_tx(&k0, 901, 0, MESSENGER, &data, None)?;
     // The message X will be 901's log 0; its hash is known before it is included (the payload
     // is SentMessage(902, TARGET, nonce 0, sender, 0x0b)), as a harness that predicts identifiers
@@ -468,10 +455,9 @@ fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Re
     let dir = tempfile::tempdir()?;
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
-    let a = node.control(901, "test_open", json!([]))?;
-    let b = node.control(902, "test_open", json!([]))?;
+    let (a, b) = open_pair(&node)?;
     let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x0c"])?;
+    let data = send_message_data(902, "0x0c")?;
     let x = node.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     let (_, x_hash) = message_of(&x["logs"][0])?;
     let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
@@ -575,7 +561,7 @@ fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
         node.control_err(902, "test_includeRaw", json!([job, validate_tx(&node, &key(KEY1), 0, &id, &hash)?]))?;
     assert!(code == -38570 && msg.contains("interop activation block"), "{msg}");
     // One from after activation is: the pooled transfer has no log, so send one.
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "902", TARGET, "0x0d"])?;
+    let data = send_message_data(902, "0x0d")?;
     let job1 = node.control(901, "test_open", json!([]))?;
     let sent = node.control(
         901,
