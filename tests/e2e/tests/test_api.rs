@@ -144,6 +144,11 @@ fn control_routes_need_the_jwt_and_bad_input_changes_nothing() -> eyre::Result<(
         ("test_auto", json!([true, 0]), -32602),
         ("test_setHead", json!([format!("0x{}", "22".repeat(32))]), -32602),
         ("test_inspect", json!(["x".repeat(101)]), -32602),
+        ("test_includeRaw", json!(["job-nope", "0x00", {"force": "yes"}]), -32602),
+        ("test_sealGroup", json!([[]]), -32602),
+        ("test_sealGroup", json!(["x"]), -32602),
+        ("test_sealGroup", json!([[{"chainId": "0x385", "jobId": "job-nope"}]]), -38510),
+        ("test_sealGroup", json!([[{"chainId": "0x385"}]]), -32602),
     ];
     for (method, params, code) in cases {
         let got = node.control_err(901, method, params.clone())?;
