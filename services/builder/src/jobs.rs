@@ -885,6 +885,15 @@ async fn cut_back(
         deps: job.deps.clone(),
     });
     tracing::warn!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, dropped, cause_chain = t.chain, "rolled back: a log its txs executed was rolled back on another chain");
+    // Consumers of this chain's shreds drop the inclusions from `tx` on (interop.md §4).
+    let _ = edges
+        .shreds
+        .publish(opseq_primitives::Shred::RolledBack {
+            chain_id: chain,
+            block_number: job.next.parent.number + 1,
+            from_index: tx as u64,
+        })
+        .await;
     open.truncated(crate::interop::Truncated {
         chain,
         number: job.next.parent.number + 1,

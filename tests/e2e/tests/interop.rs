@@ -462,6 +462,14 @@ fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Resu
 fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
     let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    // 902's shreds, from a gRPC subscriber (as another process would follow them).
+    let rt = tokio::runtime::Runtime::new()?;
+    let bus = {
+        let _in = rt.enter();
+        opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().expect("grpc")))
+            .map_err(|e| eyre::eyre!(e))?
+    };
+    let mut shreds = rt.block_on(opseq_interfaces::ShredBus::subscribe(&bus, Some(902))).map_err(|e| eyre::eyre!(e))?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     let (a, b) = open_pair(&node)?;
     let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
@@ -492,6 +500,17 @@ fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Re
     assert_eq!(hashes[1], &t1["hash"]);
     let sealed = node.control(902, "test_seal", json!([jb]))?;
     assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
+    // The bus said so: inclusions from index 2 (the dependent tx) on were rolled back.
+    let rolled = rt.block_on(async {
+        use futures::StreamExt;
+        while let Ok(Some(s)) = tokio::time::timeout(std::time::Duration::from_secs(5), shreds.next()).await {
+            if let opseq_primitives::Shred::RolledBack { chain_id: 902, from_index, .. } = s {
+                return Some(from_index);
+            }
+        }
+        None
+    });
+    assert_eq!(rolled, Some(2), "a RolledBack shred from the dependent tx's index");
     Ok(())
 }
 
