@@ -71,6 +71,7 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_FORK_L2, value: {{ $v.chains.fork.l2 | quote }} }
 - { name: OPSEQ_INTEROP_EXPIRY_WINDOW, value: {{ $v.chains.interopExpiryWindow | quote }} }
 - { name: OPSEQ_INTEROP_TIME, value: {{ $v.chains.interopTime | quote }} }
+- { name: OPSEQ_INTEROP_AUTORELAY, value: {{ $v.chains.interopAutorelay | quote }} }
 {{- with $v.chains.fork.l1Url }}
 - { name: OPSEQ_FORK_L1_URL, value: {{ . | quote }} }
 {{- end }}

@@ -9,6 +9,7 @@ pub mod interop;
 pub mod jobs;
 pub mod persist;
 mod reader;
+pub mod relay;
 pub mod rpc;
 mod test_api;
 

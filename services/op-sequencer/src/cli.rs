@@ -115,6 +115,11 @@ pub struct ChainArgs {
     /// deposits and no user transactions.
     #[arg(long = "interop.time", env = "OPSEQ_INTEROP_TIME", default_value_t = 0)]
     pub interop_time: u64,
+    /// Relay every SentMessage of a committed dev L2 block to its destination chain
+    /// (`relayMessage` with its access list, from dev account 9, into the destination's pool),
+    /// as supersim's `--interop.autorelay`.
+    #[arg(long = "interop.autorelay", env = "OPSEQ_INTEROP_AUTORELAY", default_value_t = false)]
+    pub interop_autorelay: bool,
     /// What a committed block or an accepted tx survives once acknowledged: `os` — a crash of
     /// the process (written to the kernel, one write(2) to the commit log); `fsync` — a crash of
     /// the machine (fdatasync per commit; ≈0.25 ms more per block here).

@@ -272,6 +272,9 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
+    if a.chains.interop_autorelay {
+        opseq_builder::relay::spawn(edges.clone(), devnet.clone());
+    }
     let secret = load_jwt(&jwt)?;
     let ensemble = load_ensemble(a.builders_config.as_deref(), &devnet)?;
     let (http, http_handle) = http_server(
@@ -405,6 +408,9 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
+    if a.chains.interop_autorelay {
+        opseq_builder::relay::spawn(edges.clone(), devnet.clone());
+    }
     let (http, handle) = http_server(
         &a.http,
         builder_probe(edges.clone(), devnet.clone()),

@@ -609,3 +609,38 @@ fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
     assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
     Ok(())
 }
+
+/// supersim's autorelay: with `--interop.autorelay` a SentMessage committed on 901 is relayed to
+/// 902 by dev account 9 through 902's pool; the next 902 block executes it (RelayedMessage).
+#[test]
+fn autorelay_relays_sent_messages_through_the_destinations_pool() -> eyre::Result<()> {
+    const RELAYER: &str = "0xa0ee7a142d267c1f36714e4a8f75612f20a79720";
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto", "--interop.autorelay"])?;
+    let data = send_message_data(902, "0x0e")?;
+    node.rpc(901, "eth_sendRawTransaction", json!([call_tx(&key(KEY0), 901, 0, MESSENGER, &data, None)?]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let relay = loop {
+        let content = node.rpc(902, "txpool_content", json!([]))?;
+        let pending = content["pending"].as_object().cloned().unwrap_or_default();
+        if let Some((_, txs)) = pending.iter().find(|(from, _)| from.to_lowercase() == RELAYER) {
+            break txs.as_object().and_then(|t| t.values().next().cloned()).unwrap_or_default();
+        }
+        eyre::ensure!(std::time::Instant::now() < deadline, "no relay in 902's pool: {content}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(relay["to"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()), "{relay}");
+    node.rpc(902, "evm_mine", json!([]))?;
+    let receipt = node.rpc(902, "eth_getTransactionReceipt", json!([relay["hash"]]))?;
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert!(
+        receipt["logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|l| l["topics"][0].as_str().is_some_and(|t| t.starts_with(RELAYED))),
+        "RelayedMessage: {receipt}"
+    );
+    Ok(())
+}
