@@ -464,14 +464,23 @@ impl ShredBus for GrpcShredBus {
         once!(self, "shred bus", publish_shred, req(m))?;
         Ok(())
     }
-    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>> {
+    async fn subscribe_from(
+        &self,
+        chain: Option<ChainId>,
+        from_seq: u64,
+    ) -> EdgeResult<BoxStream<'static, (u64, Shred)>> {
+        let r = v1::SubscribeShredsRequest { chain_id: chain.unwrap_or(0), from_seq };
         let s = self
             .client
             .clone()
-            .subscribe_shreds(Request::new(v1::SubscribeShredsRequest { chain_id: chain.unwrap_or(0) }))
+            .subscribe_shreds(Request::new(r))
             .await
             .map_err(|s| peer_error("shred bus", s))?
             .into_inner();
-        Ok(s.filter_map(|s| async move { s.ok().and_then(|s| s.shred).and_then(|s| shred_from_wire(&s).ok()) }).boxed())
+        Ok(s.filter_map(|r| async move {
+            let r = r.ok()?;
+            Some((r.seq, shred_from_wire(&r.shred?).ok()?))
+        })
+        .boxed())
     }
 }

@@ -183,7 +183,19 @@ pub trait ShredBus: Send + Sync + Debug + 'static {
     /// Broadcasts a shred.
     async fn publish(&self, shred: Shred) -> EdgeResult<()>;
     /// Shreds of `chain` (or all chains), from now on.
-    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>>;
+    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>> {
+        use futures::StreamExt;
+        Ok(self.subscribe_from(chain, 0).await?.map(|(_, s)| s).boxed())
+    }
+    /// Shreds of `chain` (or all chains) with their sequence numbers (one gapless sequence per
+    /// bus): from `from_seq` on when it is > 0 (a subscriber that lost its stream resumes from
+    /// the last number it saw, and drops what it already has: delivery is at-least-once), from
+    /// now on otherwise. A `from_seq` the bus no longer holds is an error naming the oldest it has.
+    async fn subscribe_from(
+        &self,
+        chain: Option<ChainId>,
+        from_seq: u64,
+    ) -> EdgeResult<BoxStream<'static, (u64, Shred)>>;
 }
 
 /// The edges one process wires together.
@@ -201,38 +213,78 @@ pub struct Edges {
     pub shreds: Arc<dyn ShredBus>,
 }
 
-/// An in-process shred bus: a tokio broadcast channel.
+/// The next sequence number, and the recent shreds with theirs.
+type ShredHistory = (u64, std::collections::VecDeque<(u64, Shred)>);
+
+/// Shreds a [`LocalShredBus`] keeps for subscribers that resume.
+const SHRED_HISTORY: usize = 65_536;
+
+/// An in-process shred bus: a tokio broadcast channel, and the last [`SHRED_HISTORY`] shreds
+/// with their sequence numbers for subscribers that resume.
 #[derive(Debug, Clone)]
 pub struct LocalShredBus {
-    tx: tokio::sync::broadcast::Sender<Shred>,
+    tx: tokio::sync::broadcast::Sender<(u64, Shred)>,
+    /// The next sequence number and the recent shreds (locked while publishing, so the history
+    /// and the live stream agree on the order).
+    history: std::sync::Arc<parking_lot::Mutex<ShredHistory>>,
 }
 
 impl Default for LocalShredBus {
     fn default() -> Self {
-        Self { tx: tokio::sync::broadcast::channel(4096).0 }
+        Self {
+            tx: tokio::sync::broadcast::channel(4096).0,
+            history: std::sync::Arc::new(parking_lot::Mutex::new((1, Default::default()))),
+        }
     }
 }
 
 #[async_trait]
 impl ShredBus for LocalShredBus {
     async fn publish(&self, shred: Shred) -> EdgeResult<()> {
+        let mut h = self.history.lock();
+        let seq = h.0;
+        h.0 += 1;
+        h.1.push_back((seq, shred.clone()));
+        if h.1.len() > SHRED_HISTORY {
+            h.1.pop_front();
+        }
         // No subscribers is fine: shreds are a live stream.
-        let _ = self.tx.send(shred);
+        let _ = self.tx.send((seq, shred));
         Ok(())
     }
-    async fn subscribe(&self, chain: Option<ChainId>) -> EdgeResult<BoxStream<'static, Shred>> {
+    async fn subscribe_from(
+        &self,
+        chain: Option<ChainId>,
+        from_seq: u64,
+    ) -> EdgeResult<BoxStream<'static, (u64, Shred)>> {
         use futures::StreamExt;
-        let rx = self.tx.subscribe();
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
+        let (rx, replay) = {
+            let h = self.history.lock();
+            let oldest = h.1.front().map_or(h.0, |(s, _)| *s);
+            if from_seq > 0 && from_seq < oldest {
+                return Err(OpseqError::invalid(format!(
+                    "shreds before sequence number {oldest} are no longer kept; resume from {oldest}"
+                )));
+            }
+            let replay: Vec<(u64, Shred)> =
+                if from_seq == 0 { vec![] } else { h.1.iter().filter(|(s, _)| *s >= from_seq).cloned().collect() };
+            (self.tx.subscribe(), replay)
+        };
+        let last = replay.last().map(|(s, _)| *s);
+        let live = futures::stream::unfold(rx, |mut rx| async move {
             loop {
                 match rx.recv().await {
                     Ok(s) => return Some((s, rx)),
+                    // A subscriber this far behind sees the gap in the numbers and resumes.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(_) => return None,
                 }
             }
         })
-        .filter(move |s| futures::future::ready(chain.is_none_or(|c| s.chain_id() == c)));
+        .filter(move |(s, _)| futures::future::ready(last.is_none_or(|l| *s > l)));
+        let stream = futures::stream::iter(replay)
+            .chain(live)
+            .filter(move |(_, s)| futures::future::ready(chain.is_none_or(|c| s.chain_id() == c)));
         Ok(stream.boxed())
     }
 }

@@ -37,8 +37,10 @@ impl v1::shred_service_server::ShredService for ShredGrpc {
         &self,
         r: Request<v1::SubscribeShredsRequest>,
     ) -> Result<Response<Self::SubscribeShredsStream>, Status> {
-        let chain = r.get_ref().chain_id;
-        let s = self.bus.subscribe((chain != 0).then_some(chain)).await.map_err(status_from_error)?;
-        Ok(Response::new(s.map(|s| Ok(v1::SubscribeShredsResponse { shred: Some(shred_to_wire(&s)) })).boxed()))
+        let (chain, from) = (r.get_ref().chain_id, r.get_ref().from_seq);
+        let s = self.bus.subscribe_from((chain != 0).then_some(chain), from).await.map_err(status_from_error)?;
+        Ok(Response::new(
+            s.map(|(seq, s)| Ok(v1::SubscribeShredsResponse { shred: Some(shred_to_wire(&s)), seq })).boxed(),
+        ))
     }
 }

@@ -6,6 +6,47 @@ use opseq_primitives::Shred;
 use serde_json::json;
 use std::{io::Read, net::TcpListener, time::Duration};
 
+/// Shreds carry one gapless sequence of numbers per bus; a subscriber that lost its stream
+/// resumes from the last number it saw and gets that shred again (at-least-once: it drops what
+/// it has), over gRPC; without a number, a subscription starts at the next shred.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shred_streams_resume_from_a_sequence_number() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let bus = opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().unwrap()))
+        .map_err(|e| eyre::eyre!(e))?;
+    let mut live = bus.subscribe_from(None, 0).await.map_err(|e| eyre::eyre!(e))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    node.rpc(902, "evm_mine", json!([]))?;
+    // Each empty block: its L1-info deposit's inclusion, then its seal.
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        match tokio::time::timeout(Duration::from_secs(10), live.next()).await {
+            Ok(Some(s)) => got.push(s),
+            _ => eyre::bail!("the stream ended or stalled after {got:?}"),
+        }
+    }
+    for w in got.windows(2) {
+        assert_eq!(w[1].0, w[0].0 + 1, "gapless: {got:?}");
+    }
+    drop(live);
+    // Resume from the second one: the same shreds again, in order.
+    let mut resumed = bus.subscribe_from(None, got[1].0).await.map_err(|e| eyre::eyre!(e))?;
+    let mut again = Vec::new();
+    while again.len() < 3 {
+        match tokio::time::timeout(Duration::from_secs(10), resumed.next()).await {
+            Ok(Some(s)) => again.push(s),
+            _ => eyre::bail!("the resumed stream ended or stalled after {again:?}"),
+        }
+    }
+    assert_eq!(again, got[1..].to_vec());
+    // And then what comes next, numbered on.
+    node.rpc(901, "evm_mine", json!([]))?;
+    let next = tokio::time::timeout(Duration::from_secs(10), resumed.next()).await?.expect("a shred");
+    assert_eq!(next.0, got[3].0 + 1);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shreds_stream_inclusions_then_the_seal_over_grpc() -> eyre::Result<()> {
     let dir = tempfile::tempdir()?;
