@@ -541,7 +541,7 @@ impl ChainStore {
             Err(opseq_trie::TrieError::MissingNode(h)) => Ok(Err(h)),
             Err(e) => Err(trie_err(e)),
         };
-        for _round in 0..64 {
+        for round in 0..64 {
             // Each key whose path stops at a node we lack, grouped by that node: one proof per
             // missing node reveals it (and every key of the group moves past it), so a round
             // costs as many proofs as the trie has unknown nodes at the frontier, not one per key.
@@ -569,11 +569,11 @@ impl ChainStore {
             if by_node.is_empty() {
                 return Ok(());
             }
-            // A missing node that is the leaf of a key whose value we read can be rebuilt and
-            // checked against its hash, with no proof (most accounts and slots a block updates).
+            // A missing node under which the block read every key can be rebuilt from their
+            // values and checked against its hash, with no proof (most a block touches).
             let missing = by_node.len();
-            self.rebuild_leaves(base, root, diff, &mut by_node)?;
-            tracing::debug!(target: "opseq::store::fork", chain_id = self.chain_id, round = _round, missing, rebuilt = missing - by_node.len(), proofs = by_node.len(), "trie paths");
+            self.rebuild_nodes(base, root, diff, &mut by_node)?;
+            tracing::debug!(target: "opseq::store::fork", chain_id = self.chain_id, round, missing, rebuilt = missing - by_node.len(), proofs = by_node.len(), "trie paths");
             if by_node.is_empty() {
                 continue;
             }
@@ -610,7 +610,7 @@ impl ChainStore {
     /// when those are all the accounts there; in a storage trie, the leaf of a slot whose value
     /// was read. A rebuilt node is kept only if it hashes to the hash its parent references
     /// (else a proof is fetched). Removes the rebuilt ones from `by_node`.
-    fn rebuild_leaves(
+    fn rebuild_nodes(
         &self,
         base: &dyn BaseState,
         root: B256,

@@ -144,8 +144,6 @@ impl Batch {
 struct Log {
     dir: PathBuf,
     file: File,
-    /// Bytes in `file`.
-    len: u64,
     buf: Vec<u8>,
 }
 
@@ -192,7 +190,7 @@ impl DurableDb {
         let file = OpenOptions::new().create(true).write(true).truncate(true).open(dir.join(WAL))?;
         let _ = std::fs::remove_file(dir.join(WAL_OLD));
         sync_dir(dir)?;
-        let log = Log { dir: dir.to_owned(), file, len: 0, buf: Vec::new() };
+        let log = Log { dir: dir.to_owned(), file, buf: Vec::new() };
         Self::start(db, Some(log), sync)
     }
 
@@ -308,7 +306,6 @@ impl DurableTree {
             log.buf.clear();
             batch.encode(&self.name, &mut log.buf);
             log.file.write_all(&log.buf)?;
-            log.len += log.buf.len() as u64;
             if log.buf.capacity() > 1 << 20 {
                 log.buf = Vec::new();
             }
@@ -328,6 +325,18 @@ impl DurableTree {
     }
 }
 
+/// A sled batch of blind writes (`None`: remove).
+fn sled_batch<'a>(ops: impl Iterator<Item = (&'a IVec, &'a Option<IVec>)>) -> sled::Batch {
+    let mut b = sled::Batch::default();
+    for (k, v) in ops {
+        match v {
+            Some(v) => b.insert(k.clone(), v.clone()),
+            None => b.remove(k.clone()),
+        }
+    }
+    b
+}
+
 /// Applies the whole records of the log at `path`; returns how many.
 fn replay(db: &sled::Db, path: &Path) -> Result<usize, StoreError> {
     let mut buf = Vec::new();
@@ -338,14 +347,7 @@ fn replay(db: &sled::Db, path: &Path) -> Result<usize, StoreError> {
     };
     let (mut at, mut n) = (0, 0);
     while let Some((name, batch, used)) = Batch::decode(&buf[at..]) {
-        let mut b = sled::Batch::default();
-        for (k, v) in batch.ops {
-            match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
-            }
-        }
-        db.open_tree(name)?.apply_batch(b)?;
+        db.open_tree(name)?.apply_batch(sled_batch(batch.ops.iter().map(|(k, v)| (k, v))))?;
         at += used;
         n += 1;
     }
@@ -383,7 +385,6 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
                 }
                 std::fs::rename(log.dir.join(WAL), log.dir.join(WAL_OLD))?;
                 log.file = OpenOptions::new().create(true).write(true).truncate(true).open(log.dir.join(WAL))?;
-                log.len = 0;
                 sync_dir(&log.dir)?;
                 Some(log.dir.clone())
             }
@@ -392,14 +393,7 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
         (dir, taken)
     };
     for (tree, buffer, entries) in taken {
-        let mut b = sled::Batch::default();
-        for (k, _, v) in &entries {
-            match v {
-                Some(v) => b.insert(k.clone(), v.clone()),
-                None => b.remove(k.clone()),
-            }
-        }
-        tree.apply_batch(b)?;
+        tree.apply_batch(sled_batch(entries.iter().map(|(k, _, v)| (k, v))))?;
         // sled answers for these now, unless a later batch wrote the key again.
         let mut buffer = buffer.write();
         for (k, seq, _) in entries {
