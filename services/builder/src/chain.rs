@@ -274,20 +274,13 @@ pub(crate) async fn follow_messages(
     let mut first_bad = None;
     let mut block = head.clone();
     for _ in 0..MESSAGE_LOOKBACK {
-        let mut before: Vec<alloy_primitives::Log> = Vec::new();
-        for raw in &block.receipts {
-            let logs = crate::interop::receipt_logs(raw);
-            let within =
-                crate::interop::Within { chain, number: block.header.number, before: &before, open: None, job: None };
-            if crate::interop::check_logs(edges, rules, block.header.timestamp, within, &logs)
-                .await
-                .iter()
-                .any(|c| c.invalid.is_some())
-            {
-                first_bad = Some(block.header.number);
-                break;
-            }
-            before.extend(logs);
+        let logs: Vec<Vec<alloy_primitives::Log>> =
+            block.receipts.iter().map(|r| crate::interop::receipt_logs(r)).collect();
+        let txs: Vec<&[alloy_primitives::Log]> = logs.iter().map(Vec::as_slice).collect();
+        let within = crate::interop::Within { chain, number: block.header.number, open: None, job: None };
+        let checks = crate::interop::check_txs(edges, rules, block.header.timestamp, within, &txs, |_| true).await;
+        if checks.iter().flatten().any(|c| c.invalid.is_some()) {
+            first_bad = Some(block.header.number);
         }
         let Some(n) = block.header.number.checked_sub(1) else { break };
         match edges.state.block_by_number(chain, n).await? {
@@ -607,17 +600,10 @@ pub(crate) async fn build_block(
     if let Some(rules) = &config.interop {
         for _ in 0..3 {
             let mut bad = Vec::new();
-            let mut before: Vec<alloy_primitives::Log> = Vec::new();
-            for inc in &executed.included {
-                let within = crate::interop::Within {
-                    chain,
-                    number: parent.header.number + 1,
-                    before: &before,
-                    open: None,
-                    job: None,
-                };
-                let checks = crate::interop::check_logs(edges, rules, timestamp, within, &inc.logs).await;
-                before.extend(inc.logs.iter().cloned());
+            let logs: Vec<&[alloy_primitives::Log]> = executed.included.iter().map(|i| i.logs.as_slice()).collect();
+            let within = crate::interop::Within { chain, number: parent.header.number + 1, open: None, job: None };
+            let checks = crate::interop::check_txs(edges, rules, timestamp, within, &logs, |_| true).await;
+            for (inc, checks) in executed.included.iter().zip(checks) {
                 let reasons = crate::interop::reasons(&checks);
                 if !reasons.is_empty() {
                     warn!(target: "opseq::builder::chain", chain_id = chain, hash = %inc.hash, reasons = %reasons.join("; "), "left out: invalid executing message");

@@ -66,6 +66,13 @@ pub struct Truncated {
     pub keep: usize,
 }
 
+impl Truncated {
+    /// Whether `d` executes one of the lost logs.
+    pub fn hits(&self, d: &Dep) -> bool {
+        d.init_chain == self.chain && d.init_index as usize >= self.keep
+    }
+}
+
 /// Every open build of this process.
 #[derive(Debug)]
 pub struct OpenBuilds {
@@ -187,30 +194,47 @@ pub fn closes_cycle(builds: &[OpenBuild], exec_chain: u64, exec_pos: usize, init
     reach.get(&init_chain).is_some_and(|r| *r <= init_index as usize)
 }
 
-/// The block a tx's logs are in: its chain and number, and the logs of the txs before it (a
-/// message may execute a log of its own block that comes before it).
+/// The block whose txs' messages are checked: its chain and number, and who builds it.
 #[derive(Debug, Clone, Copy)]
 pub struct Within<'a> {
     /// The executing chain.
     pub chain: u64,
     /// The block's number.
     pub number: u64,
-    /// The block's logs before the tx's, in order.
-    pub before: &'a [Log],
     /// The blocks being built in this process (messages at the same timestamp).
     pub open: Option<&'a OpenBuilds>,
     /// The job building the block, when it is one (its waits count in others' cycle checks).
     pub job: Option<&'a str>,
 }
 
-/// The executing messages in `logs` (one tx's) of a block at `exec_timestamp`, each checked
-/// against the initiating chain's store, or, for a log of the same block, against the logs before
-/// it (executing one that comes later is a cycle).
-pub async fn check_logs(
+/// The executing messages of a block's txs (`txs`: each tx's logs, in block order), each checked
+/// against the initiating chain's store, or, for a log of the same block, against the logs
+/// before it (executing one that comes later is a cycle); only the txs `which` picks are checked
+/// (the others get no checks).
+pub async fn check_txs(
     edges: &Edges,
     rules: &InteropConfig,
     exec_timestamp: u64,
     within: Within<'_>,
+    txs: &[&[Log]],
+    which: impl Fn(usize) -> bool,
+) -> Vec<Vec<MessageCheck>> {
+    let mut before: Vec<Log> = Vec::new();
+    let mut out = Vec::with_capacity(txs.len());
+    for (i, logs) in txs.iter().enumerate() {
+        out.push(if which(i) { check_logs(edges, rules, exec_timestamp, within, &before, logs).await } else { vec![] });
+        before.extend(logs.iter().cloned());
+    }
+    out
+}
+
+/// [`check_txs`] for one tx's `logs`, after the block's logs `before`.
+async fn check_logs(
+    edges: &Edges,
+    rules: &InteropConfig,
+    exec_timestamp: u64,
+    within: Within<'_>,
+    before: &[Log],
     logs: &[Log],
 ) -> Vec<MessageCheck> {
     let mut out = Vec::new();
@@ -225,9 +249,9 @@ pub async fn check_logs(
             Some(Ok(m)) => {
                 let same_block =
                     m.id.chain_id == alloy_primitives::U256::from(within.chain) && m.id.block_number == within.number;
-                let exec_pos = within.before.len() + i;
+                let exec_pos = before.len() + i;
                 let (invalid, dep) = if same_block {
-                    let before: Vec<&Log> = within.before.iter().chain(&logs[..i]).collect();
+                    let before: Vec<&Log> = before.iter().chain(&logs[..i]).collect();
                     (validate_in_block(exec_timestamp, &m, &before).err(), None)
                 } else {
                     let me = Dep { exec_pos, init_chain: 0, init_index: m.id.log_index };

@@ -269,6 +269,19 @@ pub(crate) struct Job {
 }
 
 impl Job {
+    /// The job as other chains' builders see it ([`crate::interop::OpenBuilds`]): its logs so
+    /// far and the edges its txs execute.
+    fn open_build(&self, chain: ChainId) -> crate::interop::OpenBuild {
+        crate::interop::OpenBuild {
+            chain,
+            job: self.id.clone(),
+            number: self.next.parent.number + 1,
+            timestamp: self.next.timestamp,
+            logs: self.executed.iter().flat_map(|e| e.included.iter().flat_map(|i| i.logs.iter().cloned())).collect(),
+            deps: self.deps.clone(),
+        }
+    }
+
     fn view(&self) -> JobView {
         let mut header = self.executed.as_ref().map_or_else(|| self.template.clone(), |e| e.header.clone());
         if let Some((b, _)) = &self.sealed {
@@ -351,14 +364,7 @@ impl Handler<Control> for ChainBuilderActor {
                             let view = job.view();
                             if act.builder.config().interop.is_some() {
                                 // Other chains' includes at its timestamp may wait on its logs.
-                                act.open.set(crate::interop::OpenBuild {
-                                    chain: act.builder.config().chain_id,
-                                    job: job.id.clone(),
-                                    number: job.next.parent.number + 1,
-                                    timestamp: job.next.timestamp,
-                                    logs: vec![],
-                                    deps: vec![],
-                                });
+                                act.open.set(job.open_build(act.builder.config().chain_id));
                             }
                             act.jobs.jobs.insert(key, job);
                             act.jobs.trim();
@@ -722,32 +728,18 @@ async fn include(
     // Interop: every executing message the new txs' receipts record is checked; an invalid one
     // refuses the include (the job unchanged) unless forced.
     if let Some(rules) = &builder.config().interop {
+        let txs: Vec<&[alloy_primitives::Log]> = executed.included.iter().map(|i| i.logs.as_slice()).collect();
         let number = job.next.parent.number + 1;
-        let mut checks = std::collections::HashMap::new();
-        let mut before: Vec<alloy_primitives::Log> = Vec::new();
-        for inc in &executed.included {
-            if wanted.contains(&inc.hash) {
-                let within =
-                    crate::interop::Within { chain, number, before: &before, open: Some(open), job: Some(&job.id) };
-                checks.insert(
-                    inc.hash,
-                    crate::interop::check_logs(edges, rules, job.next.timestamp, within, &inc.logs).await,
-                );
-            }
-            before.extend(inc.logs.iter().cloned());
-        }
+        let within = crate::interop::Within { chain, number, open: Some(open), job: Some(&job.id) };
+        let which = |i: usize| wanted.contains(&executed.included[i].hash);
+        let checks = crate::interop::check_txs(edges, rules, job.next.timestamp, within, &txs, which).await;
+        let mut checks: std::collections::HashMap<B256, _> =
+            executed.included.iter().map(|i| i.hash).zip(checks).collect();
         // Messages of blocks open at this timestamp are edges of their log graph, which must
         // stay acyclic.
         let mut builds: Vec<crate::interop::OpenBuild> =
             open.at(job.next.timestamp).into_iter().filter(|b| !(b.chain == chain && b.job == job.id)).collect();
-        builds.push(crate::interop::OpenBuild {
-            chain,
-            job: job.id.clone(),
-            number,
-            timestamp: job.next.timestamp,
-            logs: vec![],
-            deps: job.deps.clone(),
-        });
+        builds.push(job.open_build(chain));
         let mut new_deps = Vec::new();
         for o in &mut added {
             o.messages = checks.remove(&o.hash).unwrap_or_default();
@@ -784,17 +776,10 @@ async fn include(
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
     job.chosen
         .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
-    if builder.config().interop.is_some() {
-        open.set(crate::interop::OpenBuild {
-            chain,
-            job: job.id.clone(),
-            number: job.next.parent.number + 1,
-            timestamp: job.next.timestamp,
-            logs: executed.included.iter().flat_map(|i| i.logs.iter().cloned()).collect(),
-            deps: job.deps.clone(),
-        });
-    }
     job.executed = Some(executed);
+    if builder.config().interop.is_some() {
+        open.set(job.open_build(chain));
+    }
     Ok((added, refused))
 }
 
@@ -808,12 +793,13 @@ pub(crate) struct Cascade(pub(crate) crate::interop::Truncated);
 impl Handler<Cascade> for ChainBuilderActor {
     type Result = ();
     fn handle(&mut self, Cascade(t): Cascade, ctx: &mut Context<Self>) {
-        let hit = |d: &crate::interop::Dep| d.init_chain == t.chain && d.init_index as usize >= t.keep;
         let keys: Vec<u64> = self
             .jobs
             .jobs
             .iter()
-            .filter(|(_, j)| j.state == JobState::Open && j.next.timestamp == t.timestamp && j.deps.iter().any(hit))
+            .filter(|(_, j)| {
+                j.state == JobState::Open && j.next.timestamp == t.timestamp && j.deps.iter().any(|d| t.hits(d))
+            })
             .map(|(k, _)| *k)
             .collect();
         for key in keys {
@@ -846,13 +832,7 @@ async fn cut_back(
     t: crate::interop::Truncated,
 ) -> Result<(), ControlError> {
     let chain = builder.config().chain_id;
-    let Some(first) = job
-        .deps
-        .iter()
-        .filter(|d| d.init_chain == t.chain && d.init_index as usize >= t.keep)
-        .map(|d| d.exec_pos)
-        .min()
-    else {
+    let Some(first) = job.deps.iter().filter(|d| t.hits(d)).map(|d| d.exec_pos).min() else {
         return Ok(());
     };
     let Some(executed) = &job.executed else { return Ok(()) };
@@ -872,18 +852,10 @@ async fn cut_back(
     job.deps.retain(|d| d.exec_pos < logs_before);
     refresh(edges, chain, job).await?;
     let n = job.chosen.len() as u64 + forced as u64;
-    let again = execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), vec![], n).await?;
-    let logs: Vec<alloy_primitives::Log> = again.included.iter().flat_map(|i| i.logs.iter().cloned()).collect();
-    let keep = logs.len();
-    job.executed = Some(again);
-    open.set(crate::interop::OpenBuild {
-        chain,
-        job: job.id.clone(),
-        number: job.next.parent.number + 1,
-        timestamp: job.next.timestamp,
-        logs,
-        deps: job.deps.clone(),
-    });
+    job.executed = Some(execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), vec![], n).await?);
+    let build = job.open_build(chain);
+    let keep = build.logs.len();
+    open.set(build);
     tracing::warn!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, dropped, cause_chain = t.chain, "rolled back: a log its txs executed was rolled back on another chain");
     // Consumers of this chain's shreds drop the inclusions from `tx` on (interop.md §4).
     let _ = edges
