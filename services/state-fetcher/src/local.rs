@@ -230,7 +230,7 @@ fn diff_size(diff: &StateDiff) -> usize {
     diff.accounts.iter().map(|a| 1 + a.storage.len()).sum()
 }
 
-/// A call to a remote node, on a blocking thread.
+/// Work that may block (a remote node, hashing), on a blocking thread.
 async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> EdgeResult<T> + Send + 'static) -> EdgeResult<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| OpseqError::fatal(e.to_string()))?
 }
@@ -245,7 +245,7 @@ async fn read<T: Send + 'static>(
         return Ok(f(c)?);
     }
     let c = Arc::clone(c);
-    tokio::task::spawn_blocking(move || f(&c)).await.map_err(|e| OpseqError::fatal(e.to_string()))?.map_err(Into::into)
+    off_thread(move || Ok(f(&c)?)).await
 }
 
 #[async_trait]
@@ -305,9 +305,7 @@ impl StateSource for LocalStateSource {
             c.compute_roots(base_root, &diff, &of)?
         } else {
             // Hashing is CPU work: keep it off the async workers.
-            tokio::task::spawn_blocking(move || c.compute_roots(base_root, &diff, &of))
-                .await
-                .map_err(|e| OpseqError::fatal(e.to_string()))??
+            off_thread(move || Ok(c.compute_roots(base_root, &diff, &of)?)).await?
         };
         Ok(RootsOutcome { state_root, storage_roots })
     }

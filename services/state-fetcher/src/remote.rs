@@ -41,9 +41,8 @@ const ATTEMPTS: u32 = 3;
 pub struct RemoteBase {
     url: String,
     client: HttpClient,
-    /// Its own runtime: the store calls in from blocking threads. (Shut down in the background
-    /// on drop: a runtime may not be dropped on an async thread.)
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Its own runtime: the store calls in from blocking threads.
+    runtime: OwnRuntime,
     chain_id: u64,
     pinned: BlockRef,
     state_root: B256,
@@ -84,8 +83,28 @@ fn upstream(url: &str, e: impl std::fmt::Display) -> String {
     format!("{url}: {e}")
 }
 
+/// A runtime owned by a client of a remote node, shut down in the background when dropped (a
+/// runtime may not be dropped on an async thread).
+#[derive(Debug)]
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for OwnRuntime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("the runtime lives until drop")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// A JSON-RPC client with a runtime of its own, and the node's chain id.
-fn client(url: &str, timeout: Duration) -> Result<(tokio::runtime::Runtime, HttpClient, u64), OpseqError> {
+fn client(url: &str, timeout: Duration) -> Result<(OwnRuntime, HttpClient, u64), OpseqError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("opseq-remote")
@@ -104,7 +123,7 @@ fn client(url: &str, timeout: Duration) -> Result<(tokio::runtime::Runtime, Http
     let chain_id: alloy_primitives::U64 = runtime
         .block_on(client.request("eth_chainId", jsonrpsee::rpc_params![]))
         .map_err(|e| OpseqError::transient(upstream(url, e)))?;
-    Ok((runtime, client, chain_id.to()))
+    Ok((OwnRuntime(Some(runtime)), client, chain_id.to()))
 }
 
 /// The block `tag` of the node (`None` if it has none), its header checked against the hash the
@@ -187,7 +206,7 @@ impl RemoteBase {
         let base = Self {
             url: url.to_string(),
             client,
-            runtime: Some(runtime),
+            runtime,
             chain_id,
             pinned: BlockRef { number: header.number, hash },
             state_root: header.state_root,
@@ -221,7 +240,7 @@ impl RemoteBase {
     }
 
     fn rt(&self) -> &tokio::runtime::Runtime {
-        self.runtime.as_ref().expect("the runtime lives until drop")
+        &self.runtime
     }
 
     fn tag(&self) -> String {
@@ -329,14 +348,6 @@ impl RemoteBase {
             self.codes.lock().insert(code_hash, code);
         }
         Some(AccountState { nonce, balance, code_hash })
-    }
-}
-
-impl Drop for RemoteBase {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -495,7 +506,7 @@ impl RemoteBase {
 pub struct RemoteL1 {
     url: String,
     client: HttpClient,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: OwnRuntime,
     chain_id: u64,
     by_hash: Mutex<HashMap<B256, SealedBlock>>,
 }
@@ -504,7 +515,7 @@ impl RemoteL1 {
     /// Connects to the L1 node at `url`.
     pub fn connect(url: &str, timeout: Duration) -> Result<Self, OpseqError> {
         let (runtime, client, chain_id) = client(url, timeout)?;
-        Ok(Self { url: url.to_string(), client, runtime: Some(runtime), chain_id, by_hash: Mutex::default() })
+        Ok(Self { url: url.to_string(), client, runtime, chain_id, by_hash: Mutex::default() })
     }
 
     /// Connects on a thread of its own (see [`RemoteBase::connect_blocking`]).
@@ -526,7 +537,7 @@ impl RemoteL1 {
     }
 
     fn fetch(&self, method: &str, at: Value) -> Result<Option<SealedBlock>, OpseqError> {
-        let rt = self.runtime.as_ref().expect("the runtime lives until drop");
+        let rt = &self.runtime;
         let block = block_at(rt, &self.client, &self.url, method, at, false)?.map(|(b, _)| b);
         if let Some(b) = &block {
             self.by_hash.lock().insert(b.hash, b.clone());
@@ -553,14 +564,6 @@ impl RemoteL1 {
             return Ok(Some(b.clone()));
         }
         self.fetch("eth_getBlockByHash", json!(hash))
-    }
-}
-
-impl Drop for RemoteL1 {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
