@@ -65,19 +65,7 @@ impl EdgeReader {
 
     /// Loads the given accounts in one batch (senders and recipients known before execution).
     pub(crate) async fn prefetch(&self, addresses: Vec<Address>) -> Result<(), String> {
-        let missing: Vec<Address> = {
-            let cache = self.accounts.lock();
-            let mut v: Vec<_> = addresses.into_iter().filter(|a| !cache.contains_key(a)).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let got = self.state.accounts(self.chain, missing.clone()).await.map_err(|e| e.to_string())?;
-        self.accounts.lock().extend(missing.into_iter().zip(got));
-        Ok(())
+        fill(&self.accounts, addresses, |_| false, |m| self.state.accounts(self.chain, m)).await
     }
 
     fn block_on<T>(&self, f: impl std::future::Future<Output = EdgeResult<T>>) -> EdgeResult<T> {
@@ -91,6 +79,32 @@ impl EdgeReader {
         // Runs on a blocking-pool thread (spawn_blocking), where blocking on the runtime is allowed.
         self.handle.block_on(f)
     }
+}
+
+/// Fetches, in one call, the `keys` that `cache` lacks and `skip` does not rule out.
+async fn fill<K, V, F>(
+    cache: &Mutex<HashMap<K, V>>,
+    keys: Vec<K>,
+    skip: impl Fn(&K) -> bool,
+    fetch: impl FnOnce(Vec<K>) -> F,
+) -> Result<(), String>
+where
+    K: Ord + std::hash::Hash + Clone,
+    F: std::future::Future<Output = EdgeResult<Vec<V>>>,
+{
+    let missing: Vec<K> = {
+        let cache = cache.lock();
+        let mut v: Vec<K> = keys.into_iter().filter(|k| !cache.contains_key(k) && !skip(k)).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let got = fetch(missing.clone()).await.map_err(|e| e.to_string())?;
+    cache.lock().extend(missing.into_iter().zip(got));
+    Ok(())
 }
 
 thread_local! {
@@ -128,20 +142,7 @@ impl EdgeReader {
 
     /// Loads the given slots in one batch (access lists, and what a discovery pass found).
     pub(crate) async fn prefetch_slots(&self, slots: Vec<(Address, U256)>) -> Result<(), String> {
-        let missing: Vec<(Address, U256)> = {
-            let cache = self.storage.lock();
-            let mut v: Vec<_> =
-                slots.into_iter().filter(|k| !cache.contains_key(k) && !self.wiped.contains(&k.0)).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let got = self.state.storage(self.chain, missing.clone()).await.map_err(|e| e.to_string())?;
-        self.storage.lock().extend(missing.into_iter().zip(got));
-        Ok(())
+        fill(&self.storage, slots, |k| self.wiped.contains(&k.0), |m| self.state.storage(self.chain, m)).await
     }
 
     /// Loads what a [`Discovering`] pass over this reader missed, in two batches.
