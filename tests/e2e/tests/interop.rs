@@ -38,6 +38,34 @@ fn call_tx(
     }
 }
 
+/// A dev node of its own without automatic sequencing (its data dir lives as long as the guard).
+fn node(extra: &[&str]) -> eyre::Result<(tempfile::TempDir, Proc)> {
+    let dir = tempfile::tempdir()?;
+    let args: Vec<&str> = ["--no-auto"].iter().chain(extra).copied().collect();
+    let node = dev(&dir.path().join("d"), &args)?;
+    Ok((dir, node))
+}
+
+/// Sends `sendMessage(902, TARGET, message)` from `k` in a 901 block of its own, sealed: that
+/// block, the SentMessage log (from its receipt) and the log's identifier.
+fn initiate(node: &Proc, k: &PrivateKeySigner, nonce: u64, message: &str) -> eyre::Result<(Value, Value, Value)> {
+    let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
+    let data = send_message_data(902, message)?;
+    let sent = node.control(901, "test_includeRaw", json!([job, call_tx(k, 901, nonce, MESSENGER, &data, None)?]))?;
+    assert_eq!(sent["status"], "0x1", "{sent}");
+    let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
+    let log = node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?["logs"][0].clone();
+    assert_eq!(log["address"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()));
+    let id = json!({
+        "origin": MESSENGER,
+        "blockNumber": block["number"],
+        "logIndex": log["logIndex"],
+        "timestamp": block["timestamp"],
+        "chainId": "0x385",
+    });
+    Ok((block, log, id))
+}
+
 /// `sendMessage(destination, TARGET, message)` calldata for the messenger.
 fn send_message_data(destination: u64, message: &str) -> eyre::Result<String> {
     cast(&["calldata", "sendMessage(uint256,address,bytes)", &destination.to_string(), TARGET, message])
@@ -96,28 +124,13 @@ fn validate_tx_on(
 
 #[test]
 fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto", "--interop.expiry-window", "6"])?;
+    let (_dir, node) = node(&["--interop.expiry-window", "6"])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
 
     // Initiate on 901: sendMessage(902, TARGET, "hello") emits SentMessage.
-    let data = send_message_data(902, "0x68656c6c6f")?;
-    let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
-    let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
-    assert_eq!(sent["status"], "0x1", "{sent}");
-    let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
-    let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?;
-    let log = &receipt["logs"][0];
-    assert_eq!(log["address"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()));
-    let (payload_hex, msg_hash) = message_of(log)?;
+    let (block, log, id) = initiate(&node, &k0, 0, "0x68656c6c6f")?;
+    let (payload_hex, msg_hash) = message_of(&log)?;
     let init_ts = hex_u64(&block["timestamp"])?;
-    let id = json!({
-        "origin": MESSENGER,
-        "blockNumber": block["number"],
-        "logIndex": log["logIndex"],
-        "timestamp": block["timestamp"],
-        "chainId": "0x385",
-    });
 
     // 1. Relay on 902 with the access list: the message is executed and valid.
     let list = node.control(902, "test_accessList", json!([with(&id, "payload", json!(payload_hex))]))?;
@@ -214,8 +227,7 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
 /// code at `0x4200…0022` is the specs' contract, not a stand-in.
 #[test]
 fn the_inbox_predeploy_computes_the_golden_checksum() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let out = cast(&[
         "call",
         INBOX,
@@ -233,8 +245,7 @@ fn the_inbox_predeploy_computes_the_golden_checksum() -> eyre::Result<()> {
 /// message is invalid, keeps the valid one, and the pool drops the invalid tx.
 #[test]
 fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     // An initiating log on 901: any log is a message; SentMessage here.
     let data = send_message_data(902, "0x01")?;
@@ -272,18 +283,12 @@ fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
 /// it, and its tx, checked again, stays out.
 #[test]
 fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     let genesis_901 = node.rpc(901, "eth_getBlockByNumber", json!(["0x0", false]))?["hash"].clone();
     // 901 block 1 initiates; 902 block 1 executes it (valid when included).
-    let data = send_message_data(902, "0x02")?;
-    let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
-    let sent = node.control(901, "test_includeRaw", json!([job, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
-    let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
-    let log = &node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?["logs"][0];
-    let id = json!({"origin": MESSENGER, "blockNumber": block["number"], "logIndex": log["logIndex"], "timestamp": block["timestamp"], "chainId": "0x385"});
-    let exec = validate_tx(&node, &k1, 0, &id, &message_of(log)?.1)?;
+    let (block, log, id) = initiate(&node, &k0, 0, "0x02")?;
+    let exec = validate_tx(&node, &k1, 0, &id, &message_of(&log)?.1)?;
     let job = node.control(902, "test_open", json!([]))?["jobId"].clone();
     let r = node.control(902, "test_includeRaw", json!([job, exec]))?;
     assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
@@ -310,8 +315,7 @@ fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()
 /// and reported.
 #[test]
 fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     let job = node.control(901, "test_open", json!([]))?;
     let (id_, number, timestamp) = (job["jobId"].clone(), job["number"].clone(), job["timestamp"].clone());
@@ -348,8 +352,7 @@ fn message_of(log: &Value) -> eyre::Result<(String, String)> {
 /// block (no store has them yet) with the log graph kept acyclic; `test_sealGroup` seals both.
 #[test]
 fn blocks_at_one_timestamp_execute_each_others_messages() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     let (a, b) = open_pair(&node)?;
     assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
@@ -404,8 +407,7 @@ fn blocks_at_one_timestamp_execute_each_others_messages() -> eyre::Result<()> {
 /// side giving up when its wait ends.
 #[test]
 fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     let (k0, k1) = (key(KEY0), key(KEY1));
     let (a, b) = open_pair(&node)?;
     let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
@@ -460,8 +462,7 @@ fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Resu
 /// identifiers they could hold pin block-global log indexes.
 #[test]
 fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let (_dir, node) = node(&[])?;
     // 902's shreds, from a gRPC subscriber (as another process would follow them).
     let rt = tokio::runtime::Runtime::new()?;
     let bus = {
@@ -523,11 +524,7 @@ fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Re
 #[test]
 fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
     let g: u64 = 1_700_000_000;
-    let dir = tempfile::tempdir()?;
-    let node = dev(
-        &dir.path().join("d"),
-        &["--no-auto", "--genesis.timestamp", &g.to_string(), "--interop.time", &(g + 6).to_string()],
-    )?;
+    let (_dir, node) = node(&["--genesis.timestamp", &g.to_string(), "--interop.time", &(g + 6).to_string()])?;
     let impl_slot = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
     let zero = json!(format!("0x{}", "0".repeat(64)));
     assert_eq!(
@@ -615,8 +612,7 @@ fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
 #[test]
 fn autorelay_relays_sent_messages_through_the_destinations_pool() -> eyre::Result<()> {
     const RELAYER: &str = "0xa0ee7a142d267c1f36714e4a8f75612f20a79720";
-    let dir = tempfile::tempdir()?;
-    let node = dev(&dir.path().join("d"), &["--no-auto", "--interop.autorelay"])?;
+    let (_dir, node) = node(&["--interop.autorelay"])?;
     let data = send_message_data(902, "0x0e")?;
     node.rpc(901, "eth_sendRawTransaction", json!([call_tx(&key(KEY0), 901, 0, MESSENGER, &data, None)?]))?;
     node.rpc(901, "evm_mine", json!([]))?;
