@@ -56,14 +56,19 @@ fn initiate(node: &Proc, k: &PrivateKeySigner, nonce: u64, message: &str) -> eyr
     let block = node.control(901, "test_seal", json!([job]))?["block"].clone();
     let log = node.rpc(901, "eth_getTransactionReceipt", json!([sent["hash"]]))?["logs"][0].clone();
     assert_eq!(log["address"].as_str().map(str::to_lowercase), Some(MESSENGER.to_lowercase()));
-    let id = json!({
-        "origin": MESSENGER,
+    let id = id_of(&block, &log);
+    Ok((block, log, id))
+}
+
+/// The identifier of `log` (a receipt's, JSON) of 901's `block`.
+fn id_of(block: &Value, log: &Value) -> Value {
+    json!({
+        "origin": log["address"],
         "blockNumber": block["number"],
         "logIndex": log["logIndex"],
         "timestamp": block["timestamp"],
         "chainId": "0x385",
-    });
-    Ok((block, log, id))
+    })
 }
 
 /// `sendMessage(destination, TARGET, message)` calldata for the messenger.
@@ -255,13 +260,7 @@ fn pool_blocks_leave_out_invalid_executing_messages() -> eyre::Result<()> {
     let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([block["transactions"][1]]))?;
     let log = &receipt["logs"][0];
     let (_, msg_hash) = message_of(log)?;
-    let id = json!({
-        "origin": MESSENGER,
-        "blockNumber": block["number"],
-        "logIndex": log["logIndex"],
-        "timestamp": block["timestamp"],
-        "chainId": "0x385",
-    });
+    let id = id_of(&block, log);
     // 902 is at genesis; its next block comes after 901's block 1.
     node.rpc(902, "evm_mine", json!([]))?;
     let good = validate_tx(&node, &k0, 0, &id, &msg_hash)?;
@@ -578,7 +577,7 @@ fn interop_activates_with_the_specs_upgrade_deposits() -> eyre::Result<()> {
     // The activation block's first log (a proxy's Upgraded event) is no initiating message.
     let upgraded = &node.rpc(901, "eth_getTransactionReceipt", json!([txs[2]["hash"]]))?["logs"][0];
     let (_, hash) = message_of(upgraded)?;
-    let id = json!({"origin": upgraded["address"], "blockNumber": "0x3", "logIndex": upgraded["logIndex"], "timestamp": activation["timestamp"], "chainId": "0x385"});
+    let id = id_of(&activation, upgraded);
     node.rpc(902, "evm_mine", json!([]))?;
     let job = node.control(902, "test_open", json!([]))?["jobId"].clone();
     let (code, msg) =
