@@ -467,6 +467,17 @@ pub fn sign_transfer(
     sign_transfer_tip(key, chain_id, nonce, to, value, gas, max_fee, 1_000_000)
 }
 
+/// An initiating message from a log in its JSON-RPC form: its payload (topics, then data) as
+/// `0x…` hex, and the message hash.
+pub fn message_of(log: &serde_json::Value) -> eyre::Result<(String, String)> {
+    let mut payload: Vec<u8> = Vec::new();
+    for t in log["topics"].as_array().into_iter().flatten() {
+        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
+    }
+    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
+    Ok((format!("0x{}", alloy_primitives::hex::encode(&payload)), format!("{}", alloy_primitives::keccak256(&payload))))
+}
+
 /// A zero-value EIP-1559 tx carrying an EIP-2930 access list, signed with alloy: its raw form.
 #[allow(clippy::too_many_arguments)]
 pub fn sign_eip1559_access_list(

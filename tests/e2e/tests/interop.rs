@@ -336,16 +336,6 @@ fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
     Ok(())
 }
 
-/// The payload and message hash of `log` (JSON form).
-fn message_of(log: &Value) -> eyre::Result<(String, String)> {
-    let mut payload: Vec<u8> = Vec::new();
-    for t in log["topics"].as_array().into_iter().flatten() {
-        payload.extend(alloy_primitives::hex::decode(t.as_str().unwrap_or_default())?);
-    }
-    payload.extend(alloy_primitives::hex::decode(log["data"].as_str().unwrap_or_default())?);
-    Ok((format!("0x{}", alloy_primitives::hex::encode(&payload)), format!("{}", keccak256(&payload))))
-}
-
 /// Scenario 4: two blocks open at one timestamp execute each other's messages — 901 initiates
 /// X, 902 executes X and initiates Y, 901 executes Y — each checked against the other's open
 /// block (no store has them yet) with the log graph kept acyclic; `test_sealGroup` seals both.

@@ -279,14 +279,6 @@ fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64,
             None => sign_eip1559(k, chain, nonce, TxKind::Call(to), U256::ZERO, input, 300_000, fee),
         }
     };
-    let message_of = |log: &Value| -> eyre::Result<String> {
-        let mut payload = Vec::new();
-        for t in log["topics"].as_array().into_iter().flatten() {
-            payload.extend(hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x"))?);
-        }
-        payload.extend(hex::decode(log["data"].as_str().unwrap_or_default().trim_start_matches("0x"))?);
-        Ok(format!("{}", alloy_primitives::keccak256(&payload)))
-    };
     let exec_tx = |nonce: u64, id: &Value, hash: &str| -> eyre::Result<String> {
         let mut q = id.clone();
         q["msgHash"] = json!(hash);
@@ -304,11 +296,11 @@ fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64,
         // Y's hash ahead of time, from a dry run of the same two txs on a throwaway job.
         let dry = node.control(901, "test_open", json!([]))?["jobId"].clone();
         node.control(901, "test_includeRaw", json!([dry, x_raw]))?;
-        let y_hash = message_of(&node.control(901, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?;
+        let y_hash = message_of(&node.control(901, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?.1;
         node.control(901, "test_cancel", json!([dry]))?;
         // (a) X at 901's log 0, then executed from 902.
         let x = node.control(901, "test_includeRaw", json!([ja, x_raw]))?;
-        let exec_x = exec_tx(2 * r, &id(0), &message_of(&x["logs"][0])?)?;
+        let exec_x = exec_tx(2 * r, &id(0), &message_of(&x["logs"][0])?.1)?;
         let t = Instant::now();
         node.control(902, "test_includeRaw", json!([jb, exec_x]))?;
         present.push(t.elapsed());
