@@ -339,13 +339,14 @@ impl BlockBuilder {
                 let from = d.from;
                 forced.push((Bytes::from(OpTxEnvelope::Deposit(Sealed::new(d)).encoded_2718()), from));
             }
+            const NO_USER_TXS: &str = "the interop activation block takes no user transactions";
             if !chosen.is_empty() {
-                return Err(BuildError::InvalidBlock("the interop activation block takes no user transactions".into()));
+                return Err(BuildError::InvalidBlock(NO_USER_TXS.into()));
             }
             let mut out = self.execute_input(reader, &input, forced, vec![], on_included)?;
             out.rejected.extend(candidates.iter().map(|(raw, _)| RejectedTx {
                 hash: keccak256(raw),
-                reason: "the interop activation block takes no user transactions".into(),
+                reason: NO_USER_TXS.into(),
                 invalid: false,
             }));
             return Ok(out);
