@@ -571,7 +571,10 @@ pub(crate) async fn build_block(
     let (reader, _) = reader_for(edges, chain, parent).await?;
     // Batch the accounts we know we will touch: senders, recipients, the system accounts.
     let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
-    touch.extend(candidates.iter().filter_map(|t| t.recipient(config.is_l2())));
+    // Each candidate's recipient (`None`: a creation) and access list, from one decoding.
+    let (recipients, lists): (Vec<Option<Address>>, Vec<_>) =
+        candidates.iter().map(|t| t.touches(config.is_l2())).unzip();
+    touch.extend(recipients.iter().flatten());
     touch.extend([
         opseq_executor::L1_BLOCK_ADDRESS,
         opseq_executor::SEQUENCER_FEE_VAULT,
@@ -579,7 +582,7 @@ pub(crate) async fn build_block(
     ]);
     // And what the txs' access lists name.
     let mut slots = Vec::new();
-    for (address, keys) in candidates.iter().flat_map(|t| t.access_list(config.is_l2())) {
+    for (address, keys) in lists.into_iter().flatten() {
         touch.push(address);
         slots.extend(keys.into_iter().map(|k| (address, alloy_primitives::U256::from_be_bytes(k.0))));
     }
@@ -588,7 +591,7 @@ pub(crate) async fn build_block(
     let txs: Vec<_> = candidates.iter().map(|t| (t.raw.clone(), t.sender)).collect();
     // Reads that wait on another process or node: when a tx calls code (whose reads no one
     // can list beforehand), one discovery pass names the rest.
-    let calls_code = || candidates.iter().any(|t| t.recipient(config.is_l2()).is_none_or(|r| reader.has_code(r)));
+    let calls_code = || recipients.iter().any(|r| r.is_none_or(|r| reader.has_code(r)));
     if txs.len() > 1 && !edges.state.reads_in_place(chain) && calls_code() {
         discover(builder, &reader, &next, txs.clone()).await?;
     }
