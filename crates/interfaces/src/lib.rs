@@ -190,7 +190,9 @@ pub trait ShredBus: Send + Sync + Debug + 'static {
     /// Shreds of `chain` (or all chains) with their sequence numbers (one gapless sequence per
     /// bus): from `from_seq` on when it is > 0 (a subscriber that lost its stream resumes from
     /// the last number it saw, and drops what it already has: delivery is at-least-once), from
-    /// now on otherwise. A `from_seq` the bus no longer holds is an error naming the oldest it has.
+    /// now on otherwise. A `from_seq` the bus no longer holds is an error naming the oldest it has
+    /// (invalid input); one past the next number it will publish is a not-found error (the bus
+    /// restarted since the subscriber saw it).
     async fn subscribe_from(
         &self,
         chain: Option<ChainId>,
@@ -264,6 +266,14 @@ impl ShredBus for LocalShredBus {
             if from_seq > 0 && from_seq < oldest {
                 return Err(OpseqError::invalid(format!(
                     "shreds before sequence number {oldest} are no longer kept; resume from {oldest}"
+                )));
+            }
+            // Past the next number: the subscriber saw another incarnation of this bus (the
+            // process restarted and numbers from 1 again).
+            if from_seq > h.0 {
+                return Err(OpseqError::not_found(format!(
+                    "shred sequence number {from_seq} was never published here (the next is {}): the bus restarted",
+                    h.0
                 )));
             }
             let replay: Vec<(u64, Shred)> =

@@ -13,7 +13,7 @@ pub use block::{BlockRef, SealedBlock, TxLocation};
 pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SystemConfig};
 pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, derived_dev_key, dev_accounts};
 pub use error::{ErrorClass, OpseqError};
-pub use shred::{Shred, ShredLog};
+pub use shred::{Shred, ShredDep, ShredLog};
 pub use state::{AccountChange, AccountState, StateDiff};
 pub use tx::{PoolEvent, PoolStatus, PoolTx, RemovalReason, SubmitOutcome};
 

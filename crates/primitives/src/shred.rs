@@ -14,8 +14,27 @@ pub struct ShredLog {
     pub data: Bytes,
 }
 
+/// An edge of the log graph of blocks built at one timestamp (interop): the log at
+/// `exec_log_index` of the block a [`Shred::BuildView`] describes executes the log at `log_index`
+/// of `chain_id`'s block open at the same timestamp (or waits to, until that log is included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShredDep {
+    /// Block-global index of the executing log (or of where it will be).
+    pub exec_log_index: u64,
+    /// The initiating chain.
+    pub chain_id: ChainId,
+    /// Block-global index of the initiating log.
+    pub log_index: u32,
+}
+
 /// One event of a chain's block in progress. Consumers rebuild the partial block from the stream:
 /// `TxIncluded` appends, `RolledBack` truncates, `Sealed`/`Cancelled` end the block.
+///
+/// On interop chains every build job is also described by `BuildView` and `BuildEnded` shreds:
+/// what builders in other processes need of a block open at a timestamp to check messages of
+/// their own blocks at that timestamp against it (its logs, and the edges of the log graph it
+/// added), and what tells them it lost logs (a rollback cascade) or left the open set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Shred {
@@ -65,6 +84,41 @@ pub enum Shred {
         /// Number of the abandoned block.
         block_number: u64,
     },
+    /// An open build job changed: its first `keep_logs` logs stand, `logs` follow them (a view
+    /// with fewer logs than the last one lost the rest: a rollback), and `deps` are all the
+    /// log-graph edges it has now.
+    #[serde(rename_all = "camelCase")]
+    BuildView {
+        /// Chain.
+        chain_id: ChainId,
+        /// Number of the block being built.
+        block_number: u64,
+        /// The build job.
+        build_id: String,
+        /// The block's timestamp.
+        timestamp: u64,
+        /// How many of the logs of the previous view stand.
+        keep_logs: u64,
+        /// The logs after them, in block order.
+        logs: Vec<ShredLog>,
+        /// Every edge from this block into other blocks open at its timestamp.
+        deps: Vec<ShredDep>,
+    },
+    /// An open build job left the open set: sealed (`lost` false: its block is in the store), or
+    /// cancelled or closed (`lost`: every log it had is gone).
+    #[serde(rename_all = "camelCase")]
+    BuildEnded {
+        /// Chain.
+        chain_id: ChainId,
+        /// Number of the block.
+        block_number: u64,
+        /// The build job.
+        build_id: String,
+        /// The block's timestamp.
+        timestamp: u64,
+        /// Whether its logs are gone.
+        lost: bool,
+    },
 }
 
 impl Shred {
@@ -74,7 +128,9 @@ impl Shred {
             Self::TxIncluded { chain_id, .. }
             | Self::RolledBack { chain_id, .. }
             | Self::Sealed { chain_id, .. }
-            | Self::Cancelled { chain_id, .. } => *chain_id,
+            | Self::Cancelled { chain_id, .. }
+            | Self::BuildView { chain_id, .. }
+            | Self::BuildEnded { chain_id, .. } => *chain_id,
         }
     }
 }

@@ -4,8 +4,8 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::{Decodable, Encodable};
 use opseq_primitives::{
-    AccountChange, AccountState, BlockRef, OpseqError, PoolEvent, PoolTx, RemovalReason, SealedBlock, Shred, ShredLog,
-    StateDiff,
+    AccountChange, AccountState, BlockRef, OpseqError, PoolEvent, PoolTx, RemovalReason, SealedBlock, Shred, ShredDep,
+    ShredLog, StateDiff,
 };
 
 type R<T> = Result<T, OpseqError>;
@@ -227,14 +227,7 @@ pub fn shred_to_wire(s: &Shred) -> v1::Shred {
                 index: *index,
                 tx_hash: tx_hash.to_vec(),
                 success: *success,
-                logs: logs
-                    .iter()
-                    .map(|l| v1::ShredLog {
-                        address: l.address.to_vec(),
-                        topics: l.topics.iter().map(|t| t.to_vec()).collect(),
-                        data: l.data.to_vec(),
-                    })
-                    .collect(),
+                logs: logs_to_wire(logs),
             }),
         ),
         Shred::RolledBack { block_number, from_index, .. } => {
@@ -244,6 +237,27 @@ pub fn shred_to_wire(s: &Shred) -> v1::Shred {
             (*block_number, Event::Sealed(v1::Sealed { block_hash: block_hash.to_vec(), tx_count: *tx_count }))
         }
         Shred::Cancelled { block_number, .. } => (*block_number, Event::Cancelled(v1::Cancelled {})),
+        Shred::BuildView { block_number, build_id, timestamp, keep_logs, logs, deps, .. } => (
+            *block_number,
+            Event::BuildView(v1::BuildView {
+                build_id: build_id.clone(),
+                timestamp: *timestamp,
+                keep_logs: *keep_logs,
+                logs: logs_to_wire(logs),
+                deps: deps
+                    .iter()
+                    .map(|d| v1::ShredDep {
+                        exec_log_index: d.exec_log_index,
+                        chain_id: d.chain_id,
+                        log_index: d.log_index,
+                    })
+                    .collect(),
+            }),
+        ),
+        Shred::BuildEnded { block_number, build_id, timestamp, lost, .. } => (
+            *block_number,
+            Event::BuildEnded(v1::BuildEnded { build_id: build_id.clone(), timestamp: *timestamp, lost: *lost }),
+        ),
     };
     v1::Shred { chain_id: s.chain_id(), block_number, event: Some(event) }
 }
@@ -259,24 +273,56 @@ pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
             index: t.index,
             tx_hash: b256(&t.tx_hash)?,
             success: t.success,
-            logs: t
-                .logs
-                .iter()
-                .map(|l| {
-                    Ok(ShredLog {
-                        address: address(&l.address)?,
-                        topics: l.topics.iter().map(|t| b256(t)).collect::<R<_>>()?,
-                        data: Bytes::from(l.data.clone()),
-                    })
-                })
-                .collect::<R<_>>()?,
+            logs: logs_from_wire(&t.logs)?,
         },
         Event::RolledBack(r) => Shred::RolledBack { chain_id, block_number, from_index: r.from_index },
         Event::Sealed(x) => {
             Shred::Sealed { chain_id, block_number, block_hash: b256(&x.block_hash)?, tx_count: x.tx_count }
         }
         Event::Cancelled(_) => Shred::Cancelled { chain_id, block_number },
+        Event::BuildView(v) => Shred::BuildView {
+            chain_id,
+            block_number,
+            build_id: v.build_id.clone(),
+            timestamp: v.timestamp,
+            keep_logs: v.keep_logs,
+            logs: logs_from_wire(&v.logs)?,
+            deps: v
+                .deps
+                .iter()
+                .map(|d| ShredDep { exec_log_index: d.exec_log_index, chain_id: d.chain_id, log_index: d.log_index })
+                .collect(),
+        },
+        Event::BuildEnded(e) => Shred::BuildEnded {
+            chain_id,
+            block_number,
+            build_id: e.build_id.clone(),
+            timestamp: e.timestamp,
+            lost: e.lost,
+        },
     })
+}
+
+fn logs_to_wire(logs: &[ShredLog]) -> Vec<v1::ShredLog> {
+    logs.iter()
+        .map(|l| v1::ShredLog {
+            address: l.address.to_vec(),
+            topics: l.topics.iter().map(|t| t.to_vec()).collect(),
+            data: l.data.to_vec(),
+        })
+        .collect()
+}
+
+fn logs_from_wire(logs: &[v1::ShredLog]) -> R<Vec<ShredLog>> {
+    logs.iter()
+        .map(|l| {
+            Ok(ShredLog {
+                address: address(&l.address)?,
+                topics: l.topics.iter().map(|t| b256(t)).collect::<R<_>>()?,
+                data: Bytes::from(l.data.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Maps an edge error to a gRPC status: invalid input → INVALID_ARGUMENT, not found → NOT_FOUND,
@@ -325,6 +371,28 @@ mod tests {
         assert_eq!(diff_from_wire(&diff_to_wire(&diff)).unwrap(), diff);
         let s = Shred::Sealed { chain_id: 901, block_number: 7, block_hash: B256::repeat_byte(1), tx_count: 3 };
         assert_eq!(shred_from_wire(&shred_to_wire(&s)).unwrap(), s);
+        let view = Shred::BuildView {
+            chain_id: 902,
+            block_number: 8,
+            build_id: "job-902-3".into(),
+            timestamp: 1_700_000_000,
+            keep_logs: 2,
+            logs: vec![ShredLog {
+                address: Address::repeat_byte(0x23),
+                topics: vec![B256::repeat_byte(2), B256::repeat_byte(3)],
+                data: Bytes::from_static(b"payload"),
+            }],
+            deps: vec![ShredDep { exec_log_index: 2, chain_id: 901, log_index: 5 }],
+        };
+        assert_eq!(shred_from_wire(&shred_to_wire(&view)).unwrap(), view);
+        let ended = Shred::BuildEnded {
+            chain_id: 902,
+            block_number: 8,
+            build_id: "job-902-3".into(),
+            timestamp: 1_700_000_000,
+            lost: true,
+        };
+        assert_eq!(shred_from_wire(&shred_to_wire(&ended)).unwrap(), ended);
         assert!(b256(&[1, 2]).is_err());
     }
 }

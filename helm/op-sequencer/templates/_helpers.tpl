@@ -85,6 +85,12 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 {{- if and (eq .name "builder") $v.jwt.existingSecret }}
 - { name: OPSEQ_RPC_JWT_SECRET, value: /secrets/jwt/jwt.hex }
 {{- end }}
+{{- if and (eq .name "builder") $v.components.builder.chains }}
+- { name: OPSEQ_BUILDER_CHAINS, value: {{ join "," $v.components.builder.chains | quote }} }
+{{- end }}
+{{- if and (eq .name "builder") $v.components.builder.peers }}
+- { name: OPSEQ_BUILDER_PEERS, value: {{ join "," $v.components.builder.peers | quote }} }
+{{- end }}
 {{- if and (eq .name "builder") $v.builderConfig }}
 - { name: OPSEQ_BUILDERS_CONFIG, value: /config/builder_config.yaml }
 {{- end }}

@@ -3,9 +3,9 @@
 //! The verifier derives executing messages from receipt logs, not from access lists, and so does
 //! this: a tx whose inbox call reverted executed nothing.
 use alloy_primitives::{B256, Log};
-use opseq_interfaces::Edges;
+use opseq_interfaces::{Edges, ShredBus};
 use opseq_primitives::{
-    InteropConfig,
+    InteropConfig, Shred, ShredDep, ShredLog,
     interop::{ExecutingMessage, Identifier, executing_message, message_hash},
 };
 
@@ -73,7 +73,9 @@ impl Truncated {
     }
 }
 
-/// Every open build of this process.
+/// Every open build this process knows: its own chains' (announced on the shred bus as
+/// [`Shred::BuildView`] / [`Shred::BuildEnded`]) and, with `--builder.peers`, those of builder
+/// processes it follows ([`OpenBuilds::apply`]; never announced again).
 #[derive(Debug)]
 pub struct OpenBuilds {
     builds: parking_lot::RwLock<std::collections::HashMap<(u64, String), OpenBuild>>,
@@ -83,6 +85,8 @@ pub struct OpenBuilds {
     wait: std::time::Duration,
     /// Lost logs, for the chain actors with blocks that executed them (rollback cascade).
     events: tokio::sync::broadcast::Sender<Truncated>,
+    /// Where changes to this process's own builds go, in order (to the shred bus).
+    announce: Option<tokio::sync::mpsc::UnboundedSender<Shred>>,
 }
 
 impl Default for OpenBuilds {
@@ -99,6 +103,27 @@ impl OpenBuilds {
             changed: tokio::sync::Notify::new(),
             wait,
             events: tokio::sync::broadcast::channel(1024).0,
+            announce: None,
+        }
+    }
+
+    /// [`OpenBuilds::new`], announcing every change to this process's builds on `bus` (from a
+    /// task of the current tokio runtime, in order).
+    pub fn announcing(wait: std::time::Duration, bus: std::sync::Arc<dyn ShredBus>) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Shred>();
+        tokio::spawn(async move {
+            while let Some(s) = rx.recv().await {
+                if let Err(e) = bus.publish(s).await {
+                    tracing::warn!(target: "opseq::builder::interop", error = %e, "could not announce an open build");
+                }
+            }
+        });
+        Self { announce: Some(tx), ..Self::new(wait) }
+    }
+
+    fn announce(&self, s: Shred) {
+        if let Some(tx) = &self.announce {
+            let _ = tx.send(s);
         }
     }
 
@@ -114,45 +139,132 @@ impl OpenBuilds {
 
     /// Forgets a cancelled (or closed) job's build and announces its logs lost.
     pub fn cancel(&self, chain: u64, job: &str) {
+        self.end(chain, job, true);
+    }
+
+    /// Forgets a job's build (sealed: its logs stand in the store).
+    pub fn remove(&self, chain: u64, job: &str) {
+        self.end(chain, job, false);
+    }
+
+    fn end(&self, chain: u64, job: &str, lost: bool) {
         let gone = self.builds.write().remove(&(chain, job.to_string()));
         self.changed.notify_waiters();
         if let Some(b) = gone {
-            self.truncated(Truncated { chain, number: b.number, timestamp: b.timestamp, keep: 0 });
+            self.announce(Shred::BuildEnded {
+                chain_id: chain,
+                block_number: b.number,
+                build_id: b.job.clone(),
+                timestamp: b.timestamp,
+                lost,
+            });
+            if lost {
+                self.truncated(Truncated { chain, number: b.number, timestamp: b.timestamp, keep: 0 });
+            }
         }
     }
 
     /// Records (or replaces) a job's build.
     pub fn set(&self, build: OpenBuild) {
-        self.builds.write().insert((build.chain, build.job.clone()), build);
+        let view = {
+            let mut builds = self.builds.write();
+            let key = (build.chain, build.job.clone());
+            let keep =
+                builds.get(&key).map_or(0, |old| old.logs.iter().zip(&build.logs).take_while(|(a, b)| a == b).count());
+            let view = self.announce.is_some().then(|| view_of(&build, keep));
+            builds.insert(key, build);
+            view
+        };
         self.changed.notify_waiters();
-    }
-
-    /// Forgets a job's build (sealed, cancelled, closed).
-    pub fn remove(&self, chain: u64, job: &str) {
-        self.builds.write().remove(&(chain, job.to_string()));
-        self.changed.notify_waiters();
+        if let Some(v) = view {
+            self.announce(v);
+        }
     }
 
     /// Adds an edge to a job's build (created empty if it has none yet): a message its block is
     /// waiting to see included, which other blocks' cycle checks must count already.
     fn add_dep(&self, chain: u64, job: &str, number: u64, timestamp: u64, dep: Dep) {
-        let mut builds = self.builds.write();
-        let b = builds.entry((chain, job.to_string())).or_insert_with(|| OpenBuild {
-            chain,
-            job: job.to_string(),
-            number,
-            timestamp,
-            logs: vec![],
-            deps: vec![],
-        });
-        b.deps.push(dep);
+        let view = {
+            let mut builds = self.builds.write();
+            let b = builds.entry((chain, job.to_string())).or_insert_with(|| OpenBuild {
+                chain,
+                job: job.to_string(),
+                number,
+                timestamp,
+                logs: vec![],
+                deps: vec![],
+            });
+            b.deps.push(dep);
+            self.announce.is_some().then(|| view_of(b, b.logs.len()))
+        };
+        if let Some(v) = view {
+            self.announce(v);
+        }
     }
 
     fn remove_dep(&self, chain: u64, job: &str, dep: Dep) {
-        if let Some(b) = self.builds.write().get_mut(&(chain, job.to_string()))
-            && let Some(i) = b.deps.iter().position(|d| *d == dep)
-        {
+        let view = {
+            let mut builds = self.builds.write();
+            let Some(b) = builds.get_mut(&(chain, job.to_string())) else { return };
+            let Some(i) = b.deps.iter().position(|d| *d == dep) else { return };
             b.deps.remove(i);
+            self.announce.is_some().then(|| view_of(b, b.logs.len()))
+        };
+        if let Some(v) = view {
+            self.announce(v);
+        }
+    }
+
+    /// Applies a shred of another builder process's open build (`BuildView`, `BuildEnded`; other
+    /// shreds are ignored): waiting includes wake, and lost logs cascade like local ones.
+    /// Returns the build it touched, if any.
+    pub fn apply(&self, s: &Shred) -> Option<(u64, String)> {
+        match s {
+            Shred::BuildView { chain_id, block_number, build_id, timestamp, keep_logs, logs, deps } => {
+                let lost = {
+                    let mut builds = self.builds.write();
+                    let b = builds.entry((*chain_id, build_id.clone())).or_insert_with(|| OpenBuild {
+                        chain: *chain_id,
+                        job: build_id.clone(),
+                        number: *block_number,
+                        timestamp: *timestamp,
+                        logs: vec![],
+                        deps: vec![],
+                    });
+                    let keep = (*keep_logs as usize).min(b.logs.len());
+                    let lost = keep < b.logs.len();
+                    b.logs.truncate(keep);
+                    b.logs.extend(logs.iter().map(|l| Log::new_unchecked(l.address, l.topics.clone(), l.data.clone())));
+                    b.deps = deps
+                        .iter()
+                        .map(|d| Dep {
+                            exec_pos: d.exec_log_index as usize,
+                            init_chain: d.chain_id,
+                            init_index: d.log_index,
+                        })
+                        .collect();
+                    lost.then_some(keep)
+                };
+                self.changed.notify_waiters();
+                if let Some(keep) = lost {
+                    self.truncated(Truncated { chain: *chain_id, number: *block_number, timestamp: *timestamp, keep });
+                }
+                Some((*chain_id, build_id.clone()))
+            }
+            Shred::BuildEnded { chain_id, block_number, build_id, timestamp, lost } => {
+                let gone = self.builds.write().remove(&(*chain_id, build_id.clone()));
+                self.changed.notify_waiters();
+                if gone.is_some() && *lost {
+                    self.truncated(Truncated {
+                        chain: *chain_id,
+                        number: *block_number,
+                        timestamp: *timestamp,
+                        keep: 0,
+                    });
+                }
+                Some((*chain_id, build_id.clone()))
+            }
+            _ => None,
         }
     }
 
@@ -165,6 +277,97 @@ impl OpenBuilds {
     pub fn at(&self, timestamp: u64) -> Vec<OpenBuild> {
         self.builds.read().values().filter(|b| b.timestamp == timestamp).cloned().collect()
     }
+}
+
+/// A build as a `BuildView` shred whose first `keep` logs the last view had.
+fn view_of(b: &OpenBuild, keep: usize) -> Shred {
+    Shred::BuildView {
+        chain_id: b.chain,
+        block_number: b.number,
+        build_id: b.job.clone(),
+        timestamp: b.timestamp,
+        keep_logs: keep as u64,
+        logs: b.logs[keep..]
+            .iter()
+            .map(|l| ShredLog { address: l.address, topics: l.topics().to_vec(), data: l.data.data.clone() })
+            .collect(),
+        deps: b
+            .deps
+            .iter()
+            .map(|d| ShredDep { exec_log_index: d.exec_pos as u64, chain_id: d.init_chain, log_index: d.init_index })
+            .collect(),
+    }
+}
+
+/// Follows another builder process's shred bus (`--builder.peers`): its open builds join
+/// `open` (this process's chains' are skipped), so includes here check messages of blocks it
+/// builds at the same timestamp, wait for their logs, count their edges in cycle checks, and
+/// cut back when they lose logs. Resumes after a broken stream from the last sequence number
+/// it saw; when the peer restarted (its numbers begin again), the builds it had are lost.
+pub fn follow_peer(
+    open: std::sync::Arc<OpenBuilds>,
+    peer: std::sync::Arc<dyn ShredBus>,
+    name: String,
+    local: std::collections::HashSet<u64>,
+) -> tokio::task::JoinHandle<()> {
+    use futures::StreamExt;
+    tokio::spawn(async move {
+        let mut last = 0u64;
+        let mut from_now = false;
+        let mut mirrored: std::collections::HashMap<(u64, String), (u64, u64)> = Default::default();
+        loop {
+            // From the start of its history at first (builds opened before this process), then
+            // from where the stream broke.
+            let from = if from_now { 0 } else { last + 1 };
+            match peer.subscribe_from(None, from).await {
+                Ok(mut stream) => {
+                    from_now = false;
+                    tracing::info!(target: "opseq::builder::interop", peer = %name, from, "following a builder process's open builds");
+                    while let Some((seq, s)) = stream.next().await {
+                        if seq <= last {
+                            continue;
+                        }
+                        last = seq;
+                        if local.contains(&s.chain_id()) {
+                            continue;
+                        }
+                        match &s {
+                            Shred::BuildView { chain_id, block_number, build_id, timestamp, .. } => {
+                                mirrored.insert((*chain_id, build_id.clone()), (*block_number, *timestamp));
+                            }
+                            Shred::BuildEnded { chain_id, build_id, .. } => {
+                                mirrored.remove(&(*chain_id, build_id.clone()));
+                            }
+                            _ => continue,
+                        }
+                        open.apply(&s);
+                    }
+                    tracing::warn!(target: "opseq::builder::interop", peer = %name, last, "a builder process's shred stream ended; resuming");
+                }
+                Err(e) if e.class == opseq_primitives::ErrorClass::NotFound => {
+                    // The peer restarted: its open builds are gone.
+                    tracing::warn!(target: "opseq::builder::interop", peer = %name, error = %e, "a builder process restarted: its open builds are lost");
+                    for ((chain_id, build_id), (block_number, timestamp)) in mirrored.drain() {
+                        open.apply(&Shred::BuildEnded { chain_id, block_number, build_id, timestamp, lost: true });
+                    }
+                    last = 0;
+                    continue;
+                }
+                Err(e) if e.class == opseq_primitives::ErrorClass::InvalidInput => {
+                    // Its history no longer reaches back that far: follow it from now on (the
+                    // views of builds it changed meanwhile are missed until they change again).
+                    tracing::warn!(target: "opseq::builder::interop", peer = %name, error = %e, "following a builder process from now on");
+                    from_now = true;
+                    last = 0;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::debug!(target: "opseq::builder::interop", peer = %name, error = %e, "a builder process's shred stream is unreachable");
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
 }
 
 /// Whether a new edge, the log `(init_chain, init_index)` executed by the log at `exec_pos` of
@@ -488,6 +691,59 @@ mod tests {
 
     fn build(chain: u64, deps: Vec<Dep>) -> OpenBuild {
         OpenBuild { chain, job: format!("job-{chain}"), number: 1, timestamp: 10, logs: vec![], deps }
+    }
+
+    fn log(n: u8) -> Log {
+        Log::new_unchecked(alloy_primitives::Address::repeat_byte(n), vec![B256::repeat_byte(n)], vec![n].into())
+    }
+
+    /// A process's own builds are announced as views that carry only what changed (logs kept,
+    /// logs after them, every edge); another process applying them rebuilds the same build, and
+    /// a view that keeps fewer logs, or a lost end, cascades there as lost logs.
+    #[tokio::test]
+    async fn open_builds_replicate_through_their_shreds() {
+        let bus: std::sync::Arc<dyn ShredBus> = std::sync::Arc::new(opseq_interfaces::LocalShredBus::default());
+        let mut shreds = bus.subscribe(None).await.unwrap();
+        let here = OpenBuilds::announcing(std::time::Duration::from_millis(10), std::sync::Arc::clone(&bus));
+        let there = OpenBuilds::new(std::time::Duration::from_millis(10));
+        let mut lost = there.subscribe();
+        let mut b =
+            OpenBuild { chain: 901, job: "j".into(), number: 1, timestamp: 10, logs: vec![log(1)], deps: vec![] };
+        here.set(b.clone());
+        b.logs.push(log(2));
+        b.deps.push(Dep { exec_pos: 1, init_chain: 902, init_index: 0 });
+        here.set(b.clone());
+        use futures::StreamExt;
+        let mut next =
+            async || tokio::time::timeout(std::time::Duration::from_secs(1), shreds.next()).await.unwrap().unwrap();
+        let v = next().await;
+        assert!(matches!(&v, Shred::BuildView { keep_logs: 0, logs, .. } if logs.len() == 1), "{v:?}");
+        there.apply(&v);
+        let v = next().await;
+        assert!(
+            matches!(&v, Shred::BuildView { keep_logs: 1, logs, deps, .. } if logs.len() == 1 && deps.len() == 1),
+            "{v:?}"
+        );
+        there.apply(&v);
+        let got = there.get(901, "j").unwrap();
+        assert_eq!((got.logs.clone(), got.deps.clone()), (b.logs.clone(), b.deps.clone()));
+        assert!(lost.try_recv().is_err(), "nothing lost so far");
+        // Cut back to its first log: the other side loses log 1.
+        b.logs.truncate(1);
+        here.set(b.clone());
+        let v = next().await;
+        there.apply(&v);
+        assert_eq!(lost.try_recv().unwrap(), Truncated { chain: 901, number: 1, timestamp: 10, keep: 1 });
+        assert_eq!(there.get(901, "j").unwrap().logs, b.logs);
+        // Cancelled: every log lost, once (an end seen twice changes nothing).
+        here.cancel(901, "j");
+        let v = next().await;
+        assert!(matches!(&v, Shred::BuildEnded { lost: true, .. }), "{v:?}");
+        there.apply(&v);
+        there.apply(&v);
+        assert_eq!(lost.try_recv().unwrap(), Truncated { chain: 901, number: 1, timestamp: 10, keep: 0 });
+        assert!(lost.try_recv().is_err());
+        assert!(there.get(901, "j").is_none());
     }
 
     /// interop.md §2: the cross pattern (A0 → B0, B1 → A1) is acyclic; "B0 executes A1 while A0

@@ -29,22 +29,80 @@ pub struct BuilderSupervisor {
     auto: bool,
     state: Arc<persist::SequencerState>,
     chains: BTreeMap<ChainId, Addr<ChainBuilderActor>>,
-    /// Interop: the open builds of every chain, shared by their actors.
+    /// Interop: the open builds of every chain, shared by their actors (this process's and its
+    /// peers').
     open: Arc<interop::OpenBuilds>,
+    /// The chains built here (all of the devnet's when `None`).
+    only: Option<Vec<ChainId>>,
+    /// Other builder processes' shred buses, whose open builds this one follows.
+    peers: Vec<(String, Arc<dyn opseq_interfaces::ShredBus>)>,
 }
 
 impl BuilderSupervisor {
     /// A supervisor for `devnet`'s chains. `auto` starts block production on each chain's
     /// schedule, unless `state` persisted another mode for the chain.
     pub fn new(devnet: DevnetConfig, edges: Edges, auto: bool, state: persist::SequencerState) -> Self {
-        Self { devnet, edges, auto, state: Arc::new(state), chains: BTreeMap::new(), open: Default::default() }
+        Self {
+            devnet,
+            edges,
+            auto,
+            state: Arc::new(state),
+            chains: BTreeMap::new(),
+            open: Default::default(),
+            only: None,
+            peers: vec![],
+        }
+    }
+
+    /// Builds only `chains` of the devnet (`--builder.chains`): the others are another builder
+    /// process's. Unknown ids are an error.
+    pub fn only(mut self, chains: Vec<ChainId>) -> Result<Self, OpseqError> {
+        if let Some(c) = chains.iter().find(|c| !self.devnet.chains.iter().any(|x| x.chain_id == **c)) {
+            return Err(OpseqError::invalid(format!(
+                "--builder.chains: chain {c} is not one of the devnet's ({:?})",
+                self.devnet.chains.iter().map(|x| x.chain_id).collect::<Vec<_>>()
+            )));
+        }
+        self.only = Some(chains);
+        Ok(self)
+    }
+
+    /// Follows the open builds of other builder processes (`--builder.peers`: their shred
+    /// buses, by name), for messages between blocks built at one timestamp in different
+    /// processes.
+    pub fn with_peers(mut self, peers: Vec<(String, Arc<dyn opseq_interfaces::ShredBus>)>) -> Self {
+        self.peers = peers;
+        self
+    }
+
+    fn builds_here(&self, chain: ChainId) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(&chain))
+    }
+
+    fn not_here(chain: ChainId) -> OpseqError {
+        OpseqError::not_found(format!("chain {chain} is not built by this builder process (see its --builder.chains)"))
     }
 }
 
 impl Actor for BuilderSupervisor {
     type Context = Context<Self>;
     fn started(&mut self, _: &mut Context<Self>) {
+        // Changes to this process's open builds go on its shred bus, for the builder processes
+        // that follow it; its peers' join the same registry.
+        self.open = Arc::new(interop::OpenBuilds::announcing(
+            std::time::Duration::from_millis(2_000),
+            Arc::clone(&self.edges.shreds),
+        ));
+        let local: std::collections::HashSet<ChainId> =
+            self.devnet.chains.iter().map(|c| c.chain_id).filter(|c| self.builds_here(*c)).collect();
+        for (name, bus) in self.peers.clone() {
+            info!(target: "opseq::builder::supervisor", peer = %name, "following a builder process");
+            interop::follow_peer(Arc::clone(&self.open), bus, name, local.clone());
+        }
         for chain in self.devnet.chains.clone() {
+            if !self.builds_here(chain.chain_id) {
+                continue;
+            }
             let id = chain.chain_id;
             let edges = self.edges.clone();
             let auto = self.auto;
@@ -68,7 +126,7 @@ impl Handler<ChainControl> for BuilderSupervisor {
     fn handle(&mut self, ChainControl(chain, op, span): ChainControl, _: &mut Context<Self>) -> Self::Result {
         let addr = self.chains.get(&chain).cloned();
         Box::pin(async move {
-            let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+            let addr = addr.ok_or_else(|| Self::not_here(chain))?;
             addr.send(jobs::Control(op, span)).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
         })
     }
@@ -106,11 +164,16 @@ impl Handler<SealGroup> for BuilderSupervisor {
         order.extend((0..n).filter(|k| !done[*k]));
         let addrs: Vec<Option<Addr<ChainBuilderActor>>> =
             items.iter().map(|(c, _)| self.chains.get(c).cloned()).collect();
+        // Every job's chain must be built here before any is sealed.
+        let missing = items.iter().zip(&addrs).find(|(_, a)| a.is_none()).map(|((c, _), _)| *c);
         Box::pin(async move {
+            if let Some(chain) = missing {
+                return Err(Self::not_here(chain).into());
+            }
             let mut out = Vec::with_capacity(n);
             for k in order {
                 let (chain, job) = items[k].clone();
-                let addr = addrs[k].clone().ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+                let addr = addrs[k].clone().ok_or_else(|| Self::not_here(chain))?;
                 let r = addr
                     .send(jobs::Control(jobs::Op::Seal(job.clone(), true), span.clone()))
                     .await
@@ -132,7 +195,7 @@ impl Handler<Mine> for BuilderSupervisor {
     fn handle(&mut self, Mine(chain): Mine, _: &mut Context<Self>) -> Self::Result {
         let addr = self.chains.get(&chain).cloned();
         Box::pin(async move {
-            let addr = addr.ok_or_else(|| OpseqError::not_found(format!("unknown chain {chain}")))?;
+            let addr = addr.ok_or_else(|| Self::not_here(chain))?;
             addr.send(MineNow).await.map_err(|_| OpseqError::transient("chain builder restarting"))?
         })
     }

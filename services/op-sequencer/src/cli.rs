@@ -28,7 +28,7 @@ pub enum Command {
     /// Run the publisher component.
     Publisher(ComponentArgs),
     /// Run the builder component (JSON-RPC front, chain builders, shred bus).
-    Builder(ComponentArgs),
+    Builder(BuilderArgs),
     /// Build every block of blockchain-test fixtures (files or directories) and compare hashes.
     Conformance(ConformanceArgs),
     /// Print a dev chain's genesis as a geth-style genesis file (for execution clients).
@@ -196,6 +196,23 @@ pub struct ComponentArgs {
     /// op-test-sequencer ensemble file (YAML or JSON) for the builder's routes.
     #[arg(long = "builders.config", env = "OPSEQ_BUILDERS_CONFIG")]
     pub builders_config: Option<PathBuf>,
+}
+
+/// `op-sequencer builder`: a component, and which chains it builds.
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    #[command(flatten)]
+    pub component: ComponentArgs,
+    /// Build only these chains (comma-separated ids; all of the devnet's if unset): the others
+    /// are other builder processes' (their JSON-RPC reads still work here, their build jobs
+    /// do not).
+    #[arg(long = "builder.chains", env = "OPSEQ_BUILDER_CHAINS", value_delimiter = ',')]
+    pub chains: Vec<u64>,
+    /// gRPC addresses of other builder processes (comma-separated): their open interop builds
+    /// are followed over their shred streams, so blocks at one timestamp built in different
+    /// processes execute each other's messages, share cycle checks and cascade rollbacks.
+    #[arg(long = "builder.peers", env = "OPSEQ_BUILDER_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
 }
 
 #[cfg(test)]

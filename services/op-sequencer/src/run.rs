@@ -1,9 +1,9 @@
 //! Wiring: which implementation of each edge a process uses, and its servers.
-use crate::cli::{ChainArgs, Cli, Command, ComponentArgs, DevArgs, HttpArgs};
+use crate::cli::{BuilderArgs, ChainArgs, Cli, Command, ComponentArgs, DevArgs, HttpArgs};
 use actix::Actor;
 use eyre::WrapErr;
 use opseq_builder::{BuilderSupervisor, grpc::ShredGrpc, http::RpcRoutes};
-use opseq_clients::{GrpcBlockSink, GrpcSigner, GrpcStateSource, GrpcTxSource};
+use opseq_clients::{GrpcBlockSink, GrpcShredBus, GrpcSigner, GrpcStateSource, GrpcTxSource};
 use opseq_interfaces::{BlockSigner, BlockSink, Edges, LocalShredBus, ShredBus, StateSource, TxSource};
 use opseq_primitives::{DEV_SEQUENCER_KEY, DevnetConfig};
 use opseq_runtime::{Readiness, always_ready, ops_routes};
@@ -393,7 +393,8 @@ async fn publisher(a: ComponentArgs) -> eyre::Result<()> {
     serve_component("publisher", &a, state_probe(state, devnet), grpc, cancel).await
 }
 
-async fn builder(a: ComponentArgs) -> eyre::Result<()> {
+async fn builder(b: BuilderArgs) -> eyre::Result<()> {
+    let a = &b.component;
     let devnet = devnet(&a.chains)?;
     let e = |e: opseq_primitives::OpseqError| eyre::eyre!(e);
     let shreds: Arc<dyn ShredBus> = Arc::new(LocalShredBus::default());
@@ -406,8 +407,17 @@ async fn builder(a: ComponentArgs) -> eyre::Result<()> {
     };
     let cancel = CancellationToken::new();
     let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
-    let supervisor =
-        BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
+    let mut supervisor =
+        BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?);
+    if !b.chains.is_empty() {
+        supervisor = supervisor.only(b.chains.clone()).map_err(e)?;
+    }
+    let peers = b
+        .peers
+        .iter()
+        .map(|p| Ok((p.clone(), Arc::new(GrpcShredBus::new(p).map_err(e)?) as Arc<dyn ShredBus>)))
+        .collect::<eyre::Result<Vec<_>>>()?;
+    let supervisor = supervisor.with_peers(peers).start();
     if a.chains.interop_autorelay {
         opseq_builder::relay::spawn(edges.clone(), devnet.clone());
     }

@@ -591,9 +591,20 @@ impl Cluster {
     /// Free ports are picked by binding port 0 and releasing it, which races with other tests
     /// doing the same (as in [`dev_env`]): a start that fails is retried on new ports.
     pub fn start_env(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Self> {
+        Self::start_with(dir, builder_extra, env, false)
+    }
+
+    /// [`Cluster::start`] with two builder processes: `builder` builds 900 and 901, `builder-b`
+    /// builds 902, each following the other's open builds (`--builder.chains`,
+    /// `--builder.peers`). [`Cluster::builder`] and [`Cluster::builder_b`] are their fronts.
+    pub fn start_split(dir: &Path, builder_extra: &[&str]) -> eyre::Result<Self> {
+        Self::start_with(dir, builder_extra, &[], true)
+    }
+
+    fn start_with(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)], split: bool) -> eyre::Result<Self> {
         let mut last = None;
         for _ in 0..3 {
-            match Self::try_start(dir, builder_extra, env) {
+            match Self::try_start(dir, builder_extra, env, split) {
                 Ok(c) => return Ok(c),
                 Err(e) => last = Some(e),
             }
@@ -601,9 +612,10 @@ impl Cluster {
         Err(last.unwrap_or_else(|| eyre!("the cluster did not start")))
     }
 
-    fn try_start(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)]) -> eyre::Result<Self> {
+    fn try_start(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)], split: bool) -> eyre::Result<Self> {
         let g = |_: &str| free_port();
         let (ps, pt, pg, pp, pb) = (g("state"), g("txpool"), g("signer"), g("publisher"), g("builder"));
+        let pb2 = g("builder-b");
         let addr = |p: u16| format!("http://127.0.0.1:{p}");
         let data = |n: &str| dir.join(n).display().to_string();
         let peers = [
@@ -617,8 +629,10 @@ impl Cluster {
             addr(pp),
         ];
         let mk = |name: &str, port: u16, extra: &[&str]| -> (String, Vec<String>, u16) {
+            // `builder-b` is a second `builder`.
+            let command = name.strip_suffix("-b").unwrap_or(name);
             let mut a = vec![
-                name.to_string(),
+                command.to_string(),
                 "--datadir".into(),
                 data(name),
                 "--grpc.addr".into(),
@@ -628,20 +642,28 @@ impl Cluster {
             a.extend(extra.iter().map(|s| s.to_string()));
             (name.to_string(), a, free_port())
         };
-        let args = vec![
-            mk("state-fetcher", ps, &[]),
-            mk("txpool", pt, &[]),
-            mk("signer", pg, &[]),
-            mk("publisher", pp, &[]),
-            mk("builder", pb, builder_extra),
-        ];
+        let mut args =
+            vec![mk("state-fetcher", ps, &[]), mk("txpool", pt, &[]), mk("signer", pg, &[]), mk("publisher", pp, &[])];
+        if split {
+            let (a, b) = (addr(pb2), addr(pb));
+            let mut one: Vec<&str> = vec!["--builder.chains", "900,901", "--builder.peers", &a];
+            one.extend(builder_extra);
+            let mut two: Vec<&str> = vec!["--builder.chains", "902", "--builder.peers", &b];
+            two.extend(builder_extra);
+            args.push(mk("builder", pb, &one));
+            args.push(mk("builder-b", pb2, &two));
+        } else {
+            args.push(mk("builder", pb, builder_extra));
+        }
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut c = Self { procs: Vec::new(), args, dir: dir.to_path_buf(), env };
         for i in 0..c.args.len() {
             let p = c.spawn(i)?;
             c.procs.push((c.args[i].0.clone(), p));
         }
-        c.builder_mut().wait_ready(Duration::from_secs(30))?;
+        for p in c.procs.iter_mut().skip(4) {
+            p.1.wait_ready(Duration::from_secs(30))?;
+        }
         Ok(c)
     }
 
@@ -661,8 +683,9 @@ impl Cluster {
         &self.procs[4].1
     }
 
-    fn builder_mut(&mut self) -> &mut Proc {
-        &mut self.procs[4].1
+    /// The second builder process of [`Cluster::start_split`] (chain 902).
+    pub fn builder_b(&self) -> &Proc {
+        &self.procs[5].1
     }
 
     /// The gRPC URL (`http://127.0.0.1:port`) of a component by name.

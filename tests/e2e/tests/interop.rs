@@ -629,3 +629,164 @@ fn autorelay_relays_sent_messages_through_the_destinations_pool() -> eyre::Resul
     );
     Ok(())
 }
+
+/// The devnet's components as processes with two builders: `builder` builds 900 and 901,
+/// `builder-b` builds 902, each following the other's open builds over its gRPC shred stream
+/// (`--builder.peers`).
+fn split() -> eyre::Result<(tempfile::TempDir, Cluster)> {
+    let dir = tempfile::tempdir()?;
+    let cluster = Cluster::start_split(dir.path(), &["--no-auto"])?;
+    Ok((dir, cluster))
+}
+
+/// Scenarios 4 and 5 with 901's and 902's builders in separate processes: blocks at one
+/// timestamp execute each other's messages both ways (a log of the other process's open block,
+/// already included or waited for), a cross-process cycle is refused at once, each process
+/// seals its own block, and a job of a chain the process does not build is refused by name.
+#[test]
+fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> eyre::Result<()> {
+    let (_dir, cluster) = split()?;
+    let (pa, pb) = (cluster.builder(), cluster.builder_b());
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    // A chain that is not built here: a clear error naming it, on either side.
+    let (code, msg) = pa.control_err(902, "test_open", json!([]))?;
+    assert!(msg.contains("chain 902 is not built by this builder process"), "{code}: {msg}");
+    let (_, msg) = pb.control_err(901, "test_open", json!([]))?;
+    assert!(msg.contains("chain 901 is not built by this builder process"), "{msg}");
+
+    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
+    assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
+    let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
+    let send = |p: &Proc, chain: u64, to: u64, k: &PrivateKeySigner, nonce: u64, job: &Value| -> eyre::Result<Value> {
+        let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", &to.to_string(), TARGET, "0x0a"])?;
+        p.control(chain, "test_includeRaw", json!([job, call_tx(k, chain, nonce, MESSENGER, &data, None)?]))
+    };
+    // 901 log 0: X, in process A; 902 log 0 executes it in process B.
+    let x = send(pa, 901, 902, &k0, 0, &ja)?;
+    let (_, x_hash) = message_of(&x["logs"][0])?;
+    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": ts, "chainId": "0x385"});
+    let r = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "X from the other process's open block: {r}");
+    // A wrong payload hash for a log of the other process's block is refused with the reason.
+    let wrong = format!("{}", keccak256(b"not X"));
+    let (code, msg) =
+        pb.control_err(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 1, &x_id, &wrong)?]))?;
+    assert!(code == -38570 && msg.contains("is not the log's payload hash"), "{msg}");
+    // 902 log 1: Y (B); 901 log 1 executes Y, waiting for it: B includes Y 300 ms after A's
+    // include began.
+    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "901", TARGET, "0x0b"])?;
+    // From dev account 2, nonce 0, so the dry run on a throwaway job gives its hash.
+    let k2 = key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+    let y_raw = call_tx(&k2, 902, 0, MESSENGER, &data, None)?;
+    let dry = pb.control(902, "test_open", json!([]))?["jobId"].clone();
+    let (_, y_hash) = message_of(&pb.control(902, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?;
+    pb.control(902, "test_cancel", json!([dry]))?;
+    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
+    let exec_y = validate_tx_on(pa, 901, &k1, 0, &y_id, &y_hash)?;
+    let waited = std::thread::scope(|s| {
+        let waiter = s.spawn(|| pa.control(901, "test_includeRaw", json!([ja, exec_y])));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let y = pb.control(902, "test_includeRaw", json!([jb, y_raw]))?;
+        assert_eq!(y["index"], "0x2", "after the deposit and X's executing tx: Y is log 1 {y}");
+        waiter.join().expect("the waiting include")
+    })?;
+    assert_eq!(waited["executingMessages"][0]["valid"], true, "Y waited for across processes: {waited}");
+
+    // A cycle across processes: 901 (A) waits to execute 902's log 3; then 902 (B) executes
+    // 901's log 3, which would come after A's waiting log 2: refused at once.
+    let y3 = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x3", "timestamp": ts, "chainId": "0x386"});
+    let x3 = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x3", "timestamp": ts, "chainId": "0x385"});
+    let some_hash = format!("{}", keccak256(b"predicted"));
+    let a_waits = validate_tx_on(pa, 901, &k0, 1, &y3, &some_hash)?;
+    let b_closes = validate_tx_on(pb, 902, &k1, 1, &x3, &some_hash)?;
+    let (a_result, b_result) = std::thread::scope(|s| {
+        let waiter = s.spawn(|| pa.control_err(901, "test_includeRaw", json!([ja, a_waits])));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let b = pb.control_err(902, "test_includeRaw", json!([jb, b_closes]));
+        let took = started.elapsed();
+        (waiter.join().expect("the waiting include"), b.map(|b| (b, took)))
+    });
+    let (_, a_msg) = a_result?;
+    let ((b_code, b_msg), took) = b_result?;
+    assert!(b_code == -38570 && b_msg.contains("cycle"), "B refused as a cycle: {b_msg}");
+    assert!(took < std::time::Duration::from_millis(1_500), "refused at once, not after a wait: {took:?}");
+    assert!(a_msg.contains("was not included within"), "A gave up after its wait: {a_msg}");
+
+    // Each process seals its own block; a group naming the other process's job seals nothing.
+    let (_, msg) = pa.control_err(
+        901,
+        "test_sealGroup",
+        json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
+    )?;
+    assert!(msg.contains("chain 902 is not built by this builder process"), "{msg}");
+    assert_eq!(pa.control(901, "test_inspect", json!([ja]))?["state"], "open", "nothing sealed");
+    let sa = pa.control(901, "test_sealGroup", json!([[{"chainId": "0x385", "jobId": ja}]]))?;
+    let sb = pb.control(902, "test_sealGroup", json!([[{"chainId": "0x386", "jobId": jb}]]))?;
+    assert_eq!((sa[0]["committed"].clone(), sb[0]["committed"].clone()), (json!(true), json!(true)));
+    assert_eq!((pa.head(901)?, pb.head(902)?), (1, 1));
+    // Both blocks stand when checked again against the store: the next builds keep them.
+    pa.rpc(901, "evm_mine", json!([]))?;
+    pb.rpc(902, "evm_mine", json!([]))?;
+    for (p, chain, s) in [(pa, 901u64, &sa[0]), (pb, 902, &sb[0])] {
+        let at = p.rpc(chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
+        assert_eq!(at["hash"], s["block"]["hash"], "chain {chain}'s block 1 was kept");
+        assert_eq!(at["transactions"].as_array().map(Vec::len), Some(3), "deposit, init, exec on {chain}");
+    }
+    Ok(())
+}
+
+/// Scenario 6 with the builders in separate processes: cancelling 901's open block in process
+/// A rolls back 902's open block in process B to before its tx that executed a 901 log, and B
+/// says so on its shred stream.
+#[test]
+fn a_cancel_in_one_builder_process_rolls_back_the_other_process_block() -> eyre::Result<()> {
+    let (_dir, cluster) = split()?;
+    let (pa, pb) = (cluster.builder(), cluster.builder_b());
+    let rt = tokio::runtime::Runtime::new()?;
+    let bus = {
+        let _in = rt.enter();
+        opseq_clients::GrpcShredBus::new(&cluster.grpc_url("builder-b").expect("builder-b"))
+            .map_err(|e| eyre::eyre!(e))?
+    };
+    let mut shreds = rt.block_on(opseq_interfaces::ShredBus::subscribe(&bus, Some(902))).map_err(|e| eyre::eyre!(e))?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
+    let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+    let data = send_message_data(902, "0x0c")?;
+    let x = pa.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    let (_, x_hash) = message_of(&x["logs"][0])?;
+    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
+    let t1 =
+        pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    let t2 = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
+    assert_eq!(t2["executingMessages"][0]["valid"], true, "{t2}");
+    pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 1, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    assert_eq!(pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().map(Vec::len), Some(4));
+
+    pa.control(901, "test_cancel", json!([ja]))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let txs = loop {
+        let txs = pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().cloned().unwrap_or_default();
+        if txs.len() < 4 || std::time::Instant::now() > deadline {
+            break txs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let hashes: Vec<&Value> = txs.iter().map(|t| &t["hash"]).collect();
+    assert_eq!(hashes.len(), 2, "the deposit and the tx before the dependent one: {txs:?}");
+    assert_eq!(hashes[1], &t1["hash"]);
+    let rolled = rt.block_on(async {
+        use futures::StreamExt;
+        while let Ok(Some(s)) = tokio::time::timeout(std::time::Duration::from_secs(5), shreds.next()).await {
+            if let opseq_primitives::Shred::RolledBack { chain_id: 902, from_index, .. } = s {
+                return Some(from_index);
+            }
+        }
+        None
+    });
+    assert_eq!(rolled, Some(2), "B's RolledBack shred from the dependent tx's index");
+    let sealed = pb.control(902, "test_seal", json!([jb]))?;
+    assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
+    Ok(())
+}
