@@ -192,7 +192,11 @@ where
     reporter.set_serving::<S>().await;
     let listener = tokio::net::TcpListener::bind(addr).await.wrap_err_with(|| format!("binding gRPC on {addr}"))?;
     let local = listener.local_addr()?;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Server::tcp_nodelay applies only to listeners tonic binds itself: set it on each accepted
+    // stream (else a response's trailers wait out the peer's delayed ACK, ~40 ms, behind Nagle).
+    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
+        s.and_then(|s| s.set_nodelay(true).map(|()| s))
+    });
     tokio::spawn(async move {
         let r = tonic::transport::Server::builder()
             .initial_stream_window_size(opseq_clients::STREAM_WINDOW)

@@ -597,8 +597,9 @@ impl Cluster {
     /// [`Cluster::start`] with two builder processes: `builder` builds 900 and 901, `builder-b`
     /// builds 902, each following the other's open builds (`--builder.chains`,
     /// `--builder.peers`). [`Cluster::builder`] and [`Cluster::builder_b`] are their fronts.
-    pub fn start_split(dir: &Path, builder_extra: &[&str]) -> eyre::Result<Self> {
-        Self::start_with(dir, builder_extra, &[], true)
+    /// `extra` goes to every component (chain flags must agree across them).
+    pub fn start_split(dir: &Path, extra: &[&str]) -> eyre::Result<Self> {
+        Self::start_with(dir, extra, &[], true)
     }
 
     fn start_with(dir: &Path, builder_extra: &[&str], env: &[(&str, &str)], split: bool) -> eyre::Result<Self> {
@@ -642,8 +643,14 @@ impl Cluster {
             a.extend(extra.iter().map(|s| s.to_string()));
             (name.to_string(), a, free_port())
         };
-        let mut args =
-            vec![mk("state-fetcher", ps, &[]), mk("txpool", pt, &[]), mk("signer", pg, &[]), mk("publisher", pp, &[])];
+        // Split: `builder_extra` holds chain flags, which every component must agree on.
+        let common: &[&str] = if split { builder_extra } else { &[] };
+        let mut args = vec![
+            mk("state-fetcher", ps, common),
+            mk("txpool", pt, common),
+            mk("signer", pg, common),
+            mk("publisher", pp, common),
+        ];
         if split {
             let (a, b) = (addr(pb2), addr(pb));
             let mut one: Vec<&str> = vec!["--builder.chains", "900,901", "--builder.peers", &a];

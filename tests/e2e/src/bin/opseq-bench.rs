@@ -257,12 +257,13 @@ fn validate_message_data(id: &Value, msg_hash: &str) -> eyre::Result<Bytes> {
 /// Issue 8: how long a dependent include on chain 902 takes after the log it executes appears
 /// in 901's block open at the same timestamp, over 200 block pairs: (a) the log is already
 /// there; (b) 902's include is already waiting for it when 901 includes it: from sending 901's
-/// include to 902's include answering, next to 901's include alone.
-fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
-    let node = start_ours(&dir.join("interop"), 4)?;
-    let messenger: Address = "0x4200000000000000000000000000000000000023".parse()?;
-    let inbox: Address = "0x4200000000000000000000000000000000000022".parse()?;
-    let (ka, kb) = (signer(0), signer(1));
+/// include to 902's include answering, next to 901's include alone. `pa` builds 901, `pb` 902:
+/// one process, or two following each other's open builds (`where_` names which).
+fn interop_latency(pa: &Proc, pb: &Proc, where_: &str) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let messenger = opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER;
+    let inbox = opseq_primitives::interop::CROSS_L2_INBOX;
+    let dev_key = |i: usize| PrivateKeySigner::from_bytes(&opseq_primitives::DEV_ACCOUNTS[i].key);
+    let (ka, kb) = (dev_key(0)?, dev_key(1)?);
     let sign = |k: &PrivateKeySigner, chain: u64, nonce: u64, to: Address, input: Bytes, list: Option<Value>| {
         let fee = 50_000_000_000;
         match list {
@@ -282,38 +283,39 @@ fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64,
     let exec_tx = |nonce: u64, id: &Value, hash: &str| -> eyre::Result<String> {
         let mut q = id.clone();
         q["msgHash"] = json!(hash);
-        let list = node.control(902, "test_accessList", json!([q]))?["accessList"].clone();
+        let list = pb.control(902, "test_accessList", json!([q]))?["accessList"].clone();
         sign(&kb, 902, nonce, inbox, validate_message_data(id, hash)?, Some(list))
     };
     let (mut present, mut waited, mut initiating) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..200u64 {
-        let a = node.control(901, "test_open", json!([]))?;
-        let b = node.control(902, "test_open", json!([]))?;
+        let a = pa.control(901, "test_open", json!([]))?;
+        let b = pb.control(902, "test_open", json!([]))?;
         let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
         let id = |log_index: u64| json!({"origin": messenger, "blockNumber": a["number"], "logIndex": format!("{log_index:#x}"), "timestamp": a["timestamp"], "chainId": "0x385"});
         let x_raw = sign(&ka, 901, 2 * r, messenger, send_message_data(902, inbox, b"x"), None)?;
         let y_raw = sign(&ka, 901, 2 * r + 1, messenger, send_message_data(902, inbox, b"y"), None)?;
         // Y's hash ahead of time, from a dry run of the same two txs on a throwaway job.
-        let dry = node.control(901, "test_open", json!([]))?["jobId"].clone();
-        node.control(901, "test_includeRaw", json!([dry, x_raw]))?;
-        let y_hash = message_of(&node.control(901, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?.1;
-        node.control(901, "test_cancel", json!([dry]))?;
+        let dry = pa.control(901, "test_open", json!([]))?["jobId"].clone();
+        pa.control(901, "test_includeRaw", json!([dry, x_raw]))?;
+        let y_hash = message_of(&pa.control(901, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?.1;
+        pa.control(901, "test_cancel", json!([dry]))?;
         // (a) X at 901's log 0, then executed from 902.
-        let x = node.control(901, "test_includeRaw", json!([ja, x_raw]))?;
+        let x = pa.control(901, "test_includeRaw", json!([ja, x_raw]))?;
         let exec_x = exec_tx(2 * r, &id(0), &message_of(&x["logs"][0])?.1)?;
         let t = Instant::now();
-        node.control(902, "test_includeRaw", json!([jb, exec_x]))?;
+        let v = pb.control(902, "test_includeRaw", json!([jb, exec_x]))?;
+        eyre::ensure!(v["executingMessages"][0]["valid"] == true, "X: {v}");
         present.push(t.elapsed());
         // (b) 902 waits for Y (901's log 1) while 901 includes it.
         let exec_y = exec_tx(2 * r + 1, &id(1), &y_hash)?;
         let (a_took, b_after) = std::thread::scope(|s| -> eyre::Result<(Duration, Duration)> {
             let waiter = s.spawn(|| {
-                let r = node.control(902, "test_includeRaw", json!([jb, exec_y]));
+                let r = pb.control(902, "test_includeRaw", json!([jb, exec_y]));
                 (r, Instant::now())
             });
             std::thread::sleep(Duration::from_millis(20));
             let t = Instant::now();
-            node.control(901, "test_includeRaw", json!([ja, y_raw]))?;
+            pa.control(901, "test_includeRaw", json!([ja, y_raw]))?;
             let a_took = t.elapsed();
             let (r, done) = waiter.join().expect("the waiting include");
             let v = r?;
@@ -322,26 +324,165 @@ fn interop_latency(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64,
         })?;
         initiating.push(a_took);
         waited.push(b_after);
-        node.control(
-            901,
-            "test_sealGroup",
-            json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
-        )?;
+        pa.control(901, "test_seal", json!([ja]))?;
+        pb.control(902, "test_seal", json!([jb]))?;
     }
     let (p50, p99) = percentiles(present);
     let (w50, w99) = percentiles(waited);
     let (i50, i99) = percentiles(initiating);
-    println!("dependent include, log already in the other open block: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    println!("{where_}: dependent include, log already in the other open block: p50 {p50:.3} ms, p99 {p99:.3} ms");
     println!(
-        "901's initiating include: p50 {i50:.3} ms, p99 {i99:.3} ms; 902's waiting include answers {w50:.3} ms (p50) / {w99:.3} ms (p99) after 901's include was sent"
+        "{where_}: 901's initiating include: p50 {i50:.3} ms, p99 {i99:.3} ms; 902's waiting include answers {w50:.3} ms (p50) / {w99:.3} ms (p99) after 901's include was sent"
     );
     Ok(vec![
-        ("dependent include at one timestamp, log present, p50".into(), f64::NAN, p50, "ms"),
-        ("dependent include at one timestamp, log present, p99".into(), f64::NAN, p99, "ms"),
-        ("initiating include (the log appears), p50".into(), f64::NAN, i50, "ms"),
-        ("waiting dependent include, answered after the initiating include was sent, p50".into(), f64::NAN, w50, "ms"),
-        ("waiting dependent include, answered after the initiating include was sent, p99".into(), f64::NAN, w99, "ms"),
+        (format!("{where_}: dependent include at one timestamp, log present, p50"), f64::NAN, p50, "ms"),
+        (format!("{where_}: dependent include at one timestamp, log present, p99"), f64::NAN, p99, "ms"),
+        (format!("{where_}: initiating include (the log appears), p50"), f64::NAN, i50, "ms"),
+        (
+            format!("{where_}: waiting dependent include, answered after the initiating include was sent, p50"),
+            f64::NAN,
+            w50,
+            "ms",
+        ),
+        (
+            format!("{where_}: waiting dependent include, answered after the initiating include was sent, p99"),
+            f64::NAN,
+            w99,
+            "ms",
+        ),
     ])
+}
+
+/// Issue 8: a block pair at one timestamp with `n` cross-chain messages each way: 901 and 902
+/// each include `n` `sendMessage`s (one `test_includeBest` from the pool each, both at once),
+/// then `n` `validateMessage`s of the other's messages (again one include each, every message
+/// checked against the other open block), then seal. Txs are signed and pooled outside the
+/// timings. Rows: ms for each phase and µs per message over the whole pair.
+fn interop_throughput(pa: &Proc, pb: &Proc, where_: &str, n: u64) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let messenger = opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER;
+    let inbox = opseq_primitives::interop::CROSS_L2_INBOX;
+    // One sender per tx (a pool holds at most 64 per sender): `--dev.accounts` ≥ 4n.
+    let keys = |role: u64| -> Vec<PrivateKeySigner> { (role * n..(role + 1) * n).map(signer).collect() };
+    let (init_a, init_b, exec_a, exec_b) = (keys(0), keys(1), keys(2), keys(3));
+    let fee = 50_000_000_000;
+    let pool = |p: &Proc, chain: u64, txs: &[String]| -> eyre::Result<()> {
+        let node = Node { name: "op-sequencer", addr: p.http.clone(), path: format!("/chains/{chain}") };
+        node.batch(txs.iter().map(|t| ("eth_sendRawTransaction", json!([t]))).collect())
+    };
+    let inits = |k: &[PrivateKeySigner], chain: u64, to: u64| -> eyre::Result<Vec<String>> {
+        k.iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let data = send_message_data(to, inbox, &i.to_be_bytes());
+                sign_eip1559(k, chain, 0, TxKind::Call(messenger), U256::ZERO, data, 200_000, fee)
+            })
+            .collect()
+    };
+    pool(pa, 901, &inits(&init_a, 901, 902)?)?;
+    pool(pb, 902, &inits(&init_b, 902, 901)?)?;
+    let a = pa.control(901, "test_open", json!([]))?;
+    let b = pb.control(902, "test_open", json!([]))?;
+    eyre::ensure!(a["timestamp"] == b["timestamp"], "the pair is not at one timestamp: {a} {b}");
+    let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+    let both = |ma: Value, mb: Value| -> eyre::Result<(Value, Value)> {
+        std::thread::scope(|s| {
+            let other = s.spawn(|| pb.control(902, "test_includeBest", mb));
+            let ra = pa.control(901, "test_includeBest", ma);
+            Ok((ra?, other.join().expect("902's include")?))
+        })
+    };
+    let t = Instant::now();
+    let (ra, rb) = both(json!([ja, n]), json!([jb, n]))?;
+    let t_init = t.elapsed();
+    // The pool's order is the fee's, then arrival: log i is not the i-th signed message, so
+    // identifiers come from the include results.
+    // The executing txs: the other chain's message at log i (its deposit has no logs).
+    let execs = |r: &Value, block: &Value, from: &str, k: &[PrivateKeySigner], chain: u64| -> eyre::Result<Vec<String>> {
+        let added = r["included"].as_array().cloned().unwrap_or_default();
+        eyre::ensure!(added.len() as u64 == n, "{} of {n} initiating txs included", added.len());
+        added
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                let (_, hash) = message_of(&tx["logs"][0])?;
+                let id = json!({"origin": messenger, "blockNumber": block["number"], "logIndex": format!("{i:#x}"), "timestamp": block["timestamp"], "chainId": from});
+                let parsed = opseq_primitives::interop::Identifier {
+                    origin: messenger,
+                    block_number: hex_u64(&block["number"])?,
+                    log_index: i as u32,
+                    timestamp: hex_u64(&block["timestamp"])?,
+                    chain_id: U256::from_str_radix(from.trim_start_matches("0x"), 16)?,
+                };
+                let keys = opseq_primitives::interop::access_list_keys(&parsed, hash.parse()?);
+                let list = json!([{"address": inbox, "storageKeys": keys}]);
+                sign_eip1559_access_list(
+                    &k[i],
+                    chain,
+                    0,
+                    TxKind::Call(inbox),
+                    validate_message_data(&id, &hash)?,
+                    200_000,
+                    fee,
+                    serde_json::from_value(list)?,
+                )
+            })
+            .collect()
+    };
+    pool(pa, 901, &execs(&rb, &b, "0x386", &exec_a, 901)?)?;
+    pool(pb, 902, &execs(&ra, &a, "0x385", &exec_b, 902)?)?;
+    let t = Instant::now();
+    let (ra, rb) = both(json!([ja, n]), json!([jb, n]))?;
+    let t_exec = t.elapsed();
+    for r in [&ra, &rb] {
+        let added = r["included"].as_array().cloned().unwrap_or_default();
+        let valid = added.iter().filter(|t| t["executingMessages"][0]["valid"] == true).count();
+        eyre::ensure!(valid as u64 == n, "{valid} of {n} messages executed valid");
+    }
+    let t = Instant::now();
+    let sa = pa.control(901, "test_seal", json!([ja]))?;
+    let sb = pb.control(902, "test_seal", json!([jb]))?;
+    let t_seal = t.elapsed();
+    for s in [&sa, &sb] {
+        let txs = s["block"]["transactions"].as_array().map_or(0, Vec::len) as u64;
+        eyre::ensure!(txs == 2 * n + 1, "a sealed block holds {txs} txs, not {}", 2 * n + 1);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let total = t_init + t_exec + t_seal;
+    println!(
+        "{where_}: {n} messages each way at one timestamp: initiating includes {:.1} ms, executing includes {:.1} ms, seals {:.1} ms; {:.1} µs per message",
+        ms(t_init),
+        ms(t_exec),
+        ms(t_seal),
+        total.as_secs_f64() * 1e6 / (2 * n) as f64
+    );
+    Ok(vec![
+        (format!("{where_}: {n} messages each way, both initiating includes"), f64::NAN, ms(t_init), "ms"),
+        (format!("{where_}: {n} messages each way, both executing includes (every message checked)"), f64::NAN, ms(t_exec), "ms"),
+        (format!("{where_}: {n} messages each way, both seals"), f64::NAN, ms(t_seal), "ms"),
+        (format!("{where_}: {n} messages each way, per message (whole pair)"), f64::NAN, total.as_secs_f64() * 1e6 / (2 * n) as f64, "µs"),
+    ])
+}
+
+/// [`interop_latency`] and [`interop_throughput`] in one process and across two builder
+/// processes (the five-component cluster with 901 and 902 built by separate builders).
+fn interop(dir: &std::path::Path) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+    let n: u64 = std::env::var("BENCH_INTEROP_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000);
+    let mut rows = Vec::new();
+    {
+        let node = start_ours(&dir.join("interop"), 4 * n)?;
+        rows.extend(interop_latency(&node, &node, "one process")?);
+        rows.extend(interop_throughput(&node, &node, "one process", n)?);
+    }
+    let split = dir.join("interop-split");
+    std::fs::create_dir_all(&split)?;
+    let accounts = (4 * n).to_string();
+    let cluster = opseq_e2e::Cluster::start_split(
+        &split,
+        &["--no-auto", "--gas-limit", &GAS_LIMIT.to_string(), "--dev.accounts", &accounts],
+    )?;
+    rows.extend(interop_latency(cluster.builder(), cluster.builder_b(), "two builder processes")?);
+    rows.extend(interop_throughput(cluster.builder(), cluster.builder_b(), "two builder processes", n)?);
+    Ok(rows)
 }
 
 /// One JSON-RPC call on a kept-alive connection; the result, or the error as an `Err`.
@@ -602,7 +743,7 @@ fn main() -> eyre::Result<()> {
         return Ok(());
     }
     if std::env::var("BENCH_ONLY_INTEROP").is_ok() {
-        print_ours(&interop_latency(dir.path())?);
+        print_ours(&interop(dir.path())?);
         return Ok(());
     }
     if std::env::var("BENCH_ONLY_INGEST").is_ok() {
@@ -722,7 +863,7 @@ fn main() -> eyre::Result<()> {
     drop(ours_proc);
 
     print_rows(&rows);
-    print_ours(&interop_latency(dir.path())?);
+    print_ours(&interop(dir.path())?);
     let (one, many) = cluster_vs_process(dir.path())?;
     println!(
         "\n| 10k transfers, one block | one process | five processes | cluster throughput / one process |\n| --- | --- | --- | --- |\n| µs per sealed tx | {one:.1} | {many:.1} | {:.0}% |",
