@@ -273,10 +273,38 @@ impl OpenBuilds {
         self.builds.read().get(&(chain, job.to_string())).cloned()
     }
 
+    /// What the open blocks of `chain` at height `number` and `timestamp` say of their log
+    /// `log_index` (without copying their logs: this runs once per executing message).
+    fn lookup(&self, chain: u64, number: u64, timestamp: u64, log_index: u32) -> Lookup {
+        let builds = self.builds.read();
+        let mut found = builds.values().filter(|b| b.chain == chain && b.number == number && b.timestamp == timestamp);
+        let Some(b) = found.next() else { return Lookup::None };
+        let others = found.count();
+        if others > 0 {
+            return Lookup::Ambiguous(others + 1);
+        }
+        match b.logs.get(log_index as usize) {
+            Some(l) => Lookup::Log(l.clone()),
+            None => Lookup::NotYet(b.logs.len()),
+        }
+    }
+
     /// The open builds at `timestamp` (any chain).
     pub fn at(&self, timestamp: u64) -> Vec<OpenBuild> {
         self.builds.read().values().filter(|b| b.timestamp == timestamp).cloned().collect()
     }
+}
+
+/// [`OpenBuilds::lookup`]'s answer.
+enum Lookup {
+    /// No such open block.
+    None,
+    /// This many open blocks at that height.
+    Ambiguous(usize),
+    /// The log.
+    Log(Log),
+    /// Not included yet: the block has this many logs.
+    NotYet(usize),
 }
 
 /// A build as a `BuildView` shred whose first `keep` logs the last view had.
@@ -428,11 +456,58 @@ pub async fn check_txs(
     }
     let mut before: Vec<Log> = Vec::new();
     let mut out = Vec::with_capacity(txs.len());
+    let blocks = Blocks::default();
     for (i, logs) in txs.iter().enumerate() {
-        out.push(if which(i) { check_logs(edges, rules, exec_timestamp, within, &before, logs).await } else { vec![] });
+        out.push(if which(i) {
+            check_logs(edges, rules, exec_timestamp, within, &blocks, &before, logs).await
+        } else {
+            vec![]
+        });
         before.extend(logs.iter().cloned());
     }
     out
+}
+
+/// A committed block as messages are checked against it: its logs decoded once.
+#[derive(Debug)]
+struct Committed {
+    block: opseq_primitives::SealedBlock,
+    logs: std::sync::OnceLock<Vec<Log>>,
+}
+
+impl Committed {
+    fn logs(&self) -> &[Log] {
+        self.logs.get_or_init(|| self.block.receipts.iter().flat_map(|raw| receipt_logs(raw)).collect())
+    }
+}
+
+/// The initiating blocks one [`check_txs`] read (a block pair with many messages reads each
+/// block once, not once per message).
+#[derive(Debug, Default)]
+struct Blocks(parking_lot::Mutex<std::collections::HashMap<(u64, u64), Option<std::sync::Arc<Committed>>>>);
+
+impl Blocks {
+    /// Block `number` of `chain`: as first read during this check, or read again (`fresh`: a
+    /// wait for a block being built ends when it is committed).
+    async fn get(
+        &self,
+        edges: &Edges,
+        chain: u64,
+        number: u64,
+        fresh: bool,
+    ) -> Result<Option<std::sync::Arc<Committed>>, String> {
+        if !fresh && let Some(b) = self.0.lock().get(&(chain, number)) {
+            return Ok(b.clone());
+        }
+        let b = edges
+            .state
+            .block_by_number(chain, number)
+            .await
+            .map_err(|e| format!("reading block {number} of chain {chain}: {e}"))?
+            .map(|block| std::sync::Arc::new(Committed { block, logs: Default::default() }));
+        self.0.lock().insert((chain, number), b.clone());
+        Ok(b)
+    }
 }
 
 /// [`check_txs`] for one tx's `logs`, after the block's logs `before`.
@@ -441,6 +516,7 @@ async fn check_logs(
     rules: &InteropConfig,
     exec_timestamp: u64,
     within: Within<'_>,
+    blocks: &Blocks,
     before: &[Log],
     logs: &[Log],
 ) -> Vec<MessageCheck> {
@@ -462,7 +538,7 @@ async fn check_logs(
                     (validate_in_block(exec_timestamp, &m, &before).err(), None)
                 } else {
                     let me = Dep { exec_pos, init_chain: 0, init_index: m.id.log_index };
-                    match validate(edges, rules, exec_timestamp, &m, &within, me).await {
+                    match validate(edges, rules, exec_timestamp, &m, &within, blocks, me).await {
                         Ok(Some(open)) => (None, Some(Dep { exec_pos, init_chain: open, init_index: m.id.log_index })),
                         Ok(None) => (None, None),
                         Err(e) => (Some(e), None),
@@ -502,6 +578,7 @@ async fn validate(
     exec_timestamp: u64,
     m: &ExecutingMessage,
     within: &Within<'_>,
+    blocks: &Blocks,
     me: Dep,
 ) -> Result<Option<u64>, String> {
     let Identifier { block_number, log_index, timestamp, chain_id, .. } = m.id;
@@ -519,16 +596,12 @@ async fn validate(
         ));
     }
     let me = Dep { init_chain: chain, ..me };
-    let mut waiting = false;
+    let (mut waiting, mut reread) = (false, false);
     let deadline = tokio::time::Instant::now() + within.open.map_or(std::time::Duration::ZERO, |o| o.wait);
     let block = loop {
         // Registered before the state is read, so no change between the read and the wait is lost.
         let changed = within.open.map(|o| o.changed.notified());
-        let block = edges
-            .state
-            .block_by_number(chain, block_number)
-            .await
-            .map_err(|e| format!("reading block {block_number} of chain {chain}: {e}"))?;
+        let block = blocks.get(edges, chain, block_number, waiting || reread).await?;
         let open = match (block, within.open) {
             (Some(b), _) => break b,
             (None, Some(open)) if timestamp == exec_timestamp => open,
@@ -536,27 +609,34 @@ async fn validate(
                 return Err(format!("block {block_number} of chain {chain} is not known (sealed and committed)"));
             }
         };
-        // Not committed: at the same timestamp, a block another builder of this process has open.
-        let builds: Vec<OpenBuild> =
-            open.at(timestamp).into_iter().filter(|b| b.chain == chain && b.number == block_number).collect();
+        // Not committed: at the same timestamp, a block open in this process or one it follows.
         let unwait = |waiting: bool| {
             if let (true, Some(job)) = (waiting, within.job) {
                 open.remove_dep(within.chain, job, me);
             }
         };
-        let [build] = builds.as_slice() else {
-            unwait(waiting);
-            return Err(match builds.len() {
-                0 => format!("block {block_number} of chain {chain} is neither committed nor being built"),
-                n => format!(
+        let so_far = match open.lookup(chain, block_number, timestamp, log_index) {
+            // Read before this include's other messages: it may have been sealed since.
+            Lookup::None if !reread => {
+                reread = true;
+                continue;
+            }
+            Lookup::None => {
+                unwait(waiting);
+                return Err(format!("block {block_number} of chain {chain} is neither committed nor being built"));
+            }
+            Lookup::Ambiguous(n) => {
+                unwait(waiting);
+                return Err(format!(
                     "chain {chain} has {n} open blocks at height {block_number}: which one is meant is ambiguous"
-                ),
-            });
+                ));
+            }
+            Lookup::Log(log) => {
+                unwait(waiting);
+                return matches(&log, m).map(|()| Some(chain));
+            }
+            Lookup::NotYet(n) => n,
         };
-        if let Some(log) = build.logs.get(log_index as usize) {
-            unwait(waiting);
-            return matches(log, m).map(|()| Some(chain));
-        }
         // Not included yet: wait for it (bounded), counting the edge in everyone's cycle checks
         // meanwhile; if it would close a cycle with another block's waits, it never can come.
         if !waiting {
@@ -585,7 +665,7 @@ async fn validate(
             return Err(format!(
                 "log {log_index} of chain {chain}'s open block {block_number} was not included within {} ms ({} logs so far)",
                 open.wait.as_millis(),
-                build.logs.len()
+                so_far
             ));
         }
     };
@@ -594,25 +674,21 @@ async fn validate(
     }
     // The activation block's logs (and earlier ones) are not initiating messages.
     if rules.activation > 0 && block_number > 0 {
-        let parent = edges
-            .state
-            .block_by_number(chain, block_number - 1)
-            .await
-            .map_err(|e| format!("reading block {} of chain {chain}: {e}", block_number - 1))?;
-        if parent.is_none_or(|p| p.header.timestamp < rules.activation) {
+        let parent = blocks.get(edges, chain, block_number - 1, false).await?;
+        if parent.is_none_or(|p| p.block.header.timestamp < rules.activation) {
             return Err(format!(
                 "initiated in or before chain {chain}'s interop activation block (block {block_number}, activation at {})",
                 rules.activation
             ));
         }
     }
-    if block.header.timestamp != timestamp {
+    if block.block.header.timestamp != timestamp {
         return Err(format!(
             "timestamp {timestamp} is not block {block_number}'s ({}) on chain {chain}",
-            block.header.timestamp
+            block.block.header.timestamp
         ));
     }
-    let logs: Vec<Log> = block.receipts.iter().flat_map(|raw| receipt_logs(raw)).collect();
+    let logs = block.logs();
     let log = logs.get(log_index as usize).ok_or_else(|| {
         format!("block {block_number} of chain {chain} has {} logs: there is no log {log_index}", logs.len())
     })?;

@@ -358,7 +358,12 @@ fn interop_latency(pa: &Proc, pb: &Proc, where_: &str) -> eyre::Result<Vec<(Stri
 /// then `n` `validateMessage`s of the other's messages (again one include each, every message
 /// checked against the other open block), then seal. Txs are signed and pooled outside the
 /// timings. Rows: ms for each phase and µs per message over the whole pair.
-fn interop_throughput(pa: &Proc, pb: &Proc, where_: &str, n: u64) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
+fn interop_throughput(
+    pa: &Proc,
+    pb: &Proc,
+    where_: &str,
+    n: u64,
+) -> eyre::Result<Vec<(String, f64, f64, &'static str)>> {
     let messenger = opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER;
     let inbox = opseq_primitives::interop::CROSS_L2_INBOX;
     // One sender per tx (a pool holds at most 64 per sender): `--dev.accounts` ≥ 4n.
@@ -397,7 +402,12 @@ fn interop_throughput(pa: &Proc, pb: &Proc, where_: &str, n: u64) -> eyre::Resul
     // The pool's order is the fee's, then arrival: log i is not the i-th signed message, so
     // identifiers come from the include results.
     // The executing txs: the other chain's message at log i (its deposit has no logs).
-    let execs = |r: &Value, block: &Value, from: &str, k: &[PrivateKeySigner], chain: u64| -> eyre::Result<Vec<String>> {
+    let execs = |r: &Value,
+                 block: &Value,
+                 from: &str,
+                 k: &[PrivateKeySigner],
+                 chain: u64|
+     -> eyre::Result<Vec<String>> {
         let added = r["included"].as_array().cloned().unwrap_or_default();
         eyre::ensure!(added.len() as u64 == n, "{} of {n} initiating txs included", added.len());
         added
@@ -457,9 +467,19 @@ fn interop_throughput(pa: &Proc, pb: &Proc, where_: &str, n: u64) -> eyre::Resul
     );
     Ok(vec![
         (format!("{where_}: {n} messages each way, both initiating includes"), f64::NAN, ms(t_init), "ms"),
-        (format!("{where_}: {n} messages each way, both executing includes (every message checked)"), f64::NAN, ms(t_exec), "ms"),
+        (
+            format!("{where_}: {n} messages each way, both executing includes (every message checked)"),
+            f64::NAN,
+            ms(t_exec),
+            "ms",
+        ),
         (format!("{where_}: {n} messages each way, both seals"), f64::NAN, ms(t_seal), "ms"),
-        (format!("{where_}: {n} messages each way, per message (whole pair)"), f64::NAN, total.as_secs_f64() * 1e6 / (2 * n) as f64, "µs"),
+        (
+            format!("{where_}: {n} messages each way, per message (whole pair)"),
+            f64::NAN,
+            total.as_secs_f64() * 1e6 / (2 * n) as f64,
+            "µs",
+        ),
     ])
 }
 
