@@ -484,7 +484,10 @@ impl Committed {
 /// The initiating blocks one [`check_txs`] read (a block pair with many messages reads each
 /// block once, not once per message).
 #[derive(Debug, Default)]
-struct Blocks(parking_lot::Mutex<std::collections::HashMap<(u64, u64), Option<std::sync::Arc<Committed>>>>);
+struct Blocks(parking_lot::Mutex<std::collections::HashMap<(u64, u64), Read>>);
+
+/// A block read: committed, or not (yet).
+type Read = Option<std::sync::Arc<Committed>>;
 
 impl Blocks {
     /// Block `number` of `chain`: as first read during this check, or read again (`fresh`: a
@@ -495,7 +498,7 @@ impl Blocks {
         chain: u64,
         number: u64,
         fresh: bool,
-    ) -> Result<Option<std::sync::Arc<Committed>>, String> {
+    ) -> Result<Read, String> {
         if !fresh && let Some(b) = self.0.lock().get(&(chain, number)) {
             return Ok(b.clone());
         }
