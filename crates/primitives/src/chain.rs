@@ -53,6 +53,10 @@ pub struct InteropConfig {
     /// from genesis, else the first block at or after it carries the upgrade deposits.
     #[serde(default)]
     pub activation: u64,
+    /// Builder policy: keep committed blocks found to hold an invalid executing message (for
+    /// tests of verifiers' replacement) instead of replacing them with deposit-only blocks.
+    #[serde(default)]
+    pub keep_invalid: bool,
 }
 
 /// The L1 system-config values an OP Stack L2's L1-info deposit carries (OP specs
@@ -113,6 +117,7 @@ impl DevnetConfig {
                 dependency_set: vec![901, 902],
                 expiry_window: crate::interop::EXPIRY_WINDOW,
                 activation: 0,
+                keep_invalid: false,
             }),
         };
         Self { chains: vec![l1, l2(901), l2(902)] }

@@ -104,6 +104,22 @@ pub enum Shred {
         /// Every edge from this block into other blocks open at its timestamp.
         deps: Vec<ShredDep>,
     },
+    /// A committed block was replaced at its height (interop: a block with an invalid executing
+    /// message gives way to a deposit-only block with the same attributes, and its descendants
+    /// go; OP specs `interop/derivation.md`).
+    #[serde(rename_all = "camelCase")]
+    Reorged {
+        /// Chain.
+        chain_id: ChainId,
+        /// The height replaced.
+        block_number: u64,
+        /// The block that is no longer canonical.
+        old_hash: B256,
+        /// The block now at that height.
+        new_hash: B256,
+        /// Why.
+        reason: String,
+    },
     /// An open build job left the open set: sealed (`lost` false: its block is in the store), or
     /// cancelled or closed (`lost`: every log it had is gone).
     #[serde(rename_all = "camelCase")]
@@ -129,6 +145,7 @@ impl Shred {
             | Self::RolledBack { chain_id, .. }
             | Self::Sealed { chain_id, .. }
             | Self::Cancelled { chain_id, .. }
+            | Self::Reorged { chain_id, .. }
             | Self::BuildView { chain_id, .. }
             | Self::BuildEnded { chain_id, .. } => *chain_id,
         }

@@ -254,6 +254,14 @@ pub fn shred_to_wire(s: &Shred) -> v1::Shred {
                     .collect(),
             }),
         ),
+        Shred::Reorged { block_number, old_hash, new_hash, reason, .. } => (
+            *block_number,
+            Event::Reorged(v1::Reorged {
+                old_hash: old_hash.to_vec(),
+                new_hash: new_hash.to_vec(),
+                reason: reason.clone(),
+            }),
+        ),
         Shred::BuildEnded { block_number, build_id, timestamp, lost, .. } => (
             *block_number,
             Event::BuildEnded(v1::BuildEnded { build_id: build_id.clone(), timestamp: *timestamp, lost: *lost }),
@@ -292,6 +300,13 @@ pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
                 .iter()
                 .map(|d| ShredDep { exec_log_index: d.exec_log_index, chain_id: d.chain_id, log_index: d.log_index })
                 .collect(),
+        },
+        Event::Reorged(r) => Shred::Reorged {
+            chain_id,
+            block_number,
+            old_hash: b256(&r.old_hash)?,
+            new_hash: b256(&r.new_hash)?,
+            reason: r.reason.clone(),
         },
         Event::BuildEnded(e) => Shred::BuildEnded {
             chain_id,
@@ -393,6 +408,14 @@ mod tests {
             lost: true,
         };
         assert_eq!(shred_from_wire(&shred_to_wire(&ended)).unwrap(), ended);
+        let reorged = Shred::Reorged {
+            chain_id: 902,
+            block_number: 8,
+            old_hash: B256::repeat_byte(8),
+            new_hash: B256::repeat_byte(9),
+            reason: "invalid executing message".into(),
+        };
+        assert_eq!(shred_from_wire(&shred_to_wire(&reorged)).unwrap(), reorged);
         assert!(b256(&[1, 2]).is_err());
     }
 }

@@ -72,6 +72,7 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_INTEROP_EXPIRY_WINDOW, value: {{ $v.chains.interopExpiryWindow | quote }} }
 - { name: OPSEQ_INTEROP_TIME, value: {{ $v.chains.interopTime | quote }} }
 - { name: OPSEQ_INTEROP_AUTORELAY, value: {{ $v.chains.interopAutorelay | quote }} }
+- { name: OPSEQ_INTEROP_KEEP_INVALID, value: {{ $v.chains.interopKeepInvalid | quote }} }
 {{- with $v.chains.fork.l1Url }}
 - { name: OPSEQ_FORK_L1_URL, value: {{ . | quote }} }
 {{- end }}

@@ -91,7 +91,12 @@ impl actix::StreamHandler<Result<crate::interop::Truncated, tokio_stream::wrappe
         ctx: &mut Context<Self>,
     ) {
         match t {
-            Ok(t) if t.chain != self.builder.config().chain_id => ctx.notify(crate::jobs::Cascade(t)),
+            Ok(t) if t.chain != self.builder.config().chain_id => {
+                // Committed blocks may have executed the lost logs too: the next build checks
+                // them all again.
+                self.seen.lock().clear();
+                ctx.notify(crate::jobs::Cascade(t));
+            }
             Ok(_) => {}
             Err(e) => warn!(target: "opseq::builder::chain", error = %e, "missed rollback notices of other chains"),
         }
@@ -121,6 +126,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
         let edges = self.edges.clone();
         let interval = self.interval;
         let seen = Arc::clone(&self.seen);
+        let open = Arc::clone(&self.open);
         // `wait` holds the mailbox: one build at a time per chain.
         ctx.wait(
             async move {
@@ -132,7 +138,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
                     parent = follow_l1(&edges, chain, l1, parent).await?;
                 }
                 if let Some(rules) = &config.interop {
-                    parent = follow_messages(&edges, rules, chain, &seen, parent).await?;
+                    parent = follow_messages(&builder, &edges, rules, &open, &seen, parent).await?;
                 }
                 let wait = match interval {
                     // A test-chosen interval counts from the last build, not from timestamps.
@@ -188,6 +194,7 @@ impl Handler<MineNow> for ChainBuilderActor {
         let builder = Arc::clone(&self.builder);
         let edges = self.edges.clone();
         let seen = Arc::clone(&self.seen);
+        let open = Arc::clone(&self.open);
         actix::AtomicResponse::new(Box::pin(
             async move {
                 let chain = builder.config().chain_id;
@@ -198,7 +205,7 @@ impl Handler<MineNow> for ChainBuilderActor {
                     .await?
                     .ok_or_else(|| OpseqError::transient("head block missing"))?;
                 if let Some(rules) = &builder.config().interop {
-                    parent = follow_messages(&edges, rules, chain, &seen, parent).await?;
+                    parent = follow_messages(&builder, &edges, rules, &open, &seen, parent).await?;
                 }
                 build_block(&builder, &edges, &parent).await
             }
@@ -247,18 +254,26 @@ pub(crate) async fn follow_l1(
 /// the dependency set reorged.
 const MESSAGE_LOOKBACK: u64 = 64;
 
-/// Interop, before a scheduled build: if another chain of the dependency set reorged since the
-/// last look (or at the first look), checks the executing messages of this chain's last
-/// [`MESSAGE_LOOKBACK`] blocks again; a block with one that is no longer valid (its initiating
-/// log was reorged out) is replaced: the chain rewinds to the block before it, whose txs go back
-/// to the pool (where an invalid message leaves them out again). Returns the block to build on.
+/// Interop, before a scheduled build: checks the executing messages of this chain's recent
+/// blocks again — every one of the last [`MESSAGE_LOOKBACK`] after another chain of the
+/// dependency set reorged, or an open block of another chain lost logs (and at the first look),
+/// else only the blocks committed since the last look. A message is invalid when its initiating
+/// log is not in the canonical chain (nor in a block open at its timestamp), or when the blocks
+/// at one timestamp execute each other's logs in a cycle. The oldest block with an invalid one
+/// is replaced, unless the policy keeps it (`keep_invalid`): the chain rewinds to its parent
+/// (the txs of the blocks dropped go back to the pool, where an invalid message leaves them out
+/// again) and a deposit-only block with its attributes (timestamp, L1 origin) takes its place,
+/// as derivation would do (OP specs `interop/derivation.md`); a `Reorged` shred says so. Returns
+/// the block to build on.
 pub(crate) async fn follow_messages(
+    builder: &Arc<BlockBuilder>,
     edges: &Edges,
     rules: &opseq_primitives::InteropConfig,
-    chain: ChainId,
+    open: &crate::interop::OpenBuilds,
     seen: &parking_lot::Mutex<HashMap<ChainId, BlockRef>>,
     head: SealedBlock,
 ) -> Result<SealedBlock, OpseqError> {
+    let chain = builder.config().chain_id;
     let mut reorged = false;
     for &other in rules.dependency_set.iter().filter(|c| **c != chain) {
         let now = edges.state.head(other).await?;
@@ -268,33 +283,80 @@ pub(crate) async fn follow_messages(
             Some(b) => edges.state.block_by_number(other, b.number).await?.is_none_or(|x| x.hash != b.hash),
         };
     }
-    if !reorged {
-        return Ok(head);
-    }
+    let own = BlockRef { number: head.header.number, hash: head.hash };
+    let depth = match seen.lock().insert(chain, own) {
+        _ if reorged => MESSAGE_LOOKBACK,
+        None => MESSAGE_LOOKBACK,
+        Some(b) if b == own => 0,
+        Some(b) if b.number < own.number => (own.number - b.number).min(MESSAGE_LOOKBACK),
+        Some(_) => MESSAGE_LOOKBACK,
+    };
     let mut first_bad = None;
     let mut block = head.clone();
-    for _ in 0..MESSAGE_LOOKBACK {
-        let logs: Vec<Vec<alloy_primitives::Log>> =
-            block.receipts.iter().map(|r| crate::interop::receipt_logs(r)).collect();
-        let txs: Vec<&[alloy_primitives::Log]> = logs.iter().map(Vec::as_slice).collect();
-        let within = crate::interop::Within { chain, number: block.header.number, open: None, job: None };
-        let checks = crate::interop::check_txs(edges, rules, block.header.timestamp, within, &txs, |_| true).await;
-        if checks.iter().flatten().any(|c| c.invalid.is_some()) {
-            first_bad = Some(block.header.number);
+    for _ in 0..depth {
+        if block.header.number == 0 {
+            break;
         }
-        let Some(n) = block.header.number.checked_sub(1) else { break };
-        match edges.state.block_by_number(chain, n).await? {
+        if let Some(reason) = invalid_in(edges, rules, open, chain, &block).await {
+            first_bad = Some((block.clone(), reason));
+        }
+        match edges.state.block_by_number(chain, block.header.number - 1).await? {
             Some(b) => block = b,
             None => break,
         }
     }
-    let Some(bad) = first_bad else { return Ok(head) };
-    let target =
-        edges.state.block_by_number(chain, bad - 1).await?.ok_or_else(|| OpseqError::transient("L2 block missing"))?;
-    let removed = edges.state.set_head(chain, target.hash).await?;
-    warn!(target: "opseq::builder::chain", chain_id = chain, invalid = bad, reorged_out = removed.len(), "an executing message's initiating log was reorged out: replacing the block");
+    let Some((bad, reason)) = first_bad else { return Ok(head) };
+    if rules.keep_invalid {
+        warn!(target: "opseq::builder::chain", chain_id = chain, number = bad.header.number, %reason, "a block holds an invalid executing message: kept (--interop.keep-invalid)");
+        return Ok(head);
+    }
+    let parent = edges
+        .state
+        .block_by_hash(chain, bad.header.parent_hash)
+        .await?
+        .ok_or_else(|| OpseqError::transient("L2 block missing"))?;
+    let removed = edges.state.set_head(chain, parent.hash).await?;
     reinject(edges, chain, &removed).await;
-    Ok(target)
+    let opts = crate::jobs::OpenOpts {
+        parent: Some(parent.hash),
+        l1_origin: bad.l1_origin.map(|o| o.hash),
+        timestamp: Some(bad.header.timestamp),
+        ..Default::default()
+    };
+    let replacement = crate::jobs::deposit_only(builder, edges, opts).await?;
+    warn!(target: "opseq::builder::chain", chain_id = chain, number = bad.header.number, invalid = %bad.hash, replacement = %replacement.hash, dropped = removed.len(), %reason, "a block held an invalid executing message: replaced by a deposit-only block");
+    let _ = edges
+        .shreds
+        .publish(Shred::Reorged {
+            chain_id: chain,
+            block_number: bad.header.number,
+            old_hash: bad.hash,
+            new_hash: replacement.hash,
+            reason: format!("invalid executing message: {reason}"),
+        })
+        .await;
+    seen.lock().insert(chain, BlockRef { number: replacement.header.number, hash: replacement.hash });
+    Ok(replacement)
+}
+
+/// Why a committed block of `chain` is invalid (its first invalid executing message, or a
+/// cycle in the log graph of the blocks at its timestamp), if it is.
+async fn invalid_in(
+    edges: &Edges,
+    rules: &opseq_primitives::InteropConfig,
+    open: &crate::interop::OpenBuilds,
+    chain: ChainId,
+    block: &SealedBlock,
+) -> Option<String> {
+    let logs: Vec<Vec<alloy_primitives::Log>> =
+        block.receipts.iter().map(|r| crate::interop::receipt_logs(r)).collect();
+    let txs: Vec<&[alloy_primitives::Log]> = logs.iter().map(Vec::as_slice).collect();
+    let within = crate::interop::Within { chain, number: block.header.number, open: Some(open), job: None };
+    let checks = crate::interop::check_txs(edges, rules, block.header.timestamp, within, &txs, |_| true).await;
+    if let Some(r) = checks.iter().flatten().find_map(|c| c.invalid.clone()) {
+        return Some(r);
+    }
+    crate::interop::committed_cycle(edges, chain, block, &logs).await
 }
 
 fn unix_now() -> u64 {

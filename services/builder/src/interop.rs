@@ -425,6 +425,68 @@ pub fn closes_cycle(builds: &[OpenBuild], exec_chain: u64, exec_pos: usize, init
     reach.get(&init_chain).is_some_and(|r| *r <= init_index as usize)
 }
 
+/// A cycle in the log graph of committed blocks at `block`'s timestamp that passes through a
+/// message `block` executes (its `logs`: each tx's), if there is one: the blocks of other chains
+/// at that timestamp it executes logs of are read, and theirs in turn (each block's logs in
+/// order, and the executing edges between them; interop.md §2).
+pub async fn committed_cycle(
+    edges: &Edges,
+    chain: u64,
+    block: &opseq_primitives::SealedBlock,
+    logs: &[Vec<Log>],
+) -> Option<String> {
+    let ts = block.header.timestamp;
+    // Same-timestamp edges out of a block's logs, with the initiating block's number.
+    let edges_of = |c: u64, logs: &mut dyn Iterator<Item = &Log>| -> Vec<(Dep, u64)> {
+        logs.enumerate()
+            .filter_map(|(pos, l)| {
+                let m = executing_message(l)?.ok()?;
+                let init = u64::try_from(m.id.chain_id).ok().filter(|i| *i != c)?;
+                (m.id.timestamp == ts)
+                    .then_some((Dep { exec_pos: pos, init_chain: init, init_index: m.id.log_index }, m.id.block_number))
+            })
+            .collect()
+    };
+    let mine = edges_of(chain, &mut logs.iter().flatten());
+    if mine.is_empty() {
+        return None;
+    }
+    let mut graph = vec![OpenBuild {
+        chain,
+        job: String::new(),
+        number: block.header.number,
+        timestamp: ts,
+        logs: vec![],
+        deps: mine.iter().map(|(d, _)| *d).collect(),
+    }];
+    let mut queue: Vec<(u64, u64)> = mine.iter().map(|(d, n)| (d.init_chain, *n)).collect();
+    while let Some((c, n)) = queue.pop() {
+        if graph.iter().any(|b| b.chain == c) {
+            continue;
+        }
+        let Ok(Some(b)) = edges.state.block_by_number(c, n).await else { continue };
+        if b.header.timestamp != ts {
+            continue;
+        }
+        let theirs = edges_of(c, &mut b.receipts.iter().flat_map(|r| receipt_logs(r)).collect::<Vec<_>>().iter());
+        queue.extend(theirs.iter().map(|(d, n)| (d.init_chain, *n)));
+        graph.push(OpenBuild {
+            chain: c,
+            job: String::new(),
+            number: n,
+            timestamp: ts,
+            logs: vec![],
+            deps: theirs.iter().map(|(d, _)| *d).collect(),
+        });
+    }
+    mine.iter().find(|(d, _)| closes_cycle(&graph, chain, d.exec_pos, d.init_chain, d.init_index)).map(|(d, n)| {
+        format!(
+            "cycle: log {} of chain {}'s block {n} at timestamp {ts} depends on this block's log {}, which executes it",
+            d.init_index, d.init_chain, d.exec_pos
+        )
+    })
+}
+
 /// The block whose txs' messages are checked: its chain and number, and who builds it.
 #[derive(Debug, Clone, Copy)]
 pub struct Within<'a> {
@@ -492,13 +554,7 @@ type Read = Option<std::sync::Arc<Committed>>;
 impl Blocks {
     /// Block `number` of `chain`: as first read during this check, or read again (`fresh`: a
     /// wait for a block being built ends when it is committed).
-    async fn get(
-        &self,
-        edges: &Edges,
-        chain: u64,
-        number: u64,
-        fresh: bool,
-    ) -> Result<Read, String> {
+    async fn get(&self, edges: &Edges, chain: u64, number: u64, fresh: bool) -> Result<Read, String> {
         if !fresh && let Some(b) = self.0.lock().get(&(chain, number)) {
             return Ok(b.clone());
         }

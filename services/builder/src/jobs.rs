@@ -875,6 +875,24 @@ async fn cut_back(
     Ok(())
 }
 
+/// Builds, seals and commits the deposit-only block `opts` describes (a replacement).
+pub(crate) async fn deposit_only(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    opts: OpenOpts,
+) -> Result<SealedBlock, OpseqError> {
+    let edge = |e: ControlError| match e {
+        ControlError::Edge(e) => e,
+        other => OpseqError::fatal(other.to_string()),
+    };
+    let id = format!("replacement-{}", builder.config().chain_id);
+    let mut job = open_job(builder, edges, id, opts).await.map_err(edge)?;
+    match seal_job(builder, edges, &mut job, true).await.map_err(edge)? {
+        Reply::Sealed { block, .. } => Ok(block),
+        _ => Err(OpseqError::fatal("sealing answered something else than a block")),
+    }
+}
+
 /// The job's execution, running it (the deposit-only block) if nothing was included yet.
 async fn ensure_executed(
     builder: &Arc<opseq_executor::BlockBuilder>,

@@ -120,6 +120,12 @@ pub struct ChainArgs {
     /// as supersim's `--interop.autorelay`.
     #[arg(long = "interop.autorelay", env = "OPSEQ_INTEROP_AUTORELAY", default_value_t = false)]
     pub interop_autorelay: bool,
+    /// Keep committed blocks found to hold an invalid executing message (forced in, or whose
+    /// initiating log left the canonical chain), for tests of verifiers' replacement. By default
+    /// the next build replaces such a block with a deposit-only block with its attributes, as
+    /// derivation would.
+    #[arg(long = "interop.keep-invalid", env = "OPSEQ_INTEROP_KEEP_INVALID", default_value_t = false)]
+    pub interop_keep_invalid: bool,
     /// What a committed block or an accepted tx survives once acknowledged: `os` — a crash of
     /// the process (written to the kernel, one write(2) to the commit log); `fsync` — a crash of
     /// the machine (fdatasync per commit; ≈0.25 ms more per block here).

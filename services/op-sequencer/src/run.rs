@@ -123,6 +123,7 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         if let Some(i) = &mut chain.interop {
             i.expiry_window = c.interop_expiry_window;
             i.activation = c.interop_time;
+            i.keep_invalid = c.interop_keep_invalid;
         }
     }
     Ok((devnet, None))

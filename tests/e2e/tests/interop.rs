@@ -298,14 +298,156 @@ fn a_block_whose_initiating_log_was_reorged_out_is_replaced() -> eyre::Result<()
     let sibling = node.control(901, "test_seal", json!([job]))?;
     assert_eq!(sibling["reorgedOut"], json!([block["hash"]]), "{sibling}");
 
-    // 902's next build replaces its block 1; the executing tx, checked again, stays out.
+    // 902's next build replaces its block 1 by a deposit-only block with its attributes, says
+    // so on the bus, and builds block 2 on it; the executing tx, checked again, stays out.
+    let rt = tokio::runtime::Runtime::new()?;
+    let bus = {
+        let _in = rt.enter();
+        opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().expect("grpc")))
+            .map_err(|e| eyre::eyre!(e))?
+    };
+    let mut shreds = rt.block_on(opseq_interfaces::ShredBus::subscribe(&bus, Some(902))).map_err(|e| eyre::eyre!(e))?;
     node.rpc(902, "evm_mine", json!([]))?;
     let now = node.rpc(902, "eth_getBlockByNumber", json!(["0x1", false]))?;
     assert_ne!(now["hash"], executed["hash"], "block 1 was replaced");
-    let txs = now["transactions"].as_array().cloned().unwrap_or_default();
-    assert!(!txs.contains(&r["hash"]), "without the executing tx: {now}");
-    assert_eq!(node.head(902)?, 1);
+    assert_eq!(now["timestamp"], executed["timestamp"], "with the same timestamp");
+    assert_eq!(now["transactions"].as_array().map(Vec::len), Some(1), "deposit-only: {now}");
+    assert_eq!(now["transactions"][0], executed["transactions"][0], "the same L1-info deposit (same L1 origin)");
+    assert_eq!(node.head(902)?, 2, "and the next block built on it");
     assert!(node.rpc(902, "eth_getTransactionByHash", json!([r["hash"]]))?.is_null(), "the tx is nowhere in the chain");
+    let reorged = rt.block_on(async {
+        use futures::StreamExt;
+        while let Ok(Some(s)) = tokio::time::timeout(std::time::Duration::from_secs(5), shreds.next()).await {
+            if let opseq_primitives::Shred::Reorged { block_number, old_hash, new_hash, reason, .. } = s {
+                return Some((block_number, old_hash, new_hash, reason));
+            }
+        }
+        None
+    });
+    let (number, old, new, reason) = reorged.ok_or_else(|| eyre::eyre!("no Reorged shred"))?;
+    assert_eq!((number, json!(old), json!(new)), (1, executed["hash"].clone(), now["hash"].clone()));
+    assert!(reason.contains("block 1 of chain 901 has 0 logs: there is no log 0"), "{reason}");
+    Ok(())
+}
+
+/// Scenarios 3 and 5 forced, and the keep policy: a block forced in with an invalid executing
+/// message, and two blocks at one timestamp that execute each other's logs in a cycle (each
+/// message valid alone, the pair cyclic), are replaced by deposit-only blocks at the next
+/// builds; with `--interop.keep-invalid` they stay for a verifier to replace.
+#[test]
+fn forced_invalid_blocks_are_replaced_unless_kept() -> eyre::Result<()> {
+    for keep in [false, true] {
+        let (_dir, node) = node(if keep { &["--interop.keep-invalid"][..] } else { &[][..] })?;
+        let (k0, k1) = (key(KEY0), key(KEY1));
+        // A cycle at one timestamp: 901's log 0 executes 902's log 1, 902's log 0 executes
+        // 901's log 1 (both forced: the include refuses the second as a cycle).
+        let (a, b) = open_pair(&node)?;
+        let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
+        let hash = |chain: u64, job: &Value, k: &PrivateKeySigner, nonce: u64, to: u64| -> eyre::Result<String> {
+            // The hash of the message `k` sends from `chain` with this nonce, from a dry run.
+            let dry = node.control(chain, "test_open", json!([]))?["jobId"].clone();
+            let data = send_message_data(to, "0x0d")?;
+            let mut raws = vec![];
+            for n in 0..=nonce {
+                raws.push(call_tx(k, chain, n, MESSENGER, &data, None)?);
+            }
+            let mut last = Value::Null;
+            for raw in raws {
+                last = node.control(chain, "test_includeRaw", json!([dry, raw]))?;
+            }
+            node.control(chain, "test_cancel", json!([dry]))?;
+            let _ = job;
+            Ok(message_of(&last["logs"][0])?.1)
+        };
+        // 901: log 0 = exec of 902's log 1 (k1's message from 902), log 1 = k0's message.
+        let y_hash = hash(902, &jb, &k1, 0, 901)?;
+        let x_hash = hash(901, &ja, &k0, 0, 902)?;
+        let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
+        let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x385"});
+        let k2 = key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+        let r = node.control(
+            901,
+            "test_includeRaw",
+            json!([ja, validate_tx_on(&node, 901, &k2, 0, &y_id, &y_hash)?, {"force": true}]),
+        )?;
+        assert_eq!(r["executingMessages"][0]["valid"], false, "not there yet: forced {r}");
+        let data = send_message_data(902, "0x0d")?;
+        node.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+        node.control(
+            902,
+            "test_includeRaw",
+            json!([jb, validate_tx_on(&node, 902, &k2, 0, &x_id, &x_hash)?, {"force": true}]),
+        )?;
+        let data = send_message_data(901, "0x0d")?;
+        node.control(902, "test_includeRaw", json!([jb, call_tx(&k1, 902, 0, MESSENGER, &data, None)?]))?;
+        let sa = node.control(901, "test_seal", json!([ja]))?["block"].clone();
+        let sb = node.control(902, "test_seal", json!([jb]))?["block"].clone();
+        // Scenario 3 on 901's next block: an identifier with a wrong log index, forced.
+        let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
+        let bad_id = with(&x_id, "logIndex", json!("0x3e8"));
+        let r = node.control(
+            901,
+            "test_includeRaw",
+            json!([job, validate_tx_on(&node, 901, &k1, 0, &bad_id, &x_hash)?, {"force": true}]),
+        )?;
+        assert_eq!(r["executingMessages"][0]["valid"], false, "{r}");
+        let forced = node.control(901, "test_seal", json!([job]))?["block"].clone();
+
+        // The next builds of both chains.
+        node.rpc(901, "evm_mine", json!([]))?;
+        node.rpc(902, "evm_mine", json!([]))?;
+        let at = |chain: u64, n: &str| node.rpc(chain, "eth_getBlockByNumber", json!([n, false]));
+        if keep {
+            assert_eq!(at(901, "0x1")?["hash"], sa["hash"], "kept");
+            assert_eq!(at(902, "0x1")?["hash"], sb["hash"], "kept");
+            assert_eq!(at(901, "0x2")?["hash"], forced["hash"], "kept");
+            assert_eq!((node.head(901)?, node.head(902)?), (3, 2));
+            continue;
+        }
+        // The cycle: the oldest invalid block of each chain is replaced (901's block 1 takes
+        // the forced block 2 with it), each by its deposit-only sibling.
+        for (chain, sealed) in [(901u64, &sa), (902, &sb)] {
+            let now = at(chain, "0x1")?;
+            assert_ne!(now["hash"], sealed["hash"], "chain {chain}'s cyclic block replaced");
+            assert_eq!(now["transactions"].as_array().map(Vec::len), Some(1), "deposit-only: {now}");
+            assert_eq!(now["timestamp"], sealed["timestamp"]);
+            assert_eq!(node.head(chain)?, 2, "chain {chain}: the replacement, then the next block");
+        }
+        // 901's forced block 2 went with the replaced block 1. Its rebuilt block 2 took the
+        // reinjected txs from the pool, among them the execution of 902's message Y, valid
+        // then; 902's replacement invalidates it, and the next build replaces it in turn (the
+        // cascade to dependents). The chain then stands, without that tx.
+        assert_ne!(at(901, "0x2")?["hash"], forced["hash"]);
+        let mut last = Value::Null;
+        let mut stable = false;
+        for _ in 0..4 {
+            node.rpc(901, "evm_mine", json!([]))?;
+            let two = at(901, "0x2")?["hash"].clone();
+            stable = two == last;
+            if stable {
+                break;
+            }
+            last = two;
+        }
+        assert!(stable, "901 converges");
+        let exec_y = validate_tx_on(&node, 901, &k2, 0, &y_id, &y_hash)?;
+        let exec_y_hash = format!("{}", keccak256(alloy_primitives::hex::decode(exec_y.trim_start_matches("0x"))?));
+        assert!(node.rpc(901, "eth_getTransactionByHash", json!([exec_y_hash]))?.is_null(), "Y's execution is gone");
+        // Scenario 3 alone: a forced invalid block on a valid chain is replaced at the next build.
+        let job = node.control(901, "test_open", json!([]))?["jobId"].clone();
+        let nonce = hex_u64(&node.rpc(901, "eth_getTransactionCount", json!([k1.address(), "latest"]))?)?;
+        let r = node.control(
+            901,
+            "test_includeRaw",
+            json!([job, validate_tx_on(&node, 901, &k1, nonce, &bad_id, &x_hash)?, {"force": true}]),
+        )?;
+        assert_eq!(r["executingMessages"][0]["valid"], false, "{r}");
+        let forced = node.control(901, "test_seal", json!([job]))?["block"].clone();
+        node.rpc(901, "evm_mine", json!([]))?;
+        let now = node.rpc(901, "eth_getBlockByNumber", json!([forced["number"], false]))?;
+        assert_ne!(now["hash"], forced["hash"], "the forced block was replaced");
+        assert_eq!(now["transactions"].as_array().map(Vec::len), Some(1), "deposit-only: {now}");
+    }
     Ok(())
 }
 
@@ -788,5 +930,40 @@ fn a_cancel_in_one_builder_process_rolls_back_the_other_process_block() -> eyre:
     assert_eq!(rolled, Some(2), "B's RolledBack shred from the dependent tx's index");
     let sealed = pb.control(902, "test_seal", json!([jb]))?;
     assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
+    Ok(())
+}
+
+/// Scenario 6 with the dependent block already sealed: 902's block executed a log of 901's
+/// block open at its timestamp and was committed; while that block stays open the next 902
+/// build keeps it, but once 901's block is cancelled the next 902 build replaces it by a
+/// deposit-only block. In one process, and with the builders in two processes.
+#[test]
+fn a_committed_block_that_executed_a_cancelled_blocks_log_is_replaced() -> eyre::Result<()> {
+    let one = node(&[])?;
+    let two = split()?;
+    for (pa, pb) in [(&one.1, &one.1), (two.1.builder(), two.1.builder_b())] {
+        let (k0, k1) = (key(KEY0), key(KEY1));
+        let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
+        let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+        let data = send_message_data(902, "0x0e")?;
+        let x = pa.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+        let (_, x_hash) = message_of(&x["logs"][0])?;
+        let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
+        let r = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
+        assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
+        let sealed = pb.control(902, "test_seal", json!([jb]))?["block"].clone();
+        // 901's block is still open with the log: 902's next build keeps block 1.
+        pb.rpc(902, "evm_mine", json!([]))?;
+        assert_eq!(pb.rpc(902, "eth_getBlockByNumber", json!(["0x1", false]))?["hash"], sealed["hash"]);
+        pa.control(901, "test_cancel", json!([ja]))?;
+        // The cancel reaches 902's builder (across processes, over its shred stream) before
+        // its next build; give it a moment.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        pb.rpc(902, "evm_mine", json!([]))?;
+        let now = pb.rpc(902, "eth_getBlockByNumber", json!(["0x1", false]))?;
+        assert_ne!(now["hash"], sealed["hash"], "replaced after the cancel");
+        assert_eq!(now["transactions"].as_array().map(Vec::len), Some(1), "deposit-only: {now}");
+        assert!(pb.rpc(902, "eth_getTransactionByHash", json!([r["hash"]]))?.is_null(), "the dependent tx is gone");
+    }
     Ok(())
 }
