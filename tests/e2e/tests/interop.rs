@@ -225,6 +225,24 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
     let (code, msg) =
         node.control_err(902, "test_includeRaw", json!([job, validate_tx(&node, &k0, 3, &id, &msg_hash)?]))?;
     assert!(code == -38570 && msg.contains("expired"), "{msg}");
+    // Forced in anyway, and sealed: the next build replaces the oldest invalid block (the one
+    // with the forced identifiers, block 1) by a deposit-only block; the blocks after it go.
+    let expired = node.control(
+        902,
+        "test_includeRaw",
+        json!([job, validate_tx(&node, &k0, 3, &id, &msg_hash)?, {"force": true}]),
+    )?;
+    assert_eq!(expired["executingMessages"][0]["valid"], false, "{expired}");
+    let expired_block = node.control(902, "test_seal", json!([job]))?["block"].clone();
+    assert_eq!(node.head(902)?, 3);
+    node.rpc(902, "evm_mine", json!([]))?;
+    let one = node.rpc(902, "eth_getBlockByNumber", json!(["0x1", false]))?;
+    assert_eq!(one["transactions"].as_array().map(Vec::len), Some(1), "block 1 deposit-only: {one}");
+    assert_eq!(hex_u64(&one["timestamp"])?, init_ts + 2, "with the replaced block's timestamp");
+    let at = node.rpc(902, "eth_getBlockByNumber", json!([expired_block["number"], false]))?;
+    assert_ne!(at["hash"], expired_block["hash"], "the block with the expired message left the chain");
+    // Its txs went back to the pool: the next block (2, at init + 4) holds them, where the
+    // message is not expired.
     Ok(())
 }
 
