@@ -19,6 +19,10 @@ pub struct RpcRoutes {
     contexts: Arc<BTreeMap<ChainId, Arc<ChainRpc>>>,
     compat: Compat,
     jwt: Option<JwtSecret>,
+    /// The shred bus, for websocket subscribers (`GET /shreds`).
+    shreds: Arc<dyn opseq_interfaces::ShredBus>,
+    /// The devnet's chain ids.
+    chains: Vec<ChainId>,
 }
 
 /// Methods that need the JWT (the control namespace); the Ethereum namespaces are open, as
@@ -68,12 +72,15 @@ impl RpcRoutes {
             contexts: Arc::new(contexts.clone()),
             compat: Compat::new(contexts, &names),
             jwt,
+            shreds: Arc::clone(&edges.shreds),
+            chains: devnet.chain_ids(),
         }
     }
 
     fn routes(&self) -> String {
         let mut r: Vec<String> = self.modules.keys().map(|c| format!("/chains/{c}")).collect();
         r.push("/ (op-test-sequencer build_*)".into());
+        r.push("GET /shreds?chainId=&fromSeq= (websocket)".into());
         r.extend(self.compat.names().iter().map(|n| format!("/sequencers/{n}, /tx/{n}")));
         r.join(", ")
     }
@@ -269,6 +276,67 @@ async fn unknown_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest
     ))
 }
 
+/// `GET /shreds` query: which chain (all when absent) and where to resume (`fromSeq`, the first
+/// sequence number wanted; from now on when absent).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ShredQuery {
+    chain_id: Option<ChainId>,
+    from_seq: Option<u64>,
+}
+
+/// `GET /shreds`: the shred stream over a websocket, one JSON text message per shred,
+/// `{"seq": n, "shred": {"kind": …}}` (the JSON of [`opseq_primitives::Shred`]). Unauthenticated,
+/// as the Ethereum namespaces are. A bad query, an unknown chain or a `fromSeq` the bus no longer
+/// holds is refused before the upgrade, with a JSON error naming it.
+async fn shreds_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Payload) -> HttpResponse {
+    let bad = |status: actix_web::http::StatusCode, message: String| {
+        HttpResponse::build(status).json(error(Value::Null, -32602, &message))
+    };
+    let q = match web::Query::<ShredQuery>::from_query(req.query_string()) {
+        Ok(q) => q.into_inner(),
+        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, format!("bad /shreds query: {e}")),
+    };
+    if let Some(c) = q.chain_id.filter(|c| !routes.chains.contains(c)) {
+        return bad(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("unknown chain {c}: the devnet's chains are {:?}", routes.chains),
+        );
+    }
+    let mut stream = match routes.shreds.subscribe_from(q.chain_id, q.from_seq.unwrap_or(0)).await {
+        Ok(s) => s,
+        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let (response, mut session, mut incoming) = match actix_ws::handle(&req, body) {
+        Ok(x) => x,
+        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {e}")),
+    };
+    actix_web::rt::spawn(async move {
+        use futures::StreamExt;
+        loop {
+            tokio::select! {
+                next = stream.next() => {
+                    let Some((seq, shred)) = next else { break };
+                    if session.text(json!({"seq": seq, "shred": shred}).to_string()).await.is_err() {
+                        return;
+                    }
+                }
+                msg = incoming.next() => match msg {
+                    Some(Ok(actix_ws::Message::Ping(p))) => {
+                        if session.pong(&p).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+        let _ = session.close(None).await;
+    });
+    response
+}
+
 /// Mounts the JSON-RPC routes on an actix-web app.
 pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -278,6 +346,7 @@ pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/", web::post().to(root_route))
             .route("/sequencers/{id}", web::post().to(sequencer_route))
             .route("/tx/{id}", web::post().to(tx_route))
+            .route("/shreds", web::get().to(shreds_route))
             .default_service(web::to(unknown_route));
     }
 }

@@ -117,3 +117,56 @@ fn otlp_export_is_off_by_default_and_on_with_the_env_twin() -> eyre::Result<()> 
     assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
     Ok(())
 }
+
+/// The shred stream over a websocket (`GET /shreds`), read by a Python `websockets` client as a
+/// user script would: one JSON message per shred with its sequence number, this chain's only;
+/// a `fromSeq` the bus no longer holds, an unknown chain or a bad query are refused before the
+/// upgrade with the reason.
+#[test]
+fn shreds_stream_over_a_websocket() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let url = format!("ws://{}/shreds?chainId=901", node.http);
+    let py = peers().join("venv/bin/python");
+    let script = workspace().join("tests/e2e/py/shreds_ws.py");
+    let mut reader = std::process::Command::new(&py)
+        .arg(&script)
+        .args(["--url", &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut out = std::io::BufReader::new(reader.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line)?;
+    assert_eq!(line.trim(), "ready");
+    let raw = sign_transfer(KEY0, 901, 0, "0x000000000000000000000000000000000000dEaD", 1, 21_000, 100_000_000_000)?;
+    let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
+    node.rpc(902, "evm_mine", json!([]))?; // another chain's shreds are filtered out
+    node.rpc(901, "evm_mine", json!([]))?;
+    let mut rest = String::new();
+    out.read_to_string(&mut rest)?;
+    assert!(reader.wait()?.success(), "{rest}");
+    let msgs: Vec<serde_json::Value> = rest.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let kinds: Vec<&str> = msgs.iter().map(|m| m["shred"]["kind"].as_str().unwrap_or_default()).collect();
+    assert_eq!(kinds, ["txIncluded", "txIncluded", "sealed"], "{rest}");
+    assert!(msgs.iter().all(|m| m["shred"]["chainId"] == 901), "{rest}");
+    assert_eq!(msgs[1]["shred"]["txHash"], hash);
+    assert_eq!(msgs[1]["shred"]["index"], 1);
+    let head = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(msgs[2]["shred"]["blockHash"], head["hash"]);
+    let seqs: Vec<u64> = msgs.iter().map(|m| m["seq"].as_u64().unwrap_or_default()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+
+    // Refusals, before the upgrade.
+    for (query, status, reason) in [
+        ("chainId=7", 404, "unknown chain 7"),
+        ("fromSeq=abc", 400, "bad /shreds query"),
+        ("chainID=901", 400, "bad /shreds query"),
+        ("fromSeq=999999", 400, "was never published here"),
+    ] {
+        let url = format!("ws://{}/shreds?{query}", node.http);
+        let got = std::process::Command::new(&py).arg(&script).args(["--url", &url]).output()?;
+        let text = String::from_utf8_lossy(&got.stdout).to_string();
+        assert!(text.starts_with(&format!("refused {status}")) && text.contains(reason), "{query}: {text}");
+    }
+    Ok(())
+}
