@@ -479,7 +479,14 @@ impl ShredBus for GrpcShredBus {
             .into_inner();
         Ok(s.filter_map(|r| async move {
             let r = r.ok()?;
-            Some((r.seq, shred_from_wire(&r.shred?).ok()?))
+            match shred_from_wire(&r.shred?) {
+                Ok(s) => Some((r.seq, s)),
+                Err(e) => {
+                    // Skipped, not fatal: a newer peer may send kinds this build does not know.
+                    tracing::warn!(target: "opseq::clients", seq = r.seq, error = %e, "undecodable shred skipped");
+                    None
+                }
+            }
         })
         .boxed())
     }

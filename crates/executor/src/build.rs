@@ -88,6 +88,8 @@ pub struct IncludedTx {
     pub gas_used: u64,
     /// Its logs.
     pub logs: Vec<Log>,
+    /// Its EIP-2718 encoding.
+    pub raw: Bytes,
 }
 
 /// A candidate that was not included.
@@ -664,6 +666,7 @@ impl Accum {
             success: r.status(),
             gas_used: r.cumulative_gas_used() - prev,
             logs: r.logs().to_vec(),
+            raw: raw.clone(),
         };
         self.transactions.push(raw);
         self.tx_hashes.push(hash);

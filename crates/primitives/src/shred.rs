@@ -38,6 +38,20 @@ pub struct ShredDep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Shred {
+    /// A block was opened: the header it will have, but for what execution fills in (gas used,
+    /// roots, bloom). A build job's, or a scheduled build's (`build_id` `auto`).
+    #[serde(rename_all = "camelCase")]
+    Opened {
+        /// Chain.
+        chain_id: ChainId,
+        /// Number of the block being built.
+        block_number: u64,
+        /// The build job.
+        build_id: String,
+        /// The header template (parent hash, timestamp, gas limit, base fee, fee recipient,
+        /// prevRandao, extraData, parent beacon block root).
+        template: Box<alloy_consensus::Header>,
+    },
     /// A transaction was executed and included at `index` of block `block_number`.
     #[serde(rename_all = "camelCase")]
     TxIncluded {
@@ -51,6 +65,12 @@ pub enum Shred {
         tx_hash: B256,
         /// Whether it succeeded.
         success: bool,
+        /// Gas it used.
+        #[serde(default)]
+        gas_used: u64,
+        /// Its EIP-2718 encoding.
+        #[serde(default)]
+        raw: Bytes,
         /// Its logs.
         logs: Vec<ShredLog>,
     },
@@ -141,7 +161,8 @@ impl Shred {
     /// The chain the shred belongs to.
     pub const fn chain_id(&self) -> ChainId {
         match self {
-            Self::TxIncluded { chain_id, .. }
+            Self::Opened { chain_id, .. }
+            | Self::TxIncluded { chain_id, .. }
             | Self::RolledBack { chain_id, .. }
             | Self::Sealed { chain_id, .. }
             | Self::Cancelled { chain_id, .. }

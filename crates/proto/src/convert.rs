@@ -221,13 +221,22 @@ pub fn pool_event_from_wire(e: &v1::SubscribePoolEventsResponse) -> R<PoolEvent>
 pub fn shred_to_wire(s: &Shred) -> v1::Shred {
     use v1::shred::Event;
     let (block_number, event) = match s {
-        Shred::TxIncluded { block_number, index, tx_hash, success, logs, .. } => (
+        Shred::Opened { block_number, build_id, template, .. } => (
+            *block_number,
+            Event::Opened(v1::Opened {
+                build_id: build_id.clone(),
+                template_json: serde_json::to_vec(template).unwrap_or_default(),
+            }),
+        ),
+        Shred::TxIncluded { block_number, index, tx_hash, success, gas_used, raw, logs, .. } => (
             *block_number,
             Event::TxIncluded(v1::TxIncluded {
                 index: *index,
                 tx_hash: tx_hash.to_vec(),
                 success: *success,
                 logs: logs_to_wire(logs),
+                gas_used: *gas_used,
+                raw: raw.to_vec(),
             }),
         ),
         Shred::RolledBack { block_number, from_index, .. } => {
@@ -281,7 +290,15 @@ pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
             index: t.index,
             tx_hash: b256(&t.tx_hash)?,
             success: t.success,
+            gas_used: t.gas_used,
+            raw: Bytes::from(t.raw.clone()),
             logs: logs_from_wire(&t.logs)?,
+        },
+        Event::Opened(o) => Shred::Opened {
+            chain_id,
+            block_number,
+            build_id: o.build_id.clone(),
+            template: Box::new(serde_json::from_slice(&o.template_json).map_err(|_| bad("opened.template_json"))?),
         },
         Event::RolledBack(r) => Shred::RolledBack { chain_id, block_number, from_index: r.from_index },
         Event::Sealed(x) => {
@@ -416,6 +433,21 @@ mod tests {
             reason: "invalid executing message".into(),
         };
         assert_eq!(shred_from_wire(&shred_to_wire(&reorged)).unwrap(), reorged);
+        let opened = Shred::Opened {
+            chain_id: 901,
+            block_number: 9,
+            build_id: "auto".into(),
+            // A template: the withdrawals root (filled by execution) absent, the beacon root there.
+            template: Box::new(Header {
+                number: 9,
+                timestamp: 1_700_000_018,
+                gas_limit: 60_000_000,
+                base_fee_per_gas: Some(7),
+                parent_beacon_block_root: Some(B256::repeat_byte(4)),
+                ..Default::default()
+            }),
+        };
+        assert_eq!(shred_from_wire(&shred_to_wire(&opened)).unwrap(), opened);
         assert!(b256(&[1, 2]).is_err());
     }
 }

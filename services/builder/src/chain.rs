@@ -455,6 +455,8 @@ pub(crate) async fn execute(
         index: inc.index,
         tx_hash: inc.hash,
         success: inc.success,
+        gas_used: inc.gas_used,
+        raw: inc.raw.clone(),
         logs: inc
             .logs
             .iter()
@@ -628,6 +630,15 @@ pub(crate) async fn build_block(
         overrides: Default::default(),
     };
     let base_fee = builder.next_base_fee(&parent.header);
+    let _ = edges
+        .shreds
+        .publish(Shred::Opened {
+            chain_id: chain,
+            block_number: parent.header.number + 1,
+            build_id: "auto".into(),
+            template: Box::new(builder.input_for(&next).template),
+        })
+        .await;
     let candidates = edges.txs.best(chain, base_fee, MAX_TXS_PER_BLOCK).await?;
     let t_best = started.elapsed();
     let (reader, _) = reader_for(edges, chain, parent).await?;

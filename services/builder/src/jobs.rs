@@ -620,6 +620,15 @@ async fn open_job(
     };
     let (reader, head_at) = reader_for(edges, chain, &parent).await?;
     let template = builder.input_for(&next).template;
+    let _ = edges
+        .shreds
+        .publish(opseq_primitives::Shred::Opened {
+            chain_id: chain,
+            block_number: template.number,
+            build_id: id.clone(),
+            template: Box::new(template.clone()),
+        })
+        .await;
     Ok(Job {
         id,
         state: JobState::Open,
@@ -717,12 +726,43 @@ async fn include(
         }
     }
     refresh(edges, chain, job).await?;
-    // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for the new ones.
-    let forced = u64::from(builder.config().is_l2()) + job.chosen.len() as u64;
+    // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for what the
+    // stream has not seen (the deposit too, the first time).
+    let shredded = job.executed.as_ref().map_or(0, |e| e.included.len() as u64);
     let wanted: std::collections::HashSet<B256> =
         candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
-        execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), forced).await?;
+        execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), shredded).await?;
+    let r = check_new(builder, edges, job, &executed, &wanted, candidates, single, force, open).await;
+    if r.is_err() && executed.included.len() as u64 > shredded {
+        // The stream saw inclusions the job does not keep.
+        let _ = edges
+            .shreds
+            .publish(opseq_primitives::Shred::RolledBack {
+                chain_id: chain,
+                block_number: job.next.parent.number + 1,
+                from_index: shredded,
+            })
+            .await;
+    }
+    r
+}
+
+/// The rest of [`include`], once the txs were executed: the interop checks of the new txs, and
+/// the job's new state when they pass.
+#[allow(clippy::too_many_arguments)]
+async fn check_new(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &mut Job,
+    executed: &Executed,
+    wanted: &std::collections::HashSet<B256>,
+    candidates: Vec<(alloy_primitives::Bytes, Address)>,
+    single: bool,
+    force: bool,
+    open: &crate::interop::OpenBuilds,
+) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
+    let chain = builder.config().chain_id;
     let mut added: Vec<TxOutcome> =
         executed.included.iter().filter(|i| wanted.contains(&i.hash)).map(outcome).collect();
     // Interop: every executing message the new txs' receipts record is checked; an invalid one
@@ -776,7 +816,7 @@ async fn include(
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
     job.chosen
         .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
-    job.executed = Some(executed);
+    job.executed = Some(executed.clone());
     if builder.config().interop.is_some() {
         open.set(job.open_build(chain));
     }

@@ -18,9 +18,9 @@ async fn shred_streams_resume_from_a_sequence_number() -> eyre::Result<()> {
     let mut live = bus.subscribe_from(None, 0).await.map_err(|e| eyre::eyre!(e))?;
     node.rpc(901, "evm_mine", json!([]))?;
     node.rpc(902, "evm_mine", json!([]))?;
-    // Each empty block: its L1-info deposit's inclusion, then its seal.
+    // Each empty block: opened, its L1-info deposit's inclusion, then its seal.
     let mut got = Vec::new();
-    while got.len() < 4 {
+    while got.len() < 6 {
         match tokio::time::timeout(Duration::from_secs(10), live.next()).await {
             Ok(Some(s)) => got.push(s),
             _ => eyre::bail!("the stream ended or stalled after {got:?}"),
@@ -33,7 +33,7 @@ async fn shred_streams_resume_from_a_sequence_number() -> eyre::Result<()> {
     // Resume from the second one: the same shreds again, in order.
     let mut resumed = bus.subscribe_from(None, got[1].0).await.map_err(|e| eyre::eyre!(e))?;
     let mut again = Vec::new();
-    while again.len() < 3 {
+    while again.len() < 5 {
         match tokio::time::timeout(Duration::from_secs(10), resumed.next()).await {
             Ok(Some(s)) => again.push(s),
             _ => eyre::bail!("the resumed stream ended or stalled after {again:?}"),
@@ -43,7 +43,7 @@ async fn shred_streams_resume_from_a_sequence_number() -> eyre::Result<()> {
     // And then what comes next, numbered on.
     node.rpc(901, "evm_mine", json!([]))?;
     let next = tokio::time::timeout(Duration::from_secs(10), resumed.next()).await?.expect("a shred");
-    assert_eq!(next.0, got[3].0 + 1);
+    assert_eq!(next.0, got[5].0 + 1);
     Ok(())
 }
 
@@ -66,7 +66,9 @@ async fn shreds_stream_inclusions_then_the_seal_over_grpc() -> eyre::Result<()> 
             break;
         }
     }
-    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(matches!(&got[0], Shred::Opened { chain_id: 901, block_number: 1, .. }), "opened first");
+    let got = got.split_off(1);
     assert!(
         matches!(&got[0], Shred::TxIncluded { chain_id: 901, index: 0, success: true, .. }),
         "the L1-info deposit first"
@@ -147,12 +149,15 @@ fn shreds_stream_over_a_websocket() -> eyre::Result<()> {
     assert!(reader.wait()?.success(), "{rest}");
     let msgs: Vec<serde_json::Value> = rest.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let kinds: Vec<&str> = msgs.iter().map(|m| m["shred"]["kind"].as_str().unwrap_or_default()).collect();
-    assert_eq!(kinds, ["txIncluded", "txIncluded", "sealed"], "{rest}");
+    assert_eq!(kinds, ["opened", "txIncluded", "txIncluded", "sealed"], "{rest}");
     assert!(msgs.iter().all(|m| m["shred"]["chainId"] == 901), "{rest}");
-    assert_eq!(msgs[1]["shred"]["txHash"], hash);
-    assert_eq!(msgs[1]["shred"]["index"], 1);
+    assert_eq!(msgs[2]["shred"]["txHash"], hash);
+    assert_eq!(msgs[2]["shred"]["index"], 2 - 1);
+    assert_eq!(msgs[2]["shred"]["raw"], json!(raw), "the tx's bytes");
     let head = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
-    assert_eq!(msgs[2]["shred"]["blockHash"], head["hash"]);
+    assert_eq!(msgs[3]["shred"]["blockHash"], head["hash"]);
+    assert_eq!(msgs[0]["shred"]["template"]["parentHash"], head["parentHash"], "opened on the parent");
+    assert_eq!(msgs[0]["shred"]["template"]["timestamp"], head["timestamp"]);
     let seqs: Vec<u64> = msgs.iter().map(|m| m["seq"].as_u64().unwrap_or_default()).collect();
     assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
 
