@@ -19,8 +19,10 @@ pub struct RpcRoutes {
     contexts: Arc<BTreeMap<ChainId, Arc<ChainRpc>>>,
     compat: Compat,
     jwt: Option<JwtSecret>,
-    /// The shred bus, for websocket subscribers (`GET /shreds`).
+    /// The shred bus, for websocket subscribers (`GET /shreds`, `GET /flashblocks`).
     shreds: Arc<dyn opseq_interfaces::ShredBus>,
+    /// The state, for the flashblocks view's sealed blocks.
+    state: Arc<dyn opseq_interfaces::StateSource>,
     /// The devnet's chain ids.
     chains: Vec<ChainId>,
 }
@@ -73,6 +75,7 @@ impl RpcRoutes {
             compat: Compat::new(contexts, &names),
             jwt,
             shreds: Arc::clone(&edges.shreds),
+            state: Arc::clone(&edges.state),
             chains: devnet.chain_ids(),
         }
     }
@@ -81,6 +84,7 @@ impl RpcRoutes {
         let mut r: Vec<String> = self.modules.keys().map(|c| format!("/chains/{c}")).collect();
         r.push("/ (op-test-sequencer build_*)".into());
         r.push("GET /shreds?chainId=&fromSeq= (websocket)".into());
+        r.push("GET /flashblocks?chainId= (websocket)".into());
         r.extend(self.compat.names().iter().map(|n| format!("/sequencers/{n}, /tx/{n}")));
         r.join(", ")
     }
@@ -276,48 +280,51 @@ async fn unknown_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest
     ))
 }
 
-/// `GET /shreds` query: which chain (all when absent) and where to resume (`fromSeq`, the first
-/// sequence number wanted; from now on when absent).
+/// `GET /shreds` and `GET /flashblocks` query: which chain (all when absent; required for
+/// flashblocks) and, for shreds, where to resume (`fromSeq`, the first sequence number wanted;
+/// from now on when absent).
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ShredQuery {
+struct StreamQuery {
     chain_id: Option<ChainId>,
     from_seq: Option<u64>,
 }
 
-/// `GET /shreds`: the shred stream over a websocket, one JSON text message per shred,
-/// `{"seq": n, "shred": {"kind": …}}` (the JSON of [`opseq_primitives::Shred`]). Unauthenticated,
-/// as the Ethereum namespaces are. A bad query, an unknown chain or a `fromSeq` the bus no longer
-/// holds is refused before the upgrade, with a JSON error naming it.
-async fn shreds_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Payload) -> HttpResponse {
-    let bad = |status: actix_web::http::StatusCode, message: String| {
-        HttpResponse::build(status).json(error(Value::Null, -32602, &message))
-    };
-    let q = match web::Query::<ShredQuery>::from_query(req.query_string()) {
-        Ok(q) => q.into_inner(),
-        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, format!("bad /shreds query: {e}")),
-    };
+fn refuse(status: actix_web::http::StatusCode, message: String) -> HttpResponse {
+    HttpResponse::build(status).json(error(Value::Null, -32602, &message))
+}
+
+/// The query of a stream route, its chain checked.
+fn stream_query(routes: &RpcRoutes, req: &actix_web::HttpRequest) -> Result<StreamQuery, HttpResponse> {
+    let q = web::Query::<StreamQuery>::from_query(req.query_string())
+        .map_err(|e| refuse(actix_web::http::StatusCode::BAD_REQUEST, format!("bad {} query: {e}", req.path())))?
+        .into_inner();
     if let Some(c) = q.chain_id.filter(|c| !routes.chains.contains(c)) {
-        return bad(
+        return Err(refuse(
             actix_web::http::StatusCode::NOT_FOUND,
             format!("unknown chain {c}: the devnet's chains are {:?}", routes.chains),
-        );
+        ));
     }
-    let mut stream = match routes.shreds.subscribe_from(q.chain_id, q.from_seq.unwrap_or(0)).await {
-        Ok(s) => s,
-        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    let (response, mut session, mut incoming) = match actix_ws::handle(&req, body) {
+    Ok(q)
+}
+
+/// Upgrades to a websocket and sends `messages` as text, answering pings, until either side ends.
+fn serve_websocket(
+    req: &actix_web::HttpRequest,
+    body: web::Payload,
+    mut messages: futures::stream::BoxStream<'static, String>,
+) -> HttpResponse {
+    let (response, mut session, mut incoming) = match actix_ws::handle(req, body) {
         Ok(x) => x,
-        Err(e) => return bad(actix_web::http::StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {e}")),
+        Err(e) => return refuse(actix_web::http::StatusCode::BAD_REQUEST, format!("not a websocket upgrade: {e}")),
     };
     actix_web::rt::spawn(async move {
         use futures::StreamExt;
         loop {
             tokio::select! {
-                next = stream.next() => {
-                    let Some((seq, shred)) = next else { break };
-                    if session.text(json!({"seq": seq, "shred": shred}).to_string()).await.is_err() {
+                next = messages.next() => {
+                    let Some(text) = next else { break };
+                    if session.text(text).await.is_err() {
                         return;
                     }
                 }
@@ -337,6 +344,57 @@ async fn shreds_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest,
     response
 }
 
+/// `GET /shreds`: the shred stream over a websocket, one JSON text message per shred,
+/// `{"seq": n, "shred": {"kind": …}}` (the JSON of [`opseq_primitives::Shred`]). Unauthenticated,
+/// as the Ethereum namespaces are. A bad query, an unknown chain or a `fromSeq` the bus no longer
+/// holds is refused before the upgrade, with a JSON error naming it.
+async fn shreds_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Payload) -> HttpResponse {
+    use futures::StreamExt;
+    let q = match stream_query(&routes, &req) {
+        Ok(q) => q,
+        Err(refused) => return refused,
+    };
+    match routes.shreds.subscribe_from(q.chain_id, q.from_seq.unwrap_or(0)).await {
+        Ok(s) => {
+            serve_websocket(&req, body, s.map(|(seq, shred)| json!({"seq": seq, "shred": shred}).to_string()).boxed())
+        }
+        Err(e) => refuse(actix_web::http::StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// `GET /flashblocks?chainId=`: the chain's [`crate::flashblocks::FlashblocksView`] over a
+/// websocket, one `FlashblocksPayloadV1` JSON message per flashblock, from now on.
+async fn flashblocks_route(
+    routes: web::Data<RpcRoutes>,
+    req: actix_web::HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    use futures::StreamExt;
+    let q = match stream_query(&routes, &req) {
+        Ok(q) => q,
+        Err(refused) => return refused,
+    };
+    let (Some(chain), None) = (q.chain_id, q.from_seq) else {
+        return refuse(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "/flashblocks takes chainId (required) and nothing else".into(),
+        );
+    };
+    let shreds = match routes.shreds.subscribe_from(Some(chain), 0).await {
+        Ok(s) => s,
+        Err(e) => return refuse(actix_web::http::StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let view = crate::flashblocks::FlashblocksView::new(chain, Arc::clone(&routes.state));
+    let payloads = futures::stream::unfold((shreds, view), |(mut shreds, mut view)| async move {
+        let (_, shred) = shreds.next().await?;
+        let out = view.apply(&shred).await;
+        Some((futures::stream::iter(out.into_iter().map(|v| v.to_string())), (shreds, view)))
+    })
+    .flatten()
+    .boxed();
+    serve_websocket(&req, body, payloads)
+}
+
 /// Mounts the JSON-RPC routes on an actix-web app.
 pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -347,6 +405,7 @@ pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/sequencers/{id}", web::post().to(sequencer_route))
             .route("/tx/{id}", web::post().to(tx_route))
             .route("/shreds", web::get().to(shreds_route))
+            .route("/flashblocks", web::get().to(flashblocks_route))
             .default_service(web::to(unknown_route));
     }
 }

@@ -3,6 +3,7 @@
 mod chain;
 mod compat;
 pub mod ensemble;
+pub mod flashblocks;
 pub mod grpc;
 pub mod http;
 pub mod interop;

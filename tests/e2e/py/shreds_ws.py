@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A websocket subscriber of op-sequencer's shred stream, as a user script would be: connects to
---url, prints "ready" once the server answered the upgrade, then prints every message (one JSON
-object per line) until a shred of kind --until arrives or --timeout seconds pass. An upgrade the
-server refuses prints "refused <status> <body>"."""
+"""A websocket subscriber of op-sequencer's shred stream or flashblocks view, as a user script
+would be: connects to --url, prints "ready" once the server answered the upgrade, then prints
+every message (one JSON object per line) until a shred of kind --until arrives, --count messages
+came, or --timeout seconds pass. An upgrade the server refuses prints "refused <status> <body>"."""
 import argparse, asyncio, json, sys
 
 import websockets
@@ -12,6 +12,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--until", default="sealed")
+    ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=20)
     a = ap.parse_args()
     try:
@@ -23,10 +24,14 @@ async def main():
     async with ws:
         try:
             async with asyncio.timeout(a.timeout):
+                seen = 0
                 async for text in ws:
                     msg = json.loads(text)
                     print(json.dumps(msg), flush=True)
-                    if msg["shred"]["kind"] == a.until:
+                    seen += 1
+                    if a.count and seen == a.count:
+                        return
+                    if not a.count and msg["shred"]["kind"] == a.until:
                         return
         except TimeoutError:
             print("timeout", flush=True)
