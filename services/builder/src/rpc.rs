@@ -263,6 +263,10 @@ impl ChainRpc {
         self.config.chain_id
     }
 
+    pub(crate) const fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
     pub(crate) const fn edges(&self) -> &Edges {
         &self.edges
     }

@@ -89,6 +89,9 @@ struct SealParams {
     commit: Option<bool>,
 }
 
+/// Blocks back from each head `test_accessList(msgHash)` searches.
+const BY_HASH_LOOKBACK: u64 = 4096;
+
 fn job_id(p: &Params<'static>) -> Result<String, ErrorObjectOwned> {
     let mut seq = p.sequence();
     let id: String = seq.next().map_err(|_| err(codes::INVALID_PARAMS, "expected the job id as first parameter"))?;
@@ -345,7 +348,18 @@ impl ChainRpc {
     /// identifier (lookup, chain-id extension when needed, checksum), as
     /// `{accessList: [{address, storageKeys}]}`.
     pub(crate) async fn test_access_list(&self, p: Params<'static>) -> RpcResult {
-        let (a,): (AccessListParams,) = p.parse()?;
+        let (v,): (Value,) = p.parse()?;
+        if let Value::String(h) = &v {
+            let hash: B256 =
+                h.parse().map_err(|e| err(codes::INVALID_PARAMS, format!("bad message hash {h}: {e}")))?;
+            return self.access_list_by_hash(hash).await;
+        }
+        let a: AccessListParams = serde_json::from_value(v).map_err(|e| {
+            err(
+                codes::INVALID_PARAMS,
+                format!("expected an identifier with payload or msgHash, or a message hash: {e}"),
+            )
+        })?;
         let msg_hash = match (a.payload, a.msg_hash) {
             (Some(payload), None) => opseq_primitives::interop::message_hash(&payload),
             (None, Some(h)) => h,
@@ -365,6 +379,64 @@ impl ChainRpc {
             "accessList": [{"address": opseq_primitives::interop::CROSS_L2_INBOX, "storageKeys": keys}],
             "msgHash": msg_hash,
         }))
+    }
+
+    /// `test_accessList(msgHash)` (supersim's `admin_getAccessListByMsgHash`): the newest log of
+    /// the dependency set's last [`BY_HASH_LOOKBACK`] blocks whose payload hashes to `hash`, its
+    /// identifier and the access list to execute it with.
+    async fn access_list_by_hash(&self, hash: B256) -> RpcResult {
+        let chains = self.config().interop.as_ref().map(|i| i.dependency_set.clone()).unwrap_or_default();
+        if chains.is_empty() {
+            return Err(err(codes::INVALID_PARAMS, format!("chain {} has no interop", self.chain())));
+        }
+        let state = &self.edges().state;
+        let mut found: Option<(u64, Value)> = None;
+        for chain in chains {
+            let head = state.head(chain).await.map_err(edge)?;
+            for n in (head.number.saturating_sub(BY_HASH_LOOKBACK - 1)..=head.number).rev() {
+                let Some(block) = state.block_by_number(chain, n).await.map_err(edge)? else { continue };
+                if found.as_ref().is_some_and(|(ts, _)| *ts >= block.header.timestamp) {
+                    break;
+                }
+                let logs = block.receipts.iter().flat_map(|r| crate::interop::receipt_logs(r));
+                let hit = logs.enumerate().find(|(_, l)| {
+                    let mut payload: Vec<u8> = l.topics().iter().flat_map(|t| t.0).collect();
+                    payload.extend_from_slice(&l.data.data);
+                    opseq_primitives::interop::message_hash(&payload) == hash
+                });
+                if let Some((i, log)) = hit {
+                    let id = opseq_primitives::interop::Identifier {
+                        origin: log.address,
+                        block_number: n,
+                        log_index: i as u32,
+                        timestamp: block.header.timestamp,
+                        chain_id: alloy_primitives::U256::from(chain),
+                    };
+                    let keys = opseq_primitives::interop::access_list_keys(&id, hash);
+                    found = Some((
+                        block.header.timestamp,
+                        json!({
+                            "accessList": [{"address": opseq_primitives::interop::CROSS_L2_INBOX, "storageKeys": keys}],
+                            "msgHash": hash,
+                            "identifier": {
+                                "origin": id.origin,
+                                "blockNumber": format!("{n:#x}"),
+                                "logIndex": format!("{i:#x}"),
+                                "timestamp": format!("{:#x}", id.timestamp),
+                                "chainId": format!("{chain:#x}"),
+                            },
+                        }),
+                    ));
+                    break;
+                }
+            }
+        }
+        found.map(|(_, v)| v).ok_or_else(|| {
+            err(
+                codes::INVALID_PARAMS,
+                format!("no log of the dependency set's last {BY_HASH_LOOKBACK} blocks has message hash {hash}"),
+            )
+        })
     }
 
     pub(crate) async fn test_set_head(&self, p: Params<'static>) -> RpcResult {

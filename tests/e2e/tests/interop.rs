@@ -140,6 +140,15 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
     // 1. Relay on 902 with the access list: the message is executed and valid.
     let list = node.control(902, "test_accessList", json!([with(&id, "payload", json!(payload_hex))]))?;
     assert_eq!(list["msgHash"], json!(msg_hash));
+    // By message hash alone (supersim's admin_getAccessListByMsgHash): found in 901's block,
+    // with its identifier and the same access list.
+    let by_hash = node.control(902, "test_accessList", json!([msg_hash]))?;
+    assert_eq!(by_hash["accessList"], list["accessList"], "{by_hash}");
+    assert_eq!(by_hash["identifier"], id, "{by_hash}");
+    let (code, msg) = node.control_err(902, "test_accessList", json!([format!("{}", keccak256(b"never sent"))]))?;
+    assert!(code == -32602 && msg.contains("has message hash"), "{msg}");
+    let (code, msg) = node.control_err(902, "test_accessList", json!(["0x1234"]))?;
+    assert!(code == -32602 && msg.contains("bad message hash"), "{msg}");
     let relay = cast(&[
         "calldata",
         "relayMessage((address,uint256,uint256,uint256,uint256),bytes)",
