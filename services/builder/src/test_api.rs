@@ -350,8 +350,7 @@ impl ChainRpc {
     pub(crate) async fn test_access_list(&self, p: Params<'static>) -> RpcResult {
         let (v,): (Value,) = p.parse()?;
         if let Value::String(h) = &v {
-            let hash: B256 =
-                h.parse().map_err(|e| err(codes::INVALID_PARAMS, format!("bad message hash {h}: {e}")))?;
+            let hash: B256 = h.parse().map_err(|e| err(codes::INVALID_PARAMS, format!("bad message hash {h}: {e}")))?;
             return self.access_list_by_hash(hash).await;
         }
         let a: AccessListParams = serde_json::from_value(v).map_err(|e| {
