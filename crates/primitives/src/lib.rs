@@ -7,7 +7,7 @@ mod error;
 pub mod interop;
 mod shred;
 mod state;
-mod tx;
+pub mod tx;
 
 pub use block::{BlockRef, SealedBlock, TxLocation};
 pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SystemConfig};

@@ -24,32 +24,37 @@ pub struct PoolTx {
     pub raw: Bytes,
 }
 
-impl PoolTx {
-    /// Its decoded envelope handed to `f`: an OP envelope on L2 chains (`l2`), an Ethereum one
-    /// otherwise (`None` if it does not decode).
-    fn decoded<T>(&self, l2: bool, f: impl FnOnce(&dyn alloy_consensus::Transaction) -> T) -> Option<T> {
-        use alloy_eips::eip2718::Decodable2718;
-        if l2 {
-            op_alloy_consensus::OpTxEnvelope::decode_2718_exact(&self.raw).ok().map(|t| f(&t))
-        } else {
-            alloy_consensus::TxEnvelope::decode_2718_exact(&self.raw).ok().map(|t| f(&t))
-        }
+/// A tx's decoded envelope handed to `f`: an OP envelope on L2 chains (`l2`), an Ethereum one
+/// otherwise (`None` if it does not decode).
+fn decoded<T>(raw: &[u8], l2: bool, f: impl FnOnce(&dyn alloy_consensus::Transaction) -> T) -> Option<T> {
+    use alloy_eips::eip2718::Decodable2718;
+    if l2 {
+        op_alloy_consensus::OpTxEnvelope::decode_2718_exact(raw).ok().map(|t| f(&t))
+    } else {
+        alloy_consensus::TxEnvelope::decode_2718_exact(raw).ok().map(|t| f(&t))
     }
+}
 
+/// What an EIP-2718-encoded tx names before it runs, from one decoding: its recipient (`None`
+/// for a creation or an undecodable tx) and the addresses and storage keys of its EIP-2930
+/// access list (empty for a legacy tx).
+pub fn touches(raw: &[u8], l2: bool) -> (Option<Address>, Vec<(Address, Vec<B256>)>) {
+    decoded(raw, l2, |t| {
+        let list = t.access_list().map(|l| l.iter().map(|i| (i.address, i.storage_keys.clone())).collect());
+        (t.to(), list.unwrap_or_default())
+    })
+    .unwrap_or_default()
+}
+
+impl PoolTx {
     /// Its recipient (`None` for a creation or an undecodable tx).
     pub fn recipient(&self, l2: bool) -> Option<Address> {
-        self.decoded(l2, |t| t.to()).flatten()
+        decoded(&self.raw, l2, |t| t.to()).flatten()
     }
 
-    /// What it names before it runs, from one decoding: its recipient (`None` for a creation or
-    /// an undecodable tx) and the addresses and storage keys of its EIP-2930 access list (empty
-    /// for a legacy tx).
-    pub fn touches(&self, l2: bool) -> (Option<Address>, Vec<(Address, Vec<alloy_primitives::B256>)>) {
-        self.decoded(l2, |t| {
-            let list = t.access_list().map(|l| l.iter().map(|i| (i.address, i.storage_keys.clone())).collect());
-            (t.to(), list.unwrap_or_default())
-        })
-        .unwrap_or_default()
+    /// What it names before it runs ([`touches`]).
+    pub fn touches(&self, l2: bool) -> (Option<Address>, Vec<(Address, Vec<B256>)>) {
+        touches(&self.raw, l2)
     }
 
     /// The tip this tx pays per gas at `base_fee`, or `None` if it cannot pay the base fee.

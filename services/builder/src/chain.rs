@@ -506,6 +506,44 @@ pub(crate) async fn execute(
 
 /// Executes `txs` once over a [`crate::reader::Discovering`] view of `reader` (answers thrown
 /// away) and fetches, in two batches, the accounts and slots it found missing.
+/// Fetches in batches what executing `candidates` after `chosen` on `reader` will read: the
+/// candidates' senders and recipients, the system accounts, what their access lists name, and,
+/// on a chain whose reads wait on another process or node, when a candidate calls code (whose
+/// reads no one can list beforehand), what one discovery pass over the cache misses.
+pub(crate) async fn prepare(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    reader: &Arc<EdgeReader>,
+    next: &NextBlock,
+    chosen: &[(Bytes, Address)],
+    candidates: &[(Bytes, Address)],
+) -> Result<(), OpseqError> {
+    let config = builder.config();
+    let mut touch: Vec<Address> = candidates.iter().map(|(_, sender)| *sender).collect();
+    // Each candidate's recipient (`None`: a creation) and access list, from one decoding.
+    let (recipients, lists): (Vec<Option<Address>>, Vec<_>) =
+        candidates.iter().map(|(raw, _)| opseq_primitives::tx::touches(raw, config.is_l2())).unzip();
+    touch.extend(recipients.iter().flatten());
+    touch.extend([
+        opseq_executor::L1_BLOCK_ADDRESS,
+        opseq_executor::SEQUENCER_FEE_VAULT,
+        opseq_executor::DEPOSITOR_ACCOUNT,
+    ]);
+    let mut slots = Vec::new();
+    for (address, keys) in lists.into_iter().flatten() {
+        touch.push(address);
+        slots.extend(keys.into_iter().map(|k| (address, alloy_primitives::U256::from_be_bytes(k.0))));
+    }
+    reader.prefetch(touch).await.map_err(OpseqError::transient)?;
+    reader.prefetch_slots(slots).await.map_err(OpseqError::transient)?;
+    let calls_code = || recipients.iter().any(|r| r.is_none_or(|r| reader.has_code(r)));
+    if candidates.len() > 1 && !edges.state.reads_in_place(config.chain_id) && calls_code() {
+        let txs: Vec<_> = chosen.iter().chain(candidates).cloned().collect();
+        discover(builder, reader, next, txs).await?;
+    }
+    Ok(())
+}
+
 async fn discover(
     builder: &Arc<BlockBuilder>,
     reader: &Arc<EdgeReader>,
@@ -642,32 +680,8 @@ pub(crate) async fn build_block(
     let candidates = edges.txs.best(chain, base_fee, MAX_TXS_PER_BLOCK).await?;
     let t_best = started.elapsed();
     let (reader, _) = reader_for(edges, chain, parent).await?;
-    // Batch the accounts we know we will touch: senders, recipients, the system accounts.
-    let mut touch: Vec<Address> = candidates.iter().map(|t| t.sender).collect();
-    // Each candidate's recipient (`None`: a creation) and access list, from one decoding.
-    let (recipients, lists): (Vec<Option<Address>>, Vec<_>) =
-        candidates.iter().map(|t| t.touches(config.is_l2())).unzip();
-    touch.extend(recipients.iter().flatten());
-    touch.extend([
-        opseq_executor::L1_BLOCK_ADDRESS,
-        opseq_executor::SEQUENCER_FEE_VAULT,
-        opseq_executor::DEPOSITOR_ACCOUNT,
-    ]);
-    // And what the txs' access lists name.
-    let mut slots = Vec::new();
-    for (address, keys) in lists.into_iter().flatten() {
-        touch.push(address);
-        slots.extend(keys.into_iter().map(|k| (address, alloy_primitives::U256::from_be_bytes(k.0))));
-    }
-    reader.prefetch(touch).await.map_err(OpseqError::transient)?;
-    reader.prefetch_slots(slots).await.map_err(OpseqError::transient)?;
     let txs: Vec<_> = candidates.iter().map(|t| (t.raw.clone(), t.sender)).collect();
-    // Reads that wait on another process or node: when a tx calls code (whose reads no one
-    // can list beforehand), one discovery pass names the rest.
-    let calls_code = || recipients.iter().any(|r| r.is_none_or(|r| reader.has_code(r)));
-    if txs.len() > 1 && !edges.state.reads_in_place(chain) && calls_code() {
-        discover(builder, &reader, &next, txs.clone()).await?;
-    }
+    prepare(builder, edges, &reader, &next, &[], &txs).await?;
     let t_prefetch = started.elapsed();
     let mut executed = execute(builder, edges, &reader, &next, vec![], txs.clone(), 0).await?;
     // Interop: a pool tx whose executing messages are invalid leaves the block (and the pool),

@@ -729,6 +729,7 @@ async fn include(
     // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for what the
     // stream has not seen (the deposit too, the first time).
     let shredded = job.executed.as_ref().map_or(0, |e| e.included.len() as u64);
+    crate::chain::prepare(builder, edges, &job.reader, &job.next, &job.chosen, &candidates).await?;
     let wanted: std::collections::HashSet<B256> =
         candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
