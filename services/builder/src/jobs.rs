@@ -729,12 +729,16 @@ async fn include(
     // Forced first: the L1-info deposit (L2) and the txs already chosen; shreds for what the
     // stream has not seen (the deposit too, the first time).
     let shredded = job.executed.as_ref().map_or(0, |e| e.included.len() as u64);
+    let started = std::time::Instant::now();
     crate::chain::prepare(builder, edges, &job.reader, &job.next, &job.chosen, &candidates).await?;
+    let t_prepare = started.elapsed();
     let wanted: std::collections::HashSet<B256> =
         candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
         execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), shredded).await?;
+    let t_execute = started.elapsed();
     let r = check_new(builder, edges, job, &executed, &wanted, candidates, single, force, open).await;
+    tracing::debug!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, txs = executed.included.len(), prepare = ?t_prepare, execute = ?(t_execute - t_prepare), checks = ?(started.elapsed() - t_execute), "include timings");
     if r.is_err() && executed.included.len() as u64 > shredded {
         // The stream saw inclusions the job does not keep.
         let _ = edges
