@@ -74,19 +74,24 @@ def check(values_files):
             fail(f"{label}: {d['kind']}/{d['metadata']['name']}: {e.message}")
     workloads = {w["metadata"]["labels"]["app.kubernetes.io/component"]: w
                  for w in by_kind.get("StatefulSet", []) + by_kind.get("Deployment", [])}
-    if sorted(workloads) != sorted(COMPONENTS):
+    # Builder groups: one builder workload and Service per group, builder-<name>.
+    groups = vals["components"]["builder"].get("groups") or []
+    expected = [c for c in COMPONENTS if c != "builder"] + (
+        [f"builder-{g['name']}" for g in groups] if groups else ["builder"])
+    if sorted(workloads) != sorted(expected):
         fail(f"{label}: workloads {sorted(workloads)}")
     services = {s["metadata"]["labels"]["app.kubernetes.io/component"] for s in by_kind.get("Service", [])}
-    if services != set(COMPONENTS):
+    if services != set(expected):
         fail(f"{label}: services {services}")
     for name, w in workloads.items():
         spec = w["spec"]["template"]["spec"]
         c = spec["containers"][0]
-        if c["args"] != [name]:
+        command = "builder" if name.startswith("builder") else name
+        if c["args"] != [command]:
             fail(f"{label}: {name} runs {c['args']}")
         # Sled owners and the builder (its persisted sequencing mode) keep their data on a
         # PersistentVolumeClaim.
-        if name in ("state-fetcher", "txpool", "builder"):
+        if command in ("state-fetcher", "txpool", "builder"):
             if w["kind"] != "StatefulSet" or not w["spec"].get("volumeClaimTemplates"):
                 fail(f"{label}: {name} has no persistent volume")
         probes = {p: c.get(p, {}).get("httpGet", {}).get("path") for p in ("startupProbe", "readinessProbe", "livenessProbe")}
@@ -95,7 +100,7 @@ def check(values_files):
         if not c.get("resources", {}).get("requests"):
             fail(f"{label}: {name} has no resource requests")
         env = {e["name"]: e.get("value") for e in c["env"]}
-        unknown = set(env) - cli_env(name)
+        unknown = set(env) - cli_env(command)
         if unknown:
             fail(f"{label}: {name} sets env the CLI does not read: {sorted(unknown)}")
         # Peers point at the other components' Services on their gRPC ports.
@@ -104,9 +109,20 @@ def check(values_files):
             if env.get(var) != f"http://opseq-op-sequencer-{peer}:{port}":
                 fail(f"{label}: {name} {var}={env.get(var)}")
         mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
-        if name == "builder" and vals["jwt"]["existingSecret"]:
+        if command == "builder" and vals["jwt"]["existingSecret"]:
             if env.get("OPSEQ_RPC_JWT_SECRET") != "/secrets/jwt/jwt.hex" or "/secrets/jwt" not in mounts:
                 fail(f"{label}: the builder does not read the JWT secret")
+        # Each group builds its chains and follows every other group's builder Service.
+        if command == "builder" and groups:
+            g = next(g for g in groups if name == f"builder-{g['name']}")
+            port = vals["components"]["builder"]["grpcPort"]
+            peers = ",".join(f"http://opseq-op-sequencer-builder-{o['name']}:{port}" for o in groups if o is not g)
+            want = {"OPSEQ_BUILDER_CHAINS": ",".join(str(x) for x in g["chains"]), "OPSEQ_BUILDER_PEERS": peers}
+            got = {k: env.get(k) for k in want}
+            if got != want:
+                fail(f"{label}: {name} {got}, want {want}")
+        elif "OPSEQ_BUILDER_CHAINS" in env or "OPSEQ_BUILDER_PEERS" in env:
+            fail(f"{label}: {name} builds a subset without groups")
         fork = vals["chains"]["fork"]["url"]
         if (env.get("OPSEQ_FORK_URL") != fork) if fork else ("OPSEQ_FORK_URL" in env):
             fail(f"{label}: {name} OPSEQ_FORK_URL={env.get('OPSEQ_FORK_URL')}, values say {fork}")
@@ -130,6 +146,7 @@ for files in (
     ["values.yaml", "values-devnet.yaml"],
     ["values.yaml", "values-production.yaml"],
     ["values.yaml", "values-fork.yaml"],
+    ["values.yaml", "values-interop.yaml"],
 ):
     check(files)
 

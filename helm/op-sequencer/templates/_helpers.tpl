@@ -29,7 +29,22 @@ app.kubernetes.io/component: {{ .name }}
 - { name: txpool, key: txpool, data: true }
 - { name: signer, key: signer, data: false }
 - { name: publisher, key: publisher, data: false }
+{{- $root := . }}
+{{- $b := .Values.components.builder }}
+{{- if $b.groups }}
+{{- /* Builder groups: each builds its chains and follows the others' open builds. */}}
+{{- range $g := $b.groups }}
+{{- $peers := list }}
+{{- range $o := $b.groups }}
+{{- if ne $o.name $g.name }}
+{{- $peers = append $peers (printf "http://%s-builder-%s:%v" (include "opseq.fullname" $root) $o.name $b.grpcPort) }}
+{{- end }}
+{{- end }}
+- { name: {{ printf "builder-%s" $g.name | quote }}, key: builder, data: true, cmd: builder, chains: {{ join "," $g.chains | quote }}, peers: {{ join "," $peers | quote }} }
+{{- end }}
+{{- else }}
 - { name: builder, key: builder, data: true }
+{{- end }}
 {{- end -}}
 
 {{/* gRPC address of a component's Service. */}}
@@ -83,16 +98,18 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_OTLP_ENDPOINT, value: {{ . | quote }} }
 {{- end }}
 - { name: OPSEQ_OTLP_SERVICE_NAME, value: {{ printf "%s-%s" $v.otlp.serviceName .name | quote }} }
-{{- if and (eq .name "builder") $v.jwt.existingSecret }}
+{{- if and (eq .key "builder") $v.jwt.existingSecret }}
 - { name: OPSEQ_RPC_JWT_SECRET, value: /secrets/jwt/jwt.hex }
 {{- end }}
-{{- if and (eq .name "builder") $v.components.builder.chains }}
-- { name: OPSEQ_BUILDER_CHAINS, value: {{ join "," $v.components.builder.chains | quote }} }
+{{- with .comp }}
+{{- if .chains }}
+- { name: OPSEQ_BUILDER_CHAINS, value: {{ .chains | quote }} }
 {{- end }}
-{{- if and (eq .name "builder") $v.components.builder.peers }}
-- { name: OPSEQ_BUILDER_PEERS, value: {{ join "," $v.components.builder.peers | quote }} }
+{{- if .peers }}
+- { name: OPSEQ_BUILDER_PEERS, value: {{ .peers | quote }} }
 {{- end }}
-{{- if and (eq .name "builder") $v.builderConfig }}
+{{- end }}
+{{- if and (eq .key "builder") $v.builderConfig }}
 - { name: OPSEQ_BUILDERS_CONFIG, value: /config/builder_config.yaml }
 {{- end }}
 {{- if and (eq .name "signer") $v.signerKey.existingSecret }}
