@@ -617,38 +617,49 @@ fn an_include_waits_for_the_other_blocks_log_and_refuses_a_cycle() -> eyre::Resu
 
 /// Scenario 6: 902's open block executed a log of 901's open block (its second tx); cancelling
 /// 901's block rolls 902's back to before that tx — the txs after it go too, since the
-/// identifiers they could hold pin block-global log indexes.
+/// identifiers they could hold pin block-global log indexes — and 902's builder says so on its
+/// shred stream (read over gRPC, as another process would follow it).
 #[test]
 fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Result<()> {
     let (_dir, node) = node(&[])?;
-    // 902's shreds, from a gRPC subscriber (as another process would follow them).
+    rolls_back(&node, &node, &format!("http://{}", node.grpc.as_ref().expect("grpc")))
+}
+
+/// Scenario 6 with the builders in separate processes: cancelling 901's open block in process
+/// A rolls back 902's open block in process B.
+#[test]
+fn a_cancel_in_one_builder_process_rolls_back_the_other_process_block() -> eyre::Result<()> {
+    let (_dir, cluster) = split()?;
+    rolls_back(cluster.builder(), cluster.builder_b(), &cluster.grpc_url("builder-b").expect("builder-b"))
+}
+
+/// Scenario 6 with 901 built by `pa` and 902 by `pb`, whose shred bus is at `bus_b`.
+fn rolls_back(pa: &Proc, pb: &Proc, bus_b: &str) -> eyre::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let bus = {
         let _in = rt.enter();
-        opseq_clients::GrpcShredBus::new(&format!("http://{}", node.grpc.as_ref().expect("grpc")))
-            .map_err(|e| eyre::eyre!(e))?
+        opseq_clients::GrpcShredBus::new(bus_b).map_err(|e| eyre::eyre!(e))?
     };
     let mut shreds = rt.block_on(opseq_interfaces::ShredBus::subscribe(&bus, Some(902))).map_err(|e| eyre::eyre!(e))?;
     let (k0, k1) = (key(KEY0), key(KEY1));
-    let (a, b) = open_pair(&node)?;
+    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
     let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
     let data = send_message_data(902, "0x0c")?;
-    let x = node.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
+    let x = pa.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
     let (_, x_hash) = message_of(&x["logs"][0])?;
     let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
     let t1 =
-        node.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
-    let t2 = node.control(902, "test_includeRaw", json!([jb, validate_tx_on(&node, 902, &k1, 0, &x_id, &x_hash)?]))?;
+        pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    let t2 = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
     assert_eq!(t2["executingMessages"][0]["valid"], true, "{t2}");
-    node.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 1, TARGET, 1, 21_000, 10 * GWEI)?]))?;
-    assert_eq!(node.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().map(Vec::len), Some(4));
+    pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 1, TARGET, 1, 21_000, 10 * GWEI)?]))?;
+    assert_eq!(pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().map(Vec::len), Some(4));
 
-    node.control(901, "test_cancel", json!([ja]))?;
-    // The cascade runs on 902's builder right after the cancel.
+    pa.control(901, "test_cancel", json!([ja]))?;
+    // The cascade runs on 902's builder right after the cancel (or its shred).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let txs = loop {
-        let txs =
-            node.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().cloned().unwrap_or_default();
+        let txs = pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().cloned().unwrap_or_default();
         if txs.len() < 4 || std::time::Instant::now() > deadline {
             break txs;
         }
@@ -657,7 +668,7 @@ fn cancelling_a_block_rolls_back_the_blocks_that_executed_its_logs() -> eyre::Re
     let hashes: Vec<&Value> = txs.iter().map(|t| &t["hash"]).collect();
     assert_eq!(hashes.len(), 2, "the deposit and the tx before the dependent one: {txs:?}");
     assert_eq!(hashes[1], &t1["hash"]);
-    let sealed = node.control(902, "test_seal", json!([jb]))?;
+    let sealed = pb.control(902, "test_seal", json!([jb]))?;
     assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
     // The bus said so: inclusions from index 2 (the dependent tx) on were rolled back.
     let rolled = rt.block_on(async {
@@ -902,61 +913,6 @@ fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> 
         assert_eq!(at["hash"], s["block"]["hash"], "chain {chain}'s block 1 was kept");
         assert_eq!(at["transactions"].as_array().map(Vec::len), Some(3), "deposit, init, exec on {chain}");
     }
-    Ok(())
-}
-
-/// Scenario 6 with the builders in separate processes: cancelling 901's open block in process
-/// A rolls back 902's open block in process B to before its tx that executed a 901 log, and B
-/// says so on its shred stream.
-#[test]
-fn a_cancel_in_one_builder_process_rolls_back_the_other_process_block() -> eyre::Result<()> {
-    let (_dir, cluster) = split()?;
-    let (pa, pb) = (cluster.builder(), cluster.builder_b());
-    let rt = tokio::runtime::Runtime::new()?;
-    let bus = {
-        let _in = rt.enter();
-        opseq_clients::GrpcShredBus::new(&cluster.grpc_url("builder-b").expect("builder-b"))
-            .map_err(|e| eyre::eyre!(e))?
-    };
-    let mut shreds = rt.block_on(opseq_interfaces::ShredBus::subscribe(&bus, Some(902))).map_err(|e| eyre::eyre!(e))?;
-    let (k0, k1) = (key(KEY0), key(KEY1));
-    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
-    let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
-    let data = send_message_data(902, "0x0c")?;
-    let x = pa.control(901, "test_includeRaw", json!([ja, call_tx(&k0, 901, 0, MESSENGER, &data, None)?]))?;
-    let (_, x_hash) = message_of(&x["logs"][0])?;
-    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": a["timestamp"], "chainId": "0x385"});
-    let t1 =
-        pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 0, TARGET, 1, 21_000, 10 * GWEI)?]))?;
-    let t2 = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
-    assert_eq!(t2["executingMessages"][0]["valid"], true, "{t2}");
-    pb.control(902, "test_includeRaw", json!([jb, sign_transfer(KEY0, 902, 1, TARGET, 1, 21_000, 10 * GWEI)?]))?;
-    assert_eq!(pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().map(Vec::len), Some(4));
-
-    pa.control(901, "test_cancel", json!([ja]))?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let txs = loop {
-        let txs = pb.control(902, "test_inspect", json!([jb]))?["transactions"].as_array().cloned().unwrap_or_default();
-        if txs.len() < 4 || std::time::Instant::now() > deadline {
-            break txs;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let hashes: Vec<&Value> = txs.iter().map(|t| &t["hash"]).collect();
-    assert_eq!(hashes.len(), 2, "the deposit and the tx before the dependent one: {txs:?}");
-    assert_eq!(hashes[1], &t1["hash"]);
-    let rolled = rt.block_on(async {
-        use futures::StreamExt;
-        while let Ok(Some(s)) = tokio::time::timeout(std::time::Duration::from_secs(5), shreds.next()).await {
-            if let opseq_primitives::Shred::RolledBack { chain_id: 902, from_index, .. } = s {
-                return Some(from_index);
-            }
-        }
-        None
-    });
-    assert_eq!(rolled, Some(2), "B's RolledBack shred from the dependent tx's index");
-    let sealed = pb.control(902, "test_seal", json!([jb]))?;
-    assert_eq!(sealed["block"]["transactions"].as_array().map(Vec::len), Some(2), "{sealed}");
     Ok(())
 }
 
