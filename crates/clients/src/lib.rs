@@ -4,8 +4,8 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
 use opseq_interfaces::{
-    AccountProof, BlockSigner, BlockSink, CommitDiff, DumpAccount, EdgeResult, RootsOutcome, ShredBus, StateOverlay,
-    StateSource, TxSource,
+    AccountProof, BlockSigner, BlockSink, CommitDiff, DumpAccount, EdgeResult, PeerBuilder, RootsOutcome, ShredBus,
+    StateOverlay, StateSource, TxSource,
 };
 use opseq_primitives::{
     AccountState, BlockRef, ChainId, OpseqError, PoolEvent, PoolStatus, PoolTx, SealedBlock, Shred, StateDiff,
@@ -444,7 +444,7 @@ fn outcome_from_wire(o: i32) -> SubmitOutcome {
     }
 }
 
-/// `ShredBus` over gRPC.
+/// `ShredBus` (and `PeerBuilder`: the builder process serving the bus) over gRPC.
 #[derive(Debug, Clone)]
 pub struct GrpcShredBus {
     client: v1::shred_service_client::ShredServiceClient<Channel>,
@@ -454,6 +454,16 @@ impl GrpcShredBus {
     /// A client of the shred bus at `uri`.
     pub fn new(uri: &str) -> Result<Self, OpseqError> {
         Ok(Self { client: v1::shred_service_client::ShredServiceClient::new(channel(uri)?) })
+    }
+}
+
+#[async_trait]
+impl PeerBuilder for GrpcShredBus {
+    async fn seal_job(&self, chain: ChainId, job: &str, commit: bool) -> EdgeResult<(B256, Vec<B256>)> {
+        let m = v1::SealJobRequest { chain_id: chain, job_id: job.to_string(), commit };
+        let r = once!(self, "builder", seal_job, req(m))?.into_inner();
+        let hash = |b: &[u8]| B256::try_from(b).map_err(|_| OpseqError::fatal("a block hash of the wrong length"));
+        Ok((hash(&r.block_hash)?, r.reorged_out.iter().map(|h| hash(h)).collect::<EdgeResult<_>>()?))
     }
 }
 

@@ -200,6 +200,16 @@ pub trait ShredBus: Send + Sync + Debug + 'static {
     ) -> EdgeResult<BoxStream<'static, (u64, Shred)>>;
 }
 
+/// Another builder process, for what a test API call of this one asks of a chain that process
+/// builds (`test_sealGroup` naming jobs of both: `--builder.peers`). In-process: the local
+/// supervisor (what a peer's call reaches); over gRPC: `ShredService.SealJob`.
+#[async_trait]
+pub trait PeerBuilder: Send + Sync + Debug + 'static {
+    /// Seals, and commits when `commit`, the open job `job` of `chain`: the block's hash and the
+    /// blocks the commit reorged out. Not-found when the process does not build `chain`.
+    async fn seal_job(&self, chain: ChainId, job: &str, commit: bool) -> EdgeResult<(B256, Vec<B256>)>;
+}
+
 /// The edges one process wires together.
 #[derive(Debug, Clone)]
 pub struct Edges {

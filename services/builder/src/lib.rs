@@ -35,8 +35,47 @@ pub struct BuilderSupervisor {
     open: Arc<interop::OpenBuilds>,
     /// The chains built here (all of the devnet's when `None`).
     only: Option<Vec<ChainId>>,
-    /// Other builder processes' shred buses, whose open builds this one follows.
-    peers: Vec<(String, Arc<dyn opseq_interfaces::ShredBus>)>,
+    /// Other builder processes, whose open builds this one follows.
+    peers: Vec<Peer>,
+}
+
+/// Another builder process (`--builder.peers`).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Its address, for logs.
+    pub name: String,
+    /// Its shred bus (its open builds).
+    pub shreds: Arc<dyn opseq_interfaces::ShredBus>,
+    /// Its jobs (`test_sealGroup` naming them).
+    pub builder: Arc<dyn opseq_interfaces::PeerBuilder>,
+}
+
+/// This process's supervisor as a [`opseq_interfaces::PeerBuilder`]: what another builder
+/// process's `SealJob` reaches.
+#[derive(Debug, Clone)]
+pub struct LocalPeer(pub Addr<BuilderSupervisor>);
+
+#[async_trait::async_trait]
+impl opseq_interfaces::PeerBuilder for LocalPeer {
+    async fn seal_job(
+        &self,
+        chain: ChainId,
+        job: &str,
+        commit: bool,
+    ) -> opseq_interfaces::EdgeResult<(alloy_primitives::B256, Vec<alloy_primitives::B256>)> {
+        let op = jobs::Op::Seal(job.to_string(), commit);
+        let r = self
+            .0
+            .send(ChainControl(chain, op, tracing::Span::current()))
+            .await
+            .map_err(|_| OpseqError::transient("builder supervisor stopped"))?;
+        match r {
+            Ok(jobs::Reply::Sealed { block, reorged_out, .. }) => Ok((block.hash, reorged_out)),
+            Ok(_) => Err(OpseqError::fatal("sealing answered something else than a block")),
+            Err(jobs::ControlError::Edge(e)) => Err(e),
+            Err(e) => Err(OpseqError::invalid(e.to_string())),
+        }
+    }
 }
 
 impl BuilderSupervisor {
@@ -68,10 +107,10 @@ impl BuilderSupervisor {
         Ok(self)
     }
 
-    /// Follows the open builds of other builder processes (`--builder.peers`: their shred
-    /// buses, by name), for messages between blocks built at one timestamp in different
-    /// processes.
-    pub fn with_peers(mut self, peers: Vec<(String, Arc<dyn opseq_interfaces::ShredBus>)>) -> Self {
+    /// Follows the open builds of other builder processes (`--builder.peers`), for messages
+    /// between blocks built at one timestamp in different processes, and seals their jobs for
+    /// `test_sealGroup`.
+    pub fn with_peers(mut self, peers: Vec<Peer>) -> Self {
         self.peers = peers;
         self
     }
@@ -96,9 +135,9 @@ impl Actor for BuilderSupervisor {
         ));
         let local: std::collections::HashSet<ChainId> =
             self.devnet.chains.iter().map(|c| c.chain_id).filter(|c| self.builds_here(*c)).collect();
-        for (name, bus) in self.peers.clone() {
-            info!(target: "opseq::builder::supervisor", peer = %name, "following a builder process");
-            interop::follow_peer(Arc::clone(&self.open), bus, name, local.clone());
+        for p in self.peers.clone() {
+            info!(target: "opseq::builder::supervisor", peer = %p.name, "following a builder process");
+            interop::follow_peer(Arc::clone(&self.open), p.shreds, p.name, local.clone());
         }
         for chain in self.devnet.chains.clone() {
             if !self.builds_here(chain.chain_id) {
@@ -165,25 +204,59 @@ impl Handler<SealGroup> for BuilderSupervisor {
         order.extend((0..n).filter(|k| !done[*k]));
         let addrs: Vec<Option<Addr<ChainBuilderActor>>> =
             items.iter().map(|(c, _)| self.chains.get(c).cloned()).collect();
-        // Every job's chain must be built here before any is sealed.
-        let missing = items.iter().zip(&addrs).find(|(_, a)| a.is_none()).map(|((c, _), _)| *c);
+        // A job of a chain another process builds must be one this process follows (open
+        // there), and there must be peers to ask: checked before anything is sealed.
+        let missing = items
+            .iter()
+            .enumerate()
+            .find(|(k, _)| addrs[*k].is_none() && (builds[*k].is_none() || self.peers.is_empty()))
+            .map(|(_, (c, j))| (*c, j.clone()));
+        let (peers, state) = (self.peers.clone(), Arc::clone(&self.edges.state));
         Box::pin(async move {
-            if let Some(chain) = missing {
-                return Err(Self::not_here(chain).into());
+            if let Some((chain, job)) = missing {
+                return Err(OpseqError::not_found(format!(
+                    "chain {chain} is not built by this builder process, and job {job} is not an open build of a builder process it follows"
+                ))
+                .into());
             }
             let mut out = Vec::with_capacity(n);
             for k in order {
                 let (chain, job) = items[k].clone();
-                let addr = addrs[k].clone().ok_or_else(|| Self::not_here(chain))?;
-                let r = addr
-                    .send(jobs::Control(jobs::Op::Seal(job.clone(), true), span.clone()))
-                    .await
-                    .map_err(|_| OpseqError::transient("chain builder restarting"))??;
+                let r = match &addrs[k] {
+                    Some(addr) => addr
+                        .send(jobs::Control(jobs::Op::Seal(job.clone(), true), span.clone()))
+                        .await
+                        .map_err(|_| OpseqError::transient("chain builder restarting"))??,
+                    None => seal_at_peer(&peers, &state, chain, &job).await?,
+                };
                 out.push((chain, job, r));
             }
             Ok(out)
         })
     }
+}
+
+/// Seals and commits `job` of `chain` at the peer that builds it (the first that does not
+/// answer not-found), and reads the block it sealed from the shared store.
+async fn seal_at_peer(
+    peers: &[Peer],
+    state: &Arc<dyn opseq_interfaces::StateSource>,
+    chain: ChainId,
+    job: &str,
+) -> Result<jobs::Reply, jobs::ControlError> {
+    for p in peers {
+        match p.builder.seal_job(chain, job, true).await {
+            Ok((hash, reorged_out)) => {
+                let block = state.block_by_hash(chain, hash).await?.ok_or_else(|| {
+                    OpseqError::transient(format!("block {hash} sealed by {} is not in the store", p.name))
+                })?;
+                return Ok(jobs::Reply::Sealed { block, committed: true, reorged_out });
+            }
+            Err(e) if e.class == opseq_primitives::ErrorClass::NotFound && e.message.contains("is not built by") => {}
+            Err(e) => return Err(OpseqError { message: format!("{}: {}", p.name, e.message), ..e }.into()),
+        }
+    }
+    Err(BuilderSupervisor::not_here(chain).into())
 }
 
 /// Mine one block on a chain now (`evm_mine`).

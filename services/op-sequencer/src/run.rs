@@ -273,10 +273,10 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let jwt = jwt_secret(&a.datadir, a.jwt_secret)?;
 
     let cancel = CancellationToken::new();
-    let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
+    let grpc = grpc_server(a.grpc_addr, ShredGrpc::serving(shreds, supervisor.clone()), cancel.clone()).await?;
     if a.chains.interop_autorelay {
         opseq_builder::relay::spawn(edges.clone(), devnet.clone());
     }
@@ -411,7 +411,6 @@ async fn builder(b: BuilderArgs) -> eyre::Result<()> {
         shreds: Arc::clone(&shreds),
     };
     let cancel = CancellationToken::new();
-    let grpc = grpc_server(a.grpc_addr, ShredGrpc::new(shreds), cancel.clone()).await?;
     let mut supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?);
     if !b.chains.is_empty() {
@@ -420,9 +419,13 @@ async fn builder(b: BuilderArgs) -> eyre::Result<()> {
     let peers = b
         .peers
         .iter()
-        .map(|p| Ok((p.clone(), Arc::new(GrpcShredBus::new(p).map_err(e)?) as Arc<dyn ShredBus>)))
+        .map(|p| {
+            let peer = Arc::new(GrpcShredBus::new(p).map_err(e)?);
+            Ok(opseq_builder::Peer { name: p.clone(), shreds: peer.clone(), builder: peer })
+        })
         .collect::<eyre::Result<Vec<_>>>()?;
     let supervisor = supervisor.with_peers(peers).start();
+    let grpc = grpc_server(a.grpc_addr, ShredGrpc::serving(shreds, supervisor.clone()), cancel.clone()).await?;
     if a.chains.interop_autorelay {
         opseq_builder::relay::spawn(edges.clone(), devnet.clone());
     }

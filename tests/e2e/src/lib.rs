@@ -274,7 +274,10 @@ impl Proc {
         let mut all = vec![("Authorization", auth.as_str())];
         all.extend_from_slice(headers);
         let (status, text) = http_with("POST", &self.http, path, &all, &body)?;
-        Ok((status, serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from {method}: {text}"))?))
+        Ok((
+            status,
+            serde_json::from_str(&text).wrap_err_with(|| format!("bad JSON from {method} (HTTP {status}): {text}"))?,
+        ))
     }
 
     /// One authenticated call of the test API on a chain; the result or an error.

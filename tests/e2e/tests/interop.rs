@@ -893,17 +893,26 @@ fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> 
     assert!(took < std::time::Duration::from_millis(1_500), "refused at once, not after a wait: {took:?}");
     assert!(a_msg.contains("was not included within"), "A gave up after its wait: {a_msg}");
 
-    // Each process seals its own block; a group naming the other process's job seals nothing.
+    // A group naming a job no process builds seals nothing; one naming both seals both, the
+    // other process's through its `SealJob`.
     let (_, msg) = pa.control_err(
+        901,
+        "test_sealGroup",
+        json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": "job-902-999"}]]),
+    )?;
+    assert!(msg.contains("job job-902-999 is not an open build of a builder process it follows"), "{msg}");
+    assert_eq!(pa.control(901, "test_inspect", json!([ja]))?["state"], "open", "nothing sealed");
+    let sealed = pa.control(
         901,
         "test_sealGroup",
         json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
     )?;
-    assert!(msg.contains("chain 902 is not built by this builder process"), "{msg}");
-    assert_eq!(pa.control(901, "test_inspect", json!([ja]))?["state"], "open", "nothing sealed");
-    let sa = pa.control(901, "test_sealGroup", json!([[{"chainId": "0x385", "jobId": ja}]]))?;
-    let sb = pb.control(902, "test_sealGroup", json!([[{"chainId": "0x386", "jobId": jb}]]))?;
-    assert_eq!((sa[0]["committed"].clone(), sb[0]["committed"].clone()), (json!(true), json!(true)));
+    let sealed = sealed.as_array().cloned().unwrap_or_default();
+    assert_eq!(sealed.len(), 2, "{sealed:?}");
+    assert!(sealed.iter().all(|s| s["committed"] == true), "{sealed:?}");
+    let of = |chain: &str| sealed.iter().find(|s| s["chainId"] == chain).cloned().unwrap_or_default();
+    let (sa, sb) = (vec![of("0x385")], vec![of("0x386")]);
+    assert_eq!(pb.control(902, "test_inspect", json!([jb]))?["state"], "committed", "sealed by its own process");
     assert_eq!((pa.head(901)?, pb.head(902)?), (1, 1));
     // Both blocks stand when checked again against the store: the next builds keep them.
     pa.rpc(901, "evm_mine", json!([]))?;
