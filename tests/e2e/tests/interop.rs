@@ -172,6 +172,19 @@ fn executing_messages_are_checked_when_included() -> eyre::Result<()> {
             .any(|l| l["topics"][0].as_str().is_some_and(|t| t.starts_with(RELAYED))),
         "RelayedMessage: {r}"
     );
+    // Its ExecutingMessage log (from the inbox): topic 1 the message hash, data the 160-byte
+    // identifier.
+    let exec_log = r["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(INBOX)))
+        .cloned()
+        .ok_or_else(|| eyre::eyre!("no ExecutingMessage log: {r}"))?;
+    assert_eq!(exec_log["topics"][1], json!(msg_hash));
+    let encoded = cast(&["abi-encode", "f((address,uint256,uint256,uint256,uint256))", &tuple(&id)?])?;
+    assert_eq!(exec_log["data"].as_str().map(str::len), Some(2 + 2 * 160));
+    assert_eq!(exec_log["data"], json!(encoded), "the identifier, ABI-encoded");
     // The same relay again reverts (already relayed): included, status 0, nothing executed.
     let again = node.control(
         902,
