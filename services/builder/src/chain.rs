@@ -348,6 +348,11 @@ async fn invalid_in(
     chain: ChainId,
     block: &SealedBlock,
 ) -> Option<String> {
+    // No log of the inbox in its bloom: no executing message (and no receipt decoded).
+    let inbox = alloy_primitives::BloomInput::Raw(opseq_primitives::interop::CROSS_L2_INBOX.as_slice());
+    if !block.header.logs_bloom.contains_input(inbox) {
+        return None;
+    }
     let logs: Vec<Vec<alloy_primitives::Log>> =
         block.receipts.iter().map(|r| crate::interop::receipt_logs(r)).collect();
     let txs: Vec<&[alloy_primitives::Log]> = logs.iter().map(Vec::as_slice).collect();
