@@ -972,3 +972,46 @@ fn a_committed_block_that_executed_a_cancelled_blocks_log_is_replaced() -> eyre:
     }
     Ok(())
 }
+
+/// A builder process that dies takes its open blocks with it: the other process, following its
+/// shred stream, sees it come back with a new bus (sequence numbers from 1 again), counts the
+/// blocks it had open as lost, and cuts back its own open block that executed one of their logs.
+#[test]
+fn a_restarted_builder_process_open_blocks_are_lost_to_its_peer() -> eyre::Result<()> {
+    let (_dir, mut cluster) = split()?;
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let (a, b) = (
+        cluster.builder().control(901, "test_open", json!([]))?,
+        cluster.builder_b().control(902, "test_open", json!([]))?,
+    );
+    let (ja, jb) = (a["jobId"].clone(), b["jobId"].clone());
+    // 902 (process B) initiates; 901 (process A) executes it, then includes a transfer.
+    let data = send_message_data(901, "0x0f")?;
+    let y = cluster.builder_b().control(
+        902,
+        "test_includeRaw",
+        json!([jb, call_tx(&k1, 902, 0, MESSENGER, &data, None)?]),
+    )?;
+    let (_, y_hash) = message_of(&y["logs"][0])?;
+    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x0", "timestamp": b["timestamp"], "chainId": "0x386"});
+    let pa = cluster.builder();
+    let r = pa.control(901, "test_includeRaw", json!([ja, validate_tx_on(pa, 901, &k0, 0, &y_id, &y_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "{r}");
+    assert_eq!(pa.control(901, "test_inspect", json!([ja]))?["transactions"].as_array().map(Vec::len), Some(2));
+
+    cluster.kill9("builder-b");
+    cluster.restart("builder-b")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let txs = loop {
+        let txs = cluster.builder().control(901, "test_inspect", json!([ja]))?["transactions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if txs.len() < 2 || std::time::Instant::now() > deadline {
+            break txs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(txs.len(), 1, "only the deposit is left: {txs:?}");
+    Ok(())
+}
