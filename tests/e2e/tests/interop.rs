@@ -524,50 +524,87 @@ fn a_message_of_the_same_block_must_come_after_its_log() -> eyre::Result<()> {
 #[test]
 fn blocks_at_one_timestamp_execute_each_others_messages() -> eyre::Result<()> {
     let (_dir, node) = node(&[])?;
-    let (k0, k1) = (key(KEY0), key(KEY1));
-    let (a, b) = open_pair(&node)?;
-    assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
-    let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
-    let send = |chain: u64, to: u64, k: &PrivateKeySigner, nonce: u64, job: &Value| -> eyre::Result<Value> {
-        let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", &to.to_string(), TARGET, "0x0a"])?;
-        node.control(chain, "test_includeRaw", json!([job, call_tx(k, chain, nonce, MESSENGER, &data, None)?]))
-    };
-    // 901 log 0: X.
-    let x = send(901, 902, &k0, 0, &ja)?;
-    let (_, x_hash) = message_of(&x["logs"][0])?;
-    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": ts, "chainId": "0x385"});
-    // 902 log 0 executes X (from 901's open block); 902 log 1 is Y.
-    let r = node.control(902, "test_includeRaw", json!([jb, validate_tx_on(&node, 902, &k1, 0, &x_id, &x_hash)?]))?;
-    assert_eq!(r["executingMessages"][0]["valid"], true, "X from the open block: {r}");
-    let y = send(902, 901, &k1, 1, &jb)?;
-    let (_, y_hash) = message_of(&y["logs"][0])?;
-    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
-    // 901 log 1 executes Y: 901 log 0 → 902 log 0 → 902 log 1 → 901 log 1 is acyclic.
-    let r = node.control(901, "test_includeRaw", json!([ja, validate_tx_on(&node, 901, &k1, 0, &y_id, &y_hash)?]))?;
-    assert_eq!(r["executingMessages"][0]["valid"], true, "Y from the open block: {r}");
+    let pair = exchange_at_one_timestamp(&node, &node)?;
     // A log of the other open block that never comes is waited for (2 s), then refused.
+    let y5 = json!({"origin": MESSENGER, "blockNumber": pair.b["number"], "logIndex": "0x5", "timestamp": pair.b["timestamp"], "chainId": "0x386"});
     let (code, msg) = node.control_err(
         901,
         "test_includeRaw",
-        json!([ja, validate_tx_on(&node, 901, &k0, 1, &with(&y_id, "logIndex", json!("0x5")), &y_hash)?]),
+        json!([pair.ja, validate_tx_on(&node, 901, &key(KEY0), 1, &y5, &pair.y_hash)?]),
     )?;
     assert!(code == -38570 && msg.contains("was not included within"), "{msg}");
-    let sealed = node.control(
+    seal_pair_and_keep(&node, &node, &pair)
+}
+
+/// Two blocks open at one timestamp, 901's built by `pa` and 902's by `pb`: 901's log 0 is a
+/// message X; 902 executes X (log 0) from 901's open block, and then includes Y (log 1) 300 ms
+/// after 901 began an include that executes Y (log 1) and so waits for it. Both valid.
+fn exchange_at_one_timestamp(pa: &Proc, pb: &Proc) -> eyre::Result<Pair> {
+    let (k0, k1) = (key(KEY0), key(KEY1));
+    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
+    assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
+    let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
+    // 901 log 0: X; 902 log 0 executes it.
+    let x = pa.control(
+        901,
+        "test_includeRaw",
+        json!([ja, call_tx(&k0, 901, 0, MESSENGER, &send_message_data(902, "0x0a")?, None)?]),
+    )?;
+    let (_, x_hash) = message_of(&x["logs"][0])?;
+    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": ts, "chainId": "0x385"});
+    let r = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
+    assert_eq!(r["executingMessages"][0]["valid"], true, "X from the other open block: {r}");
+    // 902 log 1: Y, from dev account 2 with nonce 0, so a dry run on a throwaway job gives its
+    // hash; 901 log 1 executes Y, waiting for it: 901 log 0 → 902 log 0 → 902 log 1 → 901 log 1
+    // is acyclic.
+    let k2 = key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+    let y_raw = call_tx(&k2, 902, 0, MESSENGER, &send_message_data(901, "0x0b")?, None)?;
+    let dry = pb.control(902, "test_open", json!([]))?["jobId"].clone();
+    let (_, y_hash) = message_of(&pb.control(902, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?;
+    pb.control(902, "test_cancel", json!([dry]))?;
+    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
+    let exec_y = validate_tx_on(pa, 901, &k1, 0, &y_id, &y_hash)?;
+    let waited = std::thread::scope(|s| {
+        let waiter = s.spawn(|| pa.control(901, "test_includeRaw", json!([ja, exec_y])));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let y = pb.control(902, "test_includeRaw", json!([jb, y_raw]))?;
+        assert_eq!(y["index"], "0x2", "after the deposit and X's executing tx: Y is log 1 {y}");
+        waiter.join().expect("the waiting include")
+    })?;
+    assert_eq!(waited["executingMessages"][0]["valid"], true, "Y waited for: {waited}");
+    Ok(Pair { a, b, ja, jb, x_id, y_hash })
+}
+
+/// The block pair [`exchange_at_one_timestamp`] leaves open.
+struct Pair {
+    a: Value,
+    b: Value,
+    ja: Value,
+    jb: Value,
+    x_id: Value,
+    y_hash: String,
+}
+
+/// `test_sealGroup` on `pa` seals and commits both blocks of `pair`; both stand when checked
+/// again against the store by the next builds.
+fn seal_pair_and_keep(pa: &Proc, pb: &Proc, pair: &Pair) -> eyre::Result<()> {
+    let sealed = pa.control(
         901,
         "test_sealGroup",
-        json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
+        json!([[{"chainId": "0x385", "jobId": pair.ja}, {"chainId": "0x386", "jobId": pair.jb}]]),
     )?;
     let sealed = sealed.as_array().cloned().unwrap_or_default();
     assert_eq!(sealed.len(), 2, "{sealed:?}");
-    assert!(sealed.iter().all(|s| s["committed"] == true));
-    assert_eq!((node.head(901)?, node.head(902)?), (1, 1));
-    // Both blocks stand when checked again against the store: the next builds keep them.
-    node.rpc(901, "evm_mine", json!([]))?;
-    node.rpc(902, "evm_mine", json!([]))?;
-    for (chain, s) in [(901u64, &sealed[0]), (902, &sealed[1])] {
-        let h = s["block"]["hash"].clone();
-        let at = node.rpc(chain, "eth_getBlockByNumber", json!([s["block"]["number"], false]))?;
-        assert_eq!(at["hash"], h, "chain {chain}'s block 1 was kept");
+    assert!(sealed.iter().all(|s| s["committed"] == true), "{sealed:?}");
+    assert_eq!(pb.control(902, "test_inspect", json!([pair.jb]))?["state"], "committed", "sealed by its own builder");
+    assert_eq!((pa.head(901)?, pb.head(902)?), (1, 1));
+    pa.rpc(901, "evm_mine", json!([]))?;
+    pb.rpc(902, "evm_mine", json!([]))?;
+    for (p, chain, id) in [(pa, 901u64, "0x385"), (pb, 902, "0x386")] {
+        let s = sealed.iter().find(|s| s["chainId"] == id).cloned().unwrap_or_default();
+        let at = p.rpc(chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
+        assert_eq!(at["hash"], s["block"]["hash"], "chain {chain}'s block 1 was kept");
+        assert_eq!(at["transactions"].as_array().map(Vec::len), Some(3), "deposit, init, exec on {chain}");
     }
     Ok(())
 }
@@ -834,8 +871,9 @@ fn split() -> eyre::Result<(tempfile::TempDir, Cluster)> {
 
 /// Scenarios 4 and 5 with 901's and 902's builders in separate processes: blocks at one
 /// timestamp execute each other's messages both ways (a log of the other process's open block,
-/// already included or waited for), a cross-process cycle is refused at once, each process
-/// seals its own block, and a job of a chain the process does not build is refused by name.
+/// already included or waited for), a cross-process cycle is refused at once, `test_sealGroup`
+/// on one process seals both blocks (the other's through its `SealJob`), and a job of a chain
+/// the process does not build is refused by name.
 #[test]
 fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> eyre::Result<()> {
     let (_dir, cluster) = split()?;
@@ -847,43 +885,13 @@ fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> 
     let (_, msg) = pb.control_err(901, "test_open", json!([]))?;
     assert!(msg.contains("chain 901 is not built by this builder process"), "{msg}");
 
-    let (a, b) = (pa.control(901, "test_open", json!([]))?, pb.control(902, "test_open", json!([]))?);
-    assert_eq!(a["timestamp"], b["timestamp"], "both blocks at one timestamp");
-    let (ja, jb, ts) = (a["jobId"].clone(), b["jobId"].clone(), a["timestamp"].clone());
-    let send = |p: &Proc, chain: u64, to: u64, k: &PrivateKeySigner, nonce: u64, job: &Value| -> eyre::Result<Value> {
-        let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", &to.to_string(), TARGET, "0x0a"])?;
-        p.control(chain, "test_includeRaw", json!([job, call_tx(k, chain, nonce, MESSENGER, &data, None)?]))
-    };
-    // 901 log 0: X, in process A; 902 log 0 executes it in process B.
-    let x = send(pa, 901, 902, &k0, 0, &ja)?;
-    let (_, x_hash) = message_of(&x["logs"][0])?;
-    let x_id = json!({"origin": MESSENGER, "blockNumber": a["number"], "logIndex": "0x0", "timestamp": ts, "chainId": "0x385"});
-    let r = pb.control(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 0, &x_id, &x_hash)?]))?;
-    assert_eq!(r["executingMessages"][0]["valid"], true, "X from the other process's open block: {r}");
+    let pair = exchange_at_one_timestamp(pa, pb)?;
+    let (a, b, ja, jb, ts) = (&pair.a, &pair.b, &pair.ja, &pair.jb, pair.a["timestamp"].clone());
     // A wrong payload hash for a log of the other process's block is refused with the reason.
     let wrong = format!("{}", keccak256(b"not X"));
     let (code, msg) =
-        pb.control_err(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 1, &x_id, &wrong)?]))?;
+        pb.control_err(902, "test_includeRaw", json!([jb, validate_tx_on(pb, 902, &k1, 1, &pair.x_id, &wrong)?]))?;
     assert!(code == -38570 && msg.contains("is not the log's payload hash"), "{msg}");
-    // 902 log 1: Y (B); 901 log 1 executes Y, waiting for it: B includes Y 300 ms after A's
-    // include began.
-    let data = cast(&["calldata", "sendMessage(uint256,address,bytes)", "901", TARGET, "0x0b"])?;
-    // From dev account 2, nonce 0, so the dry run on a throwaway job gives its hash.
-    let k2 = key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
-    let y_raw = call_tx(&k2, 902, 0, MESSENGER, &data, None)?;
-    let dry = pb.control(902, "test_open", json!([]))?["jobId"].clone();
-    let (_, y_hash) = message_of(&pb.control(902, "test_includeRaw", json!([dry, y_raw]))?["logs"][0])?;
-    pb.control(902, "test_cancel", json!([dry]))?;
-    let y_id = json!({"origin": MESSENGER, "blockNumber": b["number"], "logIndex": "0x1", "timestamp": ts, "chainId": "0x386"});
-    let exec_y = validate_tx_on(pa, 901, &k1, 0, &y_id, &y_hash)?;
-    let waited = std::thread::scope(|s| {
-        let waiter = s.spawn(|| pa.control(901, "test_includeRaw", json!([ja, exec_y])));
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let y = pb.control(902, "test_includeRaw", json!([jb, y_raw]))?;
-        assert_eq!(y["index"], "0x2", "after the deposit and X's executing tx: Y is log 1 {y}");
-        waiter.join().expect("the waiting include")
-    })?;
-    assert_eq!(waited["executingMessages"][0]["valid"], true, "Y waited for across processes: {waited}");
 
     // A cycle across processes: 901 (A) waits to execute 902's log 3; then 902 (B) executes
     // 901's log 3, which would come after A's waiting log 2: refused at once.
@@ -915,27 +923,7 @@ fn builders_in_two_processes_execute_each_others_messages_at_one_timestamp() -> 
     )?;
     assert!(msg.contains("job job-902-999 is not an open build of a builder process it follows"), "{msg}");
     assert_eq!(pa.control(901, "test_inspect", json!([ja]))?["state"], "open", "nothing sealed");
-    let sealed = pa.control(
-        901,
-        "test_sealGroup",
-        json!([[{"chainId": "0x385", "jobId": ja}, {"chainId": "0x386", "jobId": jb}]]),
-    )?;
-    let sealed = sealed.as_array().cloned().unwrap_or_default();
-    assert_eq!(sealed.len(), 2, "{sealed:?}");
-    assert!(sealed.iter().all(|s| s["committed"] == true), "{sealed:?}");
-    let of = |chain: &str| sealed.iter().find(|s| s["chainId"] == chain).cloned().unwrap_or_default();
-    let (sa, sb) = (vec![of("0x385")], vec![of("0x386")]);
-    assert_eq!(pb.control(902, "test_inspect", json!([jb]))?["state"], "committed", "sealed by its own process");
-    assert_eq!((pa.head(901)?, pb.head(902)?), (1, 1));
-    // Both blocks stand when checked again against the store: the next builds keep them.
-    pa.rpc(901, "evm_mine", json!([]))?;
-    pb.rpc(902, "evm_mine", json!([]))?;
-    for (p, chain, s) in [(pa, 901u64, &sa[0]), (pb, 902, &sb[0])] {
-        let at = p.rpc(chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
-        assert_eq!(at["hash"], s["block"]["hash"], "chain {chain}'s block 1 was kept");
-        assert_eq!(at["transactions"].as_array().map(Vec::len), Some(3), "deposit, init, exec on {chain}");
-    }
-    Ok(())
+    seal_pair_and_keep(pa, pb, &pair)
 }
 
 /// Scenario 6 with the dependent block already sealed: 902's block executed a log of 901's
