@@ -730,16 +730,21 @@ async fn include(
     // stream has not seen (the deposit too, the first time).
     let shredded = job.executed.as_ref().map_or(0, |e| e.included.len() as u64);
     let started = std::time::Instant::now();
-    crate::chain::prepare(builder, edges, &job.reader, &job.next, &job.chosen, &candidates).await?;
+    // Where reads wait on another process or node, fetch what the new txs name in batches
+    // (reads in place are as cheap one at a time).
+    if !edges.state.reads_in_place(chain) {
+        crate::chain::prepare(builder, edges, &job.reader, &job.next, &job.chosen, &candidates).await?;
+    }
     let t_prepare = started.elapsed();
     let wanted: std::collections::HashSet<B256> =
         candidates.iter().map(|(raw, _)| alloy_primitives::keccak256(raw)).collect();
     let executed =
         execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), shredded).await?;
     let t_execute = started.elapsed();
-    let r = check_new(builder, edges, job, &executed, &wanted, candidates, single, force, open).await;
-    tracing::debug!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, txs = executed.included.len(), prepare = ?t_prepare, execute = ?(t_execute - t_prepare), checks = ?(started.elapsed() - t_execute), "include timings");
-    if r.is_err() && executed.included.len() as u64 > shredded {
+    let txs = executed.included.len();
+    let r = check_new(builder, edges, job, executed, &wanted, candidates, single, force, open).await;
+    tracing::debug!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, txs, prepare = ?t_prepare, execute = ?(t_execute - t_prepare), checks = ?(started.elapsed() - t_execute), "include timings");
+    if r.is_err() && txs as u64 > shredded {
         // The stream saw inclusions the job does not keep.
         let _ = edges
             .shreds
@@ -754,13 +759,13 @@ async fn include(
 }
 
 /// The rest of [`include`], once the txs were executed: the interop checks of the new txs, and
-/// the job's new state when they pass.
+/// the job's new state (taking `executed`) when they pass.
 #[allow(clippy::too_many_arguments)]
 async fn check_new(
     builder: &Arc<opseq_executor::BlockBuilder>,
     edges: &opseq_interfaces::Edges,
     job: &mut Job,
-    executed: &Executed,
+    executed: Executed,
     wanted: &std::collections::HashSet<B256>,
     candidates: Vec<(alloy_primitives::Bytes, Address)>,
     single: bool,
@@ -821,7 +826,7 @@ async fn check_new(
     let added_hashes: std::collections::HashSet<B256> = added.iter().map(|a| a.hash).collect();
     job.chosen
         .extend(candidates.into_iter().filter(|(raw, _)| added_hashes.contains(&alloy_primitives::keccak256(raw))));
-    job.executed = Some(executed.clone());
+    job.executed = Some(executed);
     if builder.config().interop.is_some() {
         open.set(job.open_build(chain));
     }
