@@ -1,4 +1,5 @@
 //! One chain's store.
+use crate::nodes::NodeCache;
 use crate::{
     BaseState, StoreError,
     durable::{Batch, DurableTree},
@@ -36,13 +37,21 @@ const HEAD: &[u8] = b"head";
 const FORK: &[u8] = b"fork";
 const TRIE_ROOT: &[u8] = b"trie_root";
 
-/// State trie nodes, content-addressed in the chain's tree.
+/// State trie nodes, content-addressed in the chain's tree, through the chain's node cache.
 #[derive(Debug, Clone)]
-struct SledNodes(DurableTree);
+struct SledNodes {
+    tree: DurableTree,
+    cache: Arc<NodeCache>,
+}
 
 impl NodeSource for SledNodes {
     fn node(&self, hash: &B256) -> Option<Bytes> {
-        self.0.get(key(P_NODE, hash.as_slice())).ok().flatten().map(|v| Bytes::from(v.to_vec()))
+        if let Some(n) = self.cache.get(hash) {
+            return Some(n);
+        }
+        let n = Bytes::from(self.tree.get(key(P_NODE, hash.as_slice())).ok().flatten()?.to_vec());
+        self.cache.extend([(*hash, n.clone())]);
+        Some(n)
     }
 }
 
@@ -142,11 +151,20 @@ pub struct ChainStore {
     write: Mutex<()>,
     /// Forked chains: the state at the fork block, read on demand.
     base: OnceLock<Arc<dyn BaseState>>,
+    /// Trie nodes recently read or written (content-addressed: never stale).
+    nodes: Arc<NodeCache>,
 }
 
 impl ChainStore {
     pub(crate) fn new(chain_id: ChainId, tree: DurableTree) -> Self {
-        Self { chain_id, tree, pending: Mutex::default(), write: Mutex::new(()), base: OnceLock::new() }
+        Self {
+            chain_id,
+            tree,
+            pending: Mutex::default(),
+            write: Mutex::new(()),
+            base: OnceLock::new(),
+            nodes: Arc::default(),
+        }
     }
 
     /// The EIP-1186 proof of `address` and `slots` at the head: (the account's trie leaf, the
@@ -171,7 +189,7 @@ impl ChainStore {
             };
             self.ensure_paths(base.as_ref(), root, &probe)?;
         }
-        let nodes = SledNodes(self.tree.clone());
+        let nodes = self.sled_nodes();
         let mut state = SparseTrie::new(root, nodes.clone());
         let k = keccak256(address);
         let account_proof = state.proof(k.as_slice())?;
@@ -415,6 +433,10 @@ impl ChainStore {
             .collect()
     }
 
+    fn sled_nodes(&self) -> SledNodes {
+        SledNodes { tree: self.tree.clone(), cache: Arc::clone(&self.nodes) }
+    }
+
     /// The root of the persisted state trie (the head's state root), or the empty root.
     pub fn trie_root(&self) -> Result<B256, StoreError> {
         Ok(self.tree.get(key(P_META, TRIE_ROOT))?.map(|v| B256::from_slice(&v)).unwrap_or(EMPTY_ROOT_HASH))
@@ -424,7 +446,8 @@ impl ChainStore {
     /// read (from sled) and rehashed, so the cost grows with the keys the block touched, not with
     /// the size of the state.
     fn trie_update(&self, base_root: B256, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
-        let nodes = SledNodes(self.tree.clone());
+        let t0 = std::time::Instant::now();
+        let nodes = self.sled_nodes();
         let mut state = SparseTrie::new(base_root, nodes.clone());
         let mut storage_roots = HashMap::new();
         let mut new_nodes = Vec::new();
@@ -466,8 +489,10 @@ impl ChainStore {
                 .encode(&mut leaf);
             state.insert(k.as_slice(), leaf).map_err(trie_err)?;
         }
+        let t1 = t0.elapsed();
         let (root, created) = state.root_with_nodes();
         new_nodes.extend(created);
+        tracing::debug!(target: "opseq::timing", updates = ?t1, hash = ?(t0.elapsed() - t1), accounts = diff.accounts.len(), "trie update");
         Ok(TrieUpdate { root, storage_roots, state, nodes: new_nodes })
     }
 
@@ -535,7 +560,7 @@ impl ChainStore {
     /// nodes on the paths to every key `diff` writes, under `root`, that the store lacks. Only
     /// the base's nodes can be missing: ours are written with our blocks.
     fn ensure_paths(&self, base: &dyn BaseState, root: B256, diff: &StateDiff) -> Result<(), StoreError> {
-        let nodes = SledNodes(self.tree.clone());
+        let nodes = self.sled_nodes();
         let stop = |r: Result<Option<Vec<u8>>, opseq_trie::TrieError>| match r {
             Ok(v) => Ok(Ok(v)),
             Err(opseq_trie::TrieError::MissingNode(h)) => Ok(Err(h)),
@@ -617,7 +642,7 @@ impl ChainStore {
         diff: &StateDiff,
         by_node: &mut BTreeMap<B256, (Address, BTreeSet<U256>)>,
     ) -> Result<(), StoreError> {
-        let nodes = SledNodes(self.tree.clone());
+        let nodes = self.sled_nodes();
         let mut state = SparseTrie::new(root, nodes.clone());
         let mut batch = Batch::default();
         let mut done = Vec::new();
@@ -702,7 +727,7 @@ impl ChainStore {
     /// (its path walk stops at that very hash) is proven, and the update runs again. No such
     /// key: a clear error, never a guessed root.
     fn trie_update_forked(&self, base: &dyn BaseState, root: B256, diff: &StateDiff) -> Result<TrieUpdate, StoreError> {
-        let nodes = SledNodes(self.tree.clone());
+        let nodes = self.sled_nodes();
         for _ in 0..32 {
             let (account, slot, missing) = match self.trie_update(root, diff) {
                 Ok(u) => return Ok(u),
@@ -1069,6 +1094,7 @@ impl ChainStore {
         diff: &StateDiff,
         computed: Option<(B256, TrieUpdate)>,
     ) -> Result<(), StoreError> {
+        let t0 = std::time::Instant::now();
         let base_root = self.trie_root()?;
         let update = match computed {
             Some((base, update)) if base == base_root => update,
@@ -1089,6 +1115,7 @@ impl ChainStore {
             v[8..].copy_from_slice(&(i as u64).to_be_bytes());
             batch.insert(key(P_TX, h.as_slice()), &v[..]);
         }
+        let t1 = t0.elapsed();
         if block.header.number > 0 {
             let mut record = Vec::new();
             encode_diff(diff, &mut record);
@@ -1098,13 +1125,17 @@ impl ChainStore {
                 batch.remove(key(P_CHANGE, &old.to_be_bytes()));
             }
         }
+        let t2 = t0.elapsed();
         for change in &diff.accounts {
             self.apply_flat(&mut batch, change)?;
         }
         let mut head = number.to_vec();
         head.extend_from_slice(block.hash.as_slice());
         batch.insert(key(P_META, HEAD), head);
+        let t3 = t0.elapsed();
         self.tree.apply(batch)?;
+        self.nodes.extend(update.nodes.into_iter().map(|(h, n)| (h, Bytes::from(n))));
+        tracing::debug!(target: "opseq::timing", blocks_txs = ?t1, change = ?(t2 - t1), flat = ?(t3 - t2), apply = ?(t0.elapsed() - t3), "append");
         Ok(())
     }
 

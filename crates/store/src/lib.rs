@@ -5,6 +5,7 @@ mod chain;
 mod durable;
 mod error;
 mod history;
+mod nodes;
 
 pub use base::BaseState;
 pub use chain::{ChainStore, REORG_DEPTH};

@@ -588,13 +588,17 @@ pub(crate) async fn seal(
     let chain = builder.config().chain_id;
     let timestamp = executed.header.timestamp;
     let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
+    let t0 = std::time::Instant::now();
     let diff = executed.diff.clone();
     let roots = edges.state.compute_roots(chain, parent.header.state_root, diff.clone(), storage_of).await?;
+    let t1 = t0.elapsed();
     let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
     let (mut block, to_sign) = builder.seal(executed, roots.state_root, withdrawals_root);
+    let t2 = t0.elapsed();
     if let Some(payload_hash) = to_sign {
         block.signature = Some(edges.signer.sign_block(chain, payload_hash).await?);
     }
+    debug!(target: "opseq::timing", roots = ?t1, seal = ?(t2 - t1), sign = ?(t0.elapsed() - t2), "seal");
     Ok((block, diff))
 }
 
@@ -612,15 +616,19 @@ pub(crate) async fn commit(
     let (number, hash, count) = (block.header.number, block.hash, block.transactions.len() as u64);
     // The state-fetcher still holds the diff it computed the roots of (sent once, not twice);
     // when it does not (another block's roots since, a restart), the diff goes along.
+    let t0 = std::time::Instant::now();
     let removed = match edges.sink.commit(chain, block.clone(), CommitDiff::Computed).await {
         Err(e) if e.is_not_found() => edges.sink.commit(chain, block, CommitDiff::Full(diff)).await?,
         r => r?,
     };
+    let t1 = t0.elapsed();
     if let Err(e) = edges.txs.on_block(chain, included, invalid).await {
         // The pool drops mined txs on its next read anyway (stale nonces), so this is not fatal.
         warn!(target: "opseq::builder::chain", chain_id = chain, error = %e, "could not tell the txpool about the block");
     }
+    let t2 = t0.elapsed();
     reinject(edges, chain, &removed).await;
+    debug!(target: "opseq::timing", sink = ?t1, pool = ?(t2 - t1), "commit");
     let _ = edges
         .shreds
         .publish(Shred::Sealed { chain_id: chain, block_number: number, block_hash: hash, tx_count: count })
