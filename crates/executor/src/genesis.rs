@@ -288,27 +288,38 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     (block, StateDiff { accounts })
 }
 
-/// Addresses of the extra dev accounts `0..n` (keys from `derived_dev_key`).
+/// Addresses of the extra dev accounts `0..n` (keys from `derived_dev_key`). Each costs a
+/// secp256k1 multiply (libsecp256k1: a third of k256's time here), spread over the cores; they are
+/// kept for the process, so the chains of one devnet derive them once.
 pub fn extra_accounts(n: u64) -> Vec<Address> {
-    let threads = std::thread::available_parallelism().map(|p| p.get() as u64).unwrap_or(1).max(1);
-    let chunk = n.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk as usize)
-            .map(|start| {
-                s.spawn(move || {
-                    (start..(start + chunk).min(n))
-                        .map(|i| {
-                            let key = k256::ecdsa::SigningKey::from_slice(derived_dev_key(i).as_slice())
-                                .expect("a keccak output is a valid key");
-                            Address::from_private_key(&key)
-                        })
-                        .collect::<Vec<_>>()
+    static DERIVED: std::sync::Mutex<Vec<Address>> = std::sync::Mutex::new(Vec::new());
+    let mut derived = DERIVED.lock().unwrap_or_else(|e| e.into_inner());
+    let have = derived.len() as u64;
+    if have < n {
+        let threads = std::thread::available_parallelism().map(|p| p.get() as u64).unwrap_or(1).max(1);
+        let chunk = (n - have).div_ceil(threads).max(1);
+        let more: Vec<Address> = std::thread::scope(|s| {
+            let handles: Vec<_> = (have..n)
+                .step_by(chunk as usize)
+                .map(|start| {
+                    s.spawn(move || {
+                        let secp = secp256k1::Secp256k1::signing_only();
+                        (start..(start + chunk).min(n))
+                            .map(|i| {
+                                let key = secp256k1::SecretKey::from_byte_array(derived_dev_key(i).0)
+                                    .expect("a keccak output is a valid key");
+                                let public = key.public_key(&secp).serialize_uncompressed();
+                                Address::from_raw_public_key(&public[1..])
+                            })
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("key derivation thread")).collect()
-    })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("key derivation thread")).collect()
+        });
+        derived.extend(more);
+    }
+    derived[..n as usize].to_vec()
 }
 
 /// Holocene `extraData`: version 0 ‖ denominator (u32 BE) ‖ elasticity (u32 BE).
@@ -361,5 +372,18 @@ mod tests {
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
+    }
+
+    #[test]
+    fn extra_accounts_are_the_addresses_of_their_derived_keys() {
+        // Derived by libsecp256k1 and memoised; checked against k256 (alloy's signer's curve).
+        let first = extra_accounts(3);
+        let more = extra_accounts(5);
+        assert_eq!(&more[..3], &first[..]);
+        for (i, address) in more.iter().enumerate() {
+            let key = k256::ecdsa::SigningKey::from_slice(derived_dev_key(i as u64).as_slice()).unwrap();
+            assert_eq!(*address, alloy_primitives::Address::from_private_key(&key), "account {i}");
+        }
+        assert_eq!(extra_accounts(2), first[..2]);
     }
 }

@@ -1578,3 +1578,53 @@ mod timing {
         println!("roots {roots:?}, encode {encode:?} ({} bytes), commit {commit:?}, flush {flush:?}", enc.len());
     }
 }
+
+#[cfg(test)]
+mod genesis_memory {
+    use super::*;
+    use crate::Store;
+    use alloy_consensus::Header;
+
+    fn hwm() -> String {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    #[ignore = "a measurement"]
+    fn genesis_of_many_accounts() {
+        let n: u64 = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(250_000);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &[1], crate::SyncMode::Os).unwrap();
+        let chain = store.chain(1).unwrap();
+        let t = std::time::Instant::now();
+        let g = StateDiff {
+            accounts: (0..n)
+                .map(|i| AccountChange {
+                    address: Address::from_word(keccak256(i.to_be_bytes())),
+                    info: Some(AccountState { nonce: 0, balance: U256::from(i), code_hash: KECCAK256_EMPTY }),
+                    wipe_storage: false,
+                    storage: vec![],
+                    code: None,
+                })
+                .collect(),
+        };
+        println!("diff {:?} {}", t.elapsed(), hwm());
+        let header = Header {
+            number: 0,
+            state_root: chain.compute_roots(EMPTY_ROOT_HASH, &g, &[]).unwrap().0,
+            ..Default::default()
+        };
+        println!("roots {:?} {}", t.elapsed(), hwm());
+        let block = SealedBlock::header_only(header);
+        chain.commit(&block, &g).unwrap();
+        println!("commit {:?} {}", t.elapsed(), hwm());
+        store.flush().unwrap();
+        chain.tree.checkpoint().unwrap();
+        println!("checkpoint {:?} {}", t.elapsed(), hwm());
+    }
+}

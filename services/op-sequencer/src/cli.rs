@@ -72,7 +72,7 @@ pub struct ChainArgs {
     /// Block gas limit of every chain (default: 36M on the L1 mock, 60M on the L2s).
     #[arg(long = "gas-limit", env = "OPSEQ_GAS_LIMIT")]
     pub gas_limit: Option<u64>,
-    /// Extra prefunded accounts at genesis (at most 250,000), keys keccak256("opseq-dev-account" ‖
+    /// Extra prefunded accounts at genesis (at most 2,000,000), keys keccak256("opseq-dev-account" ‖
     /// u64 i), for benchmarks and large-state tests.
     #[arg(long = "dev.accounts", env = "OPSEQ_DEV_ACCOUNTS", default_value_t = 0)]
     pub dev_accounts: u64,

@@ -58,13 +58,17 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
 
 /// The chains to run, and the fork they continue from when `--fork.url` is given (the upstream
 /// is asked once here for its chain id and block; the state-fetcher pins it again on open).
+/// The most `--dev.accounts` a dev genesis takes.
+const MAX_DEV_ACCOUNTS: u64 = 2_000_000;
+
 fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetcher::Fork>)> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    // The dev genesis is built in memory; a million accounts (x3 chains) took 19 GB here.
+    // The dev genesis is built in memory, one chain after the other: about 2 GB at the peak per
+    // million accounts.
     eyre::ensure!(
-        c.dev_accounts <= 250_000,
-        "--dev.accounts {} is more than the in-memory genesis build supports (250,000)",
+        c.dev_accounts <= MAX_DEV_ACCOUNTS,
+        "--dev.accounts {} is more than the in-memory genesis build supports ({MAX_DEV_ACCOUNTS})",
         c.dev_accounts
     );
     if let Some(url) = &c.fork_url {
