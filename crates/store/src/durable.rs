@@ -20,6 +20,7 @@
 //! (redb, fjall) would replace sled, which the design fixes.
 
 use crate::StoreError;
+use crate::nodes::GenCache;
 use parking_lot::{Mutex, RwLock};
 use sled::IVec;
 use std::{
@@ -154,8 +155,18 @@ struct Log {
     buf: Vec<u8>,
 }
 
-/// An opened tree and its buffer.
-type TreeAndBuffer = (sled::Tree, Arc<Buffer>);
+/// An opened tree, its buffer and its read cache.
+type TreeAndBuffer = (sled::Tree, Arc<Buffer>, Arc<ReadCache>);
+
+/// Values read from sled (`None`: absent), by key. Only keys not in the buffer are cached, under
+/// the buffer's read lock; a key leaves the cache when a checkpoint takes it out of the buffer (the
+/// buffer shadows the cache until then), so a cached value is always sled's current one.
+type ReadCache = GenCache<IVec, Option<IVec>>;
+
+/// Each tree's read cache budget (values and 64 bytes per entry).
+const READ_CACHE_BYTES: usize = 128 << 20;
+/// Bigger values (block records) are not cached.
+const READ_CACHE_MAX_VALUE: usize = 4096;
 
 /// A tree's writes not yet in sled: key → (the batch that wrote it, value or removal).
 type Buffer = RwLock<BTreeMap<IVec, (u64, Option<IVec>)>>;
@@ -224,15 +235,19 @@ impl DurableDb {
     /// A tree of this database.
     pub fn open_tree(&self, name: &str) -> Result<DurableTree, StoreError> {
         let mut trees = self.inner.trees.lock();
-        let (tree, buffer) = match trees.get(name.as_bytes()) {
+        let (tree, buffer, cache) = match trees.get(name.as_bytes()) {
             Some(t) => t.clone(),
             None => {
-                let t = (self.inner.db.open_tree(name)?, Arc::new(Buffer::default()));
+                let t = (
+                    self.inner.db.open_tree(name)?,
+                    Arc::new(Buffer::default()),
+                    Arc::new(ReadCache::new(READ_CACHE_BYTES)),
+                );
                 trees.insert(name.as_bytes().into(), t.clone());
                 t
             }
         };
-        Ok(DurableTree { tree, name: name.as_bytes().into(), db: self.clone(), buffer })
+        Ok(DurableTree { tree, name: name.as_bytes().into(), db: self.clone(), buffer, cache })
     }
 
     /// Makes every applied batch durable to the [`SyncMode`]'s standard (a no-op for
@@ -260,16 +275,28 @@ pub struct DurableTree {
     name: Arc<[u8]>,
     db: DurableDb,
     buffer: Arc<Buffer>,
+    cache: Arc<ReadCache>,
 }
 
 impl DurableTree {
     /// The value of `key`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, StoreError> {
         let key = key.as_ref();
-        if let Some((_, v)) = self.buffer.read().get(key) {
+        let buffer = self.buffer.read();
+        if let Some((_, v)) = buffer.get(key) {
             return Ok(v.clone());
         }
-        Ok(self.tree.get(key)?)
+        if let Some(v) = self.cache.get(key) {
+            return Ok(v);
+        }
+        // Read and cached under the buffer's read lock: no checkpoint can move this key into
+        // sled (and out of the cache) in between.
+        let v = self.tree.get(key)?;
+        if v.as_ref().is_none_or(|v| v.len() <= READ_CACHE_MAX_VALUE) {
+            self.cache.extend([(IVec::from(key), v.clone())]);
+        }
+        drop(buffer);
+        Ok(v)
     }
 
     /// Whether `key` has a value.
@@ -385,7 +412,7 @@ fn replay(db: &sled::Db, path: &Path) -> Result<usize, StoreError> {
 }
 
 fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
-    type Taken = Vec<(sled::Tree, Arc<Buffer>, Vec<(IVec, u64, Option<IVec>)>)>;
+    type Taken = Vec<(sled::Tree, Arc<Buffer>, Arc<ReadCache>, Vec<(IVec, u64, Option<IVec>)>)>;
     let _one = inner.checkpointing.lock();
     let (dir, taken): (Option<PathBuf>, Taken) = {
         let mut log = inner.log.lock();
@@ -393,11 +420,11 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
             .trees
             .lock()
             .values()
-            .map(|(tree, b)| {
+            .map(|(tree, b, cache)| {
                 let entries = b.read().iter().map(|(k, (seq, v))| (k.clone(), *seq, v.clone())).collect();
-                (tree.clone(), Arc::clone(b), entries)
+                (tree.clone(), Arc::clone(b), Arc::clone(cache), entries)
             })
-            .filter(|(_, _, entries): &(_, _, Vec<_>)| !entries.is_empty())
+            .filter(|(_, _, _, entries): &(_, _, _, Vec<_>)| !entries.is_empty())
             .collect();
         if taken.is_empty() {
             return Ok(());
@@ -419,7 +446,7 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
         };
         (dir, taken)
     };
-    for (tree, buffer, entries) in taken {
+    for (tree, buffer, cache, entries) in taken {
         // In sled batches of bounded size: one batch of a million-account genesis took sled 8 s
         // and 2.6 GB. Atomicity is not needed here: readers see the buffer until the entries
         // leave it, and a crash replays the whole rotated log. Each batch leaves the buffer as
@@ -434,6 +461,9 @@ fn checkpoint(inner: &Inner) -> Result<(), StoreError> {
                     buffer.remove(k);
                 }
             }
+            // A value cached before the key was written is stale once the buffer stops
+            // shadowing it.
+            cache.forget(chunk.iter().map(|(k, _, _)| k.as_ref()));
         }
     }
     if let Some(dir) = dir {
@@ -554,8 +584,15 @@ mod tests {
                     }
                 }
                 t.apply(b).unwrap();
-                let k = vec![rnd(4) as u8, rnd(16) as u8];
-                assert_eq!(t.get(&k).unwrap().map(|v| v.to_vec()), model.get(&k).cloned());
+                // Every key, every round: values cached from sled must follow the writes through
+                // the background checkpoints.
+                for k in (0..4u8).flat_map(|a| (0..16u8).map(move |b| vec![a, b])) {
+                    assert_eq!(
+                        t.get(&k).unwrap().map(|v| v.to_vec()),
+                        model.get(&k).cloned(),
+                        "{k:?} in round {round}"
+                    );
+                }
                 let p = [rnd(4) as u8];
                 let scanned: Vec<_> =
                     t.scan_prefix(p).unwrap().into_iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();

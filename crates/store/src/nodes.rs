@@ -1,4 +1,5 @@
-//! An in-memory cache of state trie nodes in front of the tree.
+//! Bounded in-memory caches in front of the tree: [`NodeCache`] for state trie nodes, and the
+//! generic [`GenCache`] it is made of (also the durable tree's read cache).
 //!
 //! Nodes are content-addressed (the key is the node's keccak256) and never rewritten, so a cached
 //! node can never be stale: the cache needs no invalidation, only a bound. A block's trie update
@@ -12,56 +13,79 @@
 
 use alloy_primitives::{B256, Bytes};
 use parking_lot::RwLock;
-use std::collections::HashMap;
+use std::{collections::HashMap, hash::Hash};
 
 /// The default budget: about 256 MiB of node bytes (a million-account trie's upper levels and
 /// the recent blocks' paths fit many times over).
 pub const DEFAULT_NODE_CACHE_BYTES: usize = 256 << 20;
 
-#[derive(Debug, Default)]
-struct Generations {
-    young: HashMap<B256, Bytes>,
-    young_bytes: usize,
-    old: HashMap<B256, Bytes>,
+/// A value's size as the cache counts it.
+pub(crate) trait Weigh {
+    fn weight(&self) -> usize;
 }
 
-/// A bounded cache of trie nodes by hash (see the module docs).
-#[derive(Debug)]
-pub(crate) struct NodeCache {
-    budget: usize,
-    inner: RwLock<Generations>,
-}
-
-impl Default for NodeCache {
-    fn default() -> Self {
-        Self::new(DEFAULT_NODE_CACHE_BYTES)
+impl Weigh for Bytes {
+    fn weight(&self) -> usize {
+        self.len()
     }
 }
 
-impl NodeCache {
+impl Weigh for Option<sled::IVec> {
+    fn weight(&self) -> usize {
+        self.as_ref().map_or(0, |v| v.len())
+    }
+}
+
+#[derive(Debug)]
+struct Generations<K, V> {
+    young: HashMap<K, V>,
+    young_bytes: usize,
+    old: HashMap<K, V>,
+}
+
+impl<K, V> Default for Generations<K, V> {
+    fn default() -> Self {
+        Self { young: HashMap::new(), young_bytes: 0, old: HashMap::new() }
+    }
+}
+
+/// A two-generation cache bounded by the bytes of its entries (see the module docs); each entry
+/// also counts 64 bytes for its key and bookkeeping.
+#[derive(Debug)]
+pub(crate) struct GenCache<K, V> {
+    budget: usize,
+    inner: RwLock<Generations<K, V>>,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone + Weigh> GenCache<K, V> {
     pub(crate) fn new(budget: usize) -> Self {
         Self { budget, inner: RwLock::default() }
     }
 
-    /// The node whose hash is `hash`, if cached.
-    pub(crate) fn get(&self, hash: &B256) -> Option<Bytes> {
-        let old = {
+    /// The cached value of `key`; one read from the old generation moves it to the young one.
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let (k, v) = {
             let g = self.inner.read();
-            if let Some(n) = g.young.get(hash) {
-                return Some(n.clone());
+            if let Some(v) = g.young.get(key) {
+                return Some(v.clone());
             }
-            g.old.get(hash)?.clone()
+            let (k, v) = g.old.get_key_value(key)?;
+            (k.clone(), v.clone())
         };
-        self.extend([(*hash, old.clone())]);
-        Some(old)
+        self.extend([(k, v.clone())]);
+        Some(v)
     }
 
-    /// Caches each node under its hash (its keccak256), under one lock.
-    pub(crate) fn extend(&self, nodes: impl IntoIterator<Item = (B256, Bytes)>) {
+    /// Caches each value under its key, under one lock.
+    pub(crate) fn extend(&self, entries: impl IntoIterator<Item = (K, V)>) {
         let mut g = self.inner.write();
-        for (hash, node) in nodes {
-            let len = node.len() + 64;
-            if g.young.insert(hash, node).is_none() {
+        for (key, value) in entries {
+            let len = value.weight() + 64;
+            if g.young.insert(key, value).is_none() {
                 g.young_bytes += len;
             }
             if g.young_bytes > self.budget / 2 {
@@ -69,6 +93,31 @@ impl NodeCache {
                 g.young_bytes = 0;
             }
         }
+    }
+
+    /// Forgets `keys` (both generations), under one lock.
+    pub(crate) fn forget<'a, Q>(&self, keys: impl IntoIterator<Item = &'a Q>)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized + 'a,
+    {
+        let mut g = self.inner.write();
+        if g.young.is_empty() && g.old.is_empty() {
+            return;
+        }
+        for key in keys {
+            g.young.remove(key);
+            g.old.remove(key);
+        }
+    }
+}
+
+/// Trie nodes by hash: never stale, so never invalidated.
+pub(crate) type NodeCache = GenCache<B256, Bytes>;
+
+impl Default for NodeCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_NODE_CACHE_BYTES)
     }
 }
 
@@ -79,7 +128,7 @@ mod tests {
     #[test]
     fn a_bounded_cache_keeps_what_is_read_and_forgets_the_rest() {
         // 72 bytes per entry as counted: the young generation turns over at its sixth entry.
-        let cache = NodeCache::new(10 * 72);
+        let cache: NodeCache = GenCache::new(10 * 72);
         let h = |i: u8| B256::repeat_byte(i);
         let node = |i: u8| Bytes::from(vec![i; 8]);
         cache.extend((0..6).map(|i| (h(i), node(i))));
