@@ -6,10 +6,7 @@ use crate::{
     signing::payload_hash,
     spec::{BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1Spec, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT, dev_op_hardforks},
 };
-use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, Sealed, TxEnvelope, TxReceipt, proofs::calculate_transaction_root,
-    transaction::Recovered,
-};
+use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Sealed, TxEnvelope, TxReceipt, transaction::Recovered};
 use alloy_eips::eip4895::Withdrawal;
 use alloy_eips::{
     eip1559::BaseFeeParams,
@@ -390,7 +387,7 @@ impl BlockBuilder {
             OpEvmFactory::<OpTx>::default(),
         );
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
-        let mut out = Accum::default();
+        let mut out = Accum::with_capacity(forced.len() + candidates.len());
         let (gas_used, receipts) = {
             let evm = factory.evm_factory().create_evm(&mut db, env);
             let ctx = OpBlockExecutionCtx {
@@ -423,13 +420,13 @@ impl BlockBuilder {
                     }
                 };
                 let hash = tx.tx_hash();
-                let rec = Recovered::new_unchecked(tx.clone(), sender);
+                let rec = Recovered::new_unchecked(tx, sender);
                 let with_encoded = alloy_eips::eip2718::WithEncoded::new(raw.clone(), &rec);
                 match offer(ex.execute_transaction(with_encoded), hash)? {
                     Offer::Included => {
                         let inc = out.push_included(hash, raw, sender, ex.receipts());
                         on_included(&inc);
-                        out.op_txs.push(tx);
+                        out.op_txs.push(rec.into_inner());
                     }
                     Offer::Rejected(r) if must => {
                         return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason)));
@@ -441,7 +438,7 @@ impl BlockBuilder {
             (result.gas_used, result.receipts)
         };
         let ts = t.timestamp;
-        let mut header = out.assemble(t, gas_used, calculate_transaction_root(&out.op_txs), &receipts);
+        let mut header = out.assemble(t, gas_used, &receipts);
         if forks.is_ecotone_active_at_timestamp(ts) {
             header.blob_gas_used = Some(0);
             header.excess_blob_gas = Some(0);
@@ -466,9 +463,8 @@ impl BlockBuilder {
         let env = self.eth_env(t);
         let factory = EthBlockExecutorFactory::new(AlloyReceiptBuilder::default(), spec, EthEvmFactory::default());
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
-        let mut out = Accum::default();
-        let mut eth_txs: Vec<TxEnvelope> = Vec::new();
         let n = forced.len() + candidates.len();
+        let mut out = Accum::with_capacity(n);
         let result = {
             let evm = factory.evm_factory().create_evm(&mut db, env);
             let ctx = EthBlockExecutionCtx {
@@ -499,12 +495,11 @@ impl BlockBuilder {
                     }
                 };
                 let hash = *tx.tx_hash();
-                let rec = Recovered::new_unchecked(tx.clone(), sender);
+                let rec = Recovered::new_unchecked(tx, sender);
                 match offer(ex.execute_transaction(&rec), hash)? {
                     Offer::Included => {
                         let inc = out.push_included(hash, raw, sender, ex.receipts());
                         on_included(&inc);
-                        eth_txs.push(tx);
                     }
                     Offer::Rejected(r) if must => {
                         return Err(BuildError::InvalidBlock(format!("tx {}: {}", r.hash, r.reason)));
@@ -518,7 +513,7 @@ impl BlockBuilder {
             })?;
             result
         };
-        let mut header = out.assemble(t, result.gas_used, calculate_transaction_root(&eth_txs), &result.receipts);
+        let mut header = out.assemble(t, result.gas_used, &result.receipts);
         if spec.is_shanghai_active_at_timestamp(t.timestamp) {
             header.withdrawals_root = Some(alloy_consensus::proofs::calculate_withdrawals_root(&input.withdrawals));
         }
@@ -624,21 +619,37 @@ struct Accum {
 }
 
 impl Accum {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            transactions: Vec::with_capacity(n),
+            tx_hashes: Vec::with_capacity(n),
+            senders: Vec::with_capacity(n),
+            receipts: Vec::with_capacity(n),
+            included: Vec::with_capacity(n),
+            rejected: Vec::new(),
+            op_txs: Vec::with_capacity(n),
+        }
+    }
+
     /// The header from the template plus what execution produced (state root and L2
-    /// withdrawals root come at sealing).
+    /// withdrawals root come at sealing). Both roots are over the EIP-2718 bytes already at
+    /// hand: the transactions as received (they decoded exactly, so they are canonical) and the
+    /// receipts encoded once.
     fn assemble<Rc: TxReceipt<Log = Log> + Encodable2718>(
         &mut self,
         t: &Header,
         gas_used: u64,
-        transactions_root: B256,
         receipts: &[Rc],
     ) -> Header {
         self.receipts = receipts.iter().map(|r| Bytes::from(r.encoded_2718())).collect();
+        let raw_root = |items: &[Bytes]| {
+            alloy_consensus::proofs::ordered_trie_root_with_encoder(items, |b: &Bytes, buf| buf.extend_from_slice(b))
+        };
         Header {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             state_root: B256::ZERO,
-            transactions_root,
-            receipts_root: receipts_root(receipts),
+            transactions_root: raw_root(&self.transactions),
+            receipts_root: raw_root(&self.receipts),
             logs_bloom: receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom()),
             difficulty: U256::ZERO,
             gas_used,

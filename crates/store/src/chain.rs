@@ -9,7 +9,7 @@ use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
 use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount};
 use opseq_primitives::{AccountChange, AccountState, BlockRef, ChainId, SealedBlock, StateDiff, TxLocation};
-use opseq_trie::{NodeSource, SparseTrie};
+use opseq_trie::{NodeSource, SparseTrie, key_nibbles};
 use parking_lot::Mutex;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -53,6 +53,57 @@ impl NodeSource for SledNodes {
         self.cache.extend([(*hash, n.clone())]);
         Some(n)
     }
+}
+
+/// What applying changes to a trie produced besides the trie: storage roots by account and the
+/// nodes of the storage tries it hashed.
+#[derive(Debug, Default)]
+struct Applied {
+    storage_roots: HashMap<Address, B256>,
+    nodes: Vec<(B256, Vec<u8>)>,
+}
+
+/// Below this many keys a trie is updated on the calling thread.
+const SPLIT_MIN_KEYS: usize = 1024;
+
+/// Applies `items` (a key's nibble path, and what to do there) to `trie` in order: in place, or,
+/// for many keys under a branch root, as the root's two halves of subtries on two threads (each
+/// key's order among the keys of its subtrie is kept, and no key touches another subtrie).
+/// `apply` gets the trie holding the path and the path in it. Returns whether it split (then
+/// hash with [`SparseTrie::root_with_nodes_parallel`]).
+fn apply_items<T: Sync>(
+    trie: &mut SparseTrie<SledNodes>,
+    items: &[(Vec<u8>, T)],
+    applied: &mut Applied,
+    apply: impl Fn(&mut SparseTrie<SledNodes>, &[u8], &T, &mut Applied) -> Result<(), StoreError> + Sync,
+) -> Result<bool, StoreError> {
+    let subtries = if items.len() >= SPLIT_MIN_KEYS { trie.split_root().map_err(trie_err)? } else { None };
+    let Some(mut subtries) = subtries else {
+        for (path, item) in items {
+            apply(trie, path, item, applied)?;
+        }
+        return Ok(false);
+    };
+    let half = |offset: u8, tries: &mut [SparseTrie<SledNodes>]| -> Result<Applied, StoreError> {
+        let mut applied = Applied::default();
+        for (path, item) in items.iter().filter(|(p, _)| (offset..offset + 8).contains(&p[0])) {
+            apply(&mut tries[(path[0] - offset) as usize], &path[1..], item, &mut applied)?;
+        }
+        Ok(applied)
+    };
+    let (low, high) = subtries.split_at_mut(8);
+    let (a, b) = std::thread::scope(|s| {
+        let b = s.spawn(|| half(8, high));
+        (half(0, low), b.join().expect("trie update thread"))
+    });
+    // The subtries go back whatever happened: an error leaves the trie as whole as it found it
+    // (the caller drops it anyway).
+    trie.join_root(subtries).map_err(trie_err)?;
+    for part in [a?, b?] {
+        applied.storage_roots.extend(part.storage_roots);
+        applied.nodes.extend(part.nodes);
+    }
+    Ok(true)
 }
 
 /// A state trie updated in memory, with the nodes it created.
@@ -449,19 +500,19 @@ impl ChainStore {
         let t0 = std::time::Instant::now();
         let nodes = self.sled_nodes();
         let mut state = SparseTrie::new(base_root, nodes.clone());
-        let mut storage_roots = HashMap::new();
-        let mut new_nodes = Vec::new();
         // Inserts and updates before deletions: a branch that loses a child and gains another
         // in the same block never collapses (a forked chain may not know the sibling's node).
         let (upserts, deletes): (Vec<_>, Vec<_>) = diff.accounts.iter().partition(|c| c.info.is_some());
-        for c in upserts.into_iter().chain(deletes) {
-            let k = keccak256(c.address);
+        let items: Vec<(Vec<u8>, &AccountChange)> =
+            upserts.into_iter().chain(deletes).map(|c| (key_nibbles(keccak256(c.address).as_slice()), c)).collect();
+        let mut applied = Applied::default();
+        let split = apply_items(&mut state, &items, &mut applied, |trie, path, c, applied| {
             let Some(info) = c.info else {
-                state.remove(k.as_slice()).map_err(|e| collapse(e, c.address, None))?;
-                storage_roots.insert(c.address, EMPTY_ROOT_HASH);
-                continue;
+                trie.remove_path(path).map_err(|e| collapse(e, c.address, None))?;
+                applied.storage_roots.insert(c.address, EMPTY_ROOT_HASH);
+                return Ok(());
             };
-            let old = storage_root_in(state.get(k.as_slice()).map_err(trie_err)?)?;
+            let old = storage_root_in(trie.get_path(path).map_err(trie_err)?)?;
             let storage_root = if c.storage.is_empty() && !c.wipe_storage {
                 old
             } else {
@@ -469,30 +520,36 @@ impl ChainStore {
                 // The last write of a slot counts (as in the flat state), sets before clears.
                 let last: BTreeMap<U256, U256> = c.storage.iter().copied().collect();
                 let (sets, clears): (Vec<_>, Vec<_>) = last.into_iter().partition(|(_, v)| !v.is_zero());
-                for (slot, value) in sets.into_iter().chain(clears) {
-                    let sk = keccak256(slot.to_be_bytes::<32>());
+                let slots: Vec<(Vec<u8>, (U256, U256))> = sets
+                    .into_iter()
+                    .chain(clears)
+                    .map(|(slot, value)| (key_nibbles(keccak256(slot.to_be_bytes::<32>()).as_slice()), (slot, value)))
+                    .collect();
+                let mut created = Applied::default();
+                let split = apply_items(&mut st, &slots, &mut created, |st, path, (slot, value), _| {
                     if value.is_zero() {
-                        st.remove(sk.as_slice()).map_err(|e| collapse(e, c.address, Some(slot)))?;
+                        st.remove_path(path).map_err(|e| collapse(e, c.address, Some(*slot)))
                     } else {
                         let mut v = Vec::new();
                         value.encode(&mut v);
-                        st.insert(sk.as_slice(), v).map_err(trie_err)?;
+                        st.insert_path(path, v).map_err(trie_err)
                     }
-                }
-                let (root, created) = st.root_with_nodes();
-                new_nodes.extend(created);
+                })?;
+                let (root, created) = if split { st.root_with_nodes_parallel() } else { st.root_with_nodes() };
+                applied.nodes.extend(created);
                 root
             };
-            storage_roots.insert(c.address, storage_root);
+            applied.storage_roots.insert(c.address, storage_root);
             let mut leaf = Vec::new();
             TrieAccount { nonce: info.nonce, balance: info.balance, storage_root, code_hash: info.code_hash }
                 .encode(&mut leaf);
-            state.insert(k.as_slice(), leaf).map_err(trie_err)?;
-        }
+            trie.insert_path(path, leaf).map_err(trie_err)
+        })?;
         let t1 = t0.elapsed();
-        let (root, created) = state.root_with_nodes();
+        let (root, created) = if split { state.root_with_nodes_parallel() } else { state.root_with_nodes() };
+        let Applied { storage_roots, nodes: mut new_nodes } = applied;
         new_nodes.extend(created);
-        tracing::debug!(target: "opseq::timing", updates = ?t1, hash = ?(t0.elapsed() - t1), accounts = diff.accounts.len(), "trie update");
+        tracing::debug!(target: "opseq::timing", updates = ?t1, hash = ?(t0.elapsed() - t1), accounts = diff.accounts.len(), split, "trie update");
         Ok(TrieUpdate { root, storage_roots, state, nodes: new_nodes })
     }
 
@@ -1379,6 +1436,56 @@ mod tests {
         }
         base.sort_by_key(|(a, ..)| *a);
         base
+    }
+
+    /// Blocks big enough that the account trie and a storage trie are updated as two halves on
+    /// two threads: the roots equal a full recompute, through account deletions, slot clears and
+    /// a deletion of all but one account.
+    #[test]
+    fn big_blocks_updated_on_two_threads_keep_the_trie_equal_to_a_full_recompute() {
+        let store = Store::temporary(&[1]).unwrap();
+        let chain = store.chain(1).unwrap();
+        let addr = |i: u64| Address::from_word(keccak256(i.to_be_bytes()));
+        let token = Address::repeat_byte(0x70);
+        let slots = |n: u64, round: u64| (0..n).map(move |j| (U256::from(j), U256::from((j + round) % 5))).collect();
+        let mut accounts: Vec<_> = (0..3000).map(|i| acct(addr(i), i + 1, vec![])).collect();
+        accounts.push(acct(token, 1, slots(3000, 1)));
+        let genesis_diff = StateDiff { accounts };
+        let genesis = block(chain, 0, B256::ZERO, &genesis_diff);
+        chain.commit(&genesis, &genesis_diff).unwrap();
+        assert_eq!(chain.trie_root().unwrap(), full_root(chain));
+        let mut parent = genesis.hash;
+        let rounds: [Box<dyn Fn(u64) -> Option<AccountChange>>; 3] = [
+            // Balances change, every third account goes, new ones come.
+            Box::new(|i| (i % 3 != 0).then(|| acct(addr(i), i + 7, vec![]))),
+            Box::new(|i| Some(acct(addr(i + 5000), i, vec![]))),
+            // All but one account of the first 3000 goes.
+            Box::new(|i| (i == 17).then(|| acct(addr(i), 1, vec![]))),
+        ];
+        for (n, round) in rounds.iter().enumerate() {
+            let n = n as u64 + 1;
+            let mut accounts: Vec<_> = (0..3000)
+                .map(|i| {
+                    round(i).unwrap_or(AccountChange {
+                        address: addr(i),
+                        info: None,
+                        wipe_storage: true,
+                        storage: vec![],
+                        code: None,
+                    })
+                })
+                .collect();
+            accounts.push(acct(token, n, slots(3000 - 900 * n, n + 1)));
+            accounts.sort_by_key(|c| c.address);
+            accounts.dedup_by_key(|c| c.address);
+            let diff = StateDiff { accounts };
+            let (predicted, roots) = chain.compute_roots(chain.trie_root().unwrap(), &diff, &[token]).unwrap();
+            let blk = block(chain, n, parent, &diff);
+            chain.commit(&blk, &diff).unwrap();
+            parent = blk.hash;
+            assert_eq!(predicted, full_root(chain), "block {n}");
+            assert_eq!(roots[0].1, storage_root_of(chain.account_storage(&token).unwrap()), "block {n}");
+        }
     }
 
     fn varied_diff(n: u64, salt: u64) -> StateDiff {

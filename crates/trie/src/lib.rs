@@ -257,9 +257,14 @@ impl<S: NodeSource> SparseTrie<S> {
 
     /// The value at `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TrieError> {
-        let path = nibbles(key);
+        self.get_path(&nibbles(key))
+    }
+
+    /// The value at the nibble path `path` (a key's nibbles; below the root of a trie split off
+    /// by [`SparseTrie::split_root`], the nibbles after the first).
+    pub fn get_path(&mut self, path: &[u8]) -> Result<Option<Vec<u8>>, TrieError> {
         let mut node = &mut self.root;
-        let mut rest: &[u8] = &path;
+        let mut rest: &[u8] = path;
         loop {
             Self::resolve(&self.source, node)?;
             match node {
@@ -356,12 +361,16 @@ impl<S: NodeSource> SparseTrie<S> {
 
     /// Sets `key` to `value` (an empty value deletes).
     pub fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), TrieError> {
+        self.insert_path(&nibbles(key), value)
+    }
+
+    /// [`SparseTrie::insert`] at a nibble path (see [`SparseTrie::get_path`]).
+    pub fn insert_path(&mut self, path: &[u8], value: Vec<u8>) -> Result<(), TrieError> {
         if value.is_empty() {
-            return self.remove(key);
+            return self.remove_path(path);
         }
-        let path = nibbles(key);
         let root = std::mem::replace(&mut self.root, Node::Empty);
-        self.root = Self::insert_at(&self.source, root, &path, value)?;
+        self.root = Self::insert_at(&self.source, root, path, value)?;
         Ok(())
     }
 
@@ -418,9 +427,56 @@ impl<S: NodeSource> SparseTrie<S> {
 
     /// Deletes `key` (a missing key is not an error).
     pub fn remove(&mut self, key: &[u8]) -> Result<(), TrieError> {
-        let path = nibbles(key);
+        self.remove_path(&nibbles(key))
+    }
+
+    /// [`SparseTrie::remove`] at a nibble path (see [`SparseTrie::get_path`]).
+    pub fn remove_path(&mut self, path: &[u8]) -> Result<(), TrieError> {
         let root = std::mem::replace(&mut self.root, Node::Empty);
-        self.root = Self::remove_at(&self.source, root, &path)?;
+        self.root = Self::remove_at(&self.source, root, path)?;
+        Ok(())
+    }
+
+    /// Splits off the 16 subtries below a root that is a branch without a value (what a trie of
+    /// hashed keys has once it holds more than a handful): each is a trie of its own, keyed by
+    /// the nibbles after the first, to be updated apart (on other threads) and put back with
+    /// [`SparseTrie::join_root`]. `None` (and the trie unchanged) for any other root.
+    pub fn split_root(&mut self) -> Result<Option<Vec<Self>>, TrieError>
+    where
+        S: Clone,
+    {
+        Self::resolve(&self.source, &mut self.root)?;
+        let Node::Branch(children, None) = &mut self.root else { return Ok(None) };
+        Ok(Some(
+            children
+                .iter_mut()
+                .map(|c| Self { root: std::mem::replace(c, Node::Empty), source: self.source.clone() })
+                .collect(),
+        ))
+    }
+
+    /// Puts back the subtries [`SparseTrie::split_root`] took (in order); a root left with one
+    /// child collapses into it, as after a removal.
+    pub fn join_root(&mut self, subtries: Vec<Self>) -> Result<(), TrieError> {
+        let Node::Branch(children, None) = &mut self.root else {
+            return Err(TrieError::Malformed("join_root on a trie that was not split".into()));
+        };
+        if subtries.len() != 16 {
+            return Err(TrieError::Malformed(format!("join_root with {} subtries", subtries.len())));
+        }
+        for (c, t) in children.iter_mut().zip(subtries) {
+            *c = t.root;
+        }
+        let live: Vec<usize> = (0..16).filter(|j| !matches!(children[*j], Node::Empty)).collect();
+        match live.as_slice() {
+            [] => self.root = Node::Empty,
+            [j] => {
+                let mut only = std::mem::replace(&mut children[*j], Node::Empty);
+                Self::resolve(&self.source, &mut only)?;
+                self.root = Self::join(vec![*j as u8], only);
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -503,38 +559,66 @@ impl<S: NodeSource> SparseTrie<S> {
         (root, nodes)
     }
 
-    fn encode_collect(node: &Node, out: &mut Vec<(B256, Vec<u8>)>) -> Vec<u8> {
-        let reference = |c: &Node, out: &mut Vec<(B256, Vec<u8>)>| -> Vec<u8> {
-            match c {
-                Node::Empty => vec![0x80],
-                Node::Hash(h) => {
+    /// [`SparseTrie::root_with_nodes`], the root's 16 subtries encoded and hashed on two threads
+    /// when the root is a branch (the same result).
+    pub fn root_with_nodes_parallel(&self) -> (B256, Vec<(B256, Vec<u8>)>) {
+        let Node::Branch(children, value) = &self.root else { return self.root_with_nodes() };
+        let encode_half = |half: &[Node]| {
+            let mut nodes = Vec::new();
+            let refs: Vec<Vec<u8>> = half.iter().map(|c| Self::reference_collect(c, &mut nodes)).collect();
+            (refs, nodes)
+        };
+        let ((mut refs, mut nodes), (refs_b, nodes_b)) = std::thread::scope(|s| {
+            let b = s.spawn(|| encode_half(&children[8..]));
+            let a = encode_half(&children[..8]);
+            (a, b.join().expect("trie hashing thread"))
+        });
+        refs.extend(refs_b);
+        nodes.extend(nodes_b);
+        let mut v = Vec::new();
+        encode_string(value.as_deref().unwrap_or_default(), &mut v);
+        refs.push(v);
+        let enc = encode_list(&refs);
+        let h = keccak256(&enc);
+        nodes.push((h, enc));
+        (h, nodes)
+    }
+
+    /// How a parent refers to `c`: by hash (its node then goes to `out`), or inline when its
+    /// encoding is shorter than 32 bytes.
+    fn reference_collect(c: &Node, out: &mut Vec<(B256, Vec<u8>)>) -> Vec<u8> {
+        match c {
+            Node::Empty => vec![0x80],
+            Node::Hash(h) => {
+                let mut v = Vec::with_capacity(33);
+                encode_string(h.as_slice(), &mut v);
+                v
+            }
+            n => {
+                let enc = Self::encode_collect(n, out);
+                if enc.len() < 32 {
+                    enc
+                } else {
+                    let h = keccak256(&enc);
                     let mut v = Vec::with_capacity(33);
                     encode_string(h.as_slice(), &mut v);
+                    out.push((h, enc));
                     v
                 }
-                n => {
-                    let enc = Self::encode_collect(n, out);
-                    if enc.len() < 32 {
-                        enc
-                    } else {
-                        let h = keccak256(&enc);
-                        let mut v = Vec::with_capacity(33);
-                        encode_string(h.as_slice(), &mut v);
-                        out.push((h, enc));
-                        v
-                    }
-                }
             }
-        };
+        }
+    }
+
+    fn encode_collect(node: &Node, out: &mut Vec<(B256, Vec<u8>)>) -> Vec<u8> {
         match node {
             Node::Extension(p, c) => {
                 let mut a = Vec::new();
                 encode_string(&hex_prefix(p, false), &mut a);
-                let r = reference(c, out);
+                let r = Self::reference_collect(c, out);
                 encode_list(&[a, r])
             }
             Node::Branch(children, value) => {
-                let mut items: Vec<Vec<u8>> = children.iter().map(|c| reference(c, out)).collect();
+                let mut items: Vec<Vec<u8>> = children.iter().map(|c| Self::reference_collect(c, out)).collect();
                 let mut v = Vec::new();
                 encode_string(value.as_deref().unwrap_or_default(), &mut v);
                 items.push(v);
@@ -732,6 +816,79 @@ mod tests {
             sparse.get(keccak256(1u64.to_be_bytes()).as_slice()).unwrap(),
             leaves.get(&keccak256(1u64.to_be_bytes())).cloned()
         );
+    }
+
+    /// A split root updated apart (subtries on two threads) and joined again gives the trie the
+    /// same updates made in place give, node for node; hashing the halves on two threads gives
+    /// the same root and nodes. Removals include emptying all but one child of the root (the
+    /// join collapses it) and all of them.
+    #[test]
+    fn a_split_root_updated_apart_matches_updates_in_place() {
+        let key = |i: u64| keccak256(i.to_be_bytes());
+        let value = |i: u64| {
+            let mut v = Vec::new();
+            U256::from(i * 7 + 1).encode(&mut v);
+            v
+        };
+        let mut base = SparseTrie::new(EMPTY_ROOT_HASH, NoNodes);
+        for i in 0..300u64 {
+            base.insert(key(i).as_slice(), value(i)).unwrap();
+        }
+        let mut witness = HashMap::new();
+        collect(&base.root, &mut witness);
+        let base_root = base.root();
+        let scenarios: Vec<(Vec<(u64, u64)>, Vec<u64>)> = vec![
+            (
+                (0..300).step_by(2).map(|i| (i, i + 1000)).chain((300..400).map(|i| (i, i))).collect(),
+                (1..300).step_by(7).collect(),
+            ),
+            (vec![], (0..300).filter(|i| key(*i)[0] >> 4 != 3).collect()),
+            (vec![], (0..300).collect()),
+        ];
+        for (n, (upserts, removals)) in scenarios.into_iter().enumerate() {
+            let mut in_place = SparseTrie::new(base_root, witness.clone());
+            for (k, v) in &upserts {
+                in_place.insert(key(*k).as_slice(), value(*v)).unwrap();
+            }
+            for k in &removals {
+                in_place.remove(key(*k).as_slice()).unwrap();
+            }
+            let mut split = SparseTrie::new(base_root, witness.clone());
+            let mut subtries = split.split_root().unwrap().expect("a branch root");
+            let (low, high) = subtries.split_at_mut(8);
+            std::thread::scope(|s| {
+                for (offset, half) in [(0u8, low), (8u8, high)] {
+                    let (upserts, removals) = (&upserts, &removals);
+                    s.spawn(move || {
+                        let mine = |k: &u64| {
+                            let path = key_nibbles(key(*k).as_slice());
+                            (path[0] >= offset && path[0] < offset + 8).then_some(path)
+                        };
+                        for (k, v) in upserts {
+                            if let Some(path) = mine(k) {
+                                half[(path[0] - offset) as usize].insert_path(&path[1..], value(*v)).unwrap();
+                            }
+                        }
+                        for k in removals {
+                            if let Some(path) = mine(k) {
+                                half[(path[0] - offset) as usize].remove_path(&path[1..]).unwrap();
+                            }
+                        }
+                    });
+                }
+            });
+            split.join_root(subtries).unwrap();
+            assert_eq!(split.root_with_nodes(), in_place.root_with_nodes(), "scenario {n}");
+            assert_eq!(
+                split.root_with_nodes_parallel(),
+                in_place.root_with_nodes(),
+                "scenario {n}, hashed on two threads"
+            );
+            for (k, _) in &upserts {
+                let path = key_nibbles(key(*k).as_slice());
+                assert_eq!(split.get_path(&path).unwrap(), in_place.get(key(*k).as_slice()).unwrap());
+            }
+        }
     }
 
     fn collect(node: &Node, out: &mut HashMap<B256, Bytes>) {
