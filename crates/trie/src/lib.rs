@@ -837,7 +837,9 @@ mod tests {
         let mut witness = HashMap::new();
         collect(&base.root, &mut witness);
         let base_root = base.root();
-        let scenarios: Vec<(Vec<(u64, u64)>, Vec<u64>)> = vec![
+        // (upserts as (key, value seed), removals)
+        type Scenario = (Vec<(u64, u64)>, Vec<u64>);
+        let scenarios: Vec<Scenario> = vec![
             (
                 (0..300).step_by(2).map(|i| (i, i + 1000)).chain((300..400).map(|i| (i, i))).collect(),
                 (1..300).step_by(7).collect(),
