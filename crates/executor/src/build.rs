@@ -438,14 +438,17 @@ impl BlockBuilder {
             (result.gas_used, result.receipts)
         };
         let ts = t.timestamp;
-        let mut header = out.assemble(t, gas_used, &receipts);
+        let (mut header, diff) = join2(
+            receipts.len() >= PARALLEL_ROOTS_TXS,
+            || out.assemble(t, gas_used, &receipts),
+            || bundle_to_diff(&mut db),
+        );
         if forks.is_ecotone_active_at_timestamp(ts) {
             header.blob_gas_used = Some(0);
             header.excess_blob_gas = Some(0);
         }
         header.requests_hash = forks.is_isthmus_active_at_timestamp(ts).then_some(EMPTY_REQUESTS_HASH);
         header.withdrawals_root = forks.is_canyon_active_at_timestamp(ts).then_some(alloy_trie::EMPTY_ROOT_HASH);
-        let diff = bundle_to_diff(&mut db);
         Ok(out.finish(header, diff, input.l1_origin))
     }
 
@@ -513,7 +516,11 @@ impl BlockBuilder {
             })?;
             result
         };
-        let mut header = out.assemble(t, result.gas_used, &result.receipts);
+        let (mut header, diff) = join2(
+            result.receipts.len() >= PARALLEL_ROOTS_TXS,
+            || out.assemble(t, result.gas_used, &result.receipts),
+            || bundle_to_diff(&mut db),
+        );
         if spec.is_shanghai_active_at_timestamp(t.timestamp) {
             header.withdrawals_root = Some(alloy_consensus::proofs::calculate_withdrawals_root(&input.withdrawals));
         }
@@ -523,7 +530,6 @@ impl BlockBuilder {
         if spec.is_prague_active_at_timestamp(t.timestamp) {
             header.requests_hash = Some(result.requests.requests_hash());
         }
-        let diff = bundle_to_diff(&mut db);
         Ok(out.finish(header, diff, None))
     }
 
@@ -700,6 +706,22 @@ impl Accum {
             op_txs: self.op_txs,
         }
     }
+}
+
+/// From this many transactions the tx and receipt roots are computed on another thread while
+/// the state changes are collected.
+const PARALLEL_ROOTS_TXS: usize = 512;
+
+/// `a()` and `b()`, `a` on another thread when `parallel`.
+fn join2<A: Send, B>(parallel: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join().expect("roots thread"), b)
+    })
 }
 
 /// The block's state changes, from revm's bundle.

@@ -63,6 +63,9 @@ struct Applied {
     nodes: Vec<(B256, Vec<u8>)>,
 }
 
+/// From this many transactions a commit builds its batch on two threads.
+const PARALLEL_COMMIT_TXS: usize = 512;
+
 /// Below this many keys a trie is updated on the calling thread.
 const SPLIT_MIN_KEYS: usize = 1024;
 
@@ -1158,41 +1161,58 @@ impl ChainStore {
             _ => self.update_for(base_root, diff)?,
         };
         root_matches(block, update.root)?;
-        let mut batch = Batch::default();
-        put_nodes(&mut batch, &update.nodes);
-        batch.insert(key(P_META, TRIE_ROOT), update.root.as_slice());
         let number = block.header.number.to_be_bytes();
-        let encoded = encode_block(block);
-        batch.insert(key(P_BLOCK, &number), encoded);
-        batch.insert(key(P_HASH, block.hash.as_slice()), &number[..]);
-        batch.remove(key(P_SIDE, block.hash.as_slice()));
-        for (i, h) in block.tx_hashes.iter().enumerate() {
-            let mut v = [0u8; 16];
-            v[..8].copy_from_slice(&number);
-            v[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            batch.insert(key(P_TX, h.as_slice()), &v[..]);
-        }
-        let t1 = t0.elapsed();
-        if block.header.number > 0 {
-            let mut record = Vec::new();
-            encode_diff(diff, &mut record);
-            encode_diff(&self.revert_of(diff)?, &mut record);
-            batch.insert(key(P_CHANGE, &number), record);
-            if let Some(old) = block.header.number.checked_sub(REORG_DEPTH) {
-                batch.remove(key(P_CHANGE, &old.to_be_bytes()));
+        // Two halves of the batch, on two threads for a big block: the block's own records and
+        // the trie nodes (which go to the node cache as well: content-addressed, so caching
+        // them before the batch lands is harmless), and the change record and flat state.
+        let (root, nodes) = (update.root, update.nodes);
+        let records = move || {
+            let mut batch = Batch::default();
+            put_nodes(&mut batch, &nodes);
+            batch.insert(key(P_META, TRIE_ROOT), root.as_slice());
+            batch.insert(key(P_BLOCK, &number), encode_block(block));
+            batch.insert(key(P_HASH, block.hash.as_slice()), &number[..]);
+            batch.remove(key(P_SIDE, block.hash.as_slice()));
+            for (i, h) in block.tx_hashes.iter().enumerate() {
+                let mut v = [0u8; 16];
+                v[..8].copy_from_slice(&number);
+                v[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                batch.insert(key(P_TX, h.as_slice()), &v[..]);
             }
-        }
-        let t2 = t0.elapsed();
-        for change in &diff.accounts {
-            self.apply_flat(&mut batch, change)?;
-        }
-        let mut head = number.to_vec();
-        head.extend_from_slice(block.hash.as_slice());
-        batch.insert(key(P_META, HEAD), head);
-        let t3 = t0.elapsed();
+            self.nodes.extend(nodes.into_iter().map(|(h, n)| (h, Bytes::from(n))));
+            batch
+        };
+        let state = || -> Result<Batch, StoreError> {
+            let mut batch = Batch::default();
+            if block.header.number > 0 {
+                let mut record = Vec::new();
+                encode_diff(diff, &mut record);
+                encode_diff(&self.revert_of(diff)?, &mut record);
+                batch.insert(key(P_CHANGE, &number), record);
+                if let Some(old) = block.header.number.checked_sub(REORG_DEPTH) {
+                    batch.remove(key(P_CHANGE, &old.to_be_bytes()));
+                }
+            }
+            for change in &diff.accounts {
+                self.apply_flat(&mut batch, change)?;
+            }
+            let mut head = number.to_vec();
+            head.extend_from_slice(block.hash.as_slice());
+            batch.insert(key(P_META, HEAD), head);
+            Ok(batch)
+        };
+        let (mut batch, state) = if block.transactions.len() >= PARALLEL_COMMIT_TXS {
+            std::thread::scope(|s| {
+                let state = s.spawn(state);
+                (records(), state.join().expect("commit thread"))
+            })
+        } else {
+            (records(), state())
+        };
+        batch.extend(state?);
+        let t1 = t0.elapsed();
         self.tree.apply(batch)?;
-        self.nodes.extend(update.nodes.into_iter().map(|(h, n)| (h, Bytes::from(n))));
-        tracing::debug!(target: "opseq::timing", blocks_txs = ?t1, change = ?(t2 - t1), flat = ?(t3 - t2), apply = ?(t0.elapsed() - t3), "append");
+        tracing::debug!(target: "opseq::timing", batch = ?t1, apply = ?(t0.elapsed() - t1), "append");
         Ok(())
     }
 

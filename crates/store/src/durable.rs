@@ -85,6 +85,11 @@ impl Batch {
         self.ops.push((key.into(), None));
     }
 
+    /// Appends `other`'s writes (after this batch's: a key both write ends with `other`'s).
+    pub fn extend(&mut self, other: Batch) {
+        self.ops.extend(other.ops);
+    }
+
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
