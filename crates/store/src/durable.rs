@@ -43,7 +43,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const SLED_BATCH: usize = 512;
 /// sled's page cache (its default is 1 GiB; reads of hot state hit the node cache and the
 /// commit log's buffer first).
-const SLED_CACHE: u64 = 256 << 20;
+const SLED_CACHE: u64 = 128 << 20;
 
 /// What a write survives once the store says it is durable.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -169,7 +169,7 @@ type TreeAndBuffer = (sled::Tree, Arc<Buffer>, Arc<ReadCache>);
 type ReadCache = GenCache<IVec, Option<IVec>>;
 
 /// Each tree's read cache budget (values and 64 bytes per entry).
-const READ_CACHE_BYTES: usize = 128 << 20;
+const READ_CACHE_BYTES: usize = 32 << 20;
 /// Bigger values (block records) are not cached.
 const READ_CACHE_MAX_VALUE: usize = 4096;
 

@@ -15,9 +15,9 @@ use alloy_primitives::{B256, Bytes};
 use parking_lot::RwLock;
 use std::{collections::HashMap, hash::Hash};
 
-/// The default budget: about 256 MiB of node bytes (a million-account trie's upper levels and
-/// the recent blocks' paths fit many times over).
-pub const DEFAULT_NODE_CACHE_BYTES: usize = 256 << 20;
+/// The default budget: about 64 MiB of node bytes per chain (a million-account trie's upper four
+/// levels, about 37 MB, and the recent blocks' paths).
+pub const DEFAULT_NODE_CACHE_BYTES: usize = 64 << 20;
 
 /// A value's size as the cache counts it.
 pub(crate) trait Weigh {
