@@ -226,6 +226,13 @@ fn decode_node(raw: &[u8]) -> Result<Node, TrieError> {
     }
 }
 
+/// How a parent refers to a node by its hash: the hash as an RLP string.
+fn hash_reference(h: &B256) -> Vec<u8> {
+    let mut v = Vec::with_capacity(33);
+    encode_string(h.as_slice(), &mut v);
+    v
+}
+
 fn encode_string(b: &[u8], out: &mut Vec<u8>) {
     b.encode(out);
 }
@@ -589,21 +596,15 @@ impl<S: NodeSource> SparseTrie<S> {
     fn reference_collect(c: &Node, out: &mut Vec<(B256, Vec<u8>)>) -> Vec<u8> {
         match c {
             Node::Empty => vec![0x80],
-            Node::Hash(h) => {
-                let mut v = Vec::with_capacity(33);
-                encode_string(h.as_slice(), &mut v);
-                v
-            }
+            Node::Hash(h) => hash_reference(h),
             n => {
                 let enc = Self::encode_collect(n, out);
                 if enc.len() < 32 {
                     enc
                 } else {
                     let h = keccak256(&enc);
-                    let mut v = Vec::with_capacity(33);
-                    encode_string(h.as_slice(), &mut v);
                     out.push((h, enc));
-                    v
+                    hash_reference(&h)
                 }
             }
         }
@@ -640,11 +641,7 @@ impl<S: NodeSource> SparseTrie<S> {
     fn encode(node: &Node) -> Vec<u8> {
         match node {
             Node::Empty => vec![0x80],
-            Node::Hash(h) => {
-                let mut v = Vec::with_capacity(33);
-                encode_string(h.as_slice(), &mut v);
-                v
-            }
+            Node::Hash(h) => hash_reference(h),
             Node::Leaf(p, v) => {
                 let mut a = Vec::new();
                 encode_string(&hex_prefix(p, true), &mut a);
@@ -671,20 +668,10 @@ impl<S: NodeSource> SparseTrie<S> {
     fn reference(node: &Node) -> Vec<u8> {
         match node {
             Node::Empty => vec![0x80],
-            Node::Hash(h) => {
-                let mut v = Vec::with_capacity(33);
-                encode_string(h.as_slice(), &mut v);
-                v
-            }
+            Node::Hash(h) => hash_reference(h),
             n => {
                 let enc = Self::encode(n);
-                if enc.len() < 32 {
-                    enc
-                } else {
-                    let mut v = Vec::with_capacity(33);
-                    encode_string(keccak256(&enc).as_slice(), &mut v);
-                    v
-                }
+                if enc.len() < 32 { enc } else { hash_reference(&keccak256(&enc)) }
             }
         }
     }
