@@ -757,6 +757,12 @@ fn main() -> eyre::Result<()> {
         let ours = Node { name: "op-sequencer", addr: ours_proc.http.clone(), path: format!("/chains/{CHAIN}") };
         let key = signer(0);
         anvil.call("anvil_setBalance", json!([key.address(), "0x21e19e0c9bab2400000"]))?;
+        // BENCH_ROUNDTRIP_AFTER_BLOCKS: ours first mines that many empty blocks (a long-lived
+        // devnet's store, its checkpoints busy); anvil stays fresh (it cannot mine 100k in time).
+        if let Some(n) = std::env::var("BENCH_ROUNDTRIP_AFTER_BLOCKS").ok().and_then(|s| s.parse::<u64>().ok()) {
+            let per_block = empty_blocks(&ours, n, Duration::from_secs(3600))?.expect("within an hour");
+            println!("op-sequencer mined {n} empty blocks first ({per_block:.3} ms/block at the end)");
+        }
         let rows = round_trip(&anvil, &ours, &ours_proc, &key)?;
         let _ = anvil_proc.kill();
         print_rows(&rows);
