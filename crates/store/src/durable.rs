@@ -41,8 +41,8 @@ const WAL_OLD: &str = "commit.wal.old";
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// The most writes handed to sled in one batch (checkpoints and replays).
 const SLED_BATCH: usize = 512;
-/// sled's page cache (its default is 1 GiB; reads of hot state hit the node cache and the
-/// commit log's buffer first).
+/// sled's page cache (its default is 1 GiB; reads of hot state stop at the commit log's buffer,
+/// the read cache or the node cache first).
 const SLED_CACHE: u64 = 128 << 20;
 
 /// What a write survives once the store says it is durable.

@@ -106,7 +106,9 @@ impl<K: Hash + Eq + Clone, V: Clone + Weigh> GenCache<K, V> {
             return;
         }
         for key in keys {
-            g.young.remove(key);
+            if let Some(v) = g.young.remove(key) {
+                g.young_bytes = g.young_bytes.saturating_sub(v.weight() + 64);
+            }
             g.old.remove(key);
         }
     }

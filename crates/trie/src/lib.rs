@@ -226,6 +226,14 @@ fn decode_node(raw: &[u8]) -> Result<Node, TrieError> {
     }
 }
 
+/// A branch node from its 16 child references and its value.
+fn branch_node(mut refs: Vec<Vec<u8>>, value: Option<&[u8]>) -> Vec<u8> {
+    let mut v = Vec::new();
+    encode_string(value.unwrap_or_default(), &mut v);
+    refs.push(v);
+    encode_list(&refs)
+}
+
 /// How a parent refers to a node by its hash: the hash as an RLP string.
 fn hash_reference(h: &B256) -> Vec<u8> {
     let mut v = Vec::with_capacity(33);
@@ -557,13 +565,17 @@ impl<S: NodeSource> SparseTrie<S> {
             Node::Hash(h) => *h,
             n => {
                 let enc = Self::encode_collect(n, &mut nodes);
-                let h = keccak256(&enc);
-                // The root is always referenced by hash, whatever its size.
-                nodes.push((h, enc));
-                h
+                Self::push_root(enc, &mut nodes)
             }
         };
         (root, nodes)
+    }
+
+    /// The root is always referenced by hash, whatever its size: hashes it and lists it last.
+    fn push_root(enc: Vec<u8>, nodes: &mut Vec<(B256, Vec<u8>)>) -> B256 {
+        let h = keccak256(&enc);
+        nodes.push((h, enc));
+        h
     }
 
     /// [`SparseTrie::root_with_nodes`], the root's 16 subtries encoded and hashed on two threads
@@ -582,13 +594,8 @@ impl<S: NodeSource> SparseTrie<S> {
         });
         refs.extend(refs_b);
         nodes.extend(nodes_b);
-        let mut v = Vec::new();
-        encode_string(value.as_deref().unwrap_or_default(), &mut v);
-        refs.push(v);
-        let enc = encode_list(&refs);
-        let h = keccak256(&enc);
-        nodes.push((h, enc));
-        (h, nodes)
+        let root = Self::push_root(branch_node(refs, value.as_deref()), &mut nodes);
+        (root, nodes)
     }
 
     /// How a parent refers to `c`: by hash (its node then goes to `out`), or inline when its
@@ -619,11 +626,7 @@ impl<S: NodeSource> SparseTrie<S> {
                 encode_list(&[a, r])
             }
             Node::Branch(children, value) => {
-                let mut items: Vec<Vec<u8>> = children.iter().map(|c| Self::reference_collect(c, out)).collect();
-                let mut v = Vec::new();
-                encode_string(value.as_deref().unwrap_or_default(), &mut v);
-                items.push(v);
-                encode_list(&items)
+                branch_node(children.iter().map(|c| Self::reference_collect(c, out)).collect(), value.as_deref())
             }
             other => Self::encode(other),
         }
@@ -655,11 +658,7 @@ impl<S: NodeSource> SparseTrie<S> {
                 encode_list(&[a, Self::reference(c)])
             }
             Node::Branch(children, value) => {
-                let mut items: Vec<Vec<u8>> = children.iter().map(Self::reference).collect();
-                let mut v = Vec::new();
-                encode_string(value.as_deref().unwrap_or_default(), &mut v);
-                items.push(v);
-                encode_list(&items)
+                branch_node(children.iter().map(Self::reference).collect(), value.as_deref())
             }
         }
     }
