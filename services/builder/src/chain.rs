@@ -509,8 +509,6 @@ pub(crate) async fn execute(
     })
 }
 
-/// Executes `txs` once over a [`crate::reader::Discovering`] view of `reader` (answers thrown
-/// away) and fetches, in two batches, the accounts and slots it found missing.
 /// Fetches in batches what executing `candidates` after `chosen` on `reader` will read: the
 /// candidates' senders and recipients, the system accounts, what their access lists name, and,
 /// on a chain whose reads wait on another process or node, when a candidate calls code (whose
@@ -549,6 +547,8 @@ pub(crate) async fn prepare(
     Ok(())
 }
 
+/// Executes `txs` once over a [`crate::reader::Discovering`] view of `reader` (answers thrown
+/// away) and fetches, in two batches, the accounts and slots it found missing.
 async fn discover(
     builder: &Arc<BlockBuilder>,
     reader: &Arc<EdgeReader>,
@@ -583,13 +583,14 @@ pub(crate) async fn seal(
     builder: &Arc<BlockBuilder>,
     edges: &Edges,
     parent: &SealedBlock,
-    executed: Executed,
+    mut executed: Executed,
 ) -> Result<(SealedBlock, StateDiff), OpseqError> {
     let chain = builder.config().chain_id;
     let timestamp = executed.header.timestamp;
     let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
     let t0 = std::time::Instant::now();
-    let diff = executed.diff.clone();
+    // Sealing needs the rest of the execution, not its diff: taken, not copied.
+    let diff = std::mem::take(&mut executed.diff);
     let roots = edges.state.compute_roots(chain, parent.header.state_root, diff.clone(), storage_of).await?;
     let t1 = t0.elapsed();
     let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);

@@ -56,11 +56,11 @@ fn devnet(c: &ChainArgs) -> eyre::Result<DevnetConfig> {
     Ok(chains(c)?.0)
 }
 
-/// The chains to run, and the fork they continue from when `--fork.url` is given (the upstream
-/// is asked once here for its chain id and block; the state-fetcher pins it again on open).
 /// The most `--dev.accounts` a dev genesis takes.
 const MAX_DEV_ACCOUNTS: u64 = 2_000_000;
 
+/// The chains to run, and the fork they continue from when `--fork.url` is given (the upstream
+/// is asked once here for its chain id and block; the state-fetcher pins it again on open).
 fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetcher::Fork>)> {
     eyre::ensure!(c.l2_block_time > 0 && c.l1_block_time > 0, "block times must be at least 1 second");
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();

@@ -864,7 +864,7 @@ fn main() -> eyre::Result<()> {
     // Empty blocks, timed in runs of 1,000 after 1k, 10k and 100k blocks.
     let budget =
         Duration::from_secs(std::env::var("BENCH_ANVIL_BUDGET_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(120));
-    let max_blocks: u64 = std::env::var("BENCH_MAX_BLOCKS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let max_blocks: u64 = std::env::var("BENCH_MAX_BLOCKS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     for target in [1_000u64, 10_000, 100_000].into_iter().filter(|t| *t <= max_blocks) {
         let o = empty_blocks(&ours, target, Duration::from_secs(3600))?.expect("ours within an hour");
         let a = empty_blocks(&anvil, target, budget)?;
