@@ -5,9 +5,14 @@
 #   npm  @bufbuild/buf + @bufbuild/buf-linux-x64 (proto lint)
 #   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool), helm-python-sdk (the Helm
 #        Go SDK, renders charts offline: no registry ships a helm binary), kubernetes-validate (in a venv)
+#   Go module proxy: op-node, op-batcher, op-conductor and op-geth's geth at the optimism release pinned in
+#        peers/go/go.mod (a wrapper module: only go.mod/go.sum are kept here, no upstream source), built with
+#        CGO_ENABLED=0 into .peers/go/<release>/bin and kept in a machine-wide cache
+#        (OPSEQ_PEERS_CACHE, default ~/.cache/opseq-peers) so a fresh clone links them in seconds.
 # Idempotent: pinned versions are checked and skipped when present.
 set -euo pipefail
-PREFIX="${PEERS_PREFIX:-$(cd "$(dirname "$0")/.." && pwd)/.peers}"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+PREFIX="${PEERS_PREFIX:-$REPO/.peers}"
 FOUNDRY_VER=1.7.1
 EJS_VER=0.10.5
 BUF_VER=1.75.0
@@ -55,6 +60,34 @@ exec node "$PREFIX/npm/node_modules/@ethereumjs/client/dist/esm/bin/cli.js" "\$@
 EOF2
 chmod +x "$PREFIX/bin/ethereumjs"
 ln -sf "$PREFIX/venv/bin/ethereum-spec-evm" "$PREFIX/bin/ethereum-spec-evm"
+# The OP Stack's Go programs (issue 16). OP_RELEASE must match peers/go/go.mod's require line.
+OP_RELEASE=v1.19.0
+GO_BINS=(op-node:github.com/ethereum-optimism/optimism/op-node/cmd
+         op-batcher:github.com/ethereum-optimism/optimism/op-batcher/cmd
+         op-conductor:github.com/ethereum-optimism/optimism/op-conductor/cmd
+         geth:github.com/ethereum/go-ethereum/cmd/geth)
+GO_DIR="$PREFIX/go/$OP_RELEASE/bin"
+CACHE="${OPSEQ_PEERS_CACHE:-${HOME:-/root}/.cache/opseq-peers}/go/$OP_RELEASE-$(sha256sum "$REPO/peers/go/go.mod" | cut -c1-12)"
+mkdir -p "$GO_DIR"
+if ! command -v go >/dev/null 2>&1; then
+  log "go not found: the OP Stack peers (op-node, op-batcher, op-conductor, geth) are not installed; their tests say so and skip"
+else
+  for entry in "${GO_BINS[@]}"; do
+    name="${entry%%:*}"; pkg="${entry#*:}"
+    if [ ! -x "$CACHE/$name" ]; then
+      log "go build $pkg (optimism $OP_RELEASE, from the Go module proxy)"
+      mkdir -p "$CACHE"
+      # -mod=mod: resolve from the proxy, as go.sum pins; CGO off as upstream builds them.
+      (cd "$REPO/peers/go" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build \
+        -ldflags "-X github.com/ethereum-optimism/optimism/op-node/version.Version=$OP_RELEASE -X main.Version=$OP_RELEASE" \
+        -o "$CACHE/$name.tmp" "$pkg") >&2
+      mv "$CACHE/$name.tmp" "$CACHE/$name"
+    fi
+    ln -sf "$CACHE/$name" "$GO_DIR/$name"
+    ln -sf "$GO_DIR/$name" "$PREFIX/bin/$name"
+  done
+  "$PREFIX/bin/op-node" --version >&2
+fi
 "$PREFIX/bin/cast" --version | head -1 >&2
 "$PREFIX/venv/bin/python" -c 'import web3; print("web3", web3.__version__)' >&2
 echo "$PREFIX"
