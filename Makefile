@@ -13,6 +13,14 @@ help: ## Show this help.
 dev: ## Run the embedded devnet (L1 900, L2s 901 and 902) on 127.0.0.1:8545.
 	$(CARGO) run --release -p op-sequencer -- dev --datadir $(DATADIR)
 
+stack: ## The OP Stack around the devnet: op-node + op-geth importing each L2, op-batcher, a verifier pair deriving from L1 (docs/op-stack.md).
+	$(CARGO) build --release -p op-sequencer --locked
+	scripts/install-test-peers.sh >/dev/null
+	scripts/op-stack.sh
+
+export: ## Write op-geth genesis files, op-node rollup configs and the L1 chain config of the dev chains into ./export.
+	$(CARGO) run --release -p op-sequencer -- export --out export
+
 ##@ Build
 build: ## Build the binary and every test (debug).
 	$(CARGO) build --workspace --bins --tests --locked
@@ -21,7 +29,7 @@ release: ## Build the release binary.
 	$(CARGO) build --release -p op-sequencer --locked
 
 ##@ Test
-peers: ## Install the test peers (cast, anvil from npm; web3.py, trie from PyPI) into .peers/.
+peers: ## Install the test peers (cast, anvil from npm; web3.py, trie from PyPI; op-node, op-batcher, op-geth from the Go module proxy) into .peers/.
 	scripts/install-test-peers.sh
 
 test: peers build ## Everything CI runs: unit, integration and e2e tests, then conformance on ../shared/fixtures.
@@ -55,4 +63,4 @@ lint: ## rustfmt check and clippy on everything, warnings are errors.
 clean: ## Remove build output, test peers and the default data dir.
 	$(CARGO) clean; rm -rf .peers $(DATADIR)
 
-.PHONY: help dev build release peers test test-unit test-e2e conformance bench fmt lint clean
+.PHONY: help dev stack export build release peers test test-unit test-e2e conformance bench fmt lint clean

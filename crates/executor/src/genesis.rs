@@ -179,6 +179,16 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         .collect();
     // Extra accounts (`--dev.accounts`), derived keys; their addresses cost a secp256k1 multiply
     // each, spread over the cores.
+    // The dev batcher posts L2 batches to the L1 mock (op-batcher, with its public key).
+    if !config.is_l2() {
+        accounts.push(AccountChange {
+            address: opseq_primitives::DEV_BATCHER,
+            info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
+            wipe_storage: false,
+            storage: vec![],
+            code: None,
+        });
+    }
     accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| AccountChange {
         address,
         info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
@@ -192,6 +202,9 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
     if config.is_l2() {
         system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
+        // The L2ToL1MessagePasser account, without code yet: its storage root is the Isthmus
+        // `withdrawalsRoot`, and op-geth takes a genesis without the account to have root zero.
+        system.push((L2_TO_L1_MESSAGE_PASSER, Bytes::new()));
         let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
         // Interop from genesis: the contracts themselves; activating later: the proxies the
         // upgrade deposits will point at them (admin: the ProxyAdmin predeploy).
@@ -228,7 +241,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
             wipe_storage: false,
             storage: vec![],
-            code: Some(code),
+            code: (!code.is_empty()).then_some(code),
         });
     }
     accounts.sort_by_key(|a| a.address);
@@ -250,7 +263,6 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     }));
     let l2 = config.is_l2();
     // The message passer has no storage at genesis: its storage root is the empty root.
-    let _ = L2_TO_L1_MESSAGE_PASSER;
     let header = Header {
         parent_hash: B256::ZERO,
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -368,7 +380,7 @@ mod tests {
         // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block, GasPriceOracle,
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 16);
+        assert_eq!(diff.accounts.len(), 17);
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));

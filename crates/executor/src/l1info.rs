@@ -28,13 +28,14 @@ pub struct L1InfoParams {
 }
 
 impl Default for L1InfoParams {
-    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), no operator fee, a
+    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), the dev batcher
+    /// (`opseq_primitives::DEV_BATCHER`, what exported rollup configs name), no operator fee, a
     /// Prague L1.
     fn default() -> Self {
         Self {
             base_fee_scalar: 1368,
             blob_base_fee_scalar: 810_949,
-            batcher_hash: B256::left_padding_from(&[0xba; 20]),
+            batcher_hash: B256::left_padding_from(opseq_primitives::DEV_BATCHER.as_slice()),
             operator_fee_scalar: 0,
             operator_fee_constant: 0,
             l1_blob_params: BlobParams::prague(),

@@ -74,3 +74,33 @@ pub fn derived_dev_key(i: u64) -> B256 {
     buf.extend_from_slice(&i.to_be_bytes());
     keccak256(buf)
 }
+
+/// The key of the dev chains' batcher: keccak256("opseq-dev-batcher"), public by construction.
+/// Its address is the `batcherAddr` of every exported `rollup.json`, the batcher the L1-info
+/// deposit carries, and it is funded on the L1 mock, so op-batcher can post with it.
+pub const DEV_BATCHER_KEY: B256 = b256!("b38c0d0a34dcf7004d7e6d306c883339f2baeed6002a7324e3cf31c3cfce8480");
+
+/// The address of [`DEV_BATCHER_KEY`].
+pub const DEV_BATCHER: Address = address!("Cd925B8C78c9aAB96CC808C63B53c7Aac44338fc");
+
+/// The batch inbox of an L2 on the L1 mock: `0xff00…00‖chainId` (op-deployer's convention:
+/// 0xff, zeros, the chain id in the low bytes).
+pub fn batch_inbox(l2_chain_id: u64) -> Address {
+    let mut a = [0u8; 20];
+    a[0] = 0xff;
+    a[12..].copy_from_slice(&l2_chain_id.to_be_bytes());
+    Address::from(a)
+}
+
+#[cfg(test)]
+mod batcher_tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_batcher_is_its_keys_address_and_its_derivation() {
+        assert_eq!(DEV_BATCHER_KEY, keccak256(b"opseq-dev-batcher"));
+        let key = k256::ecdsa::SigningKey::from_slice(DEV_BATCHER_KEY.as_slice()).unwrap();
+        assert_eq!(Address::from_private_key(&key), DEV_BATCHER);
+        assert_eq!(batch_inbox(901), address!("ff00000000000000000000000000000000000385"));
+    }
+}

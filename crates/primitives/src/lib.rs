@@ -11,7 +11,9 @@ pub mod tx;
 
 pub use block::{BlockRef, SealedBlock, TxLocation};
 pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SystemConfig};
-pub use dev::{DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, derived_dev_key, dev_accounts};
+pub use dev::{
+    DEV_ACCOUNTS, DEV_BATCHER, DEV_BATCHER_KEY, DEV_SEQUENCER_KEY, DevAccount, batch_inbox, derived_dev_key, dev_accounts,
+};
 pub use error::{ErrorClass, OpseqError};
 pub use shred::{Shred, ShredDep, ShredLog};
 pub use state::{AccountChange, AccountState, StateDiff};

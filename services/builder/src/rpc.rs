@@ -60,7 +60,18 @@ enum Tag {
     Pending,
     Earliest,
     Number(u64),
+    /// `safe`: on the L1 mock [`L1_SAFE_DISTANCE`] blocks behind the head, on an L2 the head.
+    Safe,
+    /// `finalized`: on the L1 mock [`L1_FINALIZED_DISTANCE`] blocks behind the head, on an L2
+    /// the head.
+    Finalized,
 }
+
+/// How far the L1 mock's `safe` label trails its head (op-test-sequencer's fakepos L1 builder:
+/// `SafeDistance 10`); op-node and kona-node poll it.
+pub const L1_SAFE_DISTANCE: u64 = 10;
+/// How far the L1 mock's `finalized` label trails its head (fakepos: `FinalizedDistance 20`).
+pub const L1_FINALIZED_DISTANCE: u64 = 20;
 
 fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
     let v = match v {
@@ -84,7 +95,9 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
         _ => return Err(err(codes::INVALID_PARAMS, format!("invalid block parameter {v}"))),
     };
     Ok(match s.as_str() {
-        "latest" | "safe" | "finalized" => Tag::Latest,
+        "latest" => Tag::Latest,
+        "safe" => Tag::Safe,
+        "finalized" => Tag::Finalized,
         "pending" => Tag::Pending,
         "earliest" => Tag::Earliest,
         n => Tag::Number(n.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| {
@@ -293,8 +306,24 @@ impl ChainRpc {
             .ok_or_else(|| err(codes::INTERNAL, "head block missing"))
     }
 
+    /// `safe` and `finalized` as block numbers on the L1 mock, the head on an L2; other tags as
+    /// they are.
+    async fn label(&self, tag: Tag) -> Result<Tag, ErrorObjectOwned> {
+        let distance = match tag {
+            Tag::Safe => L1_SAFE_DISTANCE,
+            Tag::Finalized => L1_FINALIZED_DISTANCE,
+            other => return Ok(other),
+        };
+        if self.config.is_l2() {
+            return Ok(Tag::Latest);
+        }
+        let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+        Ok(Tag::Number(head.number.saturating_sub(distance)))
+    }
+
     async fn resolve(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
-        match tag {
+        match self.label(tag).await? {
+            Tag::Safe | Tag::Finalized => unreachable!("labels resolved"),
             Tag::Latest | Tag::Pending => Ok(Some(self.head_block().await?)),
             Tag::Earliest => self.edges.state.block_by_number(self.chain(), 0).await.map_err(edge),
             Tag::Number(n) => self.edges.state.block_by_number(self.chain(), n).await.map_err(edge),
@@ -303,8 +332,9 @@ impl ChainRpc {
 
     /// State reads are served at the head; a tag naming an older block is refused clearly.
     async fn state_at(&self, tag: Tag) -> Result<(), ErrorObjectOwned> {
+        let tag = self.label(tag).await?;
         match tag {
-            Tag::Latest | Tag::Pending => Ok(()),
+            Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized => Ok(()),
             Tag::Earliest | Tag::Number(_) => {
                 let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
                 let n = if let Tag::Number(n) = tag { n } else { 0 };
@@ -526,12 +556,12 @@ impl ChainRpc {
             None => {
                 let head = self.edges.state.head(self.chain()).await.map_err(edge)?.number;
                 let num = |t: Tag| match t {
-                    Tag::Latest | Tag::Pending => head,
+                    Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized => head,
                     Tag::Earliest => 0,
                     Tag::Number(n) => n,
                 };
-                let from = num(parse_tag(f.from_block.clone())?);
-                let to = num(parse_tag(f.to_block.clone())?).min(head);
+                let from = num(self.label(parse_tag(f.from_block.clone())?).await?);
+                let to = num(self.label(parse_tag(f.to_block.clone())?).await?).min(head);
                 if from > to {
                     return Ok(json!([]));
                 }

@@ -31,8 +31,23 @@ pub enum Command {
     Builder(BuilderArgs),
     /// Build every block of blockchain-test fixtures (files or directories) and compare hashes.
     Conformance(ConformanceArgs),
-    /// Print a dev chain's genesis as a geth-style genesis file (for execution clients).
+    /// Print a dev chain's genesis as a geth-style genesis file (for execution clients; an L2's
+    /// for op-geth).
     Genesis(GenesisArgs),
+    /// Write what the OP Stack's programs need to follow the devnet: op-geth genesis files and
+    /// op-node rollup configs of the L2s, the L1 mock's genesis and chain config.
+    Export(ExportArgs),
+}
+
+/// `op-sequencer export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write into (`l1-genesis.json`, `l1-chain-config.json`,
+    /// `<chainId>/genesis.json`, `<chainId>/rollup.json`).
+    #[arg(long, default_value = "export")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub chains: ChainArgs,
 }
 
 /// `op-sequencer genesis`.
@@ -165,6 +180,23 @@ pub struct DevArgs {
     /// served too.
     #[arg(long = "builders.config", env = "OPSEQ_BUILDERS_CONFIG")]
     pub builders_config: Option<PathBuf>,
+    /// Write the export for the OP Stack's programs (as `op-sequencer export`) into this
+    /// directory at start, for the chains this data dir holds.
+    #[arg(long = "export.dir", env = "OPSEQ_EXPORT_DIR")]
+    pub export_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// Where sealed blocks go besides the store.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Publishing")]
+pub struct PublishArgs {
+    /// Hand every committed L2 block to an op-node (`opstack_commitBlockV1`, then
+    /// `opstack_publishBlockV1`; op-node runs with `--experimental.sequencer-api`), so the
+    /// op-geth behind it imports it: `<chainId>=<op-node RPC URL>`, comma-separated.
+    #[arg(long = "publish.op-node", env = "OPSEQ_PUBLISH_OP_NODE", value_delimiter = ',')]
+    pub op_node: Vec<String>,
 }
 
 /// One component of the cluster.

@@ -28,6 +28,16 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Export(a) = &cli.command {
+        let devnet = devnet(&a.chains)?;
+        for path in crate::genesis::write(&a.out, &devnet)? {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", path.display());
+            }
+        }
+        return Ok(());
+    }
     if let Command::Conformance(a) = &cli.command {
         let mut out = std::io::stdout().lock();
         let summary = opseq_conformance::run(&a.paths, a.verbose, &mut out)?;
@@ -47,7 +57,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
             Command::Signer(a) => signer(a).await,
             Command::Publisher(a) => publisher(a).await,
             Command::Builder(a) => builder(a).await,
-            Command::Conformance(_) | Command::Genesis(_) => unreachable!("handled above"),
+            Command::Conformance(_) | Command::Genesis(_) | Command::Export(_) => unreachable!("handled above"),
         }
     })
 }
@@ -277,6 +287,10 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     let jwt = jwt_secret(&a.datadir, a.jwt_secret)?;
 
     let cancel = CancellationToken::new();
+    if let Some(dir) = &a.export_dir {
+        export_at_start(dir, &devnet, &edges).await?;
+    }
+    spawn_op_node_targets(&a.publish, &devnet, &edges, &cancel)?;
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
@@ -300,6 +314,52 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     cancel.cancel();
     http_handle.stop(true).await;
     actix::System::current().stop();
+    Ok(())
+}
+
+/// `--export.dir`: the export of the chains this data dir holds (their genesis blocks may be older
+/// than this start: a chain keeps its genesis timestamp), checked against the stored genesis.
+async fn export_at_start(dir: &Path, devnet: &DevnetConfig, edges: &Edges) -> eyre::Result<()> {
+    let mut devnet = devnet.clone();
+    for chain in &mut devnet.chains {
+        let stored = edges
+            .state
+            .block_by_number(chain.chain_id, 0)
+            .await
+            .map_err(|e| eyre::eyre!(e))?
+            .ok_or_else(|| eyre::eyre!("chain {} has no genesis block", chain.chain_id))?;
+        chain.genesis_timestamp = stored.header.timestamp;
+        let (ours, _) = opseq_executor::genesis(chain);
+        eyre::ensure!(
+            ours.hash == stored.hash,
+            "chain {}: the stored genesis {} is not the one these flags make ({}): export with the flags the data dir was made with",
+            chain.chain_id,
+            stored.hash,
+            ours.hash
+        );
+    }
+    let files = crate::genesis::write(dir, &devnet)?;
+    info!(target: "opseq::dev", dir = %dir.display(), files = files.len(), "exported genesis and rollup configs");
+    Ok(())
+}
+
+/// `--publish.op-node`: one follower per chain keeping that op-node's unsafe chain equal to ours.
+fn spawn_op_node_targets(
+    args: &crate::cli::PublishArgs,
+    devnet: &DevnetConfig,
+    edges: &Edges,
+    cancel: &CancellationToken,
+) -> eyre::Result<()> {
+    let targets = opseq_publisher::op_node::parse_targets(&args.op_node).map_err(|e| eyre::eyre!(e))?;
+    for (chain, url) in targets {
+        eyre::ensure!(
+            devnet.chain(chain).is_some_and(|c| c.is_l2()),
+            "--publish.op-node {chain}={url}: {chain} is not an L2 of this devnet"
+        );
+        opseq_publisher::op_node::OpNodeFollower::new(chain, &url, Arc::clone(&edges.state))
+            .map_err(|e| eyre::eyre!(e))?
+            .spawn(Arc::clone(&edges.sink), cancel.clone());
+    }
     Ok(())
 }
 

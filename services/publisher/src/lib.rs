@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use tracing::{Instrument, info};
 
 pub mod grpc;
+pub mod op_node;
 
 /// The publisher actor. Commits are processed one at a time (`AtomicResponse`), so blocks are
 /// published in commit order.

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod opstack;
+
 use eyre::{WrapErr, bail, eyre};
 use serde_json::{Value, json};
 use std::{

@@ -1,0 +1,174 @@
+//! The real OP Stack around op-sequencer (issue 16): op-geth imports our blocks through op-node's
+//! sequencer API, op-batcher posts them to the L1 mock, and a second op-node + op-geth pair that
+//! sees nothing but L1 derives the same chain. The programs are optimism v1.19.0's op-node and
+//! op-batcher and op-geth v1.101702.3-rc.2, built from the Go module proxy by
+//! `scripts/install-test-peers.sh`; without Go the tests say so and skip.
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
+use opseq_e2e::{
+    KEY0, KEY1, Proc, dev, free_port,
+    opstack::{OpBatcher, OpGeth, OpNode, go_peer, wait_for},
+    sign_eip1559, sign_transfer,
+};
+use serde_json::json;
+use std::{path::Path, time::Duration};
+
+const L2: u64 = 901;
+const GWEI: u128 = 1_000_000_000;
+/// Dev account 2 (anvil's third key).
+const KEY2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+/// Skips (printing why) unless the Go peers are installed.
+fn peers_or_skip() -> bool {
+    for name in ["geth", "op-node", "op-batcher"] {
+        if let Err(why) = go_peer(name) {
+            eprintln!("SKIP: {why}");
+            return false;
+        }
+    }
+    true
+}
+
+fn hash_at(node: &Proc, chain: u64, n: u64) -> eyre::Result<String> {
+    let b = node.rpc(chain, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
+    Ok(b["hash"].as_str().unwrap_or_default().to_string())
+}
+
+fn nonce(node: &Proc, chain: u64, key: &str) -> eyre::Result<u64> {
+    let signer: alloy_signer_local::PrivateKeySigner = key.parse()?;
+    opseq_e2e::hex_u64(&node.rpc(chain, "eth_getTransactionCount", json!([signer.address(), "pending"]))?)
+}
+
+fn send(node: &Proc, chain: u64, raw: &str) -> eyre::Result<()> {
+    node.rpc(chain, "eth_sendRawTransaction", json!([raw]))?;
+    Ok(())
+}
+
+/// An L2 built for the OP tools: transfers in most blocks, a contract deployed and called, L1
+/// origins advancing with the L1 mock, and one reorg made with the test API. Returns the head.
+fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
+    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
+    let dead = "0x000000000000000000000000000000000000dEaD";
+    let mut token = None;
+    let mut reorged = false;
+    while node.head(chain)? < blocks {
+        let head = node.head(chain)?;
+        match head % 5 {
+            0 | 1 | 3 => send(node, chain, &sign_transfer(KEY0, chain, nonce(node, chain, KEY0)?, dead, 1, 21_000, 10 * GWEI)?)?,
+            2 => {
+                let n = nonce(node, chain, KEY1)?;
+                send(node, chain, &sign_transfer(KEY1, chain, n, dead, 7, 21_000, 10 * GWEI)?)?;
+                send(node, chain, &sign_transfer(KEY1, chain, n + 1, dead, 8, 21_000, 10 * GWEI)?)?;
+            }
+            _ => {}
+        }
+        if head == 10 {
+            // A contract: the token of opseq_e2e (ERC20-like transfer, storage and a log).
+            let n = nonce(node, chain, KEY0)?;
+            let init = Bytes::from(hex::decode(opseq_e2e::TOKEN_INIT)?);
+            send(node, chain, &sign_eip1559(&key0, chain, n, TxKind::Create, U256::ZERO, init, 200_000, 10 * GWEI)?)?;
+            token = Some(key0.address().create(n));
+        }
+        if let Some(t) = token.filter(|_| head > 11 && head % 7 == 0) {
+            let mut input = hex::decode("a9059cbb")?;
+            input.extend_from_slice(&[0u8; 12]);
+            input.extend_from_slice(Address::repeat_byte(0x42).as_slice());
+            input.extend_from_slice(&U256::from(head).to_be_bytes::<32>());
+            let n = nonce(node, chain, KEY0)?;
+            send(node, chain, &sign_eip1559(&key0, chain, n, TxKind::Call(t), U256::ZERO, input.into(), 100_000, 10 * GWEI)?)?;
+        }
+        node.rpc(chain, "evm_mine", json!([]))?;
+        if head == 60 && !reorged {
+            // A reorg through the test API: a sibling of the head's parent's child, with a tx of
+            // its own, replaces the last two blocks.
+            reorged = true;
+            let parent = hash_at(node, chain, head - 1)?;
+            let job = node.control(chain, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
+            // From dev account 2, which sends nothing else: nonce 0 in any state.
+            node.control(chain, "test_includeRaw", json!([job, sign_transfer(KEY2, chain, 0, dead, 9, 21_000, 10 * GWEI)?]))?;
+            let sealed = node.control(chain, "test_seal", json!([job]))?;
+            eyre::ensure!(!sealed["reorgedOut"].as_array().map(Vec::is_empty).unwrap_or(true), "the sibling reorged nothing out: {sealed}");
+        }
+    }
+    node.head(chain)
+}
+
+/// Every height from 0 to `head`: the peer's hash equals ours.
+fn same_chain(node: &Proc, chain: u64, geth: &OpGeth, head: u64) -> eyre::Result<()> {
+    for n in 0..=head {
+        let ours = hash_at(node, chain, n)?;
+        let theirs = geth.hash_at(n)?.unwrap_or_default();
+        eyre::ensure!(ours == theirs, "block {n}: ours {ours}, op-geth's {theirs}");
+    }
+    Ok(())
+}
+
+fn export(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let sub = dir.join(L2.to_string());
+    (sub.join("genesis.json"), sub.join("rollup.json"), dir.join("l1-chain-config.json"))
+}
+
+#[test]
+fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l1() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let dir = tempfile::tempdir()?;
+    let exported = dir.path().join("export");
+    let op_node_port = free_port();
+    let node = dev(
+        &dir.path().join("seq"),
+        &[
+            "--no-auto",
+            "--export.dir",
+            exported.to_str().unwrap(),
+            "--publish.op-node",
+            &format!("{L2}=http://127.0.0.1:{op_node_port}"),
+        ],
+    )?;
+    let jwt = dir.path().join("seq/jwt.hex");
+    let l1 = node.url(900);
+    let (genesis, rollup, l1_config) = export(&exported);
+
+    // op-geth from our genesis file has our genesis block.
+    let geth = OpGeth::start(&dir.path().join("geth-a"), &genesis, &jwt)?;
+    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(&node, L2, 0)?, "op-geth's genesis is ours");
+    let op_node = OpNode::start(&dir.path().join("node-a"), op_node_port, &l1, &geth.auth, &jwt, &rollup, &l1_config, true)?;
+    let boot = started.elapsed();
+
+    // The L1 mock advances every second; the L2 is built as fast as the test sends.
+    node.control(900, "test_auto", json!([true, 1000]))?;
+    let t = std::time::Instant::now();
+    let head = build_chain(&node, L2, 200)?;
+    let ours = hash_at(&node, L2, head)?;
+    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
+        let (n, h) = op_node.head("unsafe_l2")?;
+        Ok((n == head && h == ours).then_some(()))
+    })?;
+    same_chain(&node, L2, &geth, head)?;
+    let imported = t.elapsed();
+    // L1 origins moved: the head's L1-info deposit names an L1 block after genesis.
+    let origin = op_node.status()?["unsafe_l2"]["l1origin"]["number"].as_u64().unwrap_or_default();
+    assert!(origin > 0, "the L1 origin never changed");
+
+    // op-batcher posts what op-geth has; a verifier that sees only L1 derives it.
+    let t = std::time::Instant::now();
+    let _batcher = OpBatcher::start(&dir.path().join("batcher"), &l1, &geth.http, &op_node.rpc)?;
+    let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, &jwt)?;
+    let verifier =
+        OpNode::start(&dir.path().join("node-b"), free_port(), &l1, &verifier_geth.auth, &jwt, &rollup, &l1_config, false)?;
+    wait_for(Duration::from_secs(600), "the verifier's safe head to reach ours", || {
+        let (n, h) = verifier.head("safe_l2")?;
+        eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
+        Ok((n >= head).then_some(()))
+    })?;
+    same_chain(&node, L2, &verifier_geth, head)?;
+    let derived = t.elapsed();
+    eprintln!(
+        "op-stack: start {:.1}s, {head} blocks imported in {:.1}s, derived from L1 in {:.1}s",
+        boot.as_secs_f64(),
+        imported.as_secs_f64(),
+        derived.as_secs_f64()
+    );
+    Ok(())
+}
