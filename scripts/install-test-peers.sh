@@ -60,6 +60,12 @@ exec node "$PREFIX/npm/node_modules/@ethereumjs/client/dist/esm/bin/cli.js" "\$@
 EOF2
 chmod +x "$PREFIX/bin/ethereumjs"
 ln -sf "$PREFIX/venv/bin/ethereum-spec-evm" "$PREFIX/bin/ethereum-spec-evm"
+# cargo-nextest, the test runner `make test` uses: from crates.io when absent.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "cargo install cargo-nextest (not installed)"
+  cargo install --locked cargo-nextest@0.9.151 >&2
+fi
+
 # The OP Stack's Go programs (issue 16). OP_RELEASE must match peers/go/go.mod's require line.
 OP_RELEASE=v1.19.0
 GO_BINS=(op-node:github.com/ethereum-optimism/optimism/op-node/cmd

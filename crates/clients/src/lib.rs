@@ -159,11 +159,12 @@ impl StateSource for GrpcStateSource {
         let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof> {
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>) -> EdgeResult<AccountProof> {
         let m = v1::GetProofRequest {
             chain_id: chain,
             address: address.to_vec(),
             slots: slots.iter().map(|s| s.to_be_bytes::<32>().to_vec()).collect(),
+            block_hash: at.map(|h| h.to_vec()).unwrap_or_default(),
         };
         let r = retry!(self, STATE, get_proof, m).into_inner();
         Ok(AccountProof {

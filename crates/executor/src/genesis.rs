@@ -160,6 +160,10 @@ fn deploy(
     (runtime, storage)
 }
 
+/// The L2ToL1MessagePasser's implementation address (OP predeploys: `0xc0d3c0d3…` followed by the
+/// predeploy's last two bytes).
+const MESSAGE_PASSER_IMPL: Address = alloy_primitives::address!("c0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d30016");
+
 /// Each dev account's genesis balance: 10,000 ETH (as anvil).
 const DEV_BALANCE: u128 = 10_000_000_000_000_000_000_000;
 /// Genesis base fee: 1 gwei.
@@ -179,8 +183,21 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         .collect();
     // Extra accounts (`--dev.accounts`), derived keys; their addresses cost a secp256k1 multiply
     // each, spread over the cores.
-    // The dev batcher posts L2 batches to the L1 mock (op-batcher, with its public key).
+    // The dev batcher posts L2 batches to the L1 mock (op-batcher, with its public key); the
+    // SystemConfig's storage names the dev sequencer as the unsafe block signer (op-node and
+    // kona-node prove that slot at start; the contract's code is not deployed).
     if !config.is_l2() {
+        let signer = opseq_primitives::DEV_ACCOUNTS[9].address;
+        accounts.push(AccountChange {
+            address: opseq_primitives::SYSTEM_CONFIG,
+            info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: KECCAK256_EMPTY }),
+            wipe_storage: false,
+            storage: vec![(
+                U256::from_be_bytes(opseq_primitives::UNSAFE_BLOCK_SIGNER_SLOT.0),
+                U256::from_be_slice(signer.as_slice()),
+            )],
+            code: None,
+        });
         accounts.push(AccountChange {
             address: opseq_primitives::DEV_BATCHER,
             info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
@@ -202,9 +219,6 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
     if config.is_l2() {
         system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
-        // The L2ToL1MessagePasser account, without code yet: its storage root is the Isthmus
-        // `withdrawalsRoot`, and op-geth takes a genesis without the account to have root zero.
-        system.push((L2_TO_L1_MESSAGE_PASSER, Bytes::new()));
         let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
         // Interop from genesis: the contracts themselves; activating later: the proxies the
         // upgrade deposits will point at them (admin: the ProxyAdmin predeploy).
@@ -222,7 +236,26 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
                 (address, code, storage)
             }
         });
-        for (address, code, storage) in std::iter::once((crate::spec::GAS_PRICE_ORACLE, code, storage)).chain(interop) {
+        // The L2ToL1MessagePasser predeploy as OP chains have it: an OP proxy (admin: the
+        // ProxyAdmin, implementation: its 0xc0d3… address) whose storage root is the Isthmus
+        // `withdrawalsRoot`. The root is never the empty-trie hash on an OP chain (op-node takes
+        // that for "no withdrawals root"), and op-geth reads it from the genesis alloc. The
+        // implementation's code is not deployed yet: calls to the passer do nothing.
+        let slot = |s: B256| U256::from_be_bytes(s.0);
+        let word = |a: Address| U256::from_be_slice(a.as_slice());
+        let message_passer = (
+            L2_TO_L1_MESSAGE_PASSER,
+            crate::interop::PROXY_CODE.clone(),
+            vec![
+                (slot(crate::interop::EIP1967_IMPLEMENTATION_SLOT), word(MESSAGE_PASSER_IMPL)),
+                (slot(crate::interop::EIP1967_ADMIN_SLOT), word(crate::interop::PROXY_ADMIN)),
+            ],
+        );
+        for (address, code, mut storage) in std::iter::once((crate::spec::GAS_PRICE_ORACLE, code, storage))
+            .chain(std::iter::once(message_passer))
+            .chain(interop)
+        {
+            storage.sort_unstable();
             accounts.push(AccountChange {
                 address,
                 info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
@@ -262,7 +295,16 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         )
     }));
     let l2 = config.is_l2();
-    // The message passer has no storage at genesis: its storage root is the empty root.
+    // L2: the message passer's storage root (Isthmus); L1: the root of no withdrawals.
+    let withdrawals_root = if l2 {
+        accounts
+            .iter()
+            .find(|a| a.address == L2_TO_L1_MESSAGE_PASSER)
+            .map(|a| alloy_trie::root::storage_root_unhashed(a.storage.iter().map(|(k, v)| (B256::from(*k), *v))))
+            .unwrap_or(EMPTY_ROOT_HASH)
+    } else {
+        EMPTY_ROOT_HASH
+    };
     let header = Header {
         parent_hash: B256::ZERO,
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -287,7 +329,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         mix_hash: B256::ZERO,
         nonce: B64::ZERO,
         base_fee_per_gas: Some(GENESIS_BASE_FEE),
-        withdrawals_root: Some(EMPTY_ROOT_HASH),
+        withdrawals_root: Some(withdrawals_root),
         blob_gas_used: Some(0),
         excess_blob_gas: Some(0),
         parent_beacon_block_root: Some(B256::ZERO),
@@ -381,6 +423,7 @@ mod tests {
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
         assert_eq!(diff.accounts.len(), 17);
+        assert_ne!(l2.header.withdrawals_root, Some(EMPTY_ROOT_HASH), "an OP chain's withdrawals root is the passer's storage root");
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));

@@ -86,8 +86,11 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     async fn block_hash(&self, chain: ChainId, number: u64) -> EdgeResult<Option<B256>> {
         Ok(self.block_by_number(chain, number).await?.map(|b| b.hash))
     }
-    /// The EIP-1186 proof of `address` and `slots` at the head (`eth_getProof`).
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof>;
+    /// The EIP-1186 proof of `address` and `slots` (`eth_getProof`) in the state of block `at`
+    /// (a known block: canonical or kept; `None`: the head). Trie nodes are never deleted, so any
+    /// known block's state can be proven.
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>)
+    -> EdgeResult<AccountProof>;
     /// Where a transaction was mined.
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
     /// Accounts at head, batched; `None` for accounts that do not exist.

@@ -83,6 +83,18 @@ pub const DEV_BATCHER_KEY: B256 = b256!("b38c0d0a34dcf7004d7e6d306c883339f2baeed
 /// The address of [`DEV_BATCHER_KEY`].
 pub const DEV_BATCHER: Address = address!("Cd925B8C78c9aAB96CC808C63B53c7Aac44338fc");
 
+/// Where the dev L1's OptimismPortal sits: the `deposit_contract_address` of exported rollup
+/// configs (op-node reads deposits from its logs).
+pub const OPTIMISM_PORTAL: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
+
+/// Where the dev L1's SystemConfig sits: the `l1_system_config_address` of exported rollup
+/// configs (op-node and kona-node read its unsafe-block-signer slot and config-update logs).
+pub const SYSTEM_CONFIG: Address = address!("5fbdb2315678afecb367f032d93f642f64180aa3");
+
+/// The SystemConfig storage slot of the unsafe block signer: keccak256("systemconfig.unsafeblocksigner")
+/// (OP contracts `SystemConfig.UNSAFE_BLOCK_SIGNER_SLOT`).
+pub const UNSAFE_BLOCK_SIGNER_SLOT: B256 = b256!("65a7ed542fb37fe237fdfbdd70b31598523fe5b32879e307bae27a0bd9581c08");
+
 /// The batch inbox of an L2 on the L1 mock: `0xff00…00‖chainId` (op-deployer's convention:
 /// 0xff, zeros, the chain id in the low bytes).
 pub fn batch_inbox(l2_chain_id: u64) -> Address {
@@ -101,6 +113,7 @@ mod batcher_tests {
         assert_eq!(DEV_BATCHER_KEY, keccak256(b"opseq-dev-batcher"));
         let key = k256::ecdsa::SigningKey::from_slice(DEV_BATCHER_KEY.as_slice()).unwrap();
         assert_eq!(Address::from_private_key(&key), DEV_BATCHER);
+        assert_eq!(UNSAFE_BLOCK_SIGNER_SLOT, keccak256(b"systemconfig.unsafeblocksigner"));
         assert_eq!(batch_inbox(901), address!("ff00000000000000000000000000000000000385"));
     }
 }

@@ -229,9 +229,23 @@ impl ChainStore {
         &self,
         address: Address,
         slots: &[U256],
+        at: Option<B256>,
     ) -> Result<(Option<TrieAccount>, Vec<Bytes>, Vec<(U256, U256, Vec<Bytes>)>), StoreError> {
-        let root = self.trie_root()?;
+        let head_root = self.trie_root()?;
+        // Another known block's state: its root's trie (nodes are never deleted).
+        let root = match at {
+            None => head_root,
+            Some(hash) => {
+                let block = self
+                    .block_by_hash(hash)?
+                    .ok_or(StoreError::UnknownBlock(hash))?;
+                block.header.state_root
+            }
+        };
         if let Some(base) = self.base() {
+            if root != head_root {
+                return Err(StoreError::Fork("a forked chain proves its head state only (older states live upstream)".into()));
+            }
             let probe = StateDiff {
                 accounts: vec![AccountChange {
                     address,

@@ -396,10 +396,15 @@ pub(crate) async fn l1_origin(
     })
 }
 
-/// The sequence number of the next L2 block in the parent's epoch (0 after a parent without
-/// an origin: the genesis, or a fork block from an L1 that is not ours).
+/// The sequence number of the next L2 block in the parent's epoch. The L2 genesis is the first
+/// block (number 0) of the L1 genesis's epoch (rollup config `genesis.l1`), so a block that keeps
+/// that origin is number 1 (op-node derives it so); after a fork block from an L1 that is not ours
+/// (no origin) the next block starts an epoch on the L1 mock.
 pub(crate) fn next_sequence_number(parent: &SealedBlock) -> Result<u64, OpseqError> {
-    if parent.header.number == 0 || parent.l1_origin.is_none() {
+    if parent.header.number == 0 {
+        return Ok(1);
+    }
+    if parent.l1_origin.is_none() {
         return Ok(0);
     }
     let first = parent.transactions.first().ok_or_else(|| OpseqError::fatal("L2 parent has no L1-info deposit"))?;

@@ -584,7 +584,8 @@ async fn open_job(
                 .ok_or_else(|| ControlError::Invalid(format!("unknown L1 origin {h} on chain {l1}")))?;
             // As op-test-sequencer (TestSkipL1OriginCheck), any known L1 block may be the origin;
             // the sequence number follows the parent's epoch when the origin stays.
-            let sequence_number = if parent.l1_origin.is_some_and(|o| o.hash == h) {
+            let genesis_epoch = parent.header.number == 0 && b.header.number == 0;
+            let sequence_number = if parent.l1_origin.is_some_and(|o| o.hash == h) || genesis_epoch {
                 crate::chain::next_sequence_number(&parent)?
             } else {
                 0

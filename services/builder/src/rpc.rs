@@ -60,6 +60,8 @@ enum Tag {
     Pending,
     Earliest,
     Number(u64),
+    /// A block by hash (a 32-byte hex string, or EIP-1898 `{"blockHash": …}`).
+    Hash(B256),
     /// `safe`: on the L1 mock [`L1_SAFE_DISTANCE`] blocks behind the head, on an L2 the head.
     Safe,
     /// `finalized`: on the L1 mock [`L1_FINALIZED_DISTANCE`] blocks behind the head, on an L2
@@ -81,13 +83,14 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
     let s = match &v {
         Value::String(s) => s.clone(),
         Value::Object(o) => {
-            // EIP-1898 {"blockNumber": …} (blockHash is handled by the caller as unsupported).
-            match o.get("blockNumber") {
-                Some(Value::String(s)) => s.clone(),
+            // EIP-1898: {"blockNumber": …} or {"blockHash": …, "requireCanonical"?: …}.
+            match (o.get("blockNumber"), o.get("blockHash")) {
+                (Some(Value::String(s)), None) => s.clone(),
+                (None, Some(Value::String(s))) if s.len() == 66 => s.clone(),
                 _ => {
                     return Err(err(
                         codes::INVALID_PARAMS,
-                        "block parameter: only {\"blockNumber\": …} objects are supported",
+                        "block parameter: expected {\"blockNumber\": …} or {\"blockHash\": …}",
                     ));
                 }
             }
@@ -100,6 +103,9 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
         "finalized" => Tag::Finalized,
         "pending" => Tag::Pending,
         "earliest" => Tag::Earliest,
+        h if h.len() == 66 => Tag::Hash(
+            h.parse().map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block hash {h:?}")))?,
+        ),
         n => Tag::Number(n.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| {
             err(codes::INVALID_PARAMS, format!("invalid block parameter {n:?}: expected a tag or a hex number"))
         })?),
@@ -242,6 +248,7 @@ impl ChainRpc {
         method!("eth_estimateGas", estimate_gas);
         method!("eth_gasPrice", gas_price);
         method!("eth_maxPriorityFeePerGas", max_priority_fee);
+        method!("eth_blobBaseFee", blob_base_fee);
         method!("eth_feeHistory", fee_history);
         method!("eth_sendRawTransaction", send_raw);
         method!("txpool_status", txpool_status);
@@ -327,6 +334,7 @@ impl ChainRpc {
             Tag::Latest | Tag::Pending => Ok(Some(self.head_block().await?)),
             Tag::Earliest => self.edges.state.block_by_number(self.chain(), 0).await.map_err(edge),
             Tag::Number(n) => self.edges.state.block_by_number(self.chain(), n).await.map_err(edge),
+            Tag::Hash(h) => self.edges.state.block_by_hash(self.chain(), h).await.map_err(edge),
         }
     }
 
@@ -335,6 +343,17 @@ impl ChainRpc {
         let tag = self.label(tag).await?;
         match tag {
             Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized => Ok(()),
+            Tag::Hash(h) => {
+                let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+                if h == head.hash {
+                    Ok(())
+                } else {
+                    Err(err(
+                        codes::SERVER,
+                        format!("historical state is not available: block {h} is not the head; state is served at the head only"),
+                    ))
+                }
+            }
             Tag::Earliest | Tag::Number(_) => {
                 let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
                 let n = if let Tag::Number(n) = tag { n } else { 0 };
@@ -556,7 +575,7 @@ impl ChainRpc {
             None => {
                 let head = self.edges.state.head(self.chain()).await.map_err(edge)?.number;
                 let num = |t: Tag| match t {
-                    Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized => head,
+                    Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized | Tag::Hash(_) => head,
                     Tag::Earliest => 0,
                     Tag::Number(n) => n,
                 };
@@ -641,14 +660,23 @@ impl ChainRpc {
         Ok(json!(B256::from(v)))
     }
 
-    /// `eth_getProof` (EIP-1186) at the head: what op-proposer and bridges read.
+    /// `eth_getProof` (EIP-1186) at any known block (by tag, number or hash): what op-proposer,
+    /// bridges, and op-node (the SystemConfig's unsafe-signer slot, at L1 blocks) read.
     async fn get_proof(&self, p: Params<'static>) -> RpcResult {
         let (a, slots, tag): (Address, Vec<U256>, Option<Value>) = p.parse()?;
         if slots.len() > 1024 {
             return Err(err(codes::INVALID_PARAMS, "at most 1024 storage keys per proof (as geth)"));
         }
-        self.state_at(parse_tag(tag)?).await?;
-        let proof = self.edges.state.proof(self.chain(), a, slots).await.map_err(edge)?;
+        let tag = parse_tag(tag)?;
+        let at = match tag {
+            Tag::Latest | Tag::Pending => None,
+            _ => {
+                let block = self.resolve(tag).await?.ok_or_else(|| err(codes::SERVER, "header not found"))?;
+                let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+                (block.hash != head.hash).then_some(block.hash)
+            }
+        };
+        let proof = self.edges.state.proof(self.chain(), a, slots, at).await.map_err(edge)?;
         let acct = proof.account.unwrap_or_default();
         let empty = proof.account.is_none();
         Ok(json!({
@@ -732,6 +760,15 @@ impl ChainRpc {
     async fn gas_price(&self, _: Params<'static>) -> RpcResult {
         let head = self.head_block().await?;
         Ok(q128(self.builder.next_base_fee(&head.header) as u128 + self.suggested_tip()))
+    }
+
+    /// geth's `eth_blobBaseFee`: the blob base fee of the head's excess blob gas (Prague
+    /// parameters on the L1 mock; an L2's excess blob gas is 0, so 1 wei). op-batcher prices its
+    /// transactions with it.
+    async fn blob_base_fee(&self, _: Params<'static>) -> RpcResult {
+        let head = self.head_block().await?;
+        let excess = head.header.excess_blob_gas.unwrap_or_default();
+        Ok(q128(alloy_eips::eip7840::BlobParams::prague().calc_blob_fee(excess)))
     }
 
     async fn max_priority_fee(&self, _: Params<'static>) -> RpcResult {

@@ -6,17 +6,12 @@
 //! Field names are op-geth's `params.ChainConfig` and op-node's `rollup.Config` (optimism
 //! v1.19.0, op-geth v1.101702.3); op-node decodes the L1 chain config with unknown fields
 //! disallowed, so only fields op-geth knows are written.
-use alloy_primitives::{Address, B256, address, hex};
+use alloy_primitives::{Address, B256, hex};
 use eyre::WrapErr;
 use opseq_executor::L2_BASE_FEE_PARAMS;
-use opseq_primitives::{ChainConfig, DevnetConfig, batch_inbox};
+use opseq_primitives::{ChainConfig, DevnetConfig, OPTIMISM_PORTAL, SYSTEM_CONFIG, batch_inbox};
 use serde_json::{Map, Value, json};
 use std::path::Path;
-
-/// Where the dev L1's OptimismPortal (the deposit contract op-node reads deposits from) sits.
-pub const OPTIMISM_PORTAL: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
-/// Where the dev L1's SystemConfig sits (op-node reads its config-update logs).
-pub const SYSTEM_CONFIG: Address = address!("5fbdb2315678afecb367f032d93f642f64180aa3");
 
 /// OP's EIP-1559 parameters before Canyon: op-geth's `optimism.eip1559Denominator`.
 const PRE_CANYON_DENOMINATOR: u64 = 50;

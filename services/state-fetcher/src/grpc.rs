@@ -44,7 +44,8 @@ impl v1::state_service_server::StateService for StateGrpc {
     async fn get_proof(&self, r: Request<v1::GetProofRequest>) -> Result<Response<v1::GetProofResponse>, Status> {
         let r = r.into_inner();
         let slots = r.slots.iter().map(|s| u256(s)).collect::<Result<Vec<_>, _>>().map_err(inv)?;
-        let p = self.source.proof(r.chain_id, address(&r.address).map_err(inv)?, slots).await.map_err(inv)?;
+        let at = if r.block_hash.is_empty() { None } else { Some(b256(&r.block_hash).map_err(inv)?) };
+        let p = self.source.proof(r.chain_id, address(&r.address).map_err(inv)?, slots, at).await.map_err(inv)?;
         Ok(Response::new(v1::GetProofResponse {
             account: p.account.as_ref().map(account_to_wire),
             storage_root: p.storage_root.to_vec(),

@@ -268,9 +268,9 @@ impl StateSource for LocalStateSource {
         }
         Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
     }
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>) -> EdgeResult<AccountProof> {
+    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>) -> EdgeResult<AccountProof> {
         let (account, account_proof, storage) =
-            read(self.fetcher.chain(chain)?, move |c| c.proof(address, &slots)).await?;
+            read(self.fetcher.chain(chain)?, move |c| c.proof(address, &slots, at)).await?;
         Ok(AccountProof {
             storage_root: account.map_or(alloy_trie::EMPTY_ROOT_HASH, |a| a.storage_root),
             account: account.map(|a| AccountState { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash }),

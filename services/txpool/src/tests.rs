@@ -42,7 +42,7 @@ impl StateSource for MemState {
     async fn code(&self, _: ChainId, _: B256) -> EdgeResult<Option<Bytes>> {
         Ok(None)
     }
-    async fn proof(&self, _: ChainId, _: Address, _: Vec<U256>) -> EdgeResult<AccountProof> {
+    async fn proof(&self, _: ChainId, _: Address, _: Vec<U256>, _: Option<B256>) -> EdgeResult<AccountProof> {
         unimplemented!("not used by the pool")
     }
     async fn compute_roots(&self, _: ChainId, _: B256, _: StateDiff, _: Vec<Address>) -> EdgeResult<RootsOutcome> {

@@ -153,7 +153,7 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
 
     // op-batcher posts what op-geth has; a verifier that sees only L1 derives it.
     let t = std::time::Instant::now();
-    let _batcher = OpBatcher::start(&dir.path().join("batcher"), &l1, &geth.http, &op_node.rpc)?;
+    let batcher = OpBatcher::start(&dir.path().join("batcher"), &l1, &geth.http, &op_node.rpc)?;
     let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, &jwt)?;
     let verifier =
         OpNode::start(&dir.path().join("node-b"), free_port(), &l1, &verifier_geth.auth, &jwt, &rollup, &l1_config, false)?;
@@ -161,6 +161,14 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         let (n, h) = verifier.head("safe_l2")?;
         eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
         Ok((n >= head).then_some(()))
+    })
+    .map_err(|e| {
+        e.wrap_err(format!(
+            "op-batcher:\n{}\n\nverifier op-node:\n{}\n\nsequencer's op-node:\n{}",
+            batcher.peer.tail(),
+            verifier.peer.tail(),
+            op_node.peer.tail()
+        ))
     })?;
     same_chain(&node, L2, &verifier_geth, head)?;
     let derived = t.elapsed();
