@@ -159,7 +159,13 @@ impl StateSource for GrpcStateSource {
         let r = retry!(self, STATE, get_block, m);
         r.into_inner().block.as_ref().map(block_from_wire).transpose()
     }
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>) -> EdgeResult<AccountProof> {
+    async fn proof(
+        &self,
+        chain: ChainId,
+        address: Address,
+        slots: Vec<U256>,
+        at: Option<B256>,
+    ) -> EdgeResult<AccountProof> {
         let m = v1::GetProofRequest {
             chain_id: chain,
             address: address.to_vec(),

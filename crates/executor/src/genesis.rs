@@ -423,7 +423,11 @@ mod tests {
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
         assert_eq!(diff.accounts.len(), 17);
-        assert_ne!(l2.header.withdrawals_root, Some(EMPTY_ROOT_HASH), "an OP chain's withdrawals root is the passer's storage root");
+        assert_ne!(
+            l2.header.withdrawals_root,
+            Some(EMPTY_ROOT_HASH),
+            "an OP chain's withdrawals root is the passer's storage root"
+        );
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));

@@ -89,8 +89,13 @@ pub trait StateSource: Send + Sync + Debug + 'static {
     /// The EIP-1186 proof of `address` and `slots` (`eth_getProof`) in the state of block `at`
     /// (a known block: canonical or kept; `None`: the head). Trie nodes are never deleted, so any
     /// known block's state can be proven.
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>)
-    -> EdgeResult<AccountProof>;
+    async fn proof(
+        &self,
+        chain: ChainId,
+        address: Address,
+        slots: Vec<U256>,
+        at: Option<B256>,
+    ) -> EdgeResult<AccountProof>;
     /// Where a transaction was mined.
     async fn tx_location(&self, chain: ChainId, hash: B256) -> EdgeResult<Option<TxLocation>>;
     /// Accounts at head, batched; `None` for accounts that do not exist.

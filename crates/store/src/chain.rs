@@ -236,15 +236,15 @@ impl ChainStore {
         let root = match at {
             None => head_root,
             Some(hash) => {
-                let block = self
-                    .block_by_hash(hash)?
-                    .ok_or(StoreError::UnknownBlock(hash))?;
+                let block = self.block_by_hash(hash)?.ok_or(StoreError::UnknownBlock(hash))?;
                 block.header.state_root
             }
         };
         if let Some(base) = self.base() {
             if root != head_root {
-                return Err(StoreError::Fork("a forked chain proves its head state only (older states live upstream)".into()));
+                return Err(StoreError::Fork(
+                    "a forked chain proves its head state only (older states live upstream)".into(),
+                ));
             }
             let probe = StateDiff {
                 accounts: vec![AccountChange {

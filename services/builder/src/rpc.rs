@@ -103,9 +103,9 @@ fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
         "finalized" => Tag::Finalized,
         "pending" => Tag::Pending,
         "earliest" => Tag::Earliest,
-        h if h.len() == 66 => Tag::Hash(
-            h.parse().map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block hash {h:?}")))?,
-        ),
+        h if h.len() == 66 => {
+            Tag::Hash(h.parse().map_err(|_| err(codes::INVALID_PARAMS, format!("invalid block hash {h:?}")))?)
+        }
         n => Tag::Number(n.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok()).ok_or_else(|| {
             err(codes::INVALID_PARAMS, format!("invalid block parameter {n:?}: expected a tag or a hex number"))
         })?),
@@ -350,7 +350,9 @@ impl ChainRpc {
                 } else {
                     Err(err(
                         codes::SERVER,
-                        format!("historical state is not available: block {h} is not the head; state is served at the head only"),
+                        format!(
+                            "historical state is not available: block {h} is not the head; state is served at the head only"
+                        ),
                     ))
                 }
             }

@@ -68,7 +68,8 @@ pub fn chain_config(chain: &ChainConfig) -> Value {
     });
     if chain.is_l2() {
         c["bedrockBlock"] = json!(0);
-        for fork in ["regolithTime", "canyonTime", "ecotoneTime", "fjordTime", "graniteTime", "holoceneTime", "isthmusTime"]
+        for fork in
+            ["regolithTime", "canyonTime", "ecotoneTime", "fjordTime", "graniteTime", "holoceneTime", "isthmusTime"]
         {
             c[fork] = json!(0);
         }
@@ -93,9 +94,9 @@ pub fn chain_config(chain: &ChainConfig) -> Value {
 pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result<Value> {
     eyre::ensure!(chain.is_l2(), "chain {} is not an L2", chain.chain_id);
     let l1_id = chain.l1_chain_id.ok_or_else(|| eyre::eyre!("chain {} has no L1", chain.chain_id))?;
-    let l1 = devnet
-        .chain(l1_id)
-        .ok_or_else(|| eyre::eyre!("chain {}'s L1 {l1_id} is not a dev chain (a forked L2 cannot be exported)", chain.chain_id))?;
+    let l1 = devnet.chain(l1_id).ok_or_else(|| {
+        eyre::eyre!("chain {}'s L1 {l1_id} is not a dev chain (a forked L2 cannot be exported)", chain.chain_id)
+    })?;
     let (l1_genesis, _) = opseq_executor::genesis(l1);
     let (l2_genesis, _) = opseq_executor::genesis(chain);
     let p = opseq_executor::L1InfoParams::with_system_config(chain.system_config.as_ref());

@@ -261,7 +261,8 @@ pub fn parse_targets(entries: &[String]) -> Result<Vec<(ChainId, String)>, Strin
         .map(|e| {
             let (chain, url) =
                 e.split_once('=').ok_or_else(|| format!("--publish.op-node {e:?}: expected <chainId>=<URL>"))?;
-            let chain = chain.trim().parse().map_err(|_| format!("--publish.op-node {e:?}: {chain:?} is not a chain id"))?;
+            let chain =
+                chain.trim().parse().map_err(|_| format!("--publish.op-node {e:?}: {chain:?} is not a chain id"))?;
             Ok((chain, url.trim().to_string()))
         })
         .collect()
@@ -294,9 +295,11 @@ mod tests {
             ..Default::default()
         };
         header.gas_limit = 30_000_000;
-        let block = SealedBlock { transactions: vec![Bytes::from_static(&[0x7e, 1])], ..SealedBlock::header_only(header) };
-        let v = serde_json::to_value(SignedEnvelope { envelope: envelope(&block), signature: Bytes::from(vec![0u8; 65]) })
-            .unwrap();
+        let block =
+            SealedBlock { transactions: vec![Bytes::from_static(&[0x7e, 1])], ..SealedBlock::header_only(header) };
+        let v =
+            serde_json::to_value(SignedEnvelope { envelope: envelope(&block), signature: Bytes::from(vec![0u8; 65]) })
+                .unwrap();
         let p = &v["envelope"]["executionPayload"];
         assert_eq!(p["blockNumber"], "0x7");
         assert_eq!(p["withdrawalsRoot"], serde_json::json!(B256::repeat_byte(1)));

@@ -268,7 +268,13 @@ impl StateSource for LocalStateSource {
         }
         Ok(self.fetcher.chain(chain)?.block_by_hash(hash)?)
     }
-    async fn proof(&self, chain: ChainId, address: Address, slots: Vec<U256>, at: Option<B256>) -> EdgeResult<AccountProof> {
+    async fn proof(
+        &self,
+        chain: ChainId,
+        address: Address,
+        slots: Vec<U256>,
+        at: Option<B256>,
+    ) -> EdgeResult<AccountProof> {
         let (account, account_proof, storage) =
             read(self.fetcher.chain(chain)?, move |c| c.proof(address, &slots, at)).await?;
         Ok(AccountProof {

@@ -51,8 +51,10 @@ impl Peer {
     pub fn tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         // op-node logs every L1 label it polls: not what a failure needs.
-        let lines: Vec<&str> =
-            text.lines().filter(|l| !l.contains("New L1 safe block") && !l.contains("New L1 finalized block")).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("New L1 safe block") && !l.contains("New L1 finalized block"))
+            .collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
@@ -100,7 +102,10 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> eyre::R
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    bail!("timed out after {timeout:?} waiting for {what}{}", last.map(|e| format!(" (last error: {e:#})")).unwrap_or_default())
+    bail!(
+        "timed out after {timeout:?} waiting for {what}{}",
+        last.map(|e| format!(" (last error: {e:#})")).unwrap_or_default()
+    )
 }
 
 /// An op-geth with its engine API on an auth port, initialised from a genesis file.

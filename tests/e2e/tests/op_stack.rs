@@ -53,7 +53,9 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
     while node.head(chain)? < blocks {
         let head = node.head(chain)?;
         match head % 5 {
-            0 | 1 | 3 => send(node, chain, &sign_transfer(KEY0, chain, nonce(node, chain, KEY0)?, dead, 1, 21_000, 10 * GWEI)?)?,
+            0 | 1 | 3 => {
+                send(node, chain, &sign_transfer(KEY0, chain, nonce(node, chain, KEY0)?, dead, 1, 21_000, 10 * GWEI)?)?
+            }
             2 => {
                 let n = nonce(node, chain, KEY1)?;
                 send(node, chain, &sign_transfer(KEY1, chain, n, dead, 7, 21_000, 10 * GWEI)?)?;
@@ -74,7 +76,11 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
             input.extend_from_slice(Address::repeat_byte(0x42).as_slice());
             input.extend_from_slice(&U256::from(head).to_be_bytes::<32>());
             let n = nonce(node, chain, KEY0)?;
-            send(node, chain, &sign_eip1559(&key0, chain, n, TxKind::Call(t), U256::ZERO, input.into(), 100_000, 10 * GWEI)?)?;
+            send(
+                node,
+                chain,
+                &sign_eip1559(&key0, chain, n, TxKind::Call(t), U256::ZERO, input.into(), 100_000, 10 * GWEI)?,
+            )?;
         }
         node.rpc(chain, "evm_mine", json!([]))?;
         if head == 60 && !reorged {
@@ -82,11 +88,19 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
             // its own, replaces the last two blocks.
             reorged = true;
             let parent = hash_at(node, chain, head - 1)?;
-            let job = node.control(chain, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
+            let job =
+                node.control(chain, "test_open", json!([{"parent": parent}]))?["jobId"].as_str().unwrap().to_string();
             // From dev account 2, which sends nothing else: nonce 0 in any state.
-            node.control(chain, "test_includeRaw", json!([job, sign_transfer(KEY2, chain, 0, dead, 9, 21_000, 10 * GWEI)?]))?;
+            node.control(
+                chain,
+                "test_includeRaw",
+                json!([job, sign_transfer(KEY2, chain, 0, dead, 9, 21_000, 10 * GWEI)?]),
+            )?;
             let sealed = node.control(chain, "test_seal", json!([job]))?;
-            eyre::ensure!(!sealed["reorgedOut"].as_array().map(Vec::is_empty).unwrap_or(true), "the sibling reorged nothing out: {sealed}");
+            eyre::ensure!(
+                !sealed["reorgedOut"].as_array().map(Vec::is_empty).unwrap_or(true),
+                "the sibling reorged nothing out: {sealed}"
+            );
         }
     }
     node.head(chain)
@@ -133,7 +147,8 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     // op-geth from our genesis file has our genesis block.
     let geth = OpGeth::start(&dir.path().join("geth-a"), &genesis, &jwt)?;
     assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(&node, L2, 0)?, "op-geth's genesis is ours");
-    let op_node = OpNode::start(&dir.path().join("node-a"), op_node_port, &l1, &geth.auth, &jwt, &rollup, &l1_config, true)?;
+    let op_node =
+        OpNode::start(&dir.path().join("node-a"), op_node_port, &l1, &geth.auth, &jwt, &rollup, &l1_config, true)?;
     let boot = started.elapsed();
 
     // The L1 mock advances every second; the L2 is built as fast as the test sends.
@@ -155,8 +170,16 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     let t = std::time::Instant::now();
     let batcher = OpBatcher::start(&dir.path().join("batcher"), &l1, &geth.http, &op_node.rpc)?;
     let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, &jwt)?;
-    let verifier =
-        OpNode::start(&dir.path().join("node-b"), free_port(), &l1, &verifier_geth.auth, &jwt, &rollup, &l1_config, false)?;
+    let verifier = OpNode::start(
+        &dir.path().join("node-b"),
+        free_port(),
+        &l1,
+        &verifier_geth.auth,
+        &jwt,
+        &rollup,
+        &l1_config,
+        false,
+    )?;
     wait_for(Duration::from_secs(600), "the verifier's safe head to reach ours", || {
         let (n, h) = verifier.head("safe_l2")?;
         eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
