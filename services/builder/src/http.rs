@@ -25,6 +25,53 @@ pub struct RpcRoutes {
     state: Arc<dyn opseq_interfaces::StateSource>,
     /// The devnet's chain ids.
     chains: Vec<ChainId>,
+    /// `safe`/`finalized` of the L2s as consensus clients set them (engine API).
+    forkchoice: Arc<crate::engine::Forkchoice>,
+}
+
+/// The engine API's HTTP routes (the auth port).
+#[derive(Debug, Clone)]
+pub struct EngineRoutes {
+    modules: Arc<BTreeMap<ChainId, RpcModule<Arc<crate::engine::EngineApi>>>>,
+    jwt: JwtSecret,
+}
+
+/// Configures the auth port's app: `POST /chains/<chainId>` with a JWT on every request.
+pub fn configure_engine(routes: EngineRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(routes))
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route("/chains/{chain}", web::post().to(engine_route))
+            .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                HttpResponse::NotFound().json(error(
+                    Value::Null,
+                    -32601,
+                    &format!("unknown route {}: the engine API is served on /chains/<chainId> of each L2", req.path()),
+                ))
+            }));
+    }
+}
+
+/// One engine-API request: geth's JWT check first (HTTP 401 and its text, nothing run), then
+/// the chain's module.
+async fn engine_route(
+    routes: web::Data<EngineRoutes>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if let Err(reason) = check_jwt(Some(&routes.jwt), &req) {
+        return HttpResponse::Unauthorized().content_type("text/plain").body(reason);
+    }
+    let Some(module) = path.parse::<ChainId>().ok().and_then(|c| routes.modules.get(&c)) else {
+        let served: Vec<String> = routes.modules.keys().map(|c| format!("/chains/{c}")).collect();
+        return HttpResponse::NotFound().json(error(
+            Value::Null,
+            -32601,
+            &format!("unknown chain route /chains/{}: the engine API serves {}", path.as_str(), served.join(", ")),
+        ));
+    };
+    HttpResponse::Ok().json(handle_body(module, &body).instrument(request_span(&req)).await)
 }
 
 /// Methods that need the JWT (the control namespace); the Ethereum namespaces are open, as
@@ -57,10 +104,11 @@ impl RpcRoutes {
         jwt: Option<JwtSecret>,
         ensemble: Option<&crate::ensemble::Ensemble>,
     ) -> Self {
+        let forkchoice = Arc::new(crate::engine::Forkchoice::default());
         let contexts: BTreeMap<ChainId, Arc<ChainRpc>> = devnet
             .chains
             .iter()
-            .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone())))
+            .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone(), Arc::clone(&forkchoice))))
             .collect();
         let modules = contexts.iter().map(|(id, ctx)| (*id, ChainRpc::module_of(Arc::clone(ctx)))).collect();
         let mut names: Vec<_> = devnet
@@ -77,7 +125,24 @@ impl RpcRoutes {
             shreds: Arc::clone(&edges.shreds),
             state: Arc::clone(&edges.state),
             chains: devnet.chain_ids(),
+            forkchoice,
         }
+    }
+
+    /// The engine API's routes (`/chains/<id>` for each L2, engine methods and the chain's `eth_*`,
+    /// JWT on every call), sharing this front's contexts and forkchoice labels.
+    pub fn engine(&self, devnet: &DevnetConfig, edges: &Edges, jwt: JwtSecret) -> EngineRoutes {
+        let modules = devnet
+            .chains
+            .iter()
+            .filter(|c| c.is_l2())
+            .map(|c| {
+                let api = crate::engine::EngineApi::new(c.clone(), edges.clone(), Arc::clone(&self.forkchoice));
+                let eth = ChainRpc::module_of(Arc::clone(&self.contexts[&c.chain_id]));
+                (c.chain_id, crate::engine::EngineApi::module_of(api, eth))
+            })
+            .collect();
+        EngineRoutes { modules: Arc::new(modules), jwt }
     }
 
     fn routes(&self) -> String {

@@ -2,6 +2,7 @@
 
 mod chain;
 mod compat;
+pub mod engine;
 pub mod ensemble;
 pub mod flashblocks;
 pub mod grpc;

@@ -51,6 +51,7 @@ pub struct ChainRpc {
     config: ChainConfig,
     builder: BlockBuilder,
     edges: Edges,
+    forkchoice: Arc<crate::engine::Forkchoice>,
 }
 
 /// A block tag or number.
@@ -211,12 +212,18 @@ impl ChainRpc {
         edges: Edges,
         miner: Option<actix::Addr<crate::BuilderSupervisor>>,
     ) -> RpcModule<Arc<Self>> {
-        Self::module_of(Self::new(config, edges, miner))
+        Self::module_of(Self::new(config, edges, miner, Default::default()))
     }
 
-    /// The per-chain context.
-    pub fn new(config: ChainConfig, edges: Edges, miner: Option<actix::Addr<crate::BuilderSupervisor>>) -> Arc<Self> {
-        Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner })
+    /// The per-chain context; `forkchoice`: the labels a consensus client sets through the engine
+    /// API (an L2's `safe` and `finalized`).
+    pub fn new(
+        config: ChainConfig,
+        edges: Edges,
+        miner: Option<actix::Addr<crate::BuilderSupervisor>>,
+        forkchoice: Arc<crate::engine::Forkchoice>,
+    ) -> Arc<Self> {
+        Arc::new(Self { builder: BlockBuilder::new(config.clone()), config, edges, miner, forkchoice })
     }
 
     /// The RPC module over a per-chain context.
@@ -313,8 +320,8 @@ impl ChainRpc {
             .ok_or_else(|| err(codes::INTERNAL, "head block missing"))
     }
 
-    /// `safe` and `finalized` as block numbers on the L1 mock, the head on an L2; other tags as
-    /// they are.
+    /// `safe` and `finalized` as block numbers on the L1 mock; on an L2 the blocks a consensus
+    /// client set through the engine API, else the head; other tags as they are.
     async fn label(&self, tag: Tag) -> Result<Tag, ErrorObjectOwned> {
         let distance = match tag {
             Tag::Safe => L1_SAFE_DISTANCE,
@@ -322,7 +329,9 @@ impl ChainRpc {
             other => return Ok(other),
         };
         if self.config.is_l2() {
-            return Ok(Tag::Latest);
+            let (safe, finalized) = self.forkchoice.labels(self.chain());
+            let set = if matches!(tag, Tag::Safe) { safe } else { finalized };
+            return Ok(set.map_or(Tag::Latest, |b| Tag::Hash(b.hash)));
         }
         let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
         Ok(Tag::Number(head.number.saturating_sub(distance)))

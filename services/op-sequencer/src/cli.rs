@@ -186,6 +186,25 @@ pub struct DevArgs {
     pub export_dir: Option<PathBuf>,
     #[command(flatten)]
     pub publish: PublishArgs,
+    #[command(flatten)]
+    pub authrpc: AuthRpcArgs,
+}
+
+/// The engine API's auth listener (geth's flags).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Engine API")]
+pub struct AuthRpcArgs {
+    /// Listen address of the engine API (`engine_*` and `eth_*` per L2 on `/chains/<chainId>`,
+    /// a JWT on every call).
+    #[arg(long = "authrpc.addr", env = "OPSEQ_AUTHRPC_ADDR", default_value = "127.0.0.1")]
+    pub authrpc_addr: IpAddr,
+    /// Listen port of the engine API (0 picks a free one). Unset: 8551, and if that port is taken
+    /// the engine API is not served (a warning says so).
+    #[arg(long = "authrpc.port", env = "OPSEQ_AUTHRPC_PORT")]
+    pub authrpc_port: Option<u16>,
+    /// JWT secret file of the engine API (default: the devnet's, `--rpc.jwt-secret`).
+    #[arg(long = "authrpc.jwtsecret", env = "OPSEQ_AUTHRPC_JWTSECRET")]
+    pub authrpc_jwt_secret: Option<PathBuf>,
 }
 
 /// Where sealed blocks go besides the store.

@@ -300,22 +300,61 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     }
     let secret = load_jwt(&jwt)?;
     let ensemble = load_ensemble(a.builders_config.as_deref(), &devnet)?;
-    let (http, http_handle) = http_server(
-        &a.http,
-        probe,
-        Some(RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret), ensemble.as_ref())),
-    )?;
+    let routes = RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret.clone()), ensemble.as_ref());
+    let engine_secret = match &a.authrpc.authrpc_jwt_secret {
+        Some(path) => load_jwt(path)?,
+        None => secret,
+    };
+    let engine = engine_server(&a.authrpc, routes.engine(&devnet, &edges, engine_secret))?;
+    let (http, http_handle) = http_server(&a.http, probe, Some(routes))?;
     #[allow(clippy::print_stdout)]
     {
         println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
+        if let Some((addr, _)) = &engine {
+            println!("Engine API: http://{addr}/chains/<L2 chainId> (engine_*, eth_*; JWT {})", a.authrpc.authrpc_jwt_secret.as_deref().unwrap_or(&jwt).display());
+        }
     }
     shutdown_signal().await;
     info!(target: "opseq::dev", "shutting down");
     cancel.cancel();
     http_handle.stop(true).await;
+    if let Some((_, h)) = engine {
+        h.stop(true).await;
+    }
     actix::System::current().stop();
     Ok(())
 }
+
+/// The engine API's auth listener; `None` when the default port is taken (a warning says so).
+fn engine_server(
+    args: &crate::cli::AuthRpcArgs,
+    routes: opseq_builder::http::EngineRoutes,
+) -> eyre::Result<Option<(SocketAddr, actix_web::dev::ServerHandle)>> {
+    let port = args.authrpc_port.unwrap_or(DEFAULT_AUTHRPC_PORT);
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().configure(opseq_builder::http::configure_engine(routes.clone()))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind((args.authrpc_addr, port));
+    let server = match server {
+        Ok(s) => s,
+        Err(e) if args.authrpc_port.is_none() => {
+            tracing::warn!(target: "opseq::dev", addr = %args.authrpc_addr, port, error = %e, "engine API not served: its default port is taken (pass --authrpc.port)");
+            return Ok(None);
+        }
+        Err(e) => return Err(eyre::eyre!("binding the engine API on {}:{port}: {e}", args.authrpc_addr)),
+    };
+    let addr = *server.addrs().first().ok_or_else(|| eyre::eyre!("no engine API address"))?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    info!(target: "opseq::dev", %addr, "engine API listening");
+    Ok(Some((addr, handle)))
+}
+
+/// geth's default engine API port.
+const DEFAULT_AUTHRPC_PORT: u16 = 8551;
 
 /// `--export.dir`: the export of the chains this data dir holds (their genesis blocks may be older
 /// than this start: a chain keeps its genesis timestamp), checked against the stored genesis.

@@ -10,12 +10,11 @@
 //! the new branch, or as the ancestor committed again (op-geth lets an OP chain's forkchoice go
 //! back to its own ancestor); an op-node that was down or refused a block is caught up when it
 //! answers again, in order.
-use alloy_primitives::{B256, Bytes, U256};
-use alloy_rpc_types_engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
+use alloy_primitives::{B256, Bytes};
 use futures::StreamExt;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
-use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope, OpExecutionPayloadV4};
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opseq_interfaces::{BlockSink, StateSource};
 use opseq_primitives::{ChainId, SealedBlock};
 use serde::{Deserialize, Serialize};
@@ -68,43 +67,6 @@ pub trait OptimismApi {
     /// op-node's heads.
     #[method(name = "syncStatus")]
     async fn sync_status(&self) -> jsonrpsee::core::RpcResult<SyncStatus>;
-}
-
-/// The payload envelope of a sealed L2 block, as op-node's engine takes it (Isthmus: V4 with
-/// the message passer's storage root as `withdrawalsRoot`). The txs are handed over as their
-/// bytes, not decoded.
-pub fn envelope(block: &SealedBlock) -> OpExecutionPayloadEnvelope {
-    let h = &block.header;
-    let v3 = ExecutionPayloadV3 {
-        payload_inner: ExecutionPayloadV2 {
-            payload_inner: ExecutionPayloadV1 {
-                parent_hash: h.parent_hash,
-                fee_recipient: h.beneficiary,
-                state_root: h.state_root,
-                receipts_root: h.receipts_root,
-                logs_bloom: h.logs_bloom,
-                prev_randao: h.mix_hash,
-                block_number: h.number,
-                gas_limit: h.gas_limit,
-                gas_used: h.gas_used,
-                timestamp: h.timestamp,
-                extra_data: h.extra_data.clone(),
-                base_fee_per_gas: U256::from(h.base_fee_per_gas.unwrap_or_default()),
-                block_hash: block.hash,
-                transactions: block.transactions.clone(),
-            },
-            withdrawals: vec![],
-        },
-        blob_gas_used: h.blob_gas_used.unwrap_or_default(),
-        excess_blob_gas: h.excess_blob_gas.unwrap_or_default(),
-    };
-    let execution_payload = match h.withdrawals_root {
-        Some(withdrawals_root) if h.requests_hash.is_some() => {
-            OpExecutionPayload::V4(OpExecutionPayloadV4 { payload_inner: v3, withdrawals_root })
-        }
-        _ => OpExecutionPayload::V3(v3),
-    };
-    OpExecutionPayloadEnvelope { parent_beacon_block_root: h.parent_beacon_block_root, execution_payload }
 }
 
 /// Why one round of following failed (the next round starts again from what op-node has).
@@ -241,7 +203,7 @@ impl OpNodeFollower {
 
     async fn commit(&self, block: &SealedBlock) -> Result<(), FollowError> {
         let signed = SignedEnvelope {
-            envelope: envelope(block),
+            envelope: opseq_executor::payload_envelope(block),
             signature: block.signature.clone().unwrap_or_else(|| Bytes::from(vec![0u8; 65])),
         };
         self.client.commit_block_v1(signed.clone()).await?;
@@ -298,7 +260,7 @@ mod tests {
         let block =
             SealedBlock { transactions: vec![Bytes::from_static(&[0x7e, 1])], ..SealedBlock::header_only(header) };
         let v =
-            serde_json::to_value(SignedEnvelope { envelope: envelope(&block), signature: Bytes::from(vec![0u8; 65]) })
+            serde_json::to_value(SignedEnvelope { envelope: opseq_executor::payload_envelope(&block), signature: Bytes::from(vec![0u8; 65]) })
                 .unwrap();
         let p = &v["envelope"]["executionPayload"];
         assert_eq!(p["blockNumber"], "0x7");

@@ -337,6 +337,10 @@ pub fn dev_env(datadir: &Path, extra: &[&str], env: &[(&str, &str)]) -> eyre::Re
         let grpc = format!("127.0.0.1:{}", free_port());
         let mut args: Vec<String> =
             vec!["dev".into(), "--datadir".into(), datadir.display().to_string(), "--grpc.addr".into(), grpc.clone()];
+        // The engine API on a free port unless the test picks one (8551 would be shared).
+        if !extra.contains(&"--authrpc.port") {
+            args.extend(["--authrpc.port".into(), "0".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = datadir.with_extension(format!("{port}.log"));
         let mut p = Proc::spawn_env(&args, port, log, env)?;

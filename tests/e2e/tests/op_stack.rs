@@ -130,9 +130,13 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     let dir = tempfile::tempdir()?;
     let exported = dir.path().join("export");
     let op_node_port = free_port();
+    // One genesis time for the sequencer and the op-sequencer that serves a verifier as its EL.
+    let genesis_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
     let node = dev(
         &dir.path().join("seq"),
         &[
+            "--genesis.timestamp",
+            &genesis_time,
             "--no-auto",
             "--export.dir",
             exported.to_str().unwrap(),
@@ -159,6 +163,15 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
         let (n, h) = op_node.head("unsafe_l2")?;
         Ok((n == head && h == ours).then_some(()))
+    })
+    .map_err(|e| {
+        let ours = std::fs::read_to_string(&node.log).unwrap_or_default();
+        let publisher: Vec<&str> = ours.lines().filter(|l| l.contains("publisher")).collect();
+        e.wrap_err(format!(
+            "op-node:\n{}\n\nour publisher:\n{}",
+            op_node.peer.tail(),
+            publisher[publisher.len().saturating_sub(20)..].join("\n")
+        ))
     })?;
     same_chain(&node, L2, &geth, head)?;
     let imported = t.elapsed();
@@ -180,6 +193,25 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         &l1_config,
         false,
     )?;
+    // A second verifier whose execution client is another op-sequencer serving only its engine
+    // API (it never sequences): op-node builds each derived block through it
+    // (forkchoiceUpdated with attributes, getPayload, newPayload).
+    let el_port = free_port();
+    let el = dev(
+        &dir.path().join("el"),
+        &["--genesis.timestamp", &genesis_time, "--no-auto", "--authrpc.port", &el_port.to_string()],
+    )?;
+    assert_eq!(hash_at(&el, L2, 0)?, hash_at(&node, L2, 0)?, "the EL instance has our genesis");
+    let el_verifier = OpNode::start(
+        &dir.path().join("node-c"),
+        free_port(),
+        &l1,
+        &format!("http://127.0.0.1:{el_port}/chains/{L2}"),
+        &dir.path().join("el/jwt.hex"),
+        &rollup,
+        &l1_config,
+        false,
+    )?;
     wait_for(Duration::from_secs(600), "the verifier's safe head to reach ours", || {
         let (n, h) = verifier.head("safe_l2")?;
         eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
@@ -195,6 +227,18 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     })?;
     same_chain(&node, L2, &verifier_geth, head)?;
     let derived = t.elapsed();
+    wait_for(Duration::from_secs(300), "the op-sequencer EL verifier's safe head to reach ours", || {
+        let (n, h) = el_verifier.head("safe_l2")?;
+        eyre::ensure!(n < head || h == ours || n > head, "op-node over op-sequencer derived {h} at {n}, ours is {ours}");
+        Ok((n >= head).then_some(()))
+    })
+    .map_err(|e| e.wrap_err(format!("op-node over op-sequencer:\n{}", el_verifier.peer.tail())))?;
+    for n in 0..=head {
+        assert_eq!(hash_at(&el, L2, n)?, hash_at(&node, L2, n)?, "block {n} built through our engine API");
+    }
+    // The engine API's forkchoice labels are what the EL serves as safe.
+    let safe = el.rpc(L2, "eth_getBlockByNumber", json!(["safe", false]))?;
+    assert_eq!(safe["hash"].as_str(), Some(el_verifier.head("safe_l2")?.1.as_str()));
     eprintln!(
         "op-stack: start {:.1}s, {head} blocks imported in {:.1}s, derived from L1 in {:.1}s",
         boot.as_secs_f64(),
