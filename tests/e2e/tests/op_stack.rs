@@ -247,3 +247,133 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     );
     Ok(())
 }
+
+/// An authenticated engine-API call on `addr` (`/chains/<L2>`): (HTTP status, body).
+fn engine(addr: &str, token: Option<&str>, method: &str, params: serde_json::Value) -> eyre::Result<(u16, serde_json::Value)> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let (status, text) = opseq_e2e::http_with("POST", addr, &format!("/chains/{L2}"), &headers, &body)?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))))
+}
+
+/// The engine-API payload (V4) of one of `node`'s blocks, and its header.
+fn payload_of(node: &Proc, n: u64) -> eyre::Result<(serde_json::Value, alloy_consensus::Header)> {
+    let b = node.rpc(L2, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
+    let raws: Vec<serde_json::Value> = b["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| node.rpc(L2, "debug_getRawTransaction", json!([h])))
+        .collect::<eyre::Result<_>>()?;
+    let header: alloy_consensus::Header = serde_json::from_value(b.clone())?;
+    let payload = json!({
+        "parentHash": b["parentHash"], "feeRecipient": b["miner"], "stateRoot": b["stateRoot"],
+        "receiptsRoot": b["receiptsRoot"], "logsBloom": b["logsBloom"], "prevRandao": b["mixHash"],
+        "blockNumber": b["number"], "gasLimit": b["gasLimit"], "gasUsed": b["gasUsed"],
+        "timestamp": b["timestamp"], "extraData": b["extraData"], "baseFeePerGas": b["baseFeePerGas"],
+        "blockHash": b["hash"], "transactions": raws, "withdrawals": [],
+        "blobGasUsed": b["blobGasUsed"], "excessBlobGas": b["excessBlobGas"], "withdrawalsRoot": b["withdrawalsRoot"],
+    });
+    Ok((payload, header))
+}
+
+/// `engine_newPayloadV4` params for `payload` under `header`'s beacon root.
+fn new_payload_params(payload: &serde_json::Value, header: &alloy_consensus::Header) -> serde_json::Value {
+    json!([payload, [], header.parent_beacon_block_root.unwrap_or_default(), []])
+}
+
+#[test]
+fn the_engine_api_imports_our_blocks_and_refuses_bad_input_storing_nothing() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let genesis_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
+    let seq = dev(&dir.path().join("seq"), &["--genesis.timestamp", &genesis_time, "--no-auto"])?;
+    send(&seq, L2, &sign_transfer(KEY0, L2, 0, "0x000000000000000000000000000000000000dEaD", 5, 21_000, 10 * GWEI)?)?;
+    seq.rpc(L2, "evm_mine", json!([]))?;
+    let port = free_port();
+    let el = dev(
+        &dir.path().join("el"),
+        &["--genesis.timestamp", &genesis_time, "--no-auto", "--authrpc.port", &port.to_string()],
+    )?;
+    let addr = format!("127.0.0.1:{port}");
+    let token = el.token()?;
+    let genesis = hash_at(&el, L2, 0)?;
+    let unknown = |h: &str| -> eyre::Result<bool> { Ok(el.rpc(L2, "eth_getBlockByHash", json!([h, false]))?.is_null()) };
+    let (payload, header) = payload_of(&seq, 1)?;
+    let hash = payload["blockHash"].as_str().unwrap().to_string();
+
+    // A wrong JWT, or none: HTTP 401 (geth's), nothing runs.
+    let other = alloy_rpc_types_engine::JwtSecret::random();
+    let iat = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let forged = other.encode(&alloy_rpc_types_engine::Claims { iat, exp: None })?;
+    for t in [Some(forged.as_str()), None] {
+        let (status, _) = engine(&addr, t, "engine_newPayloadV4", new_payload_params(&payload, &header))?;
+        assert_eq!(status, 401);
+    }
+    assert!(unknown(&hash)?, "a refused call stored the block");
+    assert_eq!(engine(&addr, Some(&token), "engine_exchangeCapabilities", json!([[]]))?.0, 200);
+
+    // A payload whose block hash is not its header's: INVALID, geth's words, nothing stored.
+    let mut wrong = payload.clone();
+    wrong["blockHash"] = json!(format!("0x{}", "11".repeat(32)));
+    let (_, r) = engine(&addr, Some(&token), "engine_newPayloadV4", new_payload_params(&wrong, &header))?;
+    assert_eq!(r["result"]["status"], "INVALID", "{r}");
+    assert!(r["result"]["validationError"].as_str().unwrap_or_default().contains("blockhash mismatch"), "{r}");
+    assert!(unknown(&format!("0x{}", "11".repeat(32)))? && unknown(&hash)?);
+
+    // An unknown parent (the hash recomputed, so only the parent is wrong): SYNCING, nothing stored.
+    let mut orphan_header = header.clone();
+    orphan_header.parent_hash = alloy_primitives::B256::repeat_byte(0x22);
+    let orphan_hash = orphan_header.hash_slow();
+    let mut orphan = payload.clone();
+    orphan["parentHash"] = json!(orphan_header.parent_hash);
+    orphan["blockHash"] = json!(orphan_hash);
+    let (_, r) = engine(&addr, Some(&token), "engine_newPayloadV4", new_payload_params(&orphan, &orphan_header))?;
+    assert_eq!(r["result"]["status"], "SYNCING", "{r}");
+    assert!(unknown(&orphan_hash.to_string())?);
+
+    // A consistent header whose state root execution does not give: INVALID, the parent as the
+    // latest valid block, nothing stored.
+    let mut lying_header = header.clone();
+    lying_header.state_root = alloy_primitives::B256::repeat_byte(0x33);
+    let lying_hash = lying_header.hash_slow();
+    let mut lying = payload.clone();
+    lying["stateRoot"] = json!(lying_header.state_root);
+    lying["blockHash"] = json!(lying_hash);
+    let (_, r) = engine(&addr, Some(&token), "engine_newPayloadV4", new_payload_params(&lying, &lying_header))?;
+    assert_eq!(r["result"]["status"], "INVALID", "{r}");
+    assert_eq!(r["result"]["latestValidHash"].as_str(), Some(genesis.as_str()), "{r}");
+    assert!(unknown(&lying_hash.to_string())?);
+    assert_eq!(el.head(L2)?, 0);
+
+    // The real block: VALID and known, canonical once a forkchoice update names it.
+    let (_, r) = engine(&addr, Some(&token), "engine_newPayloadV4", new_payload_params(&payload, &header))?;
+    assert_eq!(r["result"]["status"], "VALID", "{r}");
+    assert!(!unknown(&hash)? && el.head(L2)? == 0, "kept, not canonical yet");
+    let fc = json!({"headBlockHash": hash, "safeBlockHash": genesis, "finalizedBlockHash": genesis});
+    let (_, r) = engine(&addr, Some(&token), "engine_forkchoiceUpdatedV3", json!([fc, null]))?;
+    assert_eq!(r["result"]["payloadStatus"]["status"], "VALID", "{r}");
+    assert_eq!(hash_at(&el, L2, 1)?, hash);
+    assert_eq!(el.rpc(L2, "eth_getBlockByNumber", json!(["safe", false]))?["hash"].as_str(), Some(genesis.as_str()));
+
+    // Attributes that cannot be built: -38003, the head stays; an unknown payload id: -38001; an
+    // unknown head: SYNCING.
+    let attrs = json!({
+        "timestamp": payload["timestamp"], "prevRandao": payload["prevRandao"],
+        "suggestedFeeRecipient": payload["feeRecipient"], "withdrawals": [],
+        "parentBeaconBlockRoot": header.parent_beacon_block_root, "transactions": [], "noTxPool": true,
+        "gasLimit": payload["gasLimit"], "eip1559Params": "0x000000fa00000006",
+    });
+    let fc_genesis = json!({"headBlockHash": genesis, "safeBlockHash": genesis, "finalizedBlockHash": genesis});
+    let (_, r) = engine(&addr, Some(&token), "engine_forkchoiceUpdatedV3", json!([fc, attrs]))?;
+    assert_eq!(r["error"]["code"], -38003, "{r}");
+    assert_eq!(hash_at(&el, L2, 1)?, hash, "refused attributes moved nothing");
+    let _ = fc_genesis;
+    let (_, r) = engine(&addr, Some(&token), "engine_getPayloadV4", json!(["0x0102030405060708"]))?;
+    assert_eq!(r["error"]["code"], -38001, "{r}");
+    let ghost = json!({"headBlockHash": format!("0x{}", "44".repeat(32)), "safeBlockHash": genesis, "finalizedBlockHash": genesis});
+    let (_, r) = engine(&addr, Some(&token), "engine_forkchoiceUpdatedV3", json!([ghost, null]))?;
+    assert_eq!(r["result"]["payloadStatus"]["status"], "SYNCING", "{r}");
+    assert_eq!(el.head(L2)?, 1);
+    Ok(())
+}
