@@ -1,9 +1,9 @@
 //! The OP p2p block-signing payload hash (OP specs, `rollup-node-p2p.md#block-signatures`).
 use alloy_consensus::{Block, Header};
 use alloy_primitives::B256;
-use op_alloy_consensus::OpTxEnvelope;
 use alloy_primitives::U256;
 use alloy_rpc_types_engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
+use op_alloy_consensus::OpTxEnvelope;
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope, OpExecutionPayloadV4};
 use opseq_primitives::SealedBlock;
 
@@ -60,4 +60,3 @@ pub fn payload_envelope(block: &SealedBlock) -> OpExecutionPayloadEnvelope {
     };
     OpExecutionPayloadEnvelope { parent_beacon_block_root: h.parent_beacon_block_root, execution_payload }
 }
-

@@ -311,7 +311,10 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     {
         println!("{}", crate::banner::banner(&devnet, http, grpc, &a.datadir, &jwt, sequencer));
         if let Some((addr, _)) = &engine {
-            println!("Engine API: http://{addr}/chains/<L2 chainId> (engine_*, eth_*; JWT {})", a.authrpc.authrpc_jwt_secret.as_deref().unwrap_or(&jwt).display());
+            println!(
+                "Engine API: http://{addr}/chains/<L2 chainId> (engine_*, eth_*; JWT {})",
+                a.authrpc.authrpc_jwt_secret.as_deref().unwrap_or(&jwt).display()
+            );
         }
     }
     shutdown_signal().await;

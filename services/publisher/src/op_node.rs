@@ -259,9 +259,11 @@ mod tests {
         header.gas_limit = 30_000_000;
         let block =
             SealedBlock { transactions: vec![Bytes::from_static(&[0x7e, 1])], ..SealedBlock::header_only(header) };
-        let v =
-            serde_json::to_value(SignedEnvelope { envelope: opseq_executor::payload_envelope(&block), signature: Bytes::from(vec![0u8; 65]) })
-                .unwrap();
+        let v = serde_json::to_value(SignedEnvelope {
+            envelope: opseq_executor::payload_envelope(&block),
+            signature: Bytes::from(vec![0u8; 65]),
+        })
+        .unwrap();
         let p = &v["envelope"]["executionPayload"];
         assert_eq!(p["blockNumber"], "0x7");
         assert_eq!(p["withdrawalsRoot"], serde_json::json!(B256::repeat_byte(1)));

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod messages;
 pub mod opstack;
 
 use eyre::{WrapErr, bail, eyre};

@@ -229,7 +229,10 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     let derived = t.elapsed();
     wait_for(Duration::from_secs(300), "the op-sequencer EL verifier's safe head to reach ours", || {
         let (n, h) = el_verifier.head("safe_l2")?;
-        eyre::ensure!(n < head || h == ours || n > head, "op-node over op-sequencer derived {h} at {n}, ours is {ours}");
+        eyre::ensure!(
+            n < head || h == ours || n > head,
+            "op-node over op-sequencer derived {h} at {n}, ours is {ours}"
+        );
         Ok((n >= head).then_some(()))
     })
     .map_err(|e| e.wrap_err(format!("op-node over op-sequencer:\n{}", el_verifier.peer.tail())))?;
@@ -249,7 +252,12 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
 }
 
 /// An authenticated engine-API call on `addr` (`/chains/<L2>`): (HTTP status, body).
-fn engine(addr: &str, token: Option<&str>, method: &str, params: serde_json::Value) -> eyre::Result<(u16, serde_json::Value)> {
+fn engine(
+    addr: &str,
+    token: Option<&str>,
+    method: &str,
+    params: serde_json::Value,
+) -> eyre::Result<(u16, serde_json::Value)> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
@@ -298,7 +306,8 @@ fn the_engine_api_imports_our_blocks_and_refuses_bad_input_storing_nothing() -> 
     let addr = format!("127.0.0.1:{port}");
     let token = el.token()?;
     let genesis = hash_at(&el, L2, 0)?;
-    let unknown = |h: &str| -> eyre::Result<bool> { Ok(el.rpc(L2, "eth_getBlockByHash", json!([h, false]))?.is_null()) };
+    let unknown =
+        |h: &str| -> eyre::Result<bool> { Ok(el.rpc(L2, "eth_getBlockByHash", json!([h, false]))?.is_null()) };
     let (payload, header) = payload_of(&seq, 1)?;
     let hash = payload["blockHash"].as_str().unwrap().to_string();
 
@@ -375,5 +384,69 @@ fn the_engine_api_imports_our_blocks_and_refuses_bad_input_storing_nothing() -> 
     let (_, r) = engine(&addr, Some(&token), "engine_forkchoiceUpdatedV3", json!([ghost, null]))?;
     assert_eq!(r["result"]["payloadStatus"]["status"], "SYNCING", "{r}");
     assert_eq!(el.head(L2)?, 1);
+    Ok(())
+}
+
+#[test]
+fn interop_chains_with_same_timestamp_messages_are_imported_by_op_geth_through_op_node() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let exported = dir.path().join("export");
+    let ports = [(901u64, free_port()), (902, free_port())];
+    let publish = ports.iter().map(|(c, p)| format!("{c}=http://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let node = dev(
+        &dir.path().join("seq"),
+        &["--no-auto", "--export.dir", exported.to_str().unwrap(), "--publish.op-node", &publish],
+    )?;
+    let jwt = dir.path().join("seq/jwt.hex");
+    let mut pairs = Vec::new();
+    for (chain, port) in ports {
+        let sub = exported.join(chain.to_string());
+        let geth = OpGeth::start(&dir.path().join(format!("geth-{chain}")), &sub.join("genesis.json"), &jwt)?;
+        let op_node = OpNode::start(
+            &dir.path().join(format!("node-{chain}")),
+            port,
+            &node.url(900),
+            &geth.auth,
+            &jwt,
+            &sub.join("rollup.json"),
+            &exported.join("l1-chain-config.json"),
+            true,
+        )?;
+        pairs.push((chain, geth, op_node));
+    }
+    // Block 1 of each chain at one timestamp, each executing the other's message (901's X in
+    // 902, 902's Y in 901), sealed as a group; then blocks of transfers on both.
+    let pair = opseq_e2e::messages::exchange_at_one_timestamp(&node, &node)?;
+    node.control(
+        901,
+        "test_sealGroup",
+        json!([[{"chainId": "0x385", "jobId": pair.ja}, {"chainId": "0x386", "jobId": pair.jb}]]),
+    )?;
+    let dead = "0x000000000000000000000000000000000000dEaD";
+    for i in 0..10u64 {
+        for chain in [901u64, 902] {
+            send(
+                &node,
+                chain,
+                &sign_transfer(KEY2, chain, nonce(&node, chain, KEY2)?, dead, 1 + i as u128, 21_000, 10 * GWEI)?,
+            )?;
+            node.rpc(chain, "evm_mine", json!([]))?;
+        }
+    }
+    for (chain, geth, op_node) in &pairs {
+        let head = node.head(*chain)?;
+        let ours = hash_at(&node, *chain, head)?;
+        wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
+            let (n, h) = op_node.head("unsafe_l2")?;
+            Ok((n == head && h == ours).then_some(()))
+        })
+        .map_err(|e| e.wrap_err(format!("chain {chain}'s op-node:\n{}", op_node.peer.tail())))?;
+        same_chain(&node, *chain, geth, head)?;
+        let one = node.rpc(*chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
+        assert_eq!(one["transactions"].as_array().map(Vec::len), Some(3), "deposit, a message, an executing message");
+    }
     Ok(())
 }

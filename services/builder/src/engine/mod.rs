@@ -34,12 +34,8 @@ pub mod codes {
 }
 
 /// The engine methods this server answers (`engine_exchangeCapabilities`).
-pub const CAPABILITIES: &[&str] = &[
-    "engine_exchangeCapabilities",
-    "engine_forkchoiceUpdatedV3",
-    "engine_getPayloadV4",
-    "engine_newPayloadV4",
-];
+pub const CAPABILITIES: &[&str] =
+    &["engine_exchangeCapabilities", "engine_forkchoiceUpdatedV3", "engine_getPayloadV4", "engine_newPayloadV4"];
 
 /// How many built payloads are kept for `engine_getPayload` (oldest forgotten first).
 const KEPT_PAYLOADS: usize = 64;
@@ -151,11 +147,9 @@ impl EngineApi {
             if h.is_zero() {
                 continue;
             }
-            let b = state_source
-                .block_by_hash(chain, h)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| rpc_err(codes::INVALID_FORKCHOICE_STATE, format!("Invalid forkchoice state: unknown block {h}")))?;
+            let b = state_source.block_by_hash(chain, h).await.map_err(internal)?.ok_or_else(|| {
+                rpc_err(codes::INVALID_FORKCHOICE_STATE, format!("Invalid forkchoice state: unknown block {h}"))
+            })?;
             labels[i] = Some(b.block_ref());
         }
         if let Some(a) = &attrs {
@@ -288,7 +282,9 @@ impl EngineApi {
             warn!(target: "opseq::engine", chain_id = chain, %claimed, %computed, "newPayload with a wrong block hash");
             // geth's answer and words (op-node and kona-node treat it as INVALID_BLOCK_HASH).
             return status(
-                PayloadStatusEnum::Invalid { validation_error: format!("blockhash mismatch, want {claimed}, got {computed}") },
+                PayloadStatusEnum::Invalid {
+                    validation_error: format!("blockhash mismatch, want {claimed}, got {computed}"),
+                },
                 None,
             );
         }
@@ -303,7 +299,12 @@ impl EngineApi {
             Err(e) => return status(PayloadStatusEnum::Invalid { validation_error: e.message }, None),
         };
         let invalid = |m: String| status(PayloadStatusEnum::Invalid { validation_error: m }, Some(parent.hash));
-        let raws: Vec<Bytes> = block.body.transactions.iter().map(|t| alloy_eips::eip2718::Encodable2718::encoded_2718(t).into()).collect();
+        let raws: Vec<Bytes> = block
+            .body
+            .transactions
+            .iter()
+            .map(|t| alloy_eips::eip2718::Encodable2718::encoded_2718(t).into())
+            .collect();
         let txs = match recover(&raws) {
             Ok(t) => t,
             Err(m) => return invalid(m),
@@ -318,10 +319,11 @@ impl EngineApi {
         if let Some(m) = mismatch(&header, &executed) {
             return invalid(m);
         }
-        let (mut sealed, diff): (SealedBlock, StateDiff) = match chain::seal(&self.builder, &self.edges, &parent, executed).await {
-            Ok(x) => x,
-            Err(e) => return invalid(e.message),
-        };
+        let (mut sealed, diff): (SealedBlock, StateDiff) =
+            match chain::seal(&self.builder, &self.edges, &parent, executed).await {
+                Ok(x) => x,
+                Err(e) => return invalid(e.message),
+            };
         if sealed.hash != claimed {
             return invalid(format!(
                 "state root {} or withdrawals root {:?} differ from the executed block's ({}, {:?})",
@@ -368,7 +370,10 @@ fn mismatch(header: &alloy_consensus::Header, executed: &Executed) -> Option<Str
         return Some(format!("gas used {} differs from the executed block's {}", header.gas_used, e.gas_used));
     }
     if e.receipts_root != header.receipts_root {
-        return Some(format!("receipts root {} differs from the executed block's {}", header.receipts_root, e.receipts_root));
+        return Some(format!(
+            "receipts root {} differs from the executed block's {}",
+            header.receipts_root, e.receipts_root
+        ));
     }
     if e.logs_bloom != header.logs_bloom {
         return Some("logs bloom differs from the executed block's".into());
