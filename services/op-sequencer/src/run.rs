@@ -300,7 +300,7 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     }
     let secret = load_jwt(&jwt)?;
     let ensemble = load_ensemble(a.builders_config.as_deref(), &devnet)?;
-    let routes = RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret.clone()), ensemble.as_ref());
+    let routes = RpcRoutes::new(&devnet, &edges, Some(supervisor), Some(secret), ensemble.as_ref());
     let engine_secret = match &a.authrpc.authrpc_jwt_secret {
         Some(path) => load_jwt(path)?,
         None => secret,

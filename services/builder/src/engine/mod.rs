@@ -44,12 +44,15 @@ const KEPT_PAYLOADS: usize = 64;
 /// `eth_getBlockByNumber("safe" | "finalized")` then answers.
 #[derive(Debug, Default)]
 pub struct Forkchoice {
-    labels: Mutex<std::collections::BTreeMap<ChainId, (Option<BlockRef>, Option<BlockRef>)>>,
+    labels: Mutex<std::collections::BTreeMap<ChainId, SafeAndFinalized>>,
 }
+
+/// A chain's `safe` and `finalized` blocks, where set.
+type SafeAndFinalized = (Option<BlockRef>, Option<BlockRef>);
 
 impl Forkchoice {
     /// The (safe, finalized) blocks last set on `chain`, if a consensus client set them.
-    pub fn labels(&self, chain: ChainId) -> (Option<BlockRef>, Option<BlockRef>) {
+    pub fn labels(&self, chain: ChainId) -> SafeAndFinalized {
         self.labels.lock().get(&chain).copied().unwrap_or_default()
     }
     fn set(&self, chain: ChainId, safe: Option<BlockRef>, finalized: Option<BlockRef>) {
