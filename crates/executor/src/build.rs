@@ -39,6 +39,9 @@ pub struct L1Origin {
     pub hash: B256,
     /// Position of the L2 block in this epoch (0 for the epoch's first block).
     pub sequence_number: u64,
+    /// The user deposits of this L1 block (its portal's `TransactionDeposited` logs): the epoch's
+    /// first block (sequence number 0) carries them after the L1-info deposit.
+    pub deposits: Vec<op_alloy_consensus::TxDeposit>,
 }
 
 /// What to build on.
@@ -319,7 +322,14 @@ impl BlockBuilder {
             (Rules::L2(_), Some(origin)) => {
                 let deposit = l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info);
                 let raw = OpTxEnvelope::Deposit(Sealed::new(deposit)).encoded_2718();
-                vec![(Bytes::from(raw), DEPOSITOR_ACCOUNT)]
+                let mut forced = vec![(Bytes::from(raw), DEPOSITOR_ACCOUNT)];
+                if origin.sequence_number == 0 {
+                    for d in &origin.deposits {
+                        let from = d.from;
+                        forced.push((Bytes::from(OpTxEnvelope::Deposit(Sealed::new(d.clone())).encoded_2718()), from));
+                    }
+                }
+                forced
             }
             (Rules::L2(_), None) => return Err(BuildError::MissingL1Origin),
             _ => vec![],

@@ -387,13 +387,23 @@ pub(crate) async fn l1_origin(
         && next.header.timestamp <= timestamp
         && next.header.parent_hash == current_block.hash
     {
-        return Ok(L1Origin { header: next.header, hash: next.hash, sequence_number: 0 });
+        return origin(next, 0);
     }
-    Ok(L1Origin {
-        header: current_block.header,
-        hash: current_block.hash,
-        sequence_number: next_sequence_number(parent)?,
-    })
+    let sequence_number = next_sequence_number(parent)?;
+    origin(current_block, sequence_number)
+}
+
+/// The L1 block `block` as an origin at `sequence_number`: an epoch's first block carries the
+/// user deposits of its origin (the dev portal's `TransactionDeposited` logs, from its receipts;
+/// an L1 read from another node, whose blocks come without receipts, has none).
+pub(crate) fn origin(block: SealedBlock, sequence_number: u64) -> Result<L1Origin, OpseqError> {
+    let deposits = if sequence_number == 0 {
+        opseq_executor::user_deposits(block.hash, &block.receipts, opseq_primitives::OPTIMISM_PORTAL)
+            .map_err(OpseqError::invalid)?
+    } else {
+        vec![]
+    };
+    Ok(L1Origin { header: block.header, hash: block.hash, sequence_number, deposits })
 }
 
 /// The sequence number of the next L2 block in the parent's epoch. The L2 genesis is the first

@@ -9,7 +9,7 @@ use alloy_consensus::Header;
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, Log};
 use op_alloy_consensus::OpTxEnvelope;
-use opseq_executor::{Executed, L1Origin, NextBlock};
+use opseq_executor::{Executed, NextBlock};
 use opseq_primitives::{BlockRef, ChainId, OpseqError, SealedBlock, StateDiff};
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tracing::Instrument;
@@ -590,7 +590,7 @@ async fn open_job(
             } else {
                 0
             };
-            Some(L1Origin { header: b.header, hash: b.hash, sequence_number })
+            Some(crate::chain::origin(b, sequence_number)?)
         }
     };
     if let Some(o) = &l1_origin

@@ -713,6 +713,7 @@ impl ChainRpc {
                     header: b.header,
                     hash: b.hash,
                     sequence_number: 0,
+                    deposits: vec![],
                 })
             }
             _ => None,
