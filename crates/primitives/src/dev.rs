@@ -83,9 +83,15 @@ pub const DEV_BATCHER_KEY: B256 = b256!("b38c0d0a34dcf7004d7e6d306c883339f2baeed
 /// The address of [`DEV_BATCHER_KEY`].
 pub const DEV_BATCHER: Address = address!("Cd925B8C78c9aAB96CC808C63B53c7Aac44338fc");
 
-/// Where the dev L1's OptimismPortal sits: the `deposit_contract_address` of exported rollup
-/// configs (op-node reads deposits from its logs).
-pub const OPTIMISM_PORTAL: Address = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
+/// Where an L2's OptimismPortal sits on the L1 mock (one per L2, as on real networks):
+/// `0xdd00…00‖chainId`, the `deposit_contract_address` of its exported rollup config; its
+/// `TransactionDeposited` logs are that L2's user deposits.
+pub fn optimism_portal(l2_chain_id: u64) -> Address {
+    let mut a = [0u8; 20];
+    a[0] = 0xdd;
+    a[12..].copy_from_slice(&l2_chain_id.to_be_bytes());
+    Address::from(a)
+}
 
 /// Where the dev L1's SystemConfig sits: the `l1_system_config_address` of exported rollup
 /// configs (op-node and kona-node read its unsafe-block-signer slot and config-update logs).
@@ -114,6 +120,7 @@ mod batcher_tests {
         let key = k256::ecdsa::SigningKey::from_slice(DEV_BATCHER_KEY.as_slice()).unwrap();
         assert_eq!(Address::from_private_key(&key), DEV_BATCHER);
         assert_eq!(UNSAFE_BLOCK_SIGNER_SLOT, keccak256(b"systemconfig.unsafeblocksigner"));
+        assert_eq!(optimism_portal(902), address!("dd00000000000000000000000000000000000386"));
         assert_eq!(batch_inbox(901), address!("ff00000000000000000000000000000000000385"));
     }
 }

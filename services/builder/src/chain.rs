@@ -372,6 +372,7 @@ fn unix_now() -> u64 {
 /// successor once the successor's time has come (OP derivation rules: no gaps, `l2.time >= l1.time`).
 pub(crate) async fn l1_origin(
     edges: &Edges,
+    chain: ChainId,
     l1: u64,
     parent: &SealedBlock,
     timestamp: u64,
@@ -387,18 +388,19 @@ pub(crate) async fn l1_origin(
         && next.header.timestamp <= timestamp
         && next.header.parent_hash == current_block.hash
     {
-        return origin(next, 0);
+        return origin(next, 0, chain);
     }
     let sequence_number = next_sequence_number(parent)?;
-    origin(current_block, sequence_number)
+    origin(current_block, sequence_number, chain)
 }
 
-/// The L1 block `block` as an origin at `sequence_number`: an epoch's first block carries the
-/// user deposits of its origin (the dev portal's `TransactionDeposited` logs, from its receipts;
-/// an L1 read from another node, whose blocks come without receipts, has none).
-pub(crate) fn origin(block: SealedBlock, sequence_number: u64) -> Result<L1Origin, OpseqError> {
+/// The L1 block `block` as the origin of an L2 block of `chain` at `sequence_number`: an epoch's
+/// first block carries the user deposits of its origin (`chain`'s portal's `TransactionDeposited`
+/// logs, from the block's receipts; an L1 read from another node, whose blocks come without
+/// receipts, has none).
+pub(crate) fn origin(block: SealedBlock, sequence_number: u64, chain: ChainId) -> Result<L1Origin, OpseqError> {
     let deposits = if sequence_number == 0 {
-        opseq_executor::user_deposits(block.hash, &block.receipts, opseq_primitives::OPTIMISM_PORTAL)
+        opseq_executor::user_deposits(block.hash, &block.receipts, opseq_primitives::optimism_portal(chain))
             .map_err(OpseqError::invalid)?
     } else {
         vec![]
@@ -686,7 +688,7 @@ pub(crate) async fn build_block(
     let started = std::time::Instant::now();
     let timestamp = parent.header.timestamp + config.block_time;
     let l1_origin = match config.l1_chain_id {
-        Some(l1) if config.is_l2() => Some(l1_origin(edges, l1, parent, timestamp).await?),
+        Some(l1) if config.is_l2() => Some(l1_origin(edges, config.chain_id, l1, parent, timestamp).await?),
         _ => None,
     };
     let next = NextBlock {

@@ -575,7 +575,7 @@ async fn open_job(
             return Err(ControlError::Invalid(format!("chain {chain} is an L1 chain: it has no L1 origin")));
         }
         (None, None) => None,
-        (Some(l1), None) => Some(l1_origin(edges, l1, &parent, timestamp).await?),
+        (Some(l1), None) => Some(l1_origin(edges, chain, l1, &parent, timestamp).await?),
         (Some(l1), Some(h)) => {
             let b = edges
                 .state
@@ -590,7 +590,7 @@ async fn open_job(
             } else {
                 0
             };
-            Some(crate::chain::origin(b, sequence_number)?)
+            Some(crate::chain::origin(b, sequence_number, chain)?)
         }
     };
     if let Some(o) = &l1_origin

@@ -9,7 +9,7 @@
 use alloy_primitives::{Address, B256, hex};
 use eyre::WrapErr;
 use opseq_executor::L2_BASE_FEE_PARAMS;
-use opseq_primitives::{ChainConfig, DevnetConfig, OPTIMISM_PORTAL, SYSTEM_CONFIG, batch_inbox};
+use opseq_primitives::{ChainConfig, DevnetConfig, SYSTEM_CONFIG, batch_inbox, optimism_portal};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
@@ -139,7 +139,7 @@ pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result
         "regolith_time": 0, "canyon_time": 0, "delta_time": 0, "ecotone_time": 0, "fjord_time": 0,
         "granite_time": 0, "holocene_time": 0, "isthmus_time": 0,
         "batch_inbox_address": batch_inbox(chain.chain_id),
-        "deposit_contract_address": OPTIMISM_PORTAL,
+        "deposit_contract_address": optimism_portal(chain.chain_id),
         "l1_system_config_address": SYSTEM_CONFIG,
         "chain_op_config": {
             "eip1559Elasticity": L2_BASE_FEE_PARAMS.elasticity_multiplier,
