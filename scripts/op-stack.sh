@@ -37,8 +37,6 @@ PIDS+=($!)
 for _ in $(seq 1 300); do [ -f "$DIR/export/l1-chain-config.json" ] && curl -sf "http://127.0.0.1:$BASE_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 L1="http://127.0.0.1:$BASE_PORT/chains/900"
 JWT="$DIR/seq/jwt.hex"
-# The dev batcher's public key: keccak256("opseq-dev-batcher") (opseq_primitives::DEV_BATCHER_KEY).
-BATCHER_KEY=b38c0d0a34dcf7004d7e6d306c883339f2baeed6002a7324e3cf31c3cfce8480
 
 pair() { # name chain port-base sequencer-api
   local name=$1 id=$2 base=$3 api=$4 d="$DIR/$1-$2"
@@ -64,7 +62,7 @@ for id in $L2S; do
   pair seq "$id" "$base" --experimental.sequencer-api
   pair verifier "$id" $((base + 5)) ""
   "$PEERS/bin/op-batcher" --l1-eth-rpc "$L1" --l2-eth-rpc "http://127.0.0.1:$((base + 1))" --rollup-rpc "http://127.0.0.1:$base" \
-    --private-key "$BATCHER_KEY" \
+    --private-key "$(cat "$DIR/export/$id/batcher.key")" \
     --data-availability-type calldata --max-channel-duration 1 --poll-interval 1s --num-confirmations 1 \
     --throttle.unsafe-da-bytes-lower-threshold 0 --rpc.addr 127.0.0.1 --rpc.port $((base + 4)) \
     >"$DIR/batcher-$id.log" 2>&1 &

@@ -119,6 +119,7 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
         extra_accounts: 0,
         system_config: None,
         interop: None,
+        settled_l2s: vec![],
     };
     let builder = BlockBuilder::with_rules(config, rules);
     let mut head = genesis;

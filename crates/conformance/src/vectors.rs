@@ -227,6 +227,7 @@ fn base_fee(x: &Value) -> R {
         extra_accounts: 0,
         system_config: None,
         interop: None,
+        settled_l2s: vec![],
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {

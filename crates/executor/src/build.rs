@@ -219,13 +219,13 @@ impl BlockBuilder {
     /// A builder for a dev chain (`config.kind` picks the rules).
     pub fn new(config: ChainConfig) -> Self {
         let rules = Rules::dev(config.kind);
-        let l1_info = L1InfoParams::with_system_config(config.system_config.as_ref());
+        let l1_info = L1InfoParams::for_chain(&config);
         Self { config, rules, l1_info }
     }
 
     /// A builder with explicit rules (conformance, other networks).
     pub fn with_rules(config: ChainConfig, rules: Rules) -> Self {
-        let l1_info = L1InfoParams::with_system_config(config.system_config.as_ref());
+        let l1_info = L1InfoParams::for_chain(&config);
         Self { config, rules, l1_info }
     }
 

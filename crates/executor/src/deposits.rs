@@ -89,10 +89,7 @@ mod tests {
 
     #[test]
     fn the_event_topic_and_a_deposit_decode_as_the_specs_say() {
-        assert_eq!(
-            TRANSACTION_DEPOSITED,
-            keccak256("TransactionDeposited(address,address,uint256,bytes)")
-        );
+        assert_eq!(TRANSACTION_DEPOSITED, keccak256("TransactionDeposited(address,address,uint256,bytes)"));
         let portal = address!("4e59b44847b379578588920ca78fbf26c0b4956c");
         let (from, to) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let mut opaque = U256::from(5).to_be_bytes::<32>().to_vec(); // mint

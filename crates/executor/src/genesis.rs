@@ -198,13 +198,15 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             )],
             code: None,
         });
-        accounts.push(AccountChange {
-            address: opseq_primitives::DEV_BATCHER,
-            info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
-            wipe_storage: false,
-            storage: vec![],
-            code: None,
-        });
+        for l2 in &config.settled_l2s {
+            accounts.push(AccountChange {
+                address: dev_batcher(*l2),
+                info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
+                wipe_storage: false,
+                storage: vec![],
+                code: None,
+            });
+        }
     }
     accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| AccountChange {
         address,
@@ -374,6 +376,14 @@ pub fn extra_accounts(n: u64) -> Vec<Address> {
         derived.extend(more);
     }
     derived[..n as usize].to_vec()
+}
+
+/// The address of an L2's dev batcher (`opseq_primitives::dev_batcher_key`).
+pub fn dev_batcher(l2_chain_id: u64) -> Address {
+    let secp = secp256k1::Secp256k1::signing_only();
+    let key = secp256k1::SecretKey::from_byte_array(opseq_primitives::dev_batcher_key(l2_chain_id).0)
+        .expect("a keccak output is a valid key");
+    Address::from_raw_public_key(&key.public_key(&secp).serialize_uncompressed()[1..])
 }
 
 /// Holocene `extraData`: version 0 ‖ denominator (u32 BE) ‖ elasticity (u32 BE).

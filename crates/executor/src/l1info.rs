@@ -28,14 +28,13 @@ pub struct L1InfoParams {
 }
 
 impl Default for L1InfoParams {
-    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), the dev batcher
-    /// (`opseq_primitives::DEV_BATCHER`, what exported rollup configs name), no operator fee, a
-    /// Prague L1.
+    /// The scalars OP mainnet used after Ecotone (base 1368, blob 810949), no batcher (see
+    /// [`L1InfoParams::for_chain`]), no operator fee, a Prague L1.
     fn default() -> Self {
         Self {
             base_fee_scalar: 1368,
             blob_base_fee_scalar: 810_949,
-            batcher_hash: B256::left_padding_from(opseq_primitives::DEV_BATCHER.as_slice()),
+            batcher_hash: B256::ZERO,
             operator_fee_scalar: 0,
             operator_fee_constant: 0,
             l1_blob_params: BlobParams::prague(),
@@ -68,6 +67,18 @@ pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1Info
 }
 
 impl L1InfoParams {
+    /// A chain's values: its system config, or the dev defaults with its dev batcher
+    /// (`crate::dev_batcher`, what its exported rollup config names).
+    pub fn for_chain(config: &opseq_primitives::ChainConfig) -> Self {
+        match &config.system_config {
+            Some(c) => Self::with_system_config(Some(c)),
+            None => Self {
+                batcher_hash: B256::left_padding_from(crate::dev_batcher(config.chain_id).as_slice()),
+                ..Self::default()
+            },
+        }
+    }
+
     /// The dev defaults with `c`'s system-config values, if any.
     pub fn with_system_config(c: Option<&opseq_primitives::SystemConfig>) -> Self {
         let d = Self::default();

@@ -3,8 +3,8 @@
 mod build;
 mod call;
 mod db;
-mod genesis;
 mod deposits;
+mod genesis;
 pub mod interop;
 mod l1info;
 mod signing;
@@ -17,9 +17,9 @@ pub use build::{
 };
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};
-pub use genesis::{BEACON_ROOTS_CODE, genesis, holocene_extra_data};
-pub use l1info::{L1InfoParams, L1InfoValues, l1_info_calldata, l1_info_deposit, parse_l1_info, parse_sequence_number};
 pub use deposits::{TRANSACTION_DEPOSITED, user_deposits};
+pub use genesis::{BEACON_ROOTS_CODE, dev_batcher, genesis, holocene_extra_data};
+pub use l1info::{L1InfoParams, L1InfoValues, l1_info_calldata, l1_info_deposit, parse_l1_info, parse_sequence_number};
 pub use signing::{payload_envelope, payload_hash};
 pub use spec::{
     BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, L1Spec, L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER,

@@ -38,6 +38,9 @@ pub struct ChainConfig {
     /// For L2 chains with interop: whose messages they may execute, and for how long.
     #[serde(default)]
     pub interop: Option<InteropConfig>,
+    /// For the L1 mock: the L2s that settle on it (each one's dev batcher is funded at genesis).
+    #[serde(default)]
+    pub settled_l2s: Vec<ChainId>,
 }
 
 /// An interop chain's messaging rules (OP specs `interop/dependency-set.md`, `messaging.md`).
@@ -103,6 +106,7 @@ impl DevnetConfig {
             extra_accounts: 0,
             system_config: None,
             interop: None,
+            settled_l2s: vec![901, 902],
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -119,6 +123,7 @@ impl DevnetConfig {
                 activation: 0,
                 keep_invalid: false,
             }),
+            settled_l2s: vec![],
         };
         Self { chains: vec![l1, l2(901), l2(902)] }
     }

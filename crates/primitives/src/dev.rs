@@ -75,13 +75,15 @@ pub fn derived_dev_key(i: u64) -> B256 {
     keccak256(buf)
 }
 
-/// The key of the dev chains' batcher: keccak256("opseq-dev-batcher"), public by construction.
-/// Its address is the `batcherAddr` of every exported `rollup.json`, the batcher the L1-info
-/// deposit carries, and it is funded on the L1 mock, so op-batcher can post with it.
-pub const DEV_BATCHER_KEY: B256 = b256!("b38c0d0a34dcf7004d7e6d306c883339f2baeed6002a7324e3cf31c3cfce8480");
-
-/// The address of [`DEV_BATCHER_KEY`].
-pub const DEV_BATCHER: Address = address!("Cd925B8C78c9aAB96CC808C63B53c7Aac44338fc");
+/// The key of an L2's dev batcher: keccak256("opseq-dev-batcher" ‖ chainId as u64 BE), public by
+/// construction (one per L2, as op-batcher needs its own nonces). Its address is the
+/// `batcherAddr` of the L2's exported `rollup.json` and the batcher its L1-info deposits carry;
+/// it is funded on the L1 mock (`opseq_executor::dev_batcher` derives the address).
+pub fn dev_batcher_key(l2_chain_id: u64) -> B256 {
+    let mut buf = b"opseq-dev-batcher".to_vec();
+    buf.extend_from_slice(&l2_chain_id.to_be_bytes());
+    keccak256(buf)
+}
 
 /// Where an L2's OptimismPortal sits on the L1 mock (one per L2, as on real networks):
 /// `0xdd00…00‖chainId`, the `deposit_contract_address` of its exported rollup config; its
@@ -115,10 +117,9 @@ mod batcher_tests {
     use super::*;
 
     #[test]
-    fn the_dev_batcher_is_its_keys_address_and_its_derivation() {
-        assert_eq!(DEV_BATCHER_KEY, keccak256(b"opseq-dev-batcher"));
-        let key = k256::ecdsa::SigningKey::from_slice(DEV_BATCHER_KEY.as_slice()).unwrap();
-        assert_eq!(Address::from_private_key(&key), DEV_BATCHER);
+    fn dev_addresses_are_their_derivations() {
+        assert_ne!(dev_batcher_key(901), dev_batcher_key(902));
+        assert_eq!(dev_batcher_key(901), keccak256([b"opseq-dev-batcher".as_slice(), &901u64.to_be_bytes()].concat()));
         assert_eq!(UNSAFE_BLOCK_SIGNER_SLOT, keccak256(b"systemconfig.unsafeblocksigner"));
         assert_eq!(optimism_portal(902), address!("dd00000000000000000000000000000000000386"));
         assert_eq!(batch_inbox(901), address!("ff00000000000000000000000000000000000385"));

@@ -708,14 +708,9 @@ impl ChainRpc {
     async fn next_block(&self) -> Result<NextBlock, ErrorObjectOwned> {
         let head = self.head_block().await?;
         let l1_origin = match (self.config.l1_chain_id, head.l1_origin) {
-            (Some(l1), Some(o)) => {
-                self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| opseq_executor::L1Origin {
-                    header: b.header,
-                    hash: b.hash,
-                    sequence_number: 0,
-                    deposits: vec![],
-                })
-            }
+            (Some(l1), Some(o)) => self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| {
+                opseq_executor::L1Origin { header: b.header, hash: b.hash, sequence_number: 0, deposits: vec![] }
+            }),
             _ => None,
         };
         Ok(NextBlock {

@@ -99,7 +99,7 @@ pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result
     })?;
     let (l1_genesis, _) = opseq_executor::genesis(l1);
     let (l2_genesis, _) = opseq_executor::genesis(chain);
-    let p = opseq_executor::L1InfoParams::with_system_config(chain.system_config.as_ref());
+    let p = opseq_executor::L1InfoParams::for_chain(chain);
     // Ecotone scalar: version 1 ‖ zeros ‖ blob-base-fee scalar (u32) ‖ base-fee scalar (u32).
     let mut scalar = [0u8; 32];
     scalar[0] = 1;
@@ -150,26 +150,29 @@ pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result
 }
 
 /// Writes the export of `devnet` into `dir`: `l1-genesis.json` and `l1-chain-config.json` for
-/// the L1 mock, and `<chainId>/genesis.json` and `<chainId>/rollup.json` for each L2. Returns
-/// the files written.
+/// the L1 mock, and `<chainId>/genesis.json`, `<chainId>/rollup.json` and `<chainId>/batcher.key`
+/// (the dev batcher's public key) for each L2. Returns the files written.
 pub fn write(dir: &Path, devnet: &DevnetConfig) -> eyre::Result<Vec<std::path::PathBuf>> {
-    let mut written = Vec::new();
-    let mut put = |path: std::path::PathBuf, v: &Value| -> eyre::Result<()> {
+    fn put(path: std::path::PathBuf, bytes: Vec<u8>) -> eyre::Result<std::path::PathBuf> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::write(&path, serde_json::to_vec_pretty(v)?).wrap_err_with(|| format!("writing {}", path.display()))?;
-        written.push(path);
-        Ok(())
-    };
+        std::fs::write(&path, bytes).wrap_err_with(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+    let json = |v: &Value| serde_json::to_vec_pretty(v).map_err(eyre::Report::from);
+    let mut written = Vec::new();
     for chain in &devnet.chains {
         if chain.is_l2() {
             let sub = dir.join(chain.chain_id.to_string());
-            put(sub.join("genesis.json"), &geth_genesis(chain))?;
-            put(sub.join("rollup.json"), &rollup_config(devnet, chain)?)?;
+            written.push(put(sub.join("genesis.json"), json(&geth_genesis(chain))?)?);
+            written.push(put(sub.join("rollup.json"), json(&rollup_config(devnet, chain)?)?)?);
+            // The dev batcher's (public) key, for op-batcher's `--private-key`.
+            let key = format!("{:x}\n", opseq_primitives::dev_batcher_key(chain.chain_id));
+            written.push(put(sub.join("batcher.key"), key.into_bytes())?);
         } else {
-            put(dir.join("l1-genesis.json"), &geth_genesis(chain))?;
-            put(dir.join("l1-chain-config.json"), &chain_config(chain))?;
+            written.push(put(dir.join("l1-genesis.json"), json(&geth_genesis(chain))?)?);
+            written.push(put(dir.join("l1-chain-config.json"), json(&chain_config(chain))?)?);
         }
     }
     Ok(written)
@@ -189,7 +192,7 @@ mod tests {
         assert_eq!(r["genesis"]["l1"]["hash"], json!(l1g.hash));
         assert_eq!(r["genesis"]["l2"]["hash"], json!(l2g.hash));
         assert_eq!(r["genesis"]["l2_time"], json!(1_700_000_000u64));
-        assert_eq!(r["genesis"]["system_config"]["batcherAddr"], json!(opseq_primitives::DEV_BATCHER));
+        assert_eq!(r["genesis"]["system_config"]["batcherAddr"], json!(opseq_executor::dev_batcher(901)));
         assert_eq!(r["genesis"]["system_config"]["eip1559Params"], json!("0x000000fa00000006"));
         // 810949 = 0x000c5fc5, 1368 = 0x00000558.
         assert_eq!(

@@ -124,6 +124,10 @@ impl OpNodeFollower {
                 match self.round().await {
                     Ok(()) => backoff = Duration::from_millis(100),
                     Err(e) => {
+                        // Ask op-node again what it has before the next try (it may have
+                        // restarted, or taken another branch meanwhile).
+                        self.sent.clear();
+                        self.synced = None;
                         warn!(target: "opseq::publisher", chain_id = self.chain, url = %self.url, error = %e, "op-node follower");
                         tokio::select! {
                             _ = cancel.cancelled() => return,
@@ -175,8 +179,13 @@ impl OpNodeFollower {
             }
         };
         // Extend from the fork point; when our head is at or below it (a rewind), commit the
-        // head again so op-node moves its unsafe head back to it.
+        // head again so op-node moves its unsafe head back to it (never the genesis: op-node
+        // starts from it).
         let from = if fork < head.number { fork + 1 } else { head.number };
+        if from == 0 {
+            self.synced = Some(head.hash);
+            return Ok(());
+        }
         for number in from..=head.number {
             let block = self
                 .state

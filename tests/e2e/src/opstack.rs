@@ -284,13 +284,14 @@ pub struct OpBatcher {
 }
 
 impl OpBatcher {
-    /// Starts op-batcher with the dev batcher key: L2 blocks from `l2_eth` (op-geth), heads
+    /// Starts op-batcher with the L2's dev batcher key (`key_file`, from the export): L2 blocks from `l2_eth` (op-geth), heads
     /// from `rollup` (op-node), posting to `l1`; channels close after one L1 block; DA
     /// throttling off (it would call `miner_setMaxDASize` on the L2 EL).
-    pub fn start(dir: &Path, l1: &str, l2_eth: &str, rollup: &str) -> eyre::Result<Self> {
+    pub fn start(dir: &Path, key_file: &Path, l1: &str, l2_eth: &str, rollup: &str) -> eyre::Result<Self> {
         let bin = go_peer("op-batcher").map_err(|e| eyre!(e))?;
         std::fs::create_dir_all(dir)?;
-        let key = format!("{:x}", opseq_primitives::DEV_BATCHER_KEY);
+        let key = std::fs::read_to_string(key_file).wrap_err_with(|| format!("reading {}", key_file.display()))?;
+        let key = key.trim().to_string();
         let args: Vec<String> = [
             "--l1-eth-rpc",
             l1,

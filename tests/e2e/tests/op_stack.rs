@@ -106,6 +106,13 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
     node.head(chain)
 }
 
+/// The last lines our publisher logged (what a failed import needs).
+fn publisher_log(node: &Proc) -> String {
+    let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("publisher")).collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
 /// Every height from 0 to `head`: the peer's hash equals ours.
 fn same_chain(node: &Proc, chain: u64, geth: &OpGeth, head: u64) -> eyre::Result<()> {
     for n in 0..=head {
@@ -165,13 +172,7 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         Ok((n == head && h == ours).then_some(()))
     })
     .map_err(|e| {
-        let ours = std::fs::read_to_string(&node.log).unwrap_or_default();
-        let publisher: Vec<&str> = ours.lines().filter(|l| l.contains("publisher")).collect();
-        e.wrap_err(format!(
-            "op-node:\n{}\n\nour publisher:\n{}",
-            op_node.peer.tail(),
-            publisher[publisher.len().saturating_sub(20)..].join("\n")
-        ))
+        e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
     })?;
     same_chain(&node, L2, &geth, head)?;
     let imported = t.elapsed();
@@ -181,7 +182,13 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
 
     // op-batcher posts what op-geth has; a verifier that sees only L1 derives it.
     let t = std::time::Instant::now();
-    let batcher = OpBatcher::start(&dir.path().join("batcher"), &l1, &geth.http, &op_node.rpc)?;
+    let batcher = OpBatcher::start(
+        &dir.path().join("batcher"),
+        &exported.join("901/batcher.key"),
+        &l1,
+        &geth.http,
+        &op_node.rpc,
+    )?;
     let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, &jwt)?;
     let verifier = OpNode::start(
         &dir.path().join("node-b"),
@@ -443,7 +450,13 @@ fn interop_chains_with_same_timestamp_messages_are_imported_by_op_geth_through_o
             let (n, h) = op_node.head("unsafe_l2")?;
             Ok((n == head && h == ours).then_some(()))
         })
-        .map_err(|e| e.wrap_err(format!("chain {chain}'s op-node:\n{}", op_node.peer.tail())))?;
+        .map_err(|e| {
+            e.wrap_err(format!(
+                "chain {chain}'s op-node:\n{}\n\nour publisher:\n{}",
+                op_node.peer.tail(),
+                publisher_log(&node)
+            ))
+        })?;
         same_chain(&node, *chain, geth, head)?;
         let one = node.rpc(*chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
         assert_eq!(one["transactions"].as_array().map(Vec::len), Some(3), "deposit, a message, an executing message");
