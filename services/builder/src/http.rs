@@ -471,7 +471,32 @@ pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/tx/{id}", web::post().to(tx_route))
             .route("/shreds", web::get().to(shreds_route))
             .route("/flashblocks", web::get().to(flashblocks_route))
+            .route("/eth/v1/beacon/genesis", web::get().to(beacon_genesis))
+            .route("/eth/v1/config/spec", web::get().to(beacon_spec))
             .default_service(web::to(unknown_route));
+    }
+}
+
+/// The L1 mock's chain config, for the beacon API stub.
+fn l1_mock(routes: &RpcRoutes) -> Option<&opseq_primitives::ChainConfig> {
+    routes.contexts.values().map(|c| c.config()).find(|c| !c.is_l2())
+}
+
+/// The beacon API's `GET /eth/v1/beacon/genesis` for the L1 mock: its genesis time (kona-node
+/// reads it at start; with calldata batches it never asks for blobs).
+async fn beacon_genesis(routes: web::Data<RpcRoutes>) -> HttpResponse {
+    match l1_mock(&routes) {
+        Some(l1) => HttpResponse::Ok().json(json!({"data": {"genesis_time": l1.genesis_timestamp.to_string()}})),
+        None => HttpResponse::NotFound().json(error(Value::Null, -32601, "no L1 mock here: no beacon API")),
+    }
+}
+
+/// The beacon API's `GET /eth/v1/config/spec` for the L1 mock: `SECONDS_PER_SLOT` is its block
+/// time.
+async fn beacon_spec(routes: web::Data<RpcRoutes>) -> HttpResponse {
+    match l1_mock(&routes) {
+        Some(l1) => HttpResponse::Ok().json(json!({"data": {"SECONDS_PER_SLOT": l1.block_time.to_string()}})),
+        None => HttpResponse::NotFound().json(error(Value::Null, -32601, "no L1 mock here: no beacon API")),
     }
 }
 

@@ -149,6 +149,17 @@ pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result
     }))
 }
 
+/// The rollup config as kona-node 1.0.0-rc.1 takes it (kona-genesis 0.4.5 refuses unknown keys):
+/// without Jovian's system-config keys, with the `protocol_versions_address` it still requires.
+pub fn kona_rollup_config(mut rollup: Value) -> Value {
+    if let Some(sc) = rollup["genesis"]["system_config"].as_object_mut() {
+        sc.remove("minBaseFee");
+        sc.remove("daFootprintGasScalar");
+    }
+    rollup["protocol_versions_address"] = json!(Address::ZERO);
+    rollup
+}
+
 /// Writes the export of `devnet` into `dir`: `l1-genesis.json` and `l1-chain-config.json` for
 /// the L1 mock, and `<chainId>/genesis.json`, `<chainId>/rollup.json` and `<chainId>/batcher.key`
 /// (the dev batcher's public key) for each L2. Returns the files written.
@@ -166,7 +177,9 @@ pub fn write(dir: &Path, devnet: &DevnetConfig) -> eyre::Result<Vec<std::path::P
         if chain.is_l2() {
             let sub = dir.join(chain.chain_id.to_string());
             written.push(put(sub.join("genesis.json"), json(&geth_genesis(chain))?)?);
-            written.push(put(sub.join("rollup.json"), json(&rollup_config(devnet, chain)?)?)?);
+            let rollup = rollup_config(devnet, chain)?;
+            written.push(put(sub.join("rollup.json"), json(&rollup)?)?);
+            written.push(put(sub.join("rollup-kona.json"), json(&kona_rollup_config(rollup))?)?);
             // The dev batcher's (public) key, for op-batcher's `--private-key`.
             let key = format!("{:x}\n", opseq_primitives::dev_batcher_key(chain.chain_id));
             written.push(put(sub.join("batcher.key"), key.into_bytes())?);
