@@ -357,7 +357,15 @@ pub struct KonaNode {
 impl KonaNode {
     /// Starts kona-node on loopback only (RPC, libp2p and discv5; no bootnodes, its bootstore in
     /// `dir`).
-    pub fn start(dir: &Path, chain: u64, l1: &str, beacon: &str, engine: &str, jwt: &Path, rollup: &Path) -> eyre::Result<Self> {
+    pub fn start(
+        dir: &Path,
+        chain: u64,
+        l1: &str,
+        beacon: &str,
+        engine: &str,
+        jwt: &Path,
+        rollup: &Path,
+    ) -> eyre::Result<Self> {
         let bin = kona_node().map_err(|e| eyre!(e))?;
         std::fs::create_dir_all(dir.join("bootstore"))?;
         let port = free_port();
