@@ -24,10 +24,10 @@ pub fn payload_hash(hash: B256, header: &Header, txs: &[OpTxEnvelope]) -> B256 {
         .0
 }
 
-/// The payload envelope of a sealed L2 block, as op-node's engine takes it (Isthmus: V4 with
-/// the message passer's storage root as `withdrawalsRoot`). The txs are handed over as their
-/// bytes, not decoded.
-pub fn payload_envelope(block: &SealedBlock) -> OpExecutionPayloadEnvelope {
+/// The engine-API payload envelope of a sealed block, as op-node's engine and the engine API take
+/// it: an Isthmus L2 block is V4 (the message passer's storage root as `withdrawalsRoot`), others
+/// V3. The txs are handed over as their bytes, not decoded.
+pub fn payload_envelope(block: &SealedBlock, l2: bool) -> OpExecutionPayloadEnvelope {
     let h = &block.header;
     let v3 = ExecutionPayloadV3 {
         payload_inner: ExecutionPayloadV2 {
@@ -53,7 +53,7 @@ pub fn payload_envelope(block: &SealedBlock) -> OpExecutionPayloadEnvelope {
         excess_blob_gas: h.excess_blob_gas.unwrap_or_default(),
     };
     let execution_payload = match h.withdrawals_root {
-        Some(withdrawals_root) if h.requests_hash.is_some() => {
+        Some(withdrawals_root) if l2 && h.requests_hash.is_some() => {
             OpExecutionPayload::V4(OpExecutionPayloadV4 { payload_inner: v3, withdrawals_root })
         }
         _ => OpExecutionPayload::V3(v3),

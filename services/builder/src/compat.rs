@@ -18,8 +18,7 @@ use crate::{
     rpc::{ChainRpc, codes, err},
     test_api::{control_error, unexpected},
 };
-use alloy_primitives::{B256, Bytes, U256};
-use alloy_rpc_types_engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
+use alloy_primitives::{B256, Bytes};
 use jsonrpsee::{
     RpcModule,
     types::{ErrorObjectOwned, Params},
@@ -86,35 +85,7 @@ impl BuildOpts {
 /// The engine API envelope of a sealed block: `{executionPayload, parentBeaconBlockRoot}`, with
 /// `withdrawalsRoot` in the payload from Isthmus (V4).
 pub(crate) fn envelope_json(b: &SealedBlock, l2: bool) -> Value {
-    let h = &b.header;
-    let v3 = ExecutionPayloadV3 {
-        payload_inner: ExecutionPayloadV2 {
-            payload_inner: ExecutionPayloadV1 {
-                parent_hash: h.parent_hash,
-                fee_recipient: h.beneficiary,
-                state_root: h.state_root,
-                receipts_root: h.receipts_root,
-                logs_bloom: h.logs_bloom,
-                prev_randao: h.mix_hash,
-                block_number: h.number,
-                gas_limit: h.gas_limit,
-                gas_used: h.gas_used,
-                timestamp: h.timestamp,
-                extra_data: h.extra_data.clone(),
-                base_fee_per_gas: U256::from(h.base_fee_per_gas.unwrap_or_default()),
-                block_hash: b.hash,
-                transactions: b.transactions.clone(),
-            },
-            withdrawals: vec![],
-        },
-        blob_gas_used: h.blob_gas_used.unwrap_or_default(),
-        excess_blob_gas: h.excess_blob_gas.unwrap_or_default(),
-    };
-    let mut payload = serde_json::to_value(&v3).unwrap_or_default();
-    if l2 && let (Some(root), Some(o)) = (h.withdrawals_root, payload.as_object_mut()) {
-        o.insert("withdrawalsRoot".into(), json!(root));
-    }
-    json!({"executionPayload": payload, "parentBeaconBlockRoot": h.parent_beacon_block_root})
+    serde_json::to_value(opseq_executor::payload_envelope(b, l2)).unwrap_or_default()
 }
 
 /// The `fullseq` state of one sequencer.

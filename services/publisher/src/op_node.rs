@@ -212,7 +212,7 @@ impl OpNodeFollower {
 
     async fn commit(&self, block: &SealedBlock) -> Result<(), FollowError> {
         let signed = SignedEnvelope {
-            envelope: opseq_executor::payload_envelope(block),
+            envelope: opseq_executor::payload_envelope(block, true),
             signature: block.signature.clone().unwrap_or_else(|| Bytes::from(vec![0u8; 65])),
         };
         self.client.commit_block_v1(signed.clone()).await?;
@@ -269,7 +269,7 @@ mod tests {
         let block =
             SealedBlock { transactions: vec![Bytes::from_static(&[0x7e, 1])], ..SealedBlock::header_only(header) };
         let v = serde_json::to_value(SignedEnvelope {
-            envelope: opseq_executor::payload_envelope(&block),
+            envelope: opseq_executor::payload_envelope(&block, true),
             signature: Bytes::from(vec![0u8; 65]),
         })
         .unwrap();

@@ -245,7 +245,7 @@ impl EngineApi {
     fn get_payload(&self, id: PayloadId) -> Result<OpExecutionPayloadEnvelopeV4, ErrorObjectOwned> {
         let built = self.built.lock();
         let b = built.iter().find(|b| b.id == id).ok_or_else(|| rpc_err(codes::UNKNOWN_PAYLOAD, "Unknown payload"))?;
-        let envelope = opseq_executor::payload_envelope(&b.block);
+        let envelope = opseq_executor::payload_envelope(&b.block, true);
         let OpExecutionPayload::V4(execution_payload) = envelope.execution_payload else {
             return Err(rpc_err(codes::UNSUPPORTED_FORK, "Unsupported fork: the payload is not an Isthmus one"));
         };
