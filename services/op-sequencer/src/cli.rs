@@ -26,7 +26,7 @@ pub enum Command {
     /// Run the signer-client component.
     Signer(ComponentArgs),
     /// Run the publisher component.
-    Publisher(ComponentArgs),
+    Publisher(PublisherArgs),
     /// Run the builder component (JSON-RPC front, chain builders, shred bus).
     Builder(BuilderArgs),
     /// Build every block of blockchain-test fixtures (files or directories) and compare hashes.
@@ -253,6 +253,15 @@ pub struct ComponentArgs {
     /// op-test-sequencer ensemble file (YAML or JSON) for the builder's routes.
     #[arg(long = "builders.config", env = "OPSEQ_BUILDERS_CONFIG")]
     pub builders_config: Option<PathBuf>,
+}
+
+/// `op-sequencer publisher`: a component, and where else committed blocks go.
+#[derive(Debug, Args)]
+pub struct PublisherArgs {
+    #[command(flatten)]
+    pub component: ComponentArgs,
+    #[command(flatten)]
+    pub publish: PublishArgs,
 }
 
 /// `op-sequencer builder`: a component, and which chains it builds.

@@ -290,7 +290,7 @@ async fn dev(a: DevArgs) -> eyre::Result<()> {
     if let Some(dir) = &a.export_dir {
         export_at_start(dir, &devnet, &edges).await?;
     }
-    spawn_op_node_targets(&a.publish, &devnet, &edges, &cancel)?;
+    spawn_op_node_targets(&a.publish, &devnet, &edges.state, &edges.sink, &cancel)?;
     let probe = builder_probe(edges.clone(), devnet.clone());
     let supervisor =
         BuilderSupervisor::new(devnet.clone(), edges.clone(), !a.chains.no_auto, sequencer_state(&a.datadir)?).start();
@@ -389,7 +389,8 @@ async fn export_at_start(dir: &Path, devnet: &DevnetConfig, edges: &Edges) -> ey
 fn spawn_op_node_targets(
     args: &crate::cli::PublishArgs,
     devnet: &DevnetConfig,
-    edges: &Edges,
+    state: &Arc<dyn StateSource>,
+    sink: &Arc<dyn BlockSink>,
     cancel: &CancellationToken,
 ) -> eyre::Result<()> {
     let targets = opseq_publisher::op_node::parse_targets(&args.op_node).map_err(|e| eyre::eyre!(e))?;
@@ -398,9 +399,9 @@ fn spawn_op_node_targets(
             devnet.chain(chain).is_some_and(|c| c.is_l2()),
             "--publish.op-node {chain}={url}: {chain} is not an L2 of this devnet"
         );
-        opseq_publisher::op_node::OpNodeFollower::new(chain, &url, Arc::clone(&edges.state))
+        opseq_publisher::op_node::OpNodeFollower::new(chain, &url, Arc::clone(state))
             .map_err(|e| eyre::eyre!(e))?
-            .spawn(Arc::clone(&edges.sink), cancel.clone());
+            .spawn(Arc::clone(sink), cancel.clone());
     }
     Ok(())
 }
@@ -495,11 +496,13 @@ async fn signer(a: ComponentArgs) -> eyre::Result<()> {
     serve_component("signer", &a, always_ready(), grpc, cancel).await
 }
 
-async fn publisher(a: ComponentArgs) -> eyre::Result<()> {
+async fn publisher(p: crate::cli::PublisherArgs) -> eyre::Result<()> {
+    let a = p.component;
     let devnet = devnet(&a.chains)?;
     let state: Arc<dyn StateSource> = Arc::new(GrpcStateSource::new(&a.state_addr).map_err(|e| eyre::eyre!(e))?);
     let sink: Arc<dyn BlockSink> = Arc::new(opseq_publisher::LocalPublisher::start(Arc::clone(&state)));
     let cancel = CancellationToken::new();
+    spawn_op_node_targets(&p.publish, &devnet, &state, &sink, &cancel)?;
     let grpc = grpc_server(a.grpc_addr, opseq_publisher::grpc::PublisherGrpc::new(sink), cancel.clone()).await?;
     serve_component("publisher", &a, state_probe(state, devnet), grpc, cancel).await
 }

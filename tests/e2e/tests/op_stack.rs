@@ -463,3 +463,58 @@ fn interop_chains_with_same_timestamp_messages_are_imported_by_op_geth_through_o
     }
     Ok(())
 }
+
+#[test]
+fn the_publisher_component_of_the_five_process_cluster_publishes_into_op_node() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let genesis_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
+    let exported = dir.path().join("export");
+    opseq_e2e::run(
+        &opseq_e2e::binary(),
+        &["export", "--genesis.timestamp", &genesis_time, "--out", exported.to_str().unwrap()],
+    )?;
+    let op_node_port = free_port();
+    let target = format!("{L2}=http://127.0.0.1:{op_node_port}");
+    std::fs::create_dir_all(dir.path().join("cluster"))?;
+    let cluster = opseq_e2e::Cluster::start_env(
+        &dir.path().join("cluster"),
+        &[],
+        &[
+            ("OPSEQ_GENESIS_TIMESTAMP", genesis_time.as_str()),
+            ("OPSEQ_NO_AUTO", "true"),
+            ("OPSEQ_PUBLISH_OP_NODE", target.as_str()),
+        ],
+    )?;
+    let node = cluster.builder();
+    let (genesis, rollup, l1_config) = export(&exported);
+    let jwt = dir.path().join("jwt.hex");
+    std::fs::write(&jwt, "6d2c5b7a7a2c1f0e3d4c5b6a79888776655443322110ffeeddccbbaa99887766")?;
+    let geth = OpGeth::start(&dir.path().join("geth"), &genesis, &jwt)?;
+    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(node, L2, 0)?, "the cluster's genesis is the export's");
+    let op_node = OpNode::start(
+        &dir.path().join("node"),
+        op_node_port,
+        &node.url(900),
+        &geth.auth,
+        &jwt,
+        &rollup,
+        &l1_config,
+        true,
+    )?;
+    let dead = "0x000000000000000000000000000000000000dEaD";
+    for i in 0..10u64 {
+        send(node, L2, &sign_transfer(KEY0, L2, i, dead, 1, 21_000, 10 * GWEI)?)?;
+        node.rpc(L2, "evm_mine", json!([]))?;
+    }
+    let head = node.head(L2)?;
+    let ours = hash_at(node, L2, head)?;
+    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach the cluster's", || {
+        let (n, h) = op_node.head("unsafe_l2")?;
+        Ok((n == head && h == ours).then_some(()))
+    })
+    .map_err(|e| e.wrap_err(format!("op-node:\n{}", op_node.peer.tail())))?;
+    same_chain(node, L2, &geth, head)
+}
