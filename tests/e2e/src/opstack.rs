@@ -267,13 +267,18 @@ impl OpNode {
 
     /// (number, hash) of a head of `optimism_syncStatus`: `unsafe_l2`, `safe_l2`, …
     pub fn head(&self, which: &str) -> eyre::Result<(u64, String)> {
-        let s = self.status()?;
-        let h = &s[which];
-        Ok((
-            h["number"].as_u64().ok_or_else(|| eyre!("{which}: {h}"))?,
-            h["hash"].as_str().ok_or_else(|| eyre!("{which}: {h}"))?.to_string(),
-        ))
+        sync_head(&self.rpc, which)
     }
+}
+
+/// (number, hash) of a head (`unsafe_l2`, `safe_l2`, …) of a rollup node's `optimism_syncStatus`.
+pub fn sync_head(rpc: &str, which: &str) -> eyre::Result<(u64, String)> {
+    let s = call(rpc, "optimism_syncStatus", json!([]))?;
+    let h = &s[which];
+    Ok((
+        h["number"].as_u64().ok_or_else(|| eyre!("{which}: {h}"))?,
+        h["hash"].as_str().ok_or_else(|| eyre!("{which}: {h}"))?.to_string(),
+    ))
 }
 
 /// An op-batcher posting one L2 to the L1 mock as calldata.
@@ -414,11 +419,6 @@ impl KonaNode {
 
     /// (number, hash) of a head of `optimism_syncStatus`.
     pub fn head(&self, which: &str) -> eyre::Result<(u64, String)> {
-        let s = call(&self.rpc, "optimism_syncStatus", json!([]))?;
-        let h = &s[which];
-        Ok((
-            h["number"].as_u64().ok_or_else(|| eyre!("{which}: {h}"))?,
-            h["hash"].as_str().ok_or_else(|| eyre!("{which}: {h}"))?.to_string(),
-        ))
+        sync_head(&self.rpc, which)
     }
 }
