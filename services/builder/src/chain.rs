@@ -600,8 +600,26 @@ pub(crate) async fn seal(
     builder: &Arc<BlockBuilder>,
     edges: &Edges,
     parent: &SealedBlock,
-    mut executed: Executed,
+    executed: Executed,
 ) -> Result<(SealedBlock, StateDiff), OpseqError> {
+    let t0 = std::time::Instant::now();
+    let (mut block, diff, to_sign) = seal_unsigned(builder, edges, parent, executed).await?;
+    let t1 = t0.elapsed();
+    if let Some(payload_hash) = to_sign {
+        block.signature = Some(edges.signer.sign_block(builder.config().chain_id, payload_hash).await?);
+    }
+    debug!(target: "opseq::timing", sign = ?(t0.elapsed() - t1), "sign");
+    Ok((block, diff))
+}
+
+/// [`seal`] without the signature (blocks a consensus client builds or gives through the engine
+/// API carry its signature, not ours): the block, its diff, and (L2) the payload hash to sign.
+pub(crate) async fn seal_unsigned(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    parent: &SealedBlock,
+    mut executed: Executed,
+) -> Result<(SealedBlock, StateDiff, Option<B256>), OpseqError> {
     let chain = builder.config().chain_id;
     let timestamp = executed.header.timestamp;
     let storage_of = if builder.needs_message_passer_root(timestamp) { vec![L2_TO_L1_MESSAGE_PASSER] } else { vec![] };
@@ -611,13 +629,9 @@ pub(crate) async fn seal(
     let roots = edges.state.compute_roots(chain, parent.header.state_root, diff.clone(), storage_of).await?;
     let t1 = t0.elapsed();
     let withdrawals_root = roots.storage_roots.first().map(|(_, r)| *r);
-    let (mut block, to_sign) = builder.seal(executed, roots.state_root, withdrawals_root);
-    let t2 = t0.elapsed();
-    if let Some(payload_hash) = to_sign {
-        block.signature = Some(edges.signer.sign_block(chain, payload_hash).await?);
-    }
-    debug!(target: "opseq::timing", roots = ?t1, seal = ?(t2 - t1), sign = ?(t0.elapsed() - t2), "seal");
-    Ok((block, diff))
+    let (block, to_sign) = builder.seal(executed, roots.state_root, withdrawals_root);
+    debug!(target: "opseq::timing", roots = ?t1, seal = ?(t0.elapsed() - t1), "seal");
+    Ok((block, diff, to_sign))
 }
 
 /// Commits a sealed block through the publisher and tells the txpool: mined txs leave it, txs of

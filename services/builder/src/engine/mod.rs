@@ -236,7 +236,9 @@ impl EngineApi {
             ExecError::Invalid(m) => bad(m),
             ExecError::Other(e) => internal(e),
         })?;
-        let (block, diff) = chain::seal(&self.builder, &self.edges, parent, executed).await.map_err(internal)?;
+        // The consensus client signs what it builds through us: no signature of ours.
+        let (block, diff, _) =
+            chain::seal_unsigned(&self.builder, &self.edges, parent, executed).await.map_err(internal)?;
         self.edges.state.keep(self.chain(), block.clone(), diff).await.map_err(internal)?;
         Ok(block)
     }
@@ -260,9 +262,10 @@ impl EngineApi {
     }
 
     /// `engine_newPayloadV4`: checks the block hash, then executes the block on its parent and
-    /// keeps it (not canonical until a forkchoice update names it). A wrong hash is
-    /// `INVALID_BLOCK_HASH`, an unknown parent `SYNCING`, a block whose execution disagrees with
-    /// its header `INVALID` with the reason; in each case nothing is stored.
+    /// keeps it (not canonical until a forkchoice update names it). A wrong hash is `INVALID`
+    /// with geth's "blockhash mismatch" (no latest valid hash), an unknown parent `SYNCING`, a
+    /// block whose execution disagrees with its header `INVALID` with the reason and the parent
+    /// as latest valid; in each case nothing is stored.
     async fn new_payload(
         &self,
         payload: OpExecutionPayloadV4,
@@ -272,6 +275,7 @@ impl EngineApi {
     ) -> PayloadStatus {
         let chain = self.chain();
         let claimed = payload.payload_inner.payload_inner.payload_inner.block_hash;
+        let raws = payload.payload_inner.payload_inner.payload_inner.transactions.clone();
         let sidecar = OpExecutionPayloadSidecar::v4(
             CancunPayloadFields { parent_beacon_block_root, versioned_hashes },
             PraguePayloadFields::new(alloy_eips::eip7685::Requests::new(requests)),
@@ -302,13 +306,7 @@ impl EngineApi {
             Err(e) => return status(PayloadStatusEnum::Invalid { validation_error: e.message }, None),
         };
         let invalid = |m: String| status(PayloadStatusEnum::Invalid { validation_error: m }, Some(parent.hash));
-        let raws: Vec<Bytes> = block
-            .body
-            .transactions
-            .iter()
-            .map(|t| alloy_eips::eip2718::Encodable2718::encoded_2718(t).into())
-            .collect();
-        let txs = match recover(&raws) {
+        let txs = match with_senders(raws, &block.body.transactions) {
             Ok(t) => t,
             Err(m) => return invalid(m),
         };
@@ -322,8 +320,8 @@ impl EngineApi {
         if let Some(m) = mismatch(&header, &executed) {
             return invalid(m);
         }
-        let (mut sealed, diff): (SealedBlock, StateDiff) =
-            match chain::seal(&self.builder, &self.edges, &parent, executed).await {
+        let (sealed, diff, _): (SealedBlock, StateDiff, _) =
+            match chain::seal_unsigned(&self.builder, &self.edges, &parent, executed).await {
                 Ok(x) => x,
                 Err(e) => return invalid(e.message),
             };
@@ -333,8 +331,6 @@ impl EngineApi {
                 header.state_root, header.withdrawals_root, sealed.header.state_root, sealed.header.withdrawals_root
             ));
         }
-        // Our signature is not theirs: a block given to us carries none.
-        sealed.signature = None;
         if let Err(e) = self.edges.state.keep(chain, sealed, diff).await {
             return invalid(e.message);
         }
@@ -386,12 +382,22 @@ fn mismatch(header: &alloy_consensus::Header, executed: &Executed) -> Option<Str
 
 /// Decodes and recovers the senders of EIP-2718 txs (deposits: their `from`).
 fn recover(raws: &[Bytes]) -> Result<Vec<(Bytes, Address)>, String> {
-    raws.iter()
+    let txs = raws
+        .iter()
         .enumerate()
-        .map(|(i, raw)| {
-            let tx = OpTxEnvelope::decode_2718_exact(raw).map_err(|e| format!("transaction {i}: undecodable: {e}"))?;
+        .map(|(i, raw)| OpTxEnvelope::decode_2718_exact(raw).map_err(|e| format!("transaction {i}: undecodable: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    with_senders(raws.to_vec(), &txs)
+}
+
+/// The raw txs with the senders of their decoded forms `txs` (deposits: their `from`).
+fn with_senders(raws: Vec<Bytes>, txs: &[OpTxEnvelope]) -> Result<Vec<(Bytes, Address)>, String> {
+    raws.into_iter()
+        .zip(txs)
+        .enumerate()
+        .map(|(i, (raw, tx))| {
             let sender = tx.recover_signer().map_err(|e| format!("transaction {i}: invalid signature: {e}"))?;
-            Ok((raw.clone(), sender))
+            Ok((raw, sender))
         })
         .collect()
 }
