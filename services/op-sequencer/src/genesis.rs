@@ -9,17 +9,32 @@
 use alloy_primitives::{Address, B256, hex};
 use eyre::WrapErr;
 use opseq_executor::L2_BASE_FEE_PARAMS;
-use opseq_primitives::{ChainConfig, DevnetConfig, SYSTEM_CONFIG, batch_inbox, optimism_portal};
+use opseq_primitives::{
+    ChainConfig, ChainId, DevnetConfig, SYSTEM_CONFIG, SealedBlock, StateDiff, batch_inbox, optimism_portal,
+};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
 /// OP's EIP-1559 parameters before Canyon: op-geth's `optimism.eip1559Denominator`.
 const PRE_CANYON_DENOMINATOR: u64 = 50;
 
+/// Each chain's genesis block and state, computed once (a big `--dev.accounts` genesis costs
+/// seconds and gigabytes).
+pub type Geneses = std::collections::BTreeMap<ChainId, (SealedBlock, StateDiff)>;
+
+/// The genesis of every chain of `devnet`.
+pub fn geneses(devnet: &DevnetConfig) -> Geneses {
+    devnet.chains.iter().map(|c| (c.chain_id, opseq_executor::genesis(c))).collect()
+}
+
 /// The geth-style genesis of `chain`: the L1 mock with Prague from genesis, an L2 with every OP
 /// fork through Isthmus (op-geth's `optimism` config).
 pub fn geth_genesis(chain: &ChainConfig) -> Value {
-    let (block, diff) = opseq_executor::genesis(chain);
+    geth_genesis_of(chain, &opseq_executor::genesis(chain))
+}
+
+/// [`geth_genesis`] of an already computed genesis.
+fn geth_genesis_of(chain: &ChainConfig, (block, diff): &(SealedBlock, StateDiff)) -> Value {
     let mut alloc = Map::new();
     for a in &diff.accounts {
         let Some(info) = a.info else { continue };
@@ -88,17 +103,17 @@ pub fn chain_config(chain: &ChainConfig) -> Value {
     c
 }
 
-/// op-node's `rollup.json` for the L2 `chain` of `devnet`: its genesis anchored at the L1
+/// op-node's `rollup.json` for the L2 `chain`: its genesis (from `geneses`) anchored at its L1
 /// mock's genesis block, the system config its L1-info deposits carry, the forks through
 /// Isthmus at genesis, and the dev L1 addresses (batch inbox, portal, SystemConfig).
-pub fn rollup_config(devnet: &DevnetConfig, chain: &ChainConfig) -> eyre::Result<Value> {
+pub fn rollup_config(chain: &ChainConfig, geneses: &Geneses) -> eyre::Result<Value> {
     eyre::ensure!(chain.is_l2(), "chain {} is not an L2", chain.chain_id);
     let l1_id = chain.l1_chain_id.ok_or_else(|| eyre::eyre!("chain {} has no L1", chain.chain_id))?;
-    let l1 = devnet.chain(l1_id).ok_or_else(|| {
+    let (l1_genesis, _) = geneses.get(&l1_id).ok_or_else(|| {
         eyre::eyre!("chain {}'s L1 {l1_id} is not a dev chain (a forked L2 cannot be exported)", chain.chain_id)
     })?;
-    let (l1_genesis, _) = opseq_executor::genesis(l1);
-    let (l2_genesis, _) = opseq_executor::genesis(chain);
+    let (l2_genesis, _) =
+        geneses.get(&chain.chain_id).ok_or_else(|| eyre::eyre!("no genesis of chain {}", chain.chain_id))?;
     let p = opseq_executor::L1InfoParams::for_chain(chain);
     // Ecotone scalar: version 1 ‖ zeros ‖ blob-base-fee scalar (u32) ‖ base-fee scalar (u32).
     let mut scalar = [0u8; 32];
@@ -163,7 +178,7 @@ pub fn kona_rollup_config(mut rollup: Value) -> Value {
 /// Writes the export of `devnet` into `dir`: `l1-genesis.json` and `l1-chain-config.json` for
 /// the L1 mock, and `<chainId>/genesis.json`, `<chainId>/rollup.json` and `<chainId>/batcher.key`
 /// (the dev batcher's public key) for each L2. Returns the files written.
-pub fn write(dir: &Path, devnet: &DevnetConfig) -> eyre::Result<Vec<std::path::PathBuf>> {
+pub fn write(dir: &Path, devnet: &DevnetConfig, geneses: &Geneses) -> eyre::Result<Vec<std::path::PathBuf>> {
     fn put(path: std::path::PathBuf, bytes: Vec<u8>) -> eyre::Result<std::path::PathBuf> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
@@ -174,17 +189,19 @@ pub fn write(dir: &Path, devnet: &DevnetConfig) -> eyre::Result<Vec<std::path::P
     let json = |v: &Value| serde_json::to_vec_pretty(v).map_err(eyre::Report::from);
     let mut written = Vec::new();
     for chain in &devnet.chains {
+        let genesis =
+            geneses.get(&chain.chain_id).ok_or_else(|| eyre::eyre!("no genesis of chain {}", chain.chain_id))?;
         if chain.is_l2() {
             let sub = dir.join(chain.chain_id.to_string());
-            written.push(put(sub.join("genesis.json"), json(&geth_genesis(chain))?)?);
-            let rollup = rollup_config(devnet, chain)?;
+            written.push(put(sub.join("genesis.json"), json(&geth_genesis_of(chain, genesis))?)?);
+            let rollup = rollup_config(chain, geneses)?;
             written.push(put(sub.join("rollup.json"), json(&rollup)?)?);
             written.push(put(sub.join("rollup-kona.json"), json(&kona_rollup_config(rollup))?)?);
             // The dev batcher's (public) key, for op-batcher's `--private-key`.
             let key = format!("{:x}\n", opseq_primitives::dev_batcher_key(chain.chain_id));
             written.push(put(sub.join("batcher.key"), key.into_bytes())?);
         } else {
-            written.push(put(dir.join("l1-genesis.json"), json(&geth_genesis(chain))?)?);
+            written.push(put(dir.join("l1-genesis.json"), json(&geth_genesis_of(chain, genesis))?)?);
             written.push(put(dir.join("l1-chain-config.json"), json(&chain_config(chain))?)?);
         }
     }
@@ -199,7 +216,8 @@ mod tests {
     fn rollup_config_names_the_genesis_blocks_and_the_dev_batcher() {
         let devnet = DevnetConfig::dev(6, 2, 1_700_000_000);
         let l2 = devnet.chain(901).unwrap();
-        let r = rollup_config(&devnet, l2).unwrap();
+        let geneses = geneses(&devnet);
+        let r = rollup_config(l2, &geneses).unwrap();
         let (l1g, _) = opseq_executor::genesis(devnet.chain(900).unwrap());
         let (l2g, _) = opseq_executor::genesis(l2);
         assert_eq!(r["genesis"]["l1"]["hash"], json!(l1g.hash));
@@ -213,7 +231,7 @@ mod tests {
             json!("0x010000000000000000000000000000000000000000000000000c5fc500000558")
         );
         assert_eq!(r["batch_inbox_address"], json!(batch_inbox(901)));
-        assert!(rollup_config(&devnet, devnet.chain(900).unwrap()).is_err());
+        assert!(rollup_config(devnet.chain(900).unwrap(), &geneses).is_err());
         // op-node refuses unknown fields in the L1 chain config: only op-geth's names.
         let c = chain_config(devnet.chain(900).unwrap());
         assert!(c.get("terminalTotalDifficultyPassed").is_none() && c.get("blobSchedule").is_some());

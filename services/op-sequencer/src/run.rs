@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> eyre::Result<()> {
     }
     if let Command::Export(a) = &cli.command {
         let devnet = devnet(&a.chains)?;
-        for path in crate::genesis::write(&a.out, &devnet)? {
+        for path in crate::genesis::write(&a.out, &devnet, &crate::genesis::geneses(&devnet))? {
             #[allow(clippy::print_stdout)]
             {
                 println!("{}", path.display());
@@ -363,6 +363,7 @@ const DEFAULT_AUTHRPC_PORT: u16 = 8551;
 /// than this start: a chain keeps its genesis timestamp), checked against the stored genesis.
 async fn export_at_start(dir: &Path, devnet: &DevnetConfig, edges: &Edges) -> eyre::Result<()> {
     let mut devnet = devnet.clone();
+    let mut stored_hashes = Vec::new();
     for chain in &mut devnet.chains {
         let stored = edges
             .state
@@ -371,16 +372,17 @@ async fn export_at_start(dir: &Path, devnet: &DevnetConfig, edges: &Edges) -> ey
             .map_err(|e| eyre::eyre!(e))?
             .ok_or_else(|| eyre::eyre!("chain {} has no genesis block", chain.chain_id))?;
         chain.genesis_timestamp = stored.header.timestamp;
-        let (ours, _) = opseq_executor::genesis(chain);
+        stored_hashes.push((chain.chain_id, stored.hash));
+    }
+    let geneses = crate::genesis::geneses(&devnet);
+    for (chain, stored) in stored_hashes {
+        let ours = geneses[&chain].0.hash;
         eyre::ensure!(
-            ours.hash == stored.hash,
-            "chain {}: the stored genesis {} is not the one these flags make ({}): export with the flags the data dir was made with",
-            chain.chain_id,
-            stored.hash,
-            ours.hash
+            ours == stored,
+            "chain {chain}: the stored genesis {stored} is not the one these flags make ({ours}): export with the flags the data dir was made with"
         );
     }
-    let files = crate::genesis::write(dir, &devnet)?;
+    let files = crate::genesis::write(dir, &devnet, &geneses)?;
     info!(target: "opseq::dev", dir = %dir.display(), files = files.len(), "exported genesis and rollup configs");
     Ok(())
 }
