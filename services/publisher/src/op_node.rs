@@ -46,8 +46,6 @@ pub struct L2BlockRef {
 pub struct SyncStatus {
     /// op-node's unsafe L2 head.
     pub unsafe_l2: L2BlockRef,
-    /// op-node's safe L2 head.
-    pub safe_l2: L2BlockRef,
 }
 
 /// op-node's sequencer API (`op-node/node/api.go`, namespace `opstack`).
@@ -192,11 +190,11 @@ impl OpNodeFollower {
                 .block_by_number(self.chain, number)
                 .await?
                 .ok_or_else(|| FollowError::Other(format!("block {number} is gone (reorged meanwhile)")))?;
-            if number != from {
-                // Within one round each block must extend the one sent before it.
-                if self.sent.get(&(number - 1)) != Some(&block.header.parent_hash) {
-                    return Err(FollowError::Other(format!("block {number} no longer extends what was sent")));
-                }
+            // Each block must extend what op-node has below it (a reorg meanwhile ends the round).
+            if let Some(below) = number.checked_sub(1).and_then(|p| self.sent.get(&p))
+                && *below != block.header.parent_hash
+            {
+                return Err(FollowError::Other(format!("block {number} no longer extends what was sent")));
             }
             self.commit(&block).await?;
             self.sent.split_off(&number);
