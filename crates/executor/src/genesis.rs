@@ -1,4 +1,5 @@
 //! The bundled dev genesis.
+use crate::genesis_evm::{GenesisEvm, Storage};
 use crate::spec::{DEPOSITOR_ACCOUNT, L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER};
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
 use alloy_eips::{
@@ -58,16 +59,20 @@ pub static GAS_PRICE_ORACLE_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>
     std::sync::LazyLock::new(gas_price_oracle);
 
 fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
-    deploy(GAS_PRICE_ORACLE_DEPLOYMENT, |run| {
-        for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
-            let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
-            run(crate::spec::GAS_PRICE_ORACLE, selector, f);
-        }
-    })
+    let gpo = crate::spec::GAS_PRICE_ORACLE;
+    let mut evm = GenesisEvm::new(0);
+    evm.create_at(gpo, hex_code(GAS_PRICE_ORACLE_DEPLOYMENT), "GasPriceOracle deployment");
+    for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
+        let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
+        evm.call(DEPOSITOR_ACCOUNT, gpo, selector, f);
+    }
+    evm.account(gpo)
 }
 
-/// A contract's storage: (slot, value), sorted.
-pub type Storage = Vec<(U256, U256)>;
+/// Bytes from a bytecode file's hex.
+pub(crate) fn hex_code(hex: &str) -> Bytes {
+    Bytes::from(alloy_primitives::hex::decode(hex.trim()).expect("valid hex"))
+}
 
 /// The interop messaging predeploys' deployment (init) codes, as the OP specs publish them
 /// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
@@ -78,87 +83,18 @@ pub(crate) const L2_TO_L2_XDM_DEPLOYMENT: &str = include_str!("bytecode/l2_to_l2
 
 /// CrossL2Inbox (`0x4200…0022`) and L2ToL2CrossDomainMessenger (`0x4200…0023`) as the dev L2s
 /// have them from genesis (interop active from genesis, as supersim preinstalls them): the code
-/// and storage their deployments leave, run in the EVM, placed at the predeploy addresses
-/// (without the proxies the network upgrade puts in front of them).
+/// and storage their deployments leave, run in the EVM at the predeploy addresses (without the
+/// proxies the network upgrade puts in front of them).
 pub static INTEROP_PREDEPLOYS: std::sync::LazyLock<Vec<(Address, Bytes, Storage)>> = std::sync::LazyLock::new(|| {
-    [
+    let mut evm = GenesisEvm::new(0);
+    for (address, init) in [
         (opseq_primitives::interop::CROSS_L2_INBOX, CROSS_L2_INBOX_DEPLOYMENT),
         (opseq_primitives::interop::L2_TO_L2_CROSS_DOMAIN_MESSENGER, L2_TO_L2_XDM_DEPLOYMENT),
-    ]
-    .into_iter()
-    .map(|(address, init)| {
-        let (code, storage) = deploy(init, |_| {});
-        (address, code, storage)
-    })
-    .collect()
+    ] {
+        evm.create_at(address, hex_code(init), "interop predeploy deployment");
+    }
+    evm.accounts()
 });
-
-/// Runs deployment code (its constructor) in an empty EVM; then `after` may call the deployed
-/// contract (placed at `GAS_PRICE_ORACLE`'s address). Returns the runtime code and the storage.
-fn deploy(
-    init_hex: &str,
-    after: impl FnOnce(&mut dyn FnMut(Address, Bytes, &str) -> Bytes),
-) -> (Bytes, Vec<(U256, U256)>) {
-    use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
-    use revm::{
-        DatabaseCommit,
-        context::result::ExecutionResult,
-        database::{CacheDB, EmptyDB},
-        state::{AccountInfo, Bytecode},
-    };
-    let init = Bytes::from(alloy_primitives::hex::decode(init_hex.trim()).expect("valid hex"));
-    let mut db = CacheDB::new(EmptyDB::default());
-    // Running the init code as a contract's code returns the runtime code; what its constructor
-    // stores lands in that account and is carried over.
-    let deployer = Address::with_last_byte(0xd0);
-    db.insert_account_info(
-        deployer,
-        AccountInfo { code_hash: keccak256(&init), code: Some(Bytecode::new_raw(init)), ..Default::default() },
-    );
-    type DevEvm =
-        alloy_evm::EthEvm<CacheDB<EmptyDB>, revm::inspector::NoOpInspector, alloy_evm::precompiles::PrecompilesMap>;
-    fn call(evm: &mut DevEvm, to: Address, data: Bytes, what: &str) -> Bytes {
-        let out = evm.transact_system_call(DEPOSITOR_ACCOUNT, to, data).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let output = match &out.result {
-            ExecutionResult::Success { output, .. } => output.data().clone(),
-            other => panic!("{what} failed: {other:?}"),
-        };
-        evm.db_mut().commit(out.state);
-        output
-    }
-    let mut evm: DevEvm = EthEvmFactory::default().create_evm(db, EvmEnv::default());
-    let runtime = call(&mut evm, deployer, Bytes::new(), "deployment");
-    let target = crate::spec::GAS_PRICE_ORACLE;
-    let constructed: Vec<(U256, U256)> = evm
-        .db()
-        .cache
-        .accounts
-        .get(&deployer)
-        .map(|a| a.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect())
-        .unwrap_or_default();
-    evm.db_mut().insert_account_info(
-        target,
-        AccountInfo {
-            nonce: 1,
-            code_hash: keccak256(&runtime),
-            code: Some(Bytecode::new_raw(runtime.clone())),
-            ..Default::default()
-        },
-    );
-    for (k, v) in constructed {
-        evm.db_mut().insert_account_storage(target, k, v).expect("in-memory");
-    }
-    after(&mut |to, data, what| call(&mut evm, to, data, what));
-    let mut storage: Vec<(U256, U256)> = evm
-        .db()
-        .cache
-        .accounts
-        .get(&target)
-        .map(|a| a.storage.iter().filter(|(_, v)| !v.is_zero()).map(|(k, v)| (*k, *v)).collect())
-        .unwrap_or_default();
-    storage.sort_unstable();
-    (runtime, storage)
-}
 
 /// The L2ToL1MessagePasser's implementation address (OP predeploys: `0xc0d3c0d3…` followed by the
 /// predeploy's last two bytes).
@@ -183,28 +119,39 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         .collect();
     // Extra accounts (`--dev.accounts`), derived keys; their addresses cost a secp256k1 multiply
     // each, spread over the cores.
-    // The dev batcher posts L2 batches to the L1 mock (op-batcher, with its public key); the
-    // SystemConfig's storage names the dev sequencer as the unsafe block signer (op-node and
-    // kona-node prove that slot at start; the contract's code is not deployed).
+    // The L1 side of each settled L2: its dev batcher (op-batcher posts with its public key) is
+    // funded, and its OptimismPortal2 and SystemConfig are deployed and initialized by their own
+    // code (`l1_bridge`): the SystemConfig names the dev sequencer as the unsafe block signer
+    // (op-node and kona-node prove that slot at start), the portal emits the L2's deposits.
     if !config.is_l2() {
-        let signer = opseq_primitives::DEV_ACCOUNTS[9].address;
-        accounts.push(AccountChange {
-            address: opseq_primitives::SYSTEM_CONFIG,
-            info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: KECCAK256_EMPTY }),
-            wipe_storage: false,
-            storage: vec![(
-                U256::from_be_bytes(opseq_primitives::UNSAFE_BLOCK_SIGNER_SLOT.0),
-                U256::from_be_slice(signer.as_slice()),
-            )],
-            code: None,
-        });
         for l2 in &config.settled_l2s {
             accounts.push(AccountChange {
-                address: dev_batcher(*l2),
+                address: dev_batcher(l2.chain_id),
                 info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
                 wipe_storage: false,
                 storage: vec![],
                 code: None,
+            });
+        }
+        let values = |l2: &opseq_primitives::SettledL2| {
+            let p = crate::L1InfoParams::dev(l2.chain_id);
+            crate::l1_bridge::SystemConfigValues {
+                owner: opseq_primitives::DEV_ACCOUNTS[0].address,
+                unsafe_block_signer: opseq_primitives::DEV_ACCOUNTS[9].address,
+                base_fee_scalar: p.base_fee_scalar,
+                blob_base_fee_scalar: p.blob_base_fee_scalar,
+                batcher_hash: p.batcher_hash,
+            }
+        };
+        for (address, code, storage) in
+            crate::l1_bridge::l1_bridge(config.genesis_timestamp, &config.settled_l2s, values)
+        {
+            accounts.push(AccountChange {
+                address,
+                info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
+                wipe_storage: false,
+                storage,
+                code: Some(code),
             });
         }
     }

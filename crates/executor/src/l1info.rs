@@ -72,11 +72,13 @@ impl L1InfoParams {
     pub fn for_chain(config: &opseq_primitives::ChainConfig) -> Self {
         match &config.system_config {
             Some(c) => Self::with_system_config(Some(c)),
-            None => Self {
-                batcher_hash: B256::left_padding_from(crate::dev_batcher(config.chain_id).as_slice()),
-                ..Self::default()
-            },
+            None => Self::dev(config.chain_id),
         }
+    }
+
+    /// The dev defaults of the L2 `chain_id`, with its dev batcher.
+    pub fn dev(chain_id: u64) -> Self {
+        Self { batcher_hash: B256::left_padding_from(crate::dev_batcher(chain_id).as_slice()), ..Self::default() }
     }
 
     /// The dev defaults with `c`'s system-config values, if any.

@@ -38,9 +38,20 @@ pub struct ChainConfig {
     /// For L2 chains with interop: whose messages they may execute, and for how long.
     #[serde(default)]
     pub interop: Option<InteropConfig>,
-    /// For the L1 mock: the L2s that settle on it (each one's dev batcher is funded at genesis).
+    /// For the L1 mock: the L2s that settle on it (each one's dev batcher is funded and its
+    /// OptimismPortal and SystemConfig are deployed at genesis).
     #[serde(default)]
-    pub settled_l2s: Vec<ChainId>,
+    pub settled_l2s: Vec<SettledL2>,
+}
+
+/// An L2 as the L1 mock's genesis needs it: its bridge contracts are initialized with these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettledL2 {
+    /// The L2's chain id (it names the portal, SystemConfig, batch inbox and batcher).
+    pub chain_id: ChainId,
+    /// The L2's block gas limit (the SystemConfig's `gasLimit`).
+    pub gas_limit: u64,
 }
 
 /// An interop chain's messaging rules (OP specs `interop/dependency-set.md`, `messaging.md`).
@@ -106,7 +117,7 @@ impl DevnetConfig {
             extra_accounts: 0,
             system_config: None,
             interop: None,
-            settled_l2s: vec![901, 902],
+            settled_l2s: vec![],
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -125,7 +136,22 @@ impl DevnetConfig {
             }),
             settled_l2s: vec![],
         };
-        Self { chains: vec![l1, l2(901), l2(902)] }
+        Self { chains: vec![l1, l2(901), l2(902)] }.settle()
+    }
+
+    /// Names each L1's settled L2s (`ChainConfig::settled_l2s`) from the L2s that name it as
+    /// their L1.
+    pub fn settle(mut self) -> Self {
+        let l2s: Vec<(ChainId, SettledL2)> = self
+            .chains
+            .iter()
+            .filter(|c| c.is_l2())
+            .filter_map(|c| c.l1_chain_id.map(|l1| (l1, SettledL2 { chain_id: c.chain_id, gas_limit: c.gas_limit })))
+            .collect();
+        for chain in self.chains.iter_mut().filter(|c| !c.is_l2()) {
+            chain.settled_l2s = l2s.iter().filter(|(l1, _)| *l1 == chain.chain_id).map(|(_, s)| *s).collect();
+        }
+        self
     }
 
     /// Looks a chain up by id.

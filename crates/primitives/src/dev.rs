@@ -85,19 +85,32 @@ pub fn dev_batcher_key(l2_chain_id: u64) -> B256 {
     keccak256(buf)
 }
 
-/// Where an L2's OptimismPortal sits on the L1 mock (one per L2, as on real networks):
-/// `0xdd00…00‖chainId`, the `deposit_contract_address` of its exported rollup config; its
-/// `TransactionDeposited` logs are that L2's user deposits.
-pub fn optimism_portal(l2_chain_id: u64) -> Address {
+/// `0xdd‖tag‖zeros‖chainId`: the dev L1's per-L2 contract addresses.
+fn l1_contract(tag: u8, l2_chain_id: u64) -> Address {
     let mut a = [0u8; 20];
     a[0] = 0xdd;
+    a[1] = tag;
     a[12..].copy_from_slice(&l2_chain_id.to_be_bytes());
     Address::from(a)
 }
 
-/// Where the dev L1's SystemConfig sits: the `l1_system_config_address` of exported rollup
-/// configs (op-node and kona-node read its unsafe-block-signer slot and config-update logs).
-pub const SYSTEM_CONFIG: Address = address!("5fbdb2315678afecb367f032d93f642f64180aa3");
+/// Where an L2's OptimismPortal (its proxy) sits on the L1 mock (one per L2, as on real
+/// networks): `0xdd00…00‖chainId`, the `deposit_contract_address` of its exported rollup config;
+/// its `TransactionDeposited` logs are that L2's user deposits.
+pub fn optimism_portal(l2_chain_id: u64) -> Address {
+    l1_contract(0x00, l2_chain_id)
+}
+
+/// Where an L2's SystemConfig (its proxy) sits on the L1 mock: `0xdd01…00‖chainId`, the
+/// `l1_system_config_address` of its exported rollup config (op-node and kona-node read its
+/// unsafe-block-signer slot and its config-update logs).
+pub fn system_config(l2_chain_id: u64) -> Address {
+    l1_contract(0x01, l2_chain_id)
+}
+
+/// Where the dev L1's SuperchainConfig (its proxy; the guardian and the pause switch of every
+/// portal) sits: `0xdd02…00`.
+pub const SUPERCHAIN_CONFIG: Address = address!("dd02000000000000000000000000000000000000");
 
 /// The SystemConfig storage slot of the unsafe block signer: keccak256("systemconfig.unsafeblocksigner")
 /// (OP contracts `SystemConfig.UNSAFE_BLOCK_SIGNER_SLOT`).
@@ -123,5 +136,6 @@ mod batcher_tests {
         assert_eq!(UNSAFE_BLOCK_SIGNER_SLOT, keccak256(b"systemconfig.unsafeblocksigner"));
         assert_eq!(optimism_portal(902), address!("dd00000000000000000000000000000000000386"));
         assert_eq!(batch_inbox(901), address!("ff00000000000000000000000000000000000385"));
+        assert_eq!(system_config(901), address!("dd01000000000000000000000000000000000385"));
     }
 }

@@ -10,10 +10,10 @@ mod state;
 pub mod tx;
 
 pub use block::{BlockRef, SealedBlock, TxLocation};
-pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SystemConfig};
+pub use chain::{ChainConfig, ChainKind, DevnetConfig, InteropConfig, SettledL2, SystemConfig};
 pub use dev::{
-    DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, SYSTEM_CONFIG, UNSAFE_BLOCK_SIGNER_SLOT, batch_inbox, derived_dev_key,
-    dev_accounts, dev_batcher_key, optimism_portal,
+    DEV_ACCOUNTS, DEV_SEQUENCER_KEY, DevAccount, SUPERCHAIN_CONFIG, UNSAFE_BLOCK_SIGNER_SLOT, batch_inbox,
+    derived_dev_key, dev_accounts, dev_batcher_key, optimism_portal, system_config,
 };
 pub use error::{ErrorClass, OpseqError};
 pub use shred::{Shred, ShredDep, ShredLog};

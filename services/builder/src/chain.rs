@@ -131,15 +131,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
         ctx.wait(
             async move {
                 let config = builder.config();
-                let chain = config.chain_id;
-                let head = edges.state.head(chain).await?;
-                let mut parent = edges.state.block_by_number(chain, head.number).await?.ok_or_else(|| OpseqError::transient("head block missing"))?;
-                if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
-                    parent = follow_l1(&edges, chain, l1, parent).await?;
-                }
-                if let Some(rules) = &config.interop {
-                    parent = follow_messages(&builder, &edges, rules, &open, &seen, parent).await?;
-                }
+                let parent = next_parent(&builder, &edges, &open, &seen).await?;
                 let wait = match interval {
                     // A test-chosen interval counts from the last build, not from timestamps.
                     Some(_) => None,
@@ -197,21 +189,38 @@ impl Handler<MineNow> for ChainBuilderActor {
         let open = Arc::clone(&self.open);
         actix::AtomicResponse::new(Box::pin(
             async move {
-                let chain = builder.config().chain_id;
-                let head = edges.state.head(chain).await?;
-                let mut parent = edges
-                    .state
-                    .block_by_number(chain, head.number)
-                    .await?
-                    .ok_or_else(|| OpseqError::transient("head block missing"))?;
-                if let Some(rules) = &builder.config().interop {
-                    parent = follow_messages(&builder, &edges, rules, &open, &seen, parent).await?;
-                }
+                let parent = next_parent(&builder, &edges, &open, &seen).await?;
                 build_block(&builder, &edges, &parent).await
             }
             .into_actor(self),
         ))
     }
+}
+
+/// The block the next block (auto mode or `evm_mine`) builds on: the head, after an L1 reorg
+/// the newest block whose L1 origin is still canonical, after a dependency's reorg the newest
+/// block whose executing messages still hold.
+async fn next_parent(
+    builder: &Arc<BlockBuilder>,
+    edges: &Edges,
+    open: &crate::interop::OpenBuilds,
+    seen: &parking_lot::Mutex<HashMap<ChainId, BlockRef>>,
+) -> Result<SealedBlock, OpseqError> {
+    let config = builder.config();
+    let chain = config.chain_id;
+    let head = edges.state.head(chain).await?;
+    let mut parent = edges
+        .state
+        .block_by_number(chain, head.number)
+        .await?
+        .ok_or_else(|| OpseqError::transient("head block missing"))?;
+    if let Some(l1) = config.l1_chain_id.filter(|_| config.is_l2()) {
+        parent = follow_l1(edges, chain, l1, parent).await?;
+    }
+    if let Some(rules) = &config.interop {
+        parent = follow_messages(builder, edges, rules, open, seen, parent).await?;
+    }
+    Ok(parent)
 }
 
 /// After an L1 reorg: if the L2 head's L1 origin is no longer canonical, rewinds the L2 chain to

@@ -10,7 +10,7 @@ use alloy_primitives::{Address, B256, hex};
 use eyre::WrapErr;
 use opseq_executor::L2_BASE_FEE_PARAMS;
 use opseq_primitives::{
-    ChainConfig, ChainId, DevnetConfig, SYSTEM_CONFIG, SealedBlock, StateDiff, batch_inbox, optimism_portal,
+    ChainConfig, ChainId, DevnetConfig, SealedBlock, StateDiff, batch_inbox, optimism_portal, system_config,
 };
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -155,7 +155,7 @@ pub fn rollup_config(chain: &ChainConfig, geneses: &Geneses) -> eyre::Result<Val
         "granite_time": 0, "holocene_time": 0, "isthmus_time": 0,
         "batch_inbox_address": batch_inbox(chain.chain_id),
         "deposit_contract_address": optimism_portal(chain.chain_id),
-        "l1_system_config_address": SYSTEM_CONFIG,
+        "l1_system_config_address": system_config(chain.chain_id),
         "chain_op_config": {
             "eip1559Elasticity": L2_BASE_FEE_PARAMS.elasticity_multiplier,
             "eip1559Denominator": PRE_CANYON_DENOMINATOR,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod deposits;
 pub mod messages;
 pub mod opstack;
 

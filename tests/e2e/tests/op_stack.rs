@@ -5,7 +5,9 @@
 //! `scripts/install-test-peers.sh`; without Go the tests say so and skip.
 use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
 use opseq_e2e::{
-    KEY0, KEY1, Proc, dev, free_port,
+    KEY0, KEY1, Proc, deposits,
+    deposits::{Deposit, DepositCall},
+    dev, free_port,
     opstack::{OpBatcher, OpGeth, OpNode, go_peer, wait_for},
     sign_eip1559, sign_transfer,
 };
@@ -43,15 +45,41 @@ fn send(node: &Proc, chain: u64, raw: &str) -> eyre::Result<()> {
     Ok(())
 }
 
+/// Who the ETH deposit credits on L2 (a fresh address), and who the token deposit pays.
+const DEPOSIT_RECIPIENT: Address = Address::repeat_byte(0xd1);
+const TOKEN_RECIPIENT: Address = Address::repeat_byte(0xd2);
+const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// What `build_chain` made: the head, and the two L1 deposits (1 ETH minted to
+/// `DEPOSIT_RECIPIENT`; a call of the token's `transfer` to `TOKEN_RECIPIENT`).
+struct Built {
+    head: u64,
+    eth_deposit: Deposit,
+    call_deposit: Deposit,
+}
+
 /// An L2 built for the OP tools: transfers in most blocks, a contract deployed and called, L1
-/// origins advancing with the L1 mock, and one reorg made with the test API. Returns the head.
-fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
+/// origins advancing with the L1 mock (which must be mining), two user deposits made on L1 with
+/// `cast send` to the portal (ETH, and a call of the contract), and one reorg made with the test
+/// API.
+fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<Built> {
     let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
     let dead = "0x000000000000000000000000000000000000dEaD";
     let mut token = None;
     let mut reorged = false;
+    let (mut eth_deposit, mut call_deposit) = (None, None);
     while node.head(chain)? < blocks {
         let head = node.head(chain)?;
+        if head == 20 && eth_deposit.is_none() {
+            let ether = U256::from(ETHER);
+            let call = DepositCall { to: DEPOSIT_RECIPIENT, mint: ether, value: ether, gas: 100_000, data: &[] };
+            eth_deposit = Some(deposits::deposit(&node.url(900), chain, KEY0, &call)?);
+        }
+        if let Some(t) = token.filter(|_| head == 30 && call_deposit.is_none()) {
+            let data = transfer_call(TOKEN_RECIPIENT, 5)?;
+            let call = DepositCall { to: t, mint: U256::ZERO, value: U256::ZERO, gas: 200_000, data: &data };
+            call_deposit = Some(deposits::deposit(&node.url(900), chain, KEY0, &call)?);
+        }
         match head % 5 {
             0 | 1 | 3 => {
                 send(node, chain, &sign_transfer(KEY0, chain, nonce(node, chain, KEY0)?, dead, 1, 21_000, 10 * GWEI)?)?
@@ -71,10 +99,7 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
             token = Some(key0.address().create(n));
         }
         if let Some(t) = token.filter(|_| head > 11 && head % 7 == 0) {
-            let mut input = hex::decode("a9059cbb")?;
-            input.extend_from_slice(&[0u8; 12]);
-            input.extend_from_slice(Address::repeat_byte(0x42).as_slice());
-            input.extend_from_slice(&U256::from(head).to_be_bytes::<32>());
+            let input = transfer_call(Address::repeat_byte(0x42), head)?;
             let n = nonce(node, chain, KEY0)?;
             send(
                 node,
@@ -103,7 +128,54 @@ fn build_chain(node: &Proc, chain: u64, blocks: u64) -> eyre::Result<u64> {
             );
         }
     }
-    node.head(chain)
+    Ok(Built {
+        head: node.head(chain)?,
+        eth_deposit: eth_deposit.ok_or_else(|| eyre::eyre!("no ETH deposit made"))?,
+        call_deposit: call_deposit.ok_or_else(|| eyre::eyre!("no contract-call deposit made"))?,
+    })
+}
+
+/// The token's `transfer(to, amount)` calldata.
+fn transfer_call(to: Address, amount: u64) -> eyre::Result<Vec<u8>> {
+    let mut input = hex::decode("a9059cbb")?;
+    input.extend_from_slice(&[0u8; 12]);
+    input.extend_from_slice(to.as_slice());
+    input.extend_from_slice(&U256::from(amount).to_be_bytes::<32>());
+    Ok(input)
+}
+
+/// Both deposits sit in `url`'s chain as the OP specs place them: right after the L1-info
+/// deposit of the first block (sequence number 0) of the epoch whose origin holds them; the ETH
+/// one minted 1 ETH and paid it to the recipient, the call one ran the token's `transfer` (one log).
+/// Returns the blocks they landed in.
+fn deposits_landed(url: &str, built: &Built, who: &str) -> eyre::Result<(u64, u64)> {
+    let mut at = Vec::new();
+    for d in [&built.eth_deposit, &built.call_deposit] {
+        let landed = deposits::find(url, d.source_hash, built.head)?.ok_or_else(|| {
+            eyre::eyre!("{who}: the deposit of L1 block {} is not in blocks 0..={}", d.l1_block, built.head)
+        })?;
+        eyre::ensure!(
+            landed.index == 1 && landed.sequence_number == 0 && landed.l1_origin == d.l1_block,
+            "{who}: deposit of L1 block {} at index {} of L2 block {} (sequence number {}, origin {})",
+            d.l1_block,
+            landed.index,
+            landed.block,
+            landed.sequence_number,
+            landed.l1_origin
+        );
+        let receipt = opseq_e2e::opstack::call(url, "eth_getTransactionReceipt", json!([landed.tx["hash"]]))?;
+        eyre::ensure!(receipt["status"] == "0x1", "{who}: deposit failed on L2: {receipt}");
+        at.push((landed, receipt));
+    }
+    let (eth, call) = (&at[0], &at[1]);
+    eyre::ensure!(opseq_e2e::hex_u128(&eth.0.tx["mint"])? == ETHER, "{who}: mint {}", eth.0.tx["mint"]);
+    let balance = deposits::balance(url, DEPOSIT_RECIPIENT)?;
+    // The mint credits the depositor (dev account 0, not aliased: an EOA), whose L2 account then
+    // sends the value: the fresh recipient holds exactly it.
+    eyre::ensure!(balance == U256::from(ETHER), "{who}: the recipient has {balance} wei, 1 ETH expected");
+    let logs = call.1["logs"].as_array().map(Vec::len).unwrap_or_default();
+    eyre::ensure!(logs == 1, "{who}: the contract-call deposit logged {logs} events, the token's Transfer expected");
+    Ok((eth.0.block, call.0.block))
 }
 
 /// The last lines our publisher logged (what a failed import needs).
@@ -165,7 +237,8 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     // The L1 mock advances every second; the L2 is built as fast as the test sends.
     node.control(900, "test_auto", json!([true, 1000]))?;
     let t = std::time::Instant::now();
-    let head = build_chain(&node, L2, 200)?;
+    let built = build_chain(&node, L2, 200)?;
+    let head = built.head;
     let ours = hash_at(&node, L2, head)?;
     wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
         let (n, h) = op_node.head("unsafe_l2")?;
@@ -176,6 +249,9 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     })?;
     same_chain(&node, L2, &geth, head)?;
     let imported = t.elapsed();
+    // The deposits: where the specs put them, in ours and in op-geth's chain alike.
+    let landed = deposits_landed(&node.url(L2), &built, "op-sequencer")?;
+    assert_eq!(deposits_landed(&geth.http, &built, "op-geth (import)")?, landed);
     // L1 origins moved: the head's L1-info deposit names an L1 block after genesis.
     let origin = op_node.status()?["unsafe_l2"]["l1origin"]["number"].as_u64().unwrap_or_default();
     assert!(origin > 0, "the L1 origin never changed");
@@ -233,6 +309,7 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         ))
     })?;
     same_chain(&node, L2, &verifier_geth, head)?;
+    assert_eq!(deposits_landed(&verifier_geth.http, &built, "verifier op-geth")?, landed);
     let derived = t.elapsed();
     wait_for(Duration::from_secs(300), "the op-sequencer EL verifier's safe head to reach ours", || {
         let (n, h) = el_verifier.head("safe_l2")?;
@@ -246,6 +323,7 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     for n in 0..=head {
         assert_eq!(hash_at(&el, L2, n)?, hash_at(&node, L2, n)?, "block {n} built through our engine API");
     }
+    assert_eq!(deposits_landed(&el.url(L2), &built, "op-sequencer as the EL")?, landed);
     // The engine API's forkchoice labels are what the EL serves as safe.
     let safe = el.rpc(L2, "eth_getBlockByNumber", json!(["safe", false]))?;
     assert_eq!(safe["hash"].as_str(), Some(el_verifier.head("safe_l2")?.1.as_str()));
@@ -255,6 +333,103 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         imported.as_secs_f64(),
         derived.as_secs_f64()
     );
+    Ok(())
+}
+
+#[test]
+fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let exported = dir.path().join("export");
+    let op_node_port = free_port();
+    let node = dev(
+        &dir.path().join("seq"),
+        &[
+            "--no-auto",
+            "--export.dir",
+            exported.to_str().unwrap(),
+            "--publish.op-node",
+            &format!("{L2}=http://127.0.0.1:{op_node_port}"),
+        ],
+    )?;
+    let jwt = dir.path().join("seq/jwt.hex");
+    let (genesis, rollup, l1_config) = export(&exported);
+    let geth = OpGeth::start(&dir.path().join("geth"), &genesis, &jwt)?;
+    let op_node = OpNode::start(
+        &dir.path().join("node"),
+        op_node_port,
+        &node.url(900),
+        &geth.auth,
+        &jwt,
+        &rollup,
+        &l1_config,
+        true,
+    )?;
+    let synced = |what: &str| -> eyre::Result<u64> {
+        let head = node.head(L2)?;
+        let ours = hash_at(&node, L2, head)?;
+        wait_for(Duration::from_secs(120), what, || {
+            let (n, h) = op_node.head("unsafe_l2")?;
+            Ok((n == head && h == ours).then_some(()))
+        })
+        .map_err(|e| {
+            e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
+        })?;
+        same_chain(&node, L2, &geth, head)?;
+        Ok(head)
+    };
+
+    // L1 block 1 holds a deposit of 1 ETH (sent with cast, mined with evm_mine).
+    let ether = U256::from(ETHER);
+    let call = DepositCall { to: DEPOSIT_RECIPIENT, mint: ether, value: ether, gas: 100_000, data: &[] };
+    let l1_tx = deposits::deposit_async(&node.url(900), L2, KEY0, &call)?;
+    node.rpc(900, "evm_mine", json!([]))?;
+    let receipt = node.rpc(900, "eth_getTransactionReceipt", json!([l1_tx]))?;
+    let d = deposits::deposit_of(&receipt, opseq_primitives::optimism_portal(L2))?;
+    assert_eq!(d.l1_block, 1);
+    // The L2 reaches L1 block 1's time: the epoch's first block carries the deposit.
+    let landed = wait_for(Duration::from_secs(60), "the deposit on L2", || {
+        node.rpc(L2, "evm_mine", json!([]))?;
+        deposits::find(&node.url(L2), d.source_hash, node.head(L2)?)
+    })?;
+    assert_eq!((landed.index, landed.sequence_number, landed.l1_origin), (1, 0, 1), "{landed:?}");
+    for _ in 0..2 {
+        node.rpc(L2, "evm_mine", json!([]))?;
+    }
+    let before = synced("op-node's unsafe head to reach ours (deposit included)")?;
+    assert_eq!(deposits::balance(&geth.http, DEPOSIT_RECIPIENT)?, ether, "op-geth has the deposit");
+    let l2_tx = landed.tx["hash"].clone();
+
+    // A sibling of L1 block 1 without the deposit (the test API's reorg; the deposit tx, back in
+    // the L1 pool, is dropped there as a user's replacement would), then one more L1 block.
+    let l1_genesis = hash_at(&node, 900, 0)?;
+    let job = node.control(900, "test_open", json!([{"parent": l1_genesis}]))?["jobId"].as_str().unwrap().to_string();
+    let sealed = node.control(900, "test_seal", json!([job]))?;
+    assert!(!sealed["reorgedOut"].as_array().map(Vec::is_empty).unwrap_or(true), "no L1 reorg: {sealed}");
+    node.rpc(900, "anvil_dropTransaction", json!([l1_tx]))?;
+    node.rpc(900, "evm_mine", json!([]))?;
+    assert!(node.rpc(900, "eth_getTransactionReceipt", json!([l1_tx]))?.is_null(), "the deposit is off L1");
+
+    // The next L2 blocks rewind to an origin still canonical and build on the new L1: the deposit
+    // is gone from our chain, and op-node moves op-geth's chain the same way.
+    for _ in 0..4 {
+        node.rpc(L2, "evm_mine", json!([]))?;
+    }
+    let after = synced("op-node's unsafe head to follow our L1-reorg rewind")?;
+    assert!(deposits::find(&node.url(L2), d.source_hash, after)?.is_none(), "the deposit survived the L1 reorg");
+    assert!(node.rpc(L2, "eth_getTransactionByHash", json!([l2_tx]))?.is_null());
+    assert_eq!(deposits::balance(&node.url(L2), DEPOSIT_RECIPIENT)?, U256::ZERO);
+    assert!(deposits::find(&geth.http, d.source_hash, after)?.is_none(), "op-geth kept the reorged deposit");
+    assert_eq!(deposits::balance(&geth.http, DEPOSIT_RECIPIENT)?, U256::ZERO);
+    assert_ne!(
+        hash_at(&node, L2, landed.block)?,
+        landed.tx["blockHash"].as_str().unwrap_or_default(),
+        "block {} kept",
+        landed.block
+    );
+    eprintln!("L1 reorg: L2 head {before} before, {after} after; the deposit was in L2 block {}", landed.block);
     Ok(())
 }
 
