@@ -9,6 +9,7 @@
 #        peers/go/go.mod (a wrapper module: only go.mod/go.sum are kept here, no upstream source), built with
 #        CGO_ENABLED=0 into .peers/go/<release>/bin and kept in a machine-wide cache
 #        (OPSEQ_PEERS_CACHE, default ~/.cache/opseq-peers) so a fresh clone links them in seconds.
+#   crates.io: kona-node 1.0.0-rc.1 (cargo install --locked), cached machine-wide like the Go peers.
 # Idempotent: pinned versions are checked and skipped when present.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -93,6 +94,22 @@ else
     ln -sf "$GO_DIR/$name" "$PREFIX/bin/$name"
   done
   "$PREFIX/bin/op-node" --version >&2
+fi
+
+# kona-node (issue 16's independent verifier): from crates.io with its shipped Cargo.lock, a
+# release build of 25-45 min on two cores, once per machine (kept in the same cache as the Go
+# peers). OPSEQ_SKIP_KONA=1 skips the build; the test part that needs it then says so and skips.
+KONA_VER=1.0.0-rc.1
+KONA_ROOT="${OPSEQ_PEERS_CACHE:-${HOME:-/root}/.cache/opseq-peers}/kona-node-$KONA_VER"
+if [ ! -x "$KONA_ROOT/bin/kona-node" ] && [ "${OPSEQ_SKIP_KONA:-0}" != 1 ]; then
+  log "cargo install kona-node $KONA_VER --locked (crates.io; 25-45 min, once per machine)"
+  CARGO_TARGET_DIR="$KONA_ROOT/target" cargo install --locked kona-node --version "$KONA_VER" --root "$KONA_ROOT" >&2
+  rm -rf "$KONA_ROOT/target"
+fi
+if [ -x "$KONA_ROOT/bin/kona-node" ]; then
+  ln -sf "$KONA_ROOT/bin/kona-node" "$PREFIX/bin/kona-node"
+else
+  log "kona-node not installed (OPSEQ_SKIP_KONA=1)"
 fi
 "$PREFIX/bin/cast" --version | head -1 >&2
 "$PREFIX/venv/bin/python" -c 'import web3; print("web3", web3.__version__)' >&2

@@ -336,10 +336,10 @@ impl OpBatcher {
     }
 }
 
-/// kona-node 1.0.0-rc.1 from crates.io (`cargo install kona-node --version 1.0.0-rc.1 --locked`,
-/// 25–45 minutes on two cores; not yet installed by the peers script), or why it is not there.
-/// Not used by a test yet: started against our L1 mock and engine API it reads L1 and the
-/// SystemConfig but its engine never begins (see docs/op-stack.md).
+/// kona-node 1.0.0-rc.1 from crates.io (`scripts/install-test-peers.sh` runs `cargo install
+/// kona-node --version 1.0.0-rc.1 --locked`, 25–45 minutes on two cores, once per machine), or
+/// why it is not there. Its derivation waits for its engine's first VALID forkchoice update,
+/// which follows the first unsafe block it gets (gossip, or `admin_postUnsafePayload`).
 pub fn kona_node() -> Result<PathBuf, String> {
     let p = peers().join("bin/kona-node");
     if p.exists() {

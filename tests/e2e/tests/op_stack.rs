@@ -8,7 +8,7 @@ use opseq_e2e::{
     KEY0, KEY1, Proc, deposits,
     deposits::{Deposit, DepositCall},
     dev, free_port,
-    opstack::{OpBatcher, OpGeth, OpNode, go_peer, wait_for},
+    opstack::{KonaNode, OpBatcher, OpGeth, OpNode, go_peer, wait_for},
     sign_eip1559, sign_transfer,
 };
 use serde_json::json;
@@ -295,6 +295,37 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         &l1_config,
         false,
     )?;
+    // kona-node (independent consensus code, Rust) as a validator over a third op-sequencer that
+    // only serves its engine API. kona-node 1.0.0-rc.1 starts deriving only once its engine has
+    // synced (a forkchoice update answered VALID), which follows the first unsafe block it is
+    // given: as a verifier gets one by gossip, it gets our block 1 by `admin_postUnsafePayload`.
+    let kona = match opseq_e2e::opstack::kona_node() {
+        Ok(_) => {
+            let port = free_port();
+            let el = dev(
+                &dir.path().join("kona-el"),
+                &["--genesis.timestamp", &genesis_time, "--no-auto", "--authrpc.port", &port.to_string()],
+            )?;
+            let kona = KonaNode::start(
+                &dir.path().join("kona"),
+                L2,
+                &l1,
+                &format!("http://{}", node.http),
+                &format!("http://127.0.0.1:{port}/chains/{L2}"),
+                &dir.path().join("kona-el/jwt.hex"),
+                &exported.join("901/rollup-kona.json"),
+            )?;
+            let (payload, header) = payload_of(&node, 1)?;
+            let envelope =
+                json!({"executionPayload": payload, "parentBeaconBlockRoot": header.parent_beacon_block_root});
+            opseq_e2e::opstack::call(&kona.rpc, "admin_postUnsafePayload", json!([envelope]))?;
+            Some((kona, el))
+        }
+        Err(why) => {
+            eprintln!("SKIP (kona-node part): {why}");
+            None
+        }
+    };
     wait_for(Duration::from_secs(600), "the verifier's safe head to reach ours", || {
         let (n, h) = verifier.head("safe_l2")?;
         eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
@@ -324,6 +355,20 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         assert_eq!(hash_at(&el, L2, n)?, hash_at(&node, L2, n)?, "block {n} built through our engine API");
     }
     assert_eq!(deposits_landed(&el.url(L2), &built, "op-sequencer as the EL")?, landed);
+    if let Some((kona, kona_el)) = &kona {
+        let t = std::time::Instant::now();
+        wait_for(Duration::from_secs(600), "kona-node's safe head to reach ours", || {
+            let (n, h) = kona.head("safe_l2")?;
+            eyre::ensure!(n < head || h == ours || n > head, "kona-node derived {h} at {n}, ours is {ours}");
+            Ok((n >= head).then_some(()))
+        })
+        .map_err(|e| e.wrap_err(format!("kona-node:\n{}", kona.peer.tail())))?;
+        for n in 0..=head {
+            assert_eq!(hash_at(kona_el, L2, n)?, hash_at(&node, L2, n)?, "block {n} derived by kona-node");
+        }
+        assert_eq!(deposits_landed(&kona_el.url(L2), &built, "op-sequencer under kona-node")?, landed);
+        eprintln!("kona-node: derived {head} blocks, {:.1}s after op-node's verifier", t.elapsed().as_secs_f64());
+    }
     // The engine API's forkchoice labels are what the EL serves as safe.
     let safe = el.rpc(L2, "eth_getBlockByNumber", json!(["safe", false]))?;
     assert_eq!(safe["hash"].as_str(), Some(el_verifier.head("safe_l2")?.1.as_str()));
