@@ -172,6 +172,7 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         system_config: None,
         interop: None,
         settled_l2s: vec![],
+        alloc: Default::default(),
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     // Holocene: the attributes' EIP-1559 params become extraData (version 0 ‖ params).

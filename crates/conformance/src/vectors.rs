@@ -228,6 +228,7 @@ fn base_fee(x: &Value) -> R {
         system_config: None,
         interop: None,
         settled_l2s: vec![],
+        alloc: Default::default(),
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));
     let parent = Header {

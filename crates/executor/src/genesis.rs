@@ -226,6 +226,30 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             code: (!code.is_empty()).then_some(code),
         });
     }
+    // The chain's `alloc`: each entry replaces what the dev genesis has at its address.
+    for (address, a) in &config.alloc {
+        accounts.retain(|x| x.address != *address);
+        let code = a.code.clone().filter(|c| !c.is_empty());
+        let mut storage: Vec<(U256, U256)> = a
+            .storage
+            .iter()
+            .flatten()
+            .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0)))
+            .filter(|(_, v)| !v.is_zero())
+            .collect();
+        storage.sort_unstable();
+        accounts.push(AccountChange {
+            address: *address,
+            info: Some(AccountState {
+                nonce: a.nonce.unwrap_or_default(),
+                balance: a.balance,
+                code_hash: code.as_ref().map(keccak256).unwrap_or(KECCAK256_EMPTY),
+            }),
+            wipe_storage: false,
+            storage,
+            code,
+        });
+    }
     accounts.sort_by_key(|a| a.address);
     let state_root = alloy_trie::root::state_root_unsorted(accounts.iter().map(|a| {
         let info = a.info.expect("genesis accounts exist");

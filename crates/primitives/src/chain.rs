@@ -42,6 +42,10 @@ pub struct ChainConfig {
     /// OptimismPortal and SystemConfig are deployed at genesis).
     #[serde(default)]
     pub settled_l2s: Vec<SettledL2>,
+    /// Extra genesis accounts and contracts (a geth-style `alloc`): each replaces whatever the
+    /// dev genesis has at its address.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub alloc: std::collections::BTreeMap<alloy_primitives::Address, alloy_genesis::GenesisAccount>,
 }
 
 /// An L2 as the L1 mock's genesis needs it: its bridge contracts are initialized with these.
@@ -118,6 +122,7 @@ impl DevnetConfig {
             system_config: None,
             interop: None,
             settled_l2s: vec![],
+            alloc: Default::default(),
         };
         let l2 = |chain_id| ChainConfig {
             chain_id,
@@ -135,6 +140,7 @@ impl DevnetConfig {
                 keep_invalid: false,
             }),
             settled_l2s: vec![],
+            alloc: Default::default(),
         };
         Self { chains: vec![l1, l2(901), l2(902)] }.settle()
     }

@@ -75,6 +75,11 @@ pub struct ConformanceArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Chains")]
 pub struct ChainArgs {
+    /// A devnet config file (YAML or JSON; docs/devnet.md): the L1 and L2 chain ids, each
+    /// chain's block time, gas limit, hardfork, interop dependency set and extra genesis accounts
+    /// (geth-style alloc files). What it leaves unset comes from the flags below.
+    #[arg(long = "devnet.config", env = "OPSEQ_DEVNET_CONFIG", conflicts_with = "fork_url")]
+    pub devnet_config: Option<PathBuf>,
     /// Seconds between L2 blocks.
     #[arg(long = "l2.block-time", env = "OPSEQ_L2_BLOCK_TIME", default_value_t = 2)]
     pub l2_block_time: u64,

@@ -4,5 +4,6 @@
 
 mod banner;
 pub mod cli;
+pub mod devnet_file;
 pub mod genesis;
 pub mod run;

@@ -127,6 +127,13 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         };
         return Ok((DevnetConfig { chains }, Some(fork)));
     }
+    if let Some(path) = &c.devnet_config {
+        let mut devnet = crate::devnet_file::load(path, c, now)?;
+        for chain in &mut devnet.chains {
+            chain.extra_accounts = c.dev_accounts;
+        }
+        return Ok((devnet, None));
+    }
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
     for chain in &mut devnet.chains {
         if let Some(g) = c.gas_limit {
@@ -140,7 +147,8 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
             i.keep_invalid = c.interop_keep_invalid;
         }
     }
-    Ok((devnet, None))
+    // The L1's record of its L2s (their gas limits) after the flags changed them.
+    Ok((devnet.settle(), None))
 }
 
 /// Opens the chain store: the dev devnet's chains, or the forked chain.

@@ -478,6 +478,83 @@ fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth(
     Ok(())
 }
 
+#[test]
+fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    // An L1 of id 1337 and three L2s: 10001 (1 s blocks, 30M gas, a contract from an alloc
+    // file), 10002 without interop, 10003 interop with 10001 only.
+    let contract = "0x00000000000000000000000000000000000c0de5";
+    std::fs::write(
+        dir.path().join("alloc.json"),
+        json!({contract: {"balance": "0x2a", "code": "0x602a60005260206000f3", "storage": {"0x01": "0x07"}}})
+            .to_string(),
+    )?;
+    std::fs::write(
+        dir.path().join("devnet.yaml"),
+        "l1: {chainId: 1337, blockTime: 4}\nl2s:\n  - {chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json}\n  - {chainId: 10002, interop: {dependencySet: []}}\n  - {chainId: 10003, interop: {dependencySet: [10001, 10003]}}\n",
+    )?;
+    let exported = dir.path().join("export");
+    let op_node_port = free_port();
+    let node = dev(
+        &dir.path().join("seq"),
+        &[
+            "--no-auto",
+            "--devnet.config",
+            dir.path().join("devnet.yaml").to_str().unwrap(),
+            "--export.dir",
+            exported.to_str().unwrap(),
+            "--publish.op-node",
+            &format!("10001=http://127.0.0.1:{op_node_port}"),
+        ],
+    )?;
+    for (chain, id) in [(1337u64, "0x539"), (10001, "0x2711"), (10002, "0x2712"), (10003, "0x2713")] {
+        assert_eq!(node.rpc(chain, "eth_chainId", json!([]))?, id);
+    }
+    assert_eq!(node.rpc(10001, "eth_getCode", json!([contract, "latest"]))?, "0x602a60005260206000f3");
+    let sub = exported.join("10001");
+    let jwt = dir.path().join("seq/jwt.hex");
+    let geth = OpGeth::start(&dir.path().join("geth"), &sub.join("genesis.json"), &jwt)?;
+    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(&node, 10001, 0)?, "op-geth's genesis (alloc included) is ours");
+    let op_node = OpNode::start(
+        &dir.path().join("node"),
+        op_node_port,
+        &node.url(1337),
+        &geth.auth,
+        &jwt,
+        &sub.join("rollup.json"),
+        &exported.join("l1-chain-config.json"),
+        true,
+    )?;
+    let dead = "0x000000000000000000000000000000000000dEaD";
+    for i in 0..12u64 {
+        send(&node, 10001, &sign_transfer(KEY0, 10001, i, dead, 1, 21_000, 10 * GWEI)?)?;
+        node.rpc(10001, "evm_mine", json!([]))?;
+        if i % 4 == 0 {
+            node.rpc(1337, "evm_mine", json!([]))?;
+        }
+    }
+    let head = node.head(10001)?;
+    let ours = hash_at(&node, 10001, head)?;
+    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
+        let (n, h) = op_node.head("unsafe_l2")?;
+        Ok((n == head && h == ours).then_some(()))
+    })
+    .map_err(|e| {
+        e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
+    })?;
+    same_chain(&node, 10001, &geth, head)?;
+    let code = opseq_e2e::opstack::call(&geth.http, "eth_getStorageAt", json!([contract, "0x1", "latest"]))?;
+    assert_eq!(code.as_str().map(|c| c.ends_with("07")), Some(true), "op-geth reads the alloc's storage: {code}");
+    // 1 s blocks: the timestamps step by one.
+    let one = node.rpc(10001, "eth_getBlockByNumber", json!(["0x1", false]))?;
+    let two = node.rpc(10001, "eth_getBlockByNumber", json!(["0x2", false]))?;
+    assert_eq!(opseq_e2e::hex_u64(&two["timestamp"])? - opseq_e2e::hex_u64(&one["timestamp"])?, 1);
+    Ok(())
+}
+
 /// An authenticated engine-API call on `addr` (`/chains/<L2>`): (HTTP status, body).
 fn engine(
     addr: &str,
