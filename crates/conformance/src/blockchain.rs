@@ -120,6 +120,7 @@ fn run_test(t: &Value) -> Result<Outcome, String> {
         system_config: None,
         interop: None,
         settled_l2s: vec![],
+        jovian_time: None,
         alloc: Default::default(),
     };
     let builder = BlockBuilder::with_rules(config, rules);

@@ -172,6 +172,7 @@ pub fn run_kona(f: &Value) -> Result<(), String> {
         system_config: None,
         interop: None,
         settled_l2s: vec![],
+        jovian_time: None,
         alloc: Default::default(),
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));

@@ -228,6 +228,7 @@ fn base_fee(x: &Value) -> R {
         system_config: None,
         interop: None,
         settled_l2s: vec![],
+        jovian_time: None,
         alloc: Default::default(),
     };
     let builder = BlockBuilder::with_rules(config, Rules::L2(forks));

@@ -1,10 +1,10 @@
 //! Executing and sealing a block.
 use crate::{
     db::{ReaderDb, StateReader},
-    genesis::holocene_extra_data,
+    genesis::l2_extra_data,
     l1info::{L1InfoParams, l1_info_deposit},
     signing::payload_hash,
-    spec::{BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1Spec, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT, dev_op_hardforks},
+    spec::{BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1Spec, L2_BASE_FEE_PARAMS, SEQUENCER_FEE_VAULT, op_hardforks},
 };
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header, Sealed, TxEnvelope, TxReceipt, transaction::Recovered};
 use alloy_eips::eip4895::Withdrawal;
@@ -161,11 +161,12 @@ pub enum Rules {
 }
 
 impl Rules {
-    /// The dev rules of a chain kind: Prague L1 mock, Isthmus L2.
-    pub fn dev(kind: ChainKind) -> Self {
-        match kind {
+    /// The dev rules of a chain: Prague L1 mock; an L2 through Isthmus, and Jovian from its
+    /// `jovian_time`.
+    pub fn dev(config: &ChainConfig) -> Self {
+        match config.kind {
             ChainKind::L1 => Self::L1 { last: EthereumHardfork::Prague, blob: BlobParams::prague() },
-            ChainKind::L2 => Self::L2(dev_op_hardforks()),
+            ChainKind::L2 => Self::L2(op_hardforks(config.jovian_time)),
         }
     }
 }
@@ -218,7 +219,7 @@ fn classify(hash: B256, err: BlockExecutionError) -> Result<RejectedTx, BuildErr
 impl BlockBuilder {
     /// A builder for a dev chain (`config.kind` picks the rules).
     pub fn new(config: ChainConfig) -> Self {
-        let rules = Rules::dev(config.kind);
+        let rules = Rules::dev(&config);
         let l1_info = L1InfoParams::for_chain(&config);
         Self { config, rules, l1_info }
     }
@@ -245,11 +246,38 @@ impl BlockBuilder {
 
     /// The base fee of the block after `parent`.
     pub fn next_base_fee(&self, parent: &Header) -> u64 {
-        let params = match &self.rules {
-            Rules::L2(forks) => l2_params(parent, forks),
-            Rules::L1 { .. } => BASE_FEE_PARAMS_L1,
+        let forks = match &self.rules {
+            Rules::L2(forks) => forks,
+            Rules::L1 { .. } => return parent.next_block_base_fee(BASE_FEE_PARAMS_L1).unwrap_or_default(),
         };
-        parent.next_block_base_fee(params).unwrap_or_default()
+        let params = l2_params(parent, forks);
+        if !forks.is_jovian_active_at_timestamp(parent.timestamp) {
+            return parent.next_block_base_fee(params).unwrap_or_default();
+        }
+        // Jovian (OP specs `jovian/exec-engine.md`, op-geth `CalcBaseFee`): the parent's gas is
+        // the larger of its gas used and its DA footprint (`blobGasUsed`), and the result is at
+        // least the parent's minimum base fee.
+        let metered = parent.gas_used.max(parent.blob_gas_used.unwrap_or_default());
+        let min = op_alloy_consensus::decode_jovian_extra_data(&parent.extra_data).map(|(_, _, m)| m).unwrap_or(0);
+        let base = alloy_eips::eip1559::calc_next_block_base_fee(
+            metered,
+            parent.gas_limit,
+            parent.base_fee_per_gas.unwrap_or_default(),
+            params,
+        );
+        base.max(min)
+    }
+
+    /// Whether the L2 follows Jovian rules at `timestamp`.
+    pub fn is_jovian_at(&self, timestamp: u64) -> bool {
+        matches!(&self.rules, Rules::L2(f) if f.is_jovian_active_at_timestamp(timestamp))
+    }
+
+    /// Whether a block at `timestamp` follows Jovian and is not its activation block (the one
+    /// whose predecessor, a block time earlier, did not): its L1-info deposit is Jovian's.
+    fn jovian_after_activation(&self, timestamp: u64) -> bool {
+        self.is_jovian_at(timestamp)
+            && timestamp.checked_sub(self.config.block_time).is_some_and(|before| self.is_jovian_at(before))
     }
 
     /// The input of the block after `next.parent` when we sequence it.
@@ -271,10 +299,12 @@ impl BlockBuilder {
                 t.mix_hash = origin.map(|o| o.header.mix_hash).unwrap_or_default();
                 t.parent_beacon_block_root =
                     Some(origin.and_then(|o| o.header.parent_beacon_block_root).unwrap_or_default());
-                t.extra_data = holocene_extra_data(
-                    L2_BASE_FEE_PARAMS.max_change_denominator as u32,
-                    L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
-                );
+                // Jovian: the parent's minimum base fee carries over (the system config's, at
+                // genesis); it changes only through the L1 SystemConfig.
+                let min_base_fee = op_alloy_consensus::decode_jovian_extra_data(&p.extra_data)
+                    .map(|(_, _, min)| min)
+                    .unwrap_or(self.l1_info.min_base_fee);
+                t.extra_data = l2_extra_data(self.is_jovian_at(next.timestamp), min_base_fee);
                 t.excess_blob_gas = Some(0);
             }
             Rules::L1 { blob, .. } => {
@@ -320,7 +350,9 @@ impl BlockBuilder {
         let input = self.input_for(next);
         let mut forced = match (&self.rules, &next.l1_origin) {
             (Rules::L2(_), Some(origin)) => {
-                let deposit = l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info);
+                let jovian = self.jovian_after_activation(next.timestamp);
+                let deposit =
+                    l1_info_deposit(&origin.header, origin.hash, origin.sequence_number, &self.l1_info, jovian);
                 let raw = OpTxEnvelope::Deposit(Sealed::new(deposit)).encoded_2718();
                 let mut forced = vec![(Bytes::from(raw), DEPOSITOR_ACCOUNT)];
                 if origin.sequence_number == 0 {
@@ -398,7 +430,7 @@ impl BlockBuilder {
         );
         let mut db = State::builder().with_database_ref(ReaderDb(reader)).with_bundle_update().build();
         let mut out = Accum::with_capacity(forced.len() + candidates.len());
-        let (gas_used, receipts) = {
+        let (gas_used, da_footprint, receipts) = {
             let evm = factory.evm_factory().create_evm(&mut db, env);
             let ctx = OpBlockExecutionCtx {
                 parent_hash: t.parent_hash,
@@ -445,7 +477,8 @@ impl BlockBuilder {
                 }
             }
             let (_evm, result) = ex.finish().map_err(exec_err)?;
-            (result.gas_used, result.receipts)
+            // From Jovian, alloy-op-evm's executor counts the block's DA footprint here.
+            (result.gas_used, result.blob_gas_used, result.receipts)
         };
         let ts = t.timestamp;
         let (mut header, diff) = join2(
@@ -454,7 +487,8 @@ impl BlockBuilder {
             || bundle_to_diff(&mut db),
         );
         if forks.is_ecotone_active_at_timestamp(ts) {
-            header.blob_gas_used = Some(0);
+            // Jovian: `blobGasUsed` is the DA footprint (OP specs `jovian/exec-engine.md`).
+            header.blob_gas_used = Some(if forks.is_jovian_active_at_timestamp(ts) { da_footprint } else { 0 });
             header.excess_blob_gas = Some(0);
         }
         header.requests_hash = forks.is_isthmus_active_at_timestamp(ts).then_some(EMPTY_REQUESTS_HASH);
@@ -600,8 +634,11 @@ pub fn receipts_root<R: Encodable2718>(receipts: &[R]) -> B256 {
 /// The L2's EIP-1559 parameters for the block after `parent`, from the parent's Holocene
 /// `extraData` (the pre-Holocene constants if it carries none).
 fn l2_params(parent: &Header, forks: &OpChainHardforks) -> BaseFeeParams {
-    // op-alloy returns (elasticity, denominator).
-    match op_alloy_consensus::decode_holocene_extra_data(&parent.extra_data) {
+    // op-alloy returns (elasticity, denominator); Jovian's layout adds the minimum base fee.
+    let decoded = op_alloy_consensus::decode_jovian_extra_data(&parent.extra_data)
+        .map(|(e, d, _)| (e, d))
+        .or_else(|_| op_alloy_consensus::decode_holocene_extra_data(&parent.extra_data));
+    match decoded {
         Ok((elasticity, denominator)) if denominator != 0 && elasticity != 0 => {
             BaseFeeParams::new(denominator as u128, elasticity as u128)
         }
@@ -770,12 +807,14 @@ fn bundle_to_diff<DB: revm::database_interface::DatabaseRef>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genesis::{holocene_extra_data, jovian_extra_data};
     use opseq_primitives::DevnetConfig;
 
     #[test]
     fn l2_base_fee_follows_the_parents_holocene_params() {
         let dev = DevnetConfig::dev(6, 2, 0);
-        let b = BlockBuilder::new(dev.chain(901).unwrap().clone());
+        let isthmus = ChainConfig { jovian_time: None, ..dev.chain(901).unwrap().clone() };
+        let b = BlockBuilder::new(isthmus);
         let parent = |gas_used| Header {
             gas_limit: 60_000_000,
             gas_used,
@@ -793,5 +832,26 @@ mod tests {
         // L1: Ethereum's 8 / 2.
         let l1 = BlockBuilder::new(dev.chain(900).unwrap().clone());
         assert_eq!(l1.next_base_fee(&Header { gas_limit: 30_000_000, ..parent(0) }), 875_000_000);
+    }
+
+    #[test]
+    fn jovian_base_fee_meters_the_da_footprint_and_keeps_the_minimum() {
+        let dev = DevnetConfig::dev(6, 2, 0);
+        let b = BlockBuilder::new(dev.chain(901).unwrap().clone());
+        let parent = |gas_used, blob_gas_used, min| Header {
+            gas_limit: 60_000_000,
+            gas_used,
+            blob_gas_used: Some(blob_gas_used),
+            base_fee_per_gas: Some(1_000_000_000),
+            extra_data: jovian_extra_data(250, 6, min),
+            ..Default::default()
+        };
+        // As Holocene when the DA footprint is below the gas used.
+        assert_eq!(b.next_base_fee(&parent(0, 0, 0)), 996_000_000);
+        // A DA footprint above the gas used is what the base fee follows: a full block of it.
+        assert_eq!(b.next_base_fee(&parent(0, 60_000_000, 0)), 1_020_000_000);
+        // The minimum base fee holds the fee up.
+        assert_eq!(b.next_base_fee(&parent(0, 0, 999_000_000)), 999_000_000);
+        assert_eq!(b.next_base_fee(&parent(60_000_000, 0, 999_000_000)), 1_020_000_000);
     }
 }

@@ -50,19 +50,47 @@ pub static L1_BLOCK_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(
 /// ethereum-optimism/specs@fd72cf7, also in `../shared/fixtures/op/bytecode/`).
 const GAS_PRICE_ORACLE_DEPLOYMENT: &str = include_str!("bytecode/gas_price_oracle_isthmus_deployment.hex");
 
+/// The Jovian upgrade's GasPriceOracle and L1Block deployment (init) codes, as the OP specs publish
+/// them (`specs/static/bytecode/jovian-gas-price-oracle-deployment.txt` and
+/// `jovian-l1-block-deployment.txt` at ethereum-optimism/specs@fd72cf7, also in
+/// `../shared/fixtures/op/bytecode/`).
+const GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT: &str = include_str!("bytecode/gas_price_oracle_jovian_deployment.hex");
+const L1_BLOCK_JOVIAN_DEPLOYMENT: &str = include_str!("bytecode/l1_block_jovian_deployment.hex");
+
 /// The GasPriceOracle predeploy as the Ecotone, Fjord and Isthmus upgrade transactions leave it:
 /// the code its deployment returns, then `setEcotone()`, `setFjord()` and `setIsthmus()` called
 /// by the depositor account (each requires the previous one). Both steps run in the EVM at
 /// genesis, so the code and the flags are the contract's own, not transcribed. With it,
 /// `getL1Fee`/`getL1FeeUpperBound` (what viem and ethers call to estimate L1 fees) work.
 pub static GAS_PRICE_ORACLE_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>)> =
-    std::sync::LazyLock::new(gas_price_oracle);
+    std::sync::LazyLock::new(|| gas_price_oracle(false));
 
-fn gas_price_oracle() -> (Bytes, Vec<(U256, U256)>) {
+/// The GasPriceOracle of a Jovian L2: the Jovian upgrade's code, then `setEcotone()` through
+/// `setJovian()` (its Jovian fee formulas: the operator fee ×100, the DA footprint).
+pub static GAS_PRICE_ORACLE_JOVIAN_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>)> =
+    std::sync::LazyLock::new(|| gas_price_oracle(true));
+
+/// The Jovian L1Block predeploy's runtime code (what its deployment returns): it takes
+/// `setL1BlockValuesJovian` and stores the DA-footprint gas scalar op-revm reads.
+pub static L1_BLOCK_JOVIAN_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+    GenesisEvm::new(0).create_at(
+        crate::spec::L1_BLOCK_ADDRESS,
+        hex_code(L1_BLOCK_JOVIAN_DEPLOYMENT),
+        "L1Block (Jovian)",
+    )
+});
+
+fn gas_price_oracle(jovian: bool) -> (Bytes, Vec<(U256, U256)>) {
     let gpo = crate::spec::GAS_PRICE_ORACLE;
     let mut evm = GenesisEvm::new(0);
-    evm.create_at(gpo, hex_code(GAS_PRICE_ORACLE_DEPLOYMENT), "GasPriceOracle deployment");
-    for f in ["setEcotone()", "setFjord()", "setIsthmus()"] {
+    let init = if jovian { GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT } else { GAS_PRICE_ORACLE_DEPLOYMENT };
+    evm.create_at(gpo, hex_code(init), "GasPriceOracle deployment");
+    let upgrades: &[&str] = if jovian {
+        &["setEcotone()", "setFjord()", "setIsthmus()", "setJovian()"]
+    } else {
+        &["setEcotone()", "setFjord()", "setIsthmus()"]
+    };
+    for f in upgrades {
         let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
         evm.call(DEPOSITOR_ACCOUNT, gpo, selector, f);
     }
@@ -167,8 +195,13 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
     if config.is_l2() {
-        system.push((crate::spec::L1_BLOCK_ADDRESS, L1_BLOCK_CODE.clone()));
-        let (code, storage) = GAS_PRICE_ORACLE_STATE.clone();
+        let jovian = config.is_jovian_at(config.genesis_timestamp);
+        let (l1_block, (code, storage)) = if jovian {
+            (L1_BLOCK_JOVIAN_CODE.clone(), GAS_PRICE_ORACLE_JOVIAN_STATE.clone())
+        } else {
+            (L1_BLOCK_CODE.clone(), GAS_PRICE_ORACLE_STATE.clone())
+        };
+        system.push((crate::spec::L1_BLOCK_ADDRESS, l1_block));
         // Interop from genesis: the contracts themselves; activating later: the proxies the
         // upgrade deposits will point at them (admin: the ProxyAdmin predeploy).
         let later = config.interop.as_ref().is_some_and(|i| i.activation > config.genesis_timestamp);
@@ -292,9 +325,9 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         gas_used: 0,
         timestamp: config.genesis_timestamp,
         extra_data: if l2 {
-            holocene_extra_data(
-                L2_BASE_FEE_PARAMS.max_change_denominator as u32,
-                L2_BASE_FEE_PARAMS.elasticity_multiplier as u32,
+            l2_extra_data(
+                config.is_jovian_at(config.genesis_timestamp),
+                crate::L1InfoParams::for_chain(config).min_base_fee,
             )
         } else {
             Bytes::new()
@@ -365,6 +398,21 @@ pub fn holocene_extra_data(denominator: u32, elasticity: u32) -> Bytes {
     v.into()
 }
 
+/// Jovian `extraData` (version 1, 17 bytes): the Holocene parameters and the minimum base fee
+/// (OP specs `jovian/exec-engine.md`).
+pub fn jovian_extra_data(denominator: u32, elasticity: u32, min_base_fee: u64) -> Bytes {
+    let mut v = holocene_extra_data(denominator, elasticity).to_vec();
+    v[0] = 1;
+    v.extend_from_slice(&min_base_fee.to_be_bytes());
+    v.into()
+}
+
+/// The dev L2's `extraData` at `timestamp`: Jovian's with `min_base_fee`, else Holocene's.
+pub fn l2_extra_data(jovian: bool, min_base_fee: u64) -> Bytes {
+    let (d, e) = (L2_BASE_FEE_PARAMS.max_change_denominator as u32, L2_BASE_FEE_PARAMS.elasticity_multiplier as u32);
+    if jovian { jovian_extra_data(d, e, min_base_fee) } else { holocene_extra_data(d, e) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +427,10 @@ mod tests {
         assert_eq!(code.as_ref(), &init[0x20..0x20 + 0x1c3c]);
         // setEcotone/setFjord/setIsthmus left their flags set.
         assert!(!storage.is_empty() && storage.iter().all(|(_, v)| !v.is_zero()), "{storage:?}");
+        // The Jovian one: another code, and setJovian took (it requires setIsthmus first).
+        let (jovian_code, jovian_storage) = &*GAS_PRICE_ORACLE_JOVIAN_STATE;
+        assert_ne!(jovian_code, code);
+        assert_ne!(jovian_storage, storage);
         let dev = DevnetConfig::dev(6, 2, 0);
         let (_, diff) = genesis(dev.chain(901).unwrap());
         assert!(diff.accounts.iter().any(|a| a.address == crate::spec::GAS_PRICE_ORACLE));
@@ -410,7 +462,15 @@ mod tests {
             "an OP chain's withdrawals root is the passer's storage root"
         );
         assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
-        assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2.header.extra_data).unwrap(), (6, 250)); // (elasticity, denominator)
+        // Jovian by default: extraData version 1 with the minimum base fee; Isthmus: Holocene's.
+        assert_eq!(op_alloy_consensus::decode_jovian_extra_data(&l2.header.extra_data).unwrap(), (6, 250, 0)); // (elasticity, denominator, min)
+        let isthmus = opseq_primitives::ChainConfig { jovian_time: None, ..dev.chain(901).unwrap().clone() };
+        let (l2_isthmus, isthmus_diff) = genesis(&isthmus);
+        assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2_isthmus.header.extra_data).unwrap(), (6, 250));
+        let code_at = |d: &StateDiff, a| d.accounts.iter().find(|x| x.address == a).and_then(|x| x.code.clone());
+        assert_eq!(code_at(&isthmus_diff, crate::spec::L1_BLOCK_ADDRESS), Some(L1_BLOCK_CODE.clone()));
+        assert_eq!(code_at(&diff, crate::spec::L1_BLOCK_ADDRESS), Some(L1_BLOCK_JOVIAN_CODE.clone()));
+        assert_ne!(L1_BLOCK_JOVIAN_CODE.clone(), L1_BLOCK_CODE.clone());
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     }
 

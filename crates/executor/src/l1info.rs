@@ -1,4 +1,5 @@
-//! The L1-info deposit (OP specs `ecotone/l1-attributes.md`, `isthmus/l1-attributes.md`).
+//! The L1-info deposit (OP specs `ecotone/l1-attributes.md`, `isthmus/l1-attributes.md`,
+//! `jovian/l1-attributes.md`).
 use crate::spec::{DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS};
 use alloy_consensus::Header;
 use alloy_eips::eip7840::BlobParams;
@@ -9,6 +10,13 @@ use op_alloy_consensus::{L1InfoDepositSource, TxDeposit};
 const ISTHMUS_SELECTOR: [u8; 4] = [0x09, 0x89, 0x99, 0xbe];
 /// Length of the Isthmus calldata.
 pub const ISTHMUS_LEN: usize = 176;
+/// `setL1BlockValuesJovian()` selector.
+const JOVIAN_SELECTOR: [u8; 4] = [0x3d, 0xb6, 0xbe, 0x2b];
+/// Length of the Jovian calldata: Isthmus's and the DA-footprint gas scalar (u16).
+pub const JOVIAN_LEN: usize = ISTHMUS_LEN + 2;
+/// The DA-footprint gas scalar a system config's 0 stands for (OP specs, Jovian; op-node's
+/// `DAFootprintGasScalarDefault`).
+pub const DA_FOOTPRINT_GAS_SCALAR_DEFAULT: u16 = 400;
 
 /// System-config values carried in the L1-info deposit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +31,11 @@ pub struct L1InfoParams {
     pub operator_fee_scalar: u32,
     /// Isthmus operator-fee constant.
     pub operator_fee_constant: u64,
+    /// Jovian DA-footprint gas scalar as the system config holds it (0: the default, 400).
+    pub da_footprint_gas_scalar: u16,
+    /// Jovian minimum base fee (wei): the `extraData` of blocks after genesis carry their
+    /// parent's, the genesis this one.
+    pub min_base_fee: u64,
     /// The L1's blob parameters: the blob base fee follows the L1 fork's update fraction.
     pub l1_blob_params: BlobParams,
 }
@@ -37,20 +50,24 @@ impl Default for L1InfoParams {
             batcher_hash: B256::ZERO,
             operator_fee_scalar: 0,
             operator_fee_constant: 0,
+            da_footprint_gas_scalar: 0,
+            min_base_fee: 0,
             l1_blob_params: BlobParams::prague(),
         }
     }
 }
 
-/// The Isthmus `setL1BlockValuesIsthmus` calldata (176 bytes, packed).
-pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams) -> Bytes {
+/// The L1-info calldata: Isthmus's `setL1BlockValuesIsthmus` (176 bytes, packed) or, with
+/// `jovian`, `setL1BlockValuesJovian` (178 bytes: the DA-footprint gas scalar appended, its 0
+/// replaced by the default 400).
+pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams, jovian: bool) -> Bytes {
     let blob_base_fee = origin
         .excess_blob_gas
         .map(|excess| p.l1_blob_params.calc_blob_fee(excess))
         .map(U256::from)
         .unwrap_or(U256::from(1));
-    let mut out = Vec::with_capacity(ISTHMUS_LEN);
-    out.extend_from_slice(&ISTHMUS_SELECTOR);
+    let mut out = Vec::with_capacity(JOVIAN_LEN);
+    out.extend_from_slice(if jovian { &JOVIAN_SELECTOR } else { &ISTHMUS_SELECTOR });
     out.extend_from_slice(&p.base_fee_scalar.to_be_bytes());
     out.extend_from_slice(&p.blob_base_fee_scalar.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
@@ -62,7 +79,14 @@ pub fn l1_info_calldata(origin: &Header, origin_hash: B256, seq: u64, p: &L1Info
     out.extend_from_slice(p.batcher_hash.as_slice());
     out.extend_from_slice(&p.operator_fee_scalar.to_be_bytes());
     out.extend_from_slice(&p.operator_fee_constant.to_be_bytes());
-    debug_assert_eq!(out.len(), ISTHMUS_LEN);
+    if jovian {
+        let scalar = match p.da_footprint_gas_scalar {
+            0 => DA_FOOTPRINT_GAS_SCALAR_DEFAULT,
+            s => s,
+        };
+        out.extend_from_slice(&scalar.to_be_bytes());
+    }
+    debug_assert_eq!(out.len(), if jovian { JOVIAN_LEN } else { ISTHMUS_LEN });
     out.into()
 }
 
@@ -91,12 +115,15 @@ impl L1InfoParams {
             batcher_hash: c.batcher_hash,
             operator_fee_scalar: c.operator_fee_scalar,
             operator_fee_constant: c.operator_fee_constant,
+            da_footprint_gas_scalar: c.da_footprint_gas_scalar,
+            min_base_fee: c.min_base_fee,
             ..d
         }
     }
 }
 
-/// What an L1-info deposit's calldata says (Ecotone's 164-byte or Isthmus's 176-byte layout).
+/// What an L1-info deposit's calldata says (Ecotone's 164-byte, Isthmus's 176-byte or Jovian's
+/// 178-byte layout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct L1InfoValues {
     /// The system-config values (operator fee zero before Isthmus).
@@ -107,6 +134,8 @@ pub struct L1InfoValues {
     pub origin_hash: B256,
     /// The L2 block's position in its epoch.
     pub sequence_number: u64,
+    /// Jovian's layout (the block follows Jovian rules).
+    pub jovian: bool,
 }
 
 /// `setL1BlockValuesEcotone()` selector.
@@ -114,11 +143,12 @@ const ECOTONE_SELECTOR: [u8; 4] = [0x44, 0x0a, 0x5e, 0x20];
 /// Length of the Ecotone calldata.
 const ECOTONE_LEN: usize = 164;
 
-/// Parses L1-info deposit calldata; `None` if it is not Ecotone's or Isthmus's.
+/// Parses L1-info deposit calldata; `None` if it is not Ecotone's, Isthmus's or Jovian's.
 pub fn parse_l1_info(calldata: &[u8]) -> Option<L1InfoValues> {
-    let isthmus = match (calldata.len(), calldata.get(..4)?) {
-        (ECOTONE_LEN, s) if s == ECOTONE_SELECTOR => false,
-        (ISTHMUS_LEN, s) if s == ISTHMUS_SELECTOR => true,
+    let (isthmus, jovian) = match (calldata.len(), calldata.get(..4)?) {
+        (ECOTONE_LEN, s) if s == ECOTONE_SELECTOR => (false, false),
+        (ISTHMUS_LEN, s) if s == ISTHMUS_SELECTOR => (true, false),
+        (JOVIAN_LEN, s) if s == JOVIAN_SELECTOR => (true, true),
         _ => return None,
     };
     let u32_at = |at: usize| u32::from_be_bytes(calldata[at..at + 4].try_into().expect("4 bytes"));
@@ -130,10 +160,14 @@ pub fn parse_l1_info(calldata: &[u8]) -> Option<L1InfoValues> {
             batcher_hash: B256::from_slice(&calldata[132..164]),
             operator_fee_scalar: if isthmus { u32_at(164) } else { 0 },
             operator_fee_constant: if isthmus { u64_at(168) } else { 0 },
+            da_footprint_gas_scalar: if jovian { u16::from_be_bytes([calldata[176], calldata[177]]) } else { 0 },
+            // Not in the L1-info deposit: a block's `extraData` carries it.
+            min_base_fee: 0,
         },
         origin_number: u64_at(28),
         origin_hash: B256::from_slice(&calldata[100..132]),
         sequence_number: u64_at(12),
+        jovian,
     })
 }
 
@@ -143,8 +177,9 @@ pub fn parse_sequence_number(calldata: &[u8]) -> Option<u64> {
 }
 
 /// The L1-info deposit transaction for an L2 block whose L1 origin is `origin` and whose position
-/// in the epoch is `seq`.
-pub fn l1_info_deposit(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams) -> TxDeposit {
+/// in the epoch is `seq` (`jovian`: the block follows Jovian rules and is not its activation
+/// block).
+pub fn l1_info_deposit(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoParams, jovian: bool) -> TxDeposit {
     let source = L1InfoDepositSource::new(origin_hash, seq);
     TxDeposit {
         source_hash: source.source_hash(),
@@ -154,7 +189,7 @@ pub fn l1_info_deposit(origin: &Header, origin_hash: B256, seq: u64, p: &L1InfoP
         value: U256::ZERO,
         gas_limit: 1_000_000,
         is_system_transaction: false,
-        input: l1_info_calldata(origin, origin_hash, seq, p),
+        input: l1_info_calldata(origin, origin_hash, seq, p, jovian),
     }
 }
 
@@ -174,7 +209,7 @@ mod tests {
         };
         let hash = B256::repeat_byte(0xab);
         let p = L1InfoParams::default();
-        let data = l1_info_calldata(&origin, hash, 3, &p);
+        let data = l1_info_calldata(&origin, hash, 3, &p, false);
         assert_eq!(data.len(), 176);
         assert_eq!(&data[..4], &[0x09, 0x89, 0x99, 0xbe]);
         assert_eq!(parse_sequence_number(&data), Some(3));
@@ -189,7 +224,11 @@ mod tests {
         inner.extend_from_slice(&B256::left_padding_from(&3u64.to_be_bytes()).0);
         let mut outer = B256::left_padding_from(&[1]).to_vec();
         outer.extend_from_slice(keccak256(inner).as_slice());
-        let tx = l1_info_deposit(&origin, hash, 3, &p);
+        let tx = l1_info_deposit(&origin, hash, 3, &p, false);
+        // Jovian: keccak256("setL1BlockValuesJovian()")[..4], the default scalar for a 0.
+        let jovian = l1_info_calldata(&origin, hash, 3, &p, true);
+        assert_eq!(&jovian[..4], &keccak256("setL1BlockValuesJovian()")[..4]);
+        assert_eq!((jovian.len(), &jovian[4..176], &jovian[176..]), (178, &data[4..], &400u16.to_be_bytes()[..]));
         assert_eq!(tx.source_hash, keccak256(outer));
         let _ = b256!("0000000000000000000000000000000000000000000000000000000000000000");
     }
@@ -206,8 +245,12 @@ mod tests {
             operator_fee_constant: 44,
             ..Default::default()
         };
-        let data = l1_info_calldata(&origin, hash, 5, &p);
+        let data = l1_info_calldata(&origin, hash, 5, &p, false);
         let v = parse_l1_info(&data).unwrap();
+        let jovian =
+            parse_l1_info(&l1_info_calldata(&origin, hash, 5, &L1InfoParams { da_footprint_gas_scalar: 7, ..p }, true))
+                .unwrap();
+        assert_eq!((jovian.system_config.da_footprint_gas_scalar, jovian.sequence_number), (7, 5));
         assert_eq!((v.origin_number, v.origin_hash, v.sequence_number), (77, hash, 5));
         assert_eq!(L1InfoParams::with_system_config(Some(&v.system_config)), p);
         // Ecotone's layout: its own selector, the first 164 bytes, no operator fee.

@@ -25,5 +25,5 @@ pub use l1info::{L1InfoParams, L1InfoValues, l1_info_calldata, l1_info_deposit, 
 pub use signing::{payload_envelope, payload_hash};
 pub use spec::{
     BASE_FEE_PARAMS_L1, DEPOSITOR_ACCOUNT, L1_BLOCK_ADDRESS, L1Spec, L2_BASE_FEE_PARAMS, L2_TO_L1_MESSAGE_PASSER,
-    SEQUENCER_FEE_VAULT, dev_op_hardforks,
+    SEQUENCER_FEE_VAULT, dev_op_hardforks, op_hardforks,
 };

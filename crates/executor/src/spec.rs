@@ -25,8 +25,9 @@ pub const L2_BASE_FEE_PARAMS: BaseFeeParams = BaseFeeParams { max_change_denomin
 pub const L2_BASE_FEE_PARAMS_PRE_CANYON: BaseFeeParams =
     BaseFeeParams { max_change_denominator: 50, elasticity_multiplier: 6 };
 
-/// The dev L2 fork schedule: every fork up to Isthmus active from genesis.
-pub fn dev_op_hardforks() -> OpChainHardforks {
+/// The dev L2 fork schedule: every fork up to Isthmus active from genesis, Jovian from
+/// `jovian` (`None`: never).
+pub fn op_hardforks(jovian: Option<u64>) -> OpChainHardforks {
     OpChainHardforks::new([
         (OpHardfork::Bedrock, ForkCondition::Block(0)),
         (OpHardfork::Regolith, ForkCondition::Timestamp(0)),
@@ -36,8 +37,14 @@ pub fn dev_op_hardforks() -> OpChainHardforks {
         (OpHardfork::Granite, ForkCondition::Timestamp(0)),
         (OpHardfork::Holocene, ForkCondition::Timestamp(0)),
         (OpHardfork::Isthmus, ForkCondition::Timestamp(0)),
-        (OpHardfork::Jovian, ForkCondition::Never),
+        (OpHardfork::Jovian, jovian.map_or(ForkCondition::Never, ForkCondition::Timestamp)),
     ])
+}
+
+/// Isthmus-only rules (no Jovian): the fork schedule of conformance fixtures and of L2s that
+/// select Isthmus.
+pub fn dev_op_hardforks() -> OpChainHardforks {
+    op_hardforks(None)
 }
 
 /// An L1 fork schedule: every fork up to `last` active from genesis.

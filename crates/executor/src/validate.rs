@@ -2,6 +2,7 @@
 //! client checks on `newPayload`). Our own blocks satisfy them by construction.
 use crate::build::{BlockBuilder, Rules};
 use alloy_consensus::{EMPTY_OMMER_ROOT_HASH, Header};
+use alloy_op_hardforks::OpHardforks;
 use alloy_primitives::U256;
 
 /// Gas limits may move by less than 1/1024 of the parent's per block, and not below 5000.
@@ -36,6 +37,19 @@ impl BlockBuilder {
         let want = self.next_base_fee(parent);
         if header.base_fee_per_gas != Some(want) {
             return Err(format!("invalid base fee {:?}: expected {want}", header.base_fee_per_gas));
+        }
+        if let Rules::L2(forks) = self.rules()
+            && forks.is_holocene_active_at_timestamp(header.timestamp)
+        {
+            // Holocene `extraData` (version 0, 9 bytes), Jovian's (version 1, 17 bytes).
+            let ok = if forks.is_jovian_active_at_timestamp(header.timestamp) {
+                op_alloy_consensus::decode_jovian_extra_data(&header.extra_data).is_ok()
+            } else {
+                op_alloy_consensus::decode_holocene_extra_data(&header.extra_data).is_ok()
+            };
+            if !ok {
+                return Err(format!("invalid extraData {} for the block's fork", header.extra_data));
+            }
         }
         if let Rules::L1 { blob, .. } = self.rules() {
             if header.extra_data.len() > MAX_EXTRA_DATA {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub enum ChainKind {
     /// An L1 chain built by the L1 mock (Cancun rules).
     L1,
-    /// An OP Stack L2 chain (Isthmus rules from genesis).
+    /// An OP Stack L2 chain (Jovian rules from genesis by default, Isthmus selectable).
     L2,
 }
 
@@ -44,6 +44,11 @@ pub struct ChainConfig {
     pub settled_l2s: Vec<SettledL2>,
     /// Extra genesis accounts and contracts (a geth-style `alloc`): each replaces whatever the
     /// dev genesis has at its address.
+    /// For L2 chains: when Jovian activates (unix seconds); `None`: Isthmus rules only. Jovian
+    /// must be active from genesis (an activation after it, with its upgrade transactions, is
+    /// not built).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jovian_time: Option<u64>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub alloc: std::collections::BTreeMap<alloy_primitives::Address, alloy_genesis::GenesisAccount>,
 }
@@ -92,12 +97,23 @@ pub struct SystemConfig {
     pub operator_fee_scalar: u32,
     /// Isthmus operator-fee constant.
     pub operator_fee_constant: u64,
+    /// Jovian DA-footprint gas scalar (0: the protocol default, 400).
+    #[serde(default)]
+    pub da_footprint_gas_scalar: u16,
+    /// Jovian minimum base fee (wei), carried in `extraData`.
+    #[serde(default)]
+    pub min_base_fee: u64,
 }
 
 impl ChainConfig {
     /// Whether this is an OP Stack L2 chain.
     pub fn is_l2(&self) -> bool {
         self.kind == ChainKind::L2
+    }
+
+    /// Whether this L2 follows Jovian rules at `timestamp`.
+    pub fn is_jovian_at(&self, timestamp: u64) -> bool {
+        self.is_l2() && self.jovian_time.is_some_and(|t| timestamp >= t)
     }
 }
 
@@ -122,6 +138,7 @@ impl DevnetConfig {
             system_config: None,
             interop: None,
             settled_l2s: vec![],
+            jovian_time: None,
             alloc: Default::default(),
         };
         let l2 = |chain_id| ChainConfig {
@@ -140,6 +157,7 @@ impl DevnetConfig {
                 keep_invalid: false,
             }),
             settled_l2s: vec![],
+            jovian_time: Some(0),
             alloc: Default::default(),
         };
         Self { chains: vec![l1, l2(901), l2(902)] }.settle()

@@ -39,6 +39,13 @@ pub enum Command {
     Export(ExportArgs),
 }
 
+impl ChainArgs {
+    /// Whether `--l2.hardfork` chose Jovian.
+    pub fn l2_jovian(&self) -> bool {
+        self.l2_hardfork == "jovian"
+    }
+}
+
 /// `op-sequencer export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -80,6 +87,11 @@ pub struct ChainArgs {
     /// (geth-style alloc files). What it leaves unset comes from the flags below.
     #[arg(long = "devnet.config", env = "OPSEQ_DEVNET_CONFIG", conflicts_with = "fork_url")]
     pub devnet_config: Option<PathBuf>,
+    /// The OP hardfork the dev L2s follow from genesis: `jovian` (op-node v1.19's newest; minimum
+    /// base fee, DA footprint) or `isthmus` (for consensus clients that predate Jovian, such as
+    /// kona-node 1.0.0-rc.1).
+    #[arg(long = "l2.hardfork", env = "OPSEQ_L2_HARDFORK", default_value = "jovian", value_parser = ["isthmus", "jovian"])]
+    pub l2_hardfork: String,
     /// Seconds between L2 blocks.
     #[arg(long = "l2.block-time", env = "OPSEQ_L2_BLOCK_TIME", default_value_t = 2)]
     pub l2_block_time: u64,

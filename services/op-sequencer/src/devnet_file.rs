@@ -44,8 +44,12 @@ struct L2Entry {
     chain_id: ChainId,
     block_time: Option<u64>,
     gas_limit: Option<u64>,
-    /// The L2's rules from genesis.
+    /// The L2's rules from genesis; absent: `--l2.hardfork`.
     hardfork: Option<Hardfork>,
+    /// Jovian's minimum base fee (wei) in the L2's system config.
+    min_base_fee: Option<u64>,
+    /// Jovian's DA-footprint gas scalar in the L2's system config (0: the default, 400).
+    da_footprint_gas_scalar: Option<u16>,
     /// Interop; absent: with every L2 of the devnet; an empty dependency set: off.
     interop: Option<InteropEntry>,
     alloc: Option<PathBuf>,
@@ -121,6 +125,8 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
                 block_time: None,
                 gas_limit: None,
                 hardfork: None,
+                min_base_fee: None,
+                da_footprint_gas_scalar: None,
                 interop: None,
                 alloc: None,
             })
@@ -136,9 +142,26 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
     let mut chains = vec![l1];
     for e in entries {
         let what = format!("l2 {}", e.chain_id);
-        if e.hardfork == Some(Hardfork::Jovian) {
-            bail!("{what}: hardfork jovian is not built yet (the L2s follow Isthmus; see docs/devnet.md)");
+        let jovian = match e.hardfork {
+            Some(h) => h == Hardfork::Jovian,
+            None => flags.l2_jovian(),
+        };
+        if !jovian && (e.min_base_fee.is_some() || e.da_footprint_gas_scalar.is_some()) {
+            bail!("{what}: minBaseFee and daFootprintGasScalar are Jovian's; this L2 follows Isthmus");
         }
+        // The dev system config with the file's Jovian values.
+        let system_config = (e.min_base_fee.is_some() || e.da_footprint_gas_scalar.is_some()).then(|| {
+            let d = opseq_executor::L1InfoParams::dev(e.chain_id);
+            opseq_primitives::SystemConfig {
+                base_fee_scalar: d.base_fee_scalar,
+                blob_base_fee_scalar: d.blob_base_fee_scalar,
+                batcher_hash: d.batcher_hash,
+                operator_fee_scalar: d.operator_fee_scalar,
+                operator_fee_constant: d.operator_fee_constant,
+                da_footprint_gas_scalar: e.da_footprint_gas_scalar.unwrap_or_default(),
+                min_base_fee: e.min_base_fee.unwrap_or_default(),
+            }
+        });
         let interop = match e.interop {
             Some(InteropEntry { dependency_set: Some(set), .. }) if set.is_empty() => None,
             i => {
@@ -166,6 +189,8 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
             genesis_timestamp,
             l1_chain_id: Some(l1_id),
             interop,
+            jovian_time: jovian.then_some(0),
+            system_config,
             alloc: alloc(e.alloc.as_ref())?,
             ..l2_default.clone()
         });
@@ -212,7 +237,7 @@ mod tests {
         )
         .unwrap();
         let d = parse(
-            "genesisTimestamp: 1700000123\nl1: {chainId: 1337, blockTime: 12}\nl2s:\n  - {chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json}\n  - {chainId: 10002, interop: {dependencySet: []}}\n  - {chainId: 10003, interop: {dependencySet: [10001, 10003], expiryWindow: 60}}\n",
+            "genesisTimestamp: 1700000123\nl1: {chainId: 1337, blockTime: 12}\nl2s:\n  - {chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json, minBaseFee: 1000}\n  - {chainId: 10002, hardfork: isthmus, interop: {dependencySet: []}}\n  - {chainId: 10003, interop: {dependencySet: [10001, 10003], expiryWindow: 60}}\n",
             dir.path(),
         )
         .unwrap();
@@ -224,6 +249,11 @@ mod tests {
         assert_eq!(a.alloc.len(), 1);
         assert_eq!(a.interop.as_ref().unwrap().dependency_set, vec![10001, 10002, 10003]);
         assert!(d.chain(10002).unwrap().interop.is_none());
+        // Jovian unless chosen otherwise; a minimum base fee lands in the genesis extraData.
+        assert_eq!((a.jovian_time, d.chain(10002).unwrap().jovian_time), (Some(0), None));
+        let extra = opseq_executor::genesis(a).0.header.extra_data;
+        assert_eq!(extra.len(), 17);
+        assert_eq!(u64::from_be_bytes(extra[9..].try_into().unwrap()), 1000);
         let c = d.chain(10003).unwrap().interop.clone().unwrap();
         assert_eq!((c.dependency_set, c.expiry_window), (vec![10001, 10003], 60));
         // The alloc is in the genesis, and moves its state root.
@@ -248,6 +278,7 @@ mod tests {
             ("l2s: [{chainId: 901, interop: {dependencySet: [901, 902]}}, {chainId: 903}]", "not an L2"),
             ("l2s: [{chainId: 901, blocktime: 2}]", "unknown field"),
             ("l2s: [{chainId: 901, hardfork: bedrock}]", "unknown variant"),
+            ("l2s: [{chainId: 901, hardfork: isthmus, minBaseFee: 1}]", "Jovian's"),
             ("l2s: [{chainId: 901, alloc: missing.json}]", "missing.json"),
         ] {
             let e = format!("{:#}", parse(yaml, dir.path()).unwrap_err());

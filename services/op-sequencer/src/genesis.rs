@@ -88,6 +88,9 @@ pub fn chain_config(chain: &ChainConfig) -> Value {
         {
             c[fork] = json!(0);
         }
+        if let Some(t) = chain.jovian_time {
+            c["jovianTime"] = json!(t);
+        }
         c["optimism"] = json!({
             "eip1559Elasticity": L2_BASE_FEE_PARAMS.elasticity_multiplier,
             "eip1559Denominator": PRE_CANYON_DENOMINATOR,
@@ -105,7 +108,7 @@ pub fn chain_config(chain: &ChainConfig) -> Value {
 
 /// op-node's `rollup.json` for the L2 `chain`: its genesis (from `geneses`) anchored at its L1
 /// mock's genesis block, the system config its L1-info deposits carry, the forks through
-/// Isthmus at genesis, and the dev L1 addresses (batch inbox, portal, SystemConfig).
+/// Isthmus at genesis and Jovian from its `jovian_time`, and the dev L1 addresses (batch inbox, portal, SystemConfig).
 pub fn rollup_config(chain: &ChainConfig, geneses: &Geneses) -> eyre::Result<Value> {
     eyre::ensure!(chain.is_l2(), "chain {} is not an L2", chain.chain_id);
     let l1_id = chain.l1_chain_id.ok_or_else(|| eyre::eyre!("chain {} has no L1", chain.chain_id))?;
@@ -141,8 +144,8 @@ pub fn rollup_config(chain: &ChainConfig, geneses: &Geneses) -> eyre::Result<Val
                 "gasLimit": chain.gas_limit,
                 "eip1559Params": format!("0x{}", hex::encode(eip1559)),
                 "operatorFeeParams": B256::from(operator_fee),
-                "minBaseFee": 0,
-                "daFootprintGasScalar": 0,
+                "minBaseFee": p.min_base_fee,
+                "daFootprintGasScalar": p.da_footprint_gas_scalar,
             }
         },
         "block_time": chain.block_time,
@@ -152,7 +155,7 @@ pub fn rollup_config(chain: &ChainConfig, geneses: &Geneses) -> eyre::Result<Val
         "l1_chain_id": l1_id,
         "l2_chain_id": chain.chain_id,
         "regolith_time": 0, "canyon_time": 0, "delta_time": 0, "ecotone_time": 0, "fjord_time": 0,
-        "granite_time": 0, "holocene_time": 0, "isthmus_time": 0,
+        "granite_time": 0, "holocene_time": 0, "isthmus_time": 0, "jovian_time": chain.jovian_time,
         "batch_inbox_address": batch_inbox(chain.chain_id),
         "deposit_contract_address": optimism_portal(chain.chain_id),
         "l1_system_config_address": system_config(chain.chain_id),

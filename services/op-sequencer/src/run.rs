@@ -105,6 +105,9 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
             chain.l1_chain_id = None;
             return Ok((DevnetConfig { chains: vec![chain] }, Some(fork)));
         }
+        // The fork block's L1-info deposit says which rules its chain follows (Jovian's layout:
+        // Jovian from before the fork); its `extraData` carries the minimum base fee on.
+        chain.jovian_time = l1_info.filter(|v| v.jovian).map(|_| 0);
         chain.system_config = l1_info.map(|v| v.system_config);
         let chains = match &c.fork_l1_url {
             Some(l1_url) => {
@@ -135,6 +138,9 @@ fn chains(c: &ChainArgs) -> eyre::Result<(DevnetConfig, Option<opseq_state_fetch
         return Ok((devnet, None));
     }
     let mut devnet = DevnetConfig::dev(c.l1_block_time, c.l2_block_time, c.genesis_timestamp.unwrap_or(now));
+    for chain in devnet.chains.iter_mut().filter(|c| c.is_l2()) {
+        chain.jovian_time = c.l2_jovian().then_some(0);
+    }
     for chain in &mut devnet.chains {
         if let Some(g) = c.gas_limit {
             eyre::ensure!(g >= 5000, "--gas-limit must be at least 5000");

@@ -195,6 +195,11 @@ impl EngineApi {
         if a.eip_1559_params.is_none() {
             return Err(bad("eip1559Params is required from Holocene".into()));
         }
+        match (self.builder.is_jovian_at(t), a.min_base_fee.is_some()) {
+            (true, false) => return Err(bad("minBaseFee is required from Jovian".into())),
+            (false, true) => return Err(bad("minBaseFee must be absent before Jovian".into())),
+            _ => {}
+        }
         Ok(())
     }
 
@@ -202,7 +207,12 @@ impl EngineApi {
     async fn build(&self, parent: &SealedBlock, a: &OpPayloadAttributes) -> Result<SealedBlock, ErrorObjectOwned> {
         let bad = |m: String| rpc_err(codes::INVALID_PAYLOAD_ATTRIBUTES, format!("Invalid payload attributes: {m}"));
         let forced = recover(a.transactions.as_deref().unwrap_or_default()).map_err(bad)?;
-        let extra_data = a.get_holocene_extra_data(L2_BASE_FEE_PARAMS).map_err(|e| bad(e.to_string()))?;
+        let extra_data = if self.builder.is_jovian_at(a.payload_attributes.timestamp) {
+            a.get_jovian_extra_data(L2_BASE_FEE_PARAMS)
+        } else {
+            a.get_holocene_extra_data(L2_BASE_FEE_PARAMS)
+        }
+        .map_err(|e| bad(e.to_string()))?;
         let pa = &a.payload_attributes;
         let template = alloy_consensus::Header {
             parent_hash: parent.hash,
