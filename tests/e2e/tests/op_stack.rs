@@ -185,6 +185,11 @@ fn publisher_log(node: &Proc) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
+/// op-geth's block `n` (header fields).
+fn geth_block(geth: &OpGeth, n: u64) -> eyre::Result<serde_json::Value> {
+    opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))
+}
+
 /// Every height from 0 to `head`: the peer's hash equals ours.
 fn same_chain(node: &Proc, chain: u64, geth: &OpGeth, head: u64) -> eyre::Result<()> {
     for n in 0..=head {
@@ -201,7 +206,21 @@ fn export(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::Pat
 }
 
 #[test]
-fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l1() -> eyre::Result<()> {
+fn op_geth_imports_our_jovian_blocks_through_op_node_and_verifiers_derive_them_from_l1() -> eyre::Result<()> {
+    the_stack("jovian")
+}
+
+/// kona-node 1.0.0-rc.1 predates Jovian: it derives an Isthmus chain (with op-node's verifiers
+/// beside it, on the same L1).
+#[test]
+fn on_an_isthmus_chain_kona_node_derives_what_op_node_derives() -> eyre::Result<()> {
+    the_stack("isthmus")
+}
+
+/// The whole stack on an L2 following `hardfork`: op-geth importing 200 of our blocks through
+/// op-node, op-batcher posting them, op-node + op-geth and op-node over another op-sequencer
+/// deriving them from L1, and (Isthmus) kona-node over a third op-sequencer.
+fn the_stack(hardfork: &str) -> eyre::Result<()> {
     if !peers_or_skip() {
         return Ok(());
     }
@@ -216,6 +235,8 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
         &[
             "--genesis.timestamp",
             &genesis_time,
+            "--l2.hardfork",
+            hardfork,
             "--no-auto",
             "--export.dir",
             exported.to_str().unwrap(),
@@ -249,6 +270,18 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     })?;
     same_chain(&node, L2, &geth, head)?;
     let imported = t.elapsed();
+    // The fork's header rules, as op-geth agreed (equal hashes): Jovian's version-1 extraData
+    // and its DA footprint as blobGasUsed (non-zero with transactions), Isthmus's zero.
+    let (mut with_footprint, mut extra_lens) = (0, std::collections::BTreeSet::new());
+    for n in 1..=head {
+        let b = geth_block(&geth, n)?;
+        extra_lens.insert(b["extraData"].as_str().map(|x| (x.len() - 2) / 2).unwrap_or_default());
+        with_footprint += u64::from(opseq_e2e::hex_u64(&b["blobGasUsed"])? > 0);
+    }
+    match hardfork {
+        "jovian" => assert!(extra_lens == [17].into() && with_footprint > 100, "{extra_lens:?}, {with_footprint}"),
+        _ => assert!(extra_lens == [9].into() && with_footprint == 0, "{extra_lens:?}, {with_footprint}"),
+    }
     // The deposits: where the specs put them, in ours and in op-geth's chain alike.
     let landed = deposits_landed(&node.url(L2), &built, "op-sequencer")?;
     assert_eq!(deposits_landed(&geth.http, &built, "op-geth (import)")?, landed);
@@ -282,7 +315,15 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     let el_port = free_port();
     let el = dev(
         &dir.path().join("el"),
-        &["--genesis.timestamp", &genesis_time, "--no-auto", "--authrpc.port", &el_port.to_string()],
+        &[
+            "--genesis.timestamp",
+            &genesis_time,
+            "--l2.hardfork",
+            hardfork,
+            "--no-auto",
+            "--authrpc.port",
+            &el_port.to_string(),
+        ],
     )?;
     assert_eq!(hash_at(&el, L2, 0)?, hash_at(&node, L2, 0)?, "the EL instance has our genesis");
     let el_verifier = OpNode::start(
@@ -300,11 +341,19 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
     // synced (a forkchoice update answered VALID), which follows the first unsafe block it is
     // given: as a verifier gets one by gossip, it gets our block 1 by `admin_postUnsafePayload`.
     let kona = match opseq_e2e::opstack::kona_node() {
-        Ok(_) => {
+        Ok(_) if hardfork == "isthmus" => {
             let port = free_port();
             let el = dev(
                 &dir.path().join("kona-el"),
-                &["--genesis.timestamp", &genesis_time, "--no-auto", "--authrpc.port", &port.to_string()],
+                &[
+                    "--genesis.timestamp",
+                    &genesis_time,
+                    "--l2.hardfork",
+                    hardfork,
+                    "--no-auto",
+                    "--authrpc.port",
+                    &port.to_string(),
+                ],
             )?;
             let kona = KonaNode::start(
                 &dir.path().join("kona"),
@@ -321,6 +370,7 @@ fn op_geth_imports_our_blocks_through_op_node_and_a_verifier_derives_them_from_l
             opseq_e2e::opstack::call(&kona.rpc, "admin_postUnsafePayload", json!([envelope]))?;
             Some((kona, el))
         }
+        Ok(_) => None,
         Err(why) => {
             eprintln!("SKIP (kona-node part): {why}");
             None
