@@ -16,7 +16,8 @@ pub(crate) fn banner(
     let _ = writeln!(s, "==================");
     for c in &devnet.chains {
         let kind = if c.is_l2() {
-            format!("OP Stack L2 (Isthmus), L1 = {}", c.l1_chain_id.unwrap_or_default())
+            let fork = if c.is_jovian_at(c.genesis_timestamp) { "Jovian" } else { "Isthmus" };
+            format!("OP Stack L2 ({fork}), L1 = {}", c.l1_chain_id.unwrap_or_default())
         } else {
             "L1 mock (Prague)".to_string()
         };

@@ -64,8 +64,11 @@ fn auto_sequencing_mines_txs_sent_with_cast_and_advances_every_chain() -> eyre::
     // Every L2 block carries an L1 origin that exists on the L1 mock.
     let b = node.rpc(902, "eth_getBlockByNumber", json!(["latest", true]))?;
     let deposit_input = b["transactions"][0]["input"].as_str().unwrap().to_string();
-    assert!(deposit_input.starts_with("0x098999be"), "Isthmus L1-info selector: {deposit_input}");
-    assert_eq!(deposit_input.len(), 2 + 176 * 2);
+    // The dev L2s follow Jovian: `setL1BlockValuesJovian` (178 bytes, the DA-footprint scalar
+    // last: the default 400 for the system config's 0).
+    assert!(deposit_input.starts_with("0x3db6be2b"), "Jovian L1-info selector: {deposit_input}");
+    assert_eq!(deposit_input.len(), 2 + 178 * 2);
+    assert!(deposit_input.ends_with("0190"), "DA-footprint gas scalar 400: {deposit_input}");
     let origin_number = u64::from_str_radix(&deposit_input[2 + 56..2 + 72], 16)?;
     let origin_hash = format!("0x{}", &deposit_input[2 + 200..2 + 264]);
     let l1 = node.rpc(900, "eth_getBlockByNumber", json!([format!("{origin_number:#x}"), false]))?;
