@@ -171,17 +171,11 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
                 batcher_hash: p.batcher_hash,
             }
         };
-        for (address, code, storage) in
+        accounts.extend(
             crate::l1_bridge::l1_bridge(config.genesis_timestamp, &config.settled_l2s, values)
-        {
-            accounts.push(AccountChange {
-                address,
-                info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
-                wipe_storage: false,
-                storage,
-                code: Some(code),
-            });
-        }
+                .into_iter()
+                .map(|(address, code, storage)| contract(address, code, storage)),
+        );
     }
     accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| AccountChange {
         address,
@@ -238,13 +232,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
             .chain(interop)
         {
             storage.sort_unstable();
-            accounts.push(AccountChange {
-                address,
-                info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
-                wipe_storage: false,
-                storage,
-                code: Some(code),
-            });
+            accounts.push(contract(address, code, storage));
         }
     } else {
         system.push((WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_CODE));
@@ -346,6 +334,17 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     };
     let block = SealedBlock::header_only(header);
     (block, StateDiff { accounts })
+}
+
+/// A genesis contract: `code` and `storage` at `address`, nonce 1 (as after its creation).
+fn contract(address: Address, code: Bytes, storage: Storage) -> AccountChange {
+    AccountChange {
+        address,
+        info: Some(AccountState { nonce: 1, balance: U256::ZERO, code_hash: keccak256(&code) }),
+        wipe_storage: false,
+        storage,
+        code: Some(code),
+    }
 }
 
 /// Addresses of the extra dev accounts `0..n` (keys from `derived_dev_key`). Each costs a

@@ -185,6 +185,85 @@ fn publisher_log(node: &Proc) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
+/// An `op-sequencer dev` (no auto mode) in `dir/seq`, exporting into `dir/export` and publishing
+/// each of its `chains` into an op-node whose sequencer API gets a fresh port.
+struct Sequencer {
+    node: Proc,
+    exported: std::path::PathBuf,
+    jwt: std::path::PathBuf,
+    ports: Vec<(u64, u16)>,
+}
+
+/// Starts a [`Sequencer`] with `extra` flags.
+fn sequencer(dir: &Path, chains: &[u64], extra: &[&str]) -> eyre::Result<Sequencer> {
+    let exported = dir.join("export");
+    let ports: Vec<(u64, u16)> = chains.iter().map(|c| (*c, free_port())).collect();
+    let publish = ports.iter().map(|(c, p)| format!("{c}=http://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+    let mut args = vec!["--no-auto", "--export.dir", exported.to_str().unwrap(), "--publish.op-node", &publish];
+    args.extend_from_slice(extra);
+    let node = dev(&dir.join("seq"), &args)?;
+    Ok(Sequencer { node, exported, jwt: dir.join("seq/jwt.hex"), ports })
+}
+
+impl Sequencer {
+    /// op-geth + op-node importing our `chain` (one it publishes), reading the L1 `l1`; files
+    /// under `dir`.
+    fn importer(&self, dir: &Path, chain: u64, l1: u64) -> eyre::Result<(OpGeth, OpNode)> {
+        let port = self.ports.iter().find(|(c, _)| *c == chain).map(|(_, p)| *p);
+        let port = port.ok_or_else(|| eyre::eyre!("chain {chain} is not published"))?;
+        importer(dir, &self.node, &self.exported, chain, &self.node.url(l1), &self.jwt, port)
+    }
+}
+
+/// An importing pair for the L2 `chain` of the export in `exported`: op-geth from its genesis
+/// (checked to be ours), and an op-node with the sequencer API on `port` in front of it, reading
+/// the L1 at `l1`. Files under `dir/geth`, `dir/node`.
+fn importer(
+    dir: &Path,
+    node: &Proc,
+    exported: &Path,
+    chain: u64,
+    l1: &str,
+    jwt: &Path,
+    port: u16,
+) -> eyre::Result<(OpGeth, OpNode)> {
+    let sub = exported.join(chain.to_string());
+    let geth = OpGeth::start(&dir.join("geth"), &sub.join("genesis.json"), jwt)?;
+    eyre::ensure!(geth.hash_at(0)? == Some(hash_at(node, chain, 0)?), "op-geth's genesis of {chain} is not ours");
+    let rollup = sub.join("rollup.json");
+    let op_node = OpNode::start(
+        &dir.join("node"),
+        port,
+        l1,
+        &geth.auth,
+        jwt,
+        &rollup,
+        &exported.join("l1-chain-config.json"),
+        true,
+    )?;
+    Ok((geth, op_node))
+}
+
+/// Waits until `op_node`'s unsafe head is our head of `chain`, then checks op-geth's chain is ours
+/// at every height; returns the head. A failure shows op-node's and our publisher's logs.
+fn imported(node: &Proc, chain: u64, op_node: &OpNode, geth: &OpGeth, what: &str) -> eyre::Result<u64> {
+    let head = node.head(chain)?;
+    let ours = hash_at(node, chain, head)?;
+    wait_for(Duration::from_secs(120), what, || {
+        let (n, h) = op_node.head("unsafe_l2")?;
+        Ok((n == head && h == ours).then_some(()))
+    })
+    .map_err(|e| {
+        e.wrap_err(format!(
+            "chain {chain}'s op-node:\n{}\n\nour publisher:\n{}",
+            op_node.peer.tail(),
+            publisher_log(node)
+        ))
+    })?;
+    same_chain(node, chain, geth, head)?;
+    Ok(head)
+}
+
 /// op-geth's block `n` (header fields).
 fn geth_block(geth: &OpGeth, n: u64) -> eyre::Result<serde_json::Value> {
     opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))
@@ -226,50 +305,25 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     }
     let started = std::time::Instant::now();
     let dir = tempfile::tempdir()?;
-    let exported = dir.path().join("export");
-    let op_node_port = free_port();
     // One genesis time for the sequencer and the op-sequencer that serves a verifier as its EL.
     let genesis_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
-    let node = dev(
-        &dir.path().join("seq"),
-        &[
-            "--genesis.timestamp",
-            &genesis_time,
-            "--l2.hardfork",
-            hardfork,
-            "--no-auto",
-            "--export.dir",
-            exported.to_str().unwrap(),
-            "--publish.op-node",
-            &format!("{L2}=http://127.0.0.1:{op_node_port}"),
-        ],
-    )?;
-    let jwt = dir.path().join("seq/jwt.hex");
+    let seq = sequencer(dir.path(), &[L2], &["--genesis.timestamp", &genesis_time, "--l2.hardfork", hardfork])?;
+    let (node, exported, jwt) = (&seq.node, &seq.exported, &seq.jwt);
     let l1 = node.url(900);
-    let (genesis, rollup, l1_config) = export(&exported);
+    let (genesis, rollup, l1_config) = export(exported);
 
     // op-geth from our genesis file has our genesis block.
-    let geth = OpGeth::start(&dir.path().join("geth-a"), &genesis, &jwt)?;
-    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(&node, L2, 0)?, "op-geth's genesis is ours");
-    let op_node =
-        OpNode::start(&dir.path().join("node-a"), op_node_port, &l1, &geth.auth, &jwt, &rollup, &l1_config, true)?;
+    let (geth, op_node) = seq.importer(&dir.path().join("a"), L2, 900)?;
     let boot = started.elapsed();
 
     // The L1 mock advances every second; the L2 is built as fast as the test sends.
     node.control(900, "test_auto", json!([true, 1000]))?;
     let t = std::time::Instant::now();
-    let built = build_chain(&node, L2, 200)?;
-    let head = built.head;
-    let ours = hash_at(&node, L2, head)?;
-    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
-        let (n, h) = op_node.head("unsafe_l2")?;
-        Ok((n == head && h == ours).then_some(()))
-    })
-    .map_err(|e| {
-        e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
-    })?;
-    same_chain(&node, L2, &geth, head)?;
-    let imported = t.elapsed();
+    let built = build_chain(node, L2, 200)?;
+    let head = imported(node, L2, &op_node, &geth, "op-node's unsafe head to reach ours")?;
+    assert_eq!(head, built.head);
+    let ours = hash_at(node, L2, head)?;
+    let import_time = t.elapsed();
     // The fork's header rules, as op-geth agreed (equal hashes): Jovian's version-1 extraData
     // and its DA footprint as blobGasUsed (non-zero with transactions), Isthmus's zero.
     let (mut with_footprint, mut extra_lens) = (0, std::collections::BTreeSet::new());
@@ -298,13 +352,13 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
         &geth.http,
         &op_node.rpc,
     )?;
-    let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, &jwt)?;
+    let verifier_geth = OpGeth::start(&dir.path().join("geth-b"), &genesis, jwt)?;
     let verifier = OpNode::start(
         &dir.path().join("node-b"),
         free_port(),
         &l1,
         &verifier_geth.auth,
-        &jwt,
+        jwt,
         &rollup,
         &l1_config,
         false,
@@ -325,7 +379,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
             &el_port.to_string(),
         ],
     )?;
-    assert_eq!(hash_at(&el, L2, 0)?, hash_at(&node, L2, 0)?, "the EL instance has our genesis");
+    assert_eq!(hash_at(&el, L2, 0)?, hash_at(node, L2, 0)?, "the EL instance has our genesis");
     let el_verifier = OpNode::start(
         &dir.path().join("node-c"),
         free_port(),
@@ -364,7 +418,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
                 &dir.path().join("kona-el/jwt.hex"),
                 &exported.join("901/rollup-kona.json"),
             )?;
-            let (payload, header) = payload_of(&node, 1)?;
+            let (payload, header) = payload_of(node, 1)?;
             let envelope =
                 json!({"executionPayload": payload, "parentBeaconBlockRoot": header.parent_beacon_block_root});
             opseq_e2e::opstack::call(&kona.rpc, "admin_postUnsafePayload", json!([envelope]))?;
@@ -389,7 +443,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
             op_node.peer.tail()
         ))
     })?;
-    same_chain(&node, L2, &verifier_geth, head)?;
+    same_chain(node, L2, &verifier_geth, head)?;
     assert_eq!(deposits_landed(&verifier_geth.http, &built, "verifier op-geth")?, landed);
     let derived = t.elapsed();
     wait_for(Duration::from_secs(300), "the op-sequencer EL verifier's safe head to reach ours", || {
@@ -402,7 +456,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     })
     .map_err(|e| e.wrap_err(format!("op-node over op-sequencer:\n{}", el_verifier.peer.tail())))?;
     for n in 0..=head {
-        assert_eq!(hash_at(&el, L2, n)?, hash_at(&node, L2, n)?, "block {n} built through our engine API");
+        assert_eq!(hash_at(&el, L2, n)?, hash_at(node, L2, n)?, "block {n} built through our engine API");
     }
     assert_eq!(deposits_landed(&el.url(L2), &built, "op-sequencer as the EL")?, landed);
     if let Some((kona, kona_el)) = &kona {
@@ -414,7 +468,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
         })
         .map_err(|e| e.wrap_err(format!("kona-node:\n{}", kona.peer.tail())))?;
         for n in 0..=head {
-            assert_eq!(hash_at(kona_el, L2, n)?, hash_at(&node, L2, n)?, "block {n} derived by kona-node");
+            assert_eq!(hash_at(kona_el, L2, n)?, hash_at(node, L2, n)?, "block {n} derived by kona-node");
         }
         assert_eq!(deposits_landed(&kona_el.url(L2), &built, "op-sequencer under kona-node")?, landed);
         eprintln!("kona-node: derived {head} blocks, {:.1}s after op-node's verifier", t.elapsed().as_secs_f64());
@@ -425,7 +479,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     eprintln!(
         "op-stack: start {:.1}s, {head} blocks imported in {:.1}s, derived from L1 in {:.1}s",
         boot.as_secs_f64(),
-        imported.as_secs_f64(),
+        import_time.as_secs_f64(),
         derived.as_secs_f64()
     );
     Ok(())
@@ -437,44 +491,10 @@ fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth(
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
-    let exported = dir.path().join("export");
-    let op_node_port = free_port();
-    let node = dev(
-        &dir.path().join("seq"),
-        &[
-            "--no-auto",
-            "--export.dir",
-            exported.to_str().unwrap(),
-            "--publish.op-node",
-            &format!("{L2}=http://127.0.0.1:{op_node_port}"),
-        ],
-    )?;
-    let jwt = dir.path().join("seq/jwt.hex");
-    let (genesis, rollup, l1_config) = export(&exported);
-    let geth = OpGeth::start(&dir.path().join("geth"), &genesis, &jwt)?;
-    let op_node = OpNode::start(
-        &dir.path().join("node"),
-        op_node_port,
-        &node.url(900),
-        &geth.auth,
-        &jwt,
-        &rollup,
-        &l1_config,
-        true,
-    )?;
-    let synced = |what: &str| -> eyre::Result<u64> {
-        let head = node.head(L2)?;
-        let ours = hash_at(&node, L2, head)?;
-        wait_for(Duration::from_secs(120), what, || {
-            let (n, h) = op_node.head("unsafe_l2")?;
-            Ok((n == head && h == ours).then_some(()))
-        })
-        .map_err(|e| {
-            e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
-        })?;
-        same_chain(&node, L2, &geth, head)?;
-        Ok(head)
-    };
+    let seq = sequencer(dir.path(), &[L2], &[])?;
+    let node = &seq.node;
+    let (geth, op_node) = seq.importer(&dir.path().join("import"), L2, 900)?;
+    let synced = |what: &str| imported(node, L2, &op_node, &geth, what);
 
     // L1 block 1 holds a deposit of 1 ETH (sent with cast, mined with evm_mine).
     let ether = U256::from(ETHER);
@@ -499,7 +519,7 @@ fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth(
 
     // A sibling of L1 block 1 without the deposit (the test API's reorg; the deposit tx, back in
     // the L1 pool, is dropped there as a user's replacement would), then one more L1 block.
-    let l1_genesis = hash_at(&node, 900, 0)?;
+    let l1_genesis = hash_at(node, 900, 0)?;
     let job = node.control(900, "test_open", json!([{"parent": l1_genesis}]))?["jobId"].as_str().unwrap().to_string();
     let sealed = node.control(900, "test_seal", json!([job]))?;
     assert!(!sealed["reorgedOut"].as_array().map(Vec::is_empty).unwrap_or(true), "no L1 reorg: {sealed}");
@@ -519,7 +539,7 @@ fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth(
     assert!(deposits::find(&geth.http, d.source_hash, after)?.is_none(), "op-geth kept the reorged deposit");
     assert_eq!(deposits::balance(&geth.http, DEPOSIT_RECIPIENT)?, U256::ZERO);
     assert_ne!(
-        hash_at(&node, L2, landed.block)?,
+        hash_at(node, L2, landed.block)?,
         landed.tx["blockHash"].as_str().unwrap_or_default(),
         "block {} kept",
         landed.block
@@ -546,56 +566,23 @@ fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc() -> eyre::R
         dir.path().join("devnet.yaml"),
         "l1: {chainId: 1337, blockTime: 4}\nl2s:\n  - {chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json}\n  - {chainId: 10002, interop: {dependencySet: []}}\n  - {chainId: 10003, interop: {dependencySet: [10001, 10003]}}\n",
     )?;
-    let exported = dir.path().join("export");
-    let op_node_port = free_port();
-    let node = dev(
-        &dir.path().join("seq"),
-        &[
-            "--no-auto",
-            "--devnet.config",
-            dir.path().join("devnet.yaml").to_str().unwrap(),
-            "--export.dir",
-            exported.to_str().unwrap(),
-            "--publish.op-node",
-            &format!("10001=http://127.0.0.1:{op_node_port}"),
-        ],
-    )?;
+    let seq = sequencer(dir.path(), &[10001], &["--devnet.config", dir.path().join("devnet.yaml").to_str().unwrap()])?;
+    let node = &seq.node;
     for (chain, id) in [(1337u64, "0x539"), (10001, "0x2711"), (10002, "0x2712"), (10003, "0x2713")] {
         assert_eq!(node.rpc(chain, "eth_chainId", json!([]))?, id);
     }
     assert_eq!(node.rpc(10001, "eth_getCode", json!([contract, "latest"]))?, "0x602a60005260206000f3");
-    let sub = exported.join("10001");
-    let jwt = dir.path().join("seq/jwt.hex");
-    let geth = OpGeth::start(&dir.path().join("geth"), &sub.join("genesis.json"), &jwt)?;
-    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(&node, 10001, 0)?, "op-geth's genesis (alloc included) is ours");
-    let op_node = OpNode::start(
-        &dir.path().join("node"),
-        op_node_port,
-        &node.url(1337),
-        &geth.auth,
-        &jwt,
-        &sub.join("rollup.json"),
-        &exported.join("l1-chain-config.json"),
-        true,
-    )?;
+    // op-geth's genesis (alloc included) is ours.
+    let (geth, op_node) = seq.importer(&dir.path().join("import"), 10001, 1337)?;
     let dead = "0x000000000000000000000000000000000000dEaD";
     for i in 0..12u64 {
-        send(&node, 10001, &sign_transfer(KEY0, 10001, i, dead, 1, 21_000, 10 * GWEI)?)?;
+        send(node, 10001, &sign_transfer(KEY0, 10001, i, dead, 1, 21_000, 10 * GWEI)?)?;
         node.rpc(10001, "evm_mine", json!([]))?;
         if i % 4 == 0 {
             node.rpc(1337, "evm_mine", json!([]))?;
         }
     }
-    let head = node.head(10001)?;
-    let ours = hash_at(&node, 10001, head)?;
-    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
-        let (n, h) = op_node.head("unsafe_l2")?;
-        Ok((n == head && h == ours).then_some(()))
-    })
-    .map_err(|e| {
-        e.wrap_err(format!("op-node:\n{}\n\nour publisher:\n{}", op_node.peer.tail(), publisher_log(&node)))
-    })?;
-    same_chain(&node, 10001, &geth, head)?;
+    imported(node, 10001, &op_node, &geth, "op-node's unsafe head to reach ours")?;
     let code = opseq_e2e::opstack::call(&geth.http, "eth_getStorageAt", json!([contract, "0x1", "latest"]))?;
     assert_eq!(code.as_str().map(|c| c.ends_with("07")), Some(true), "op-geth reads the alloc's storage: {code}");
     // 1 s blocks: the timestamps step by one.
@@ -747,33 +734,16 @@ fn interop_chains_with_same_timestamp_messages_are_imported_by_op_geth_through_o
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
-    let exported = dir.path().join("export");
-    let ports = [(901u64, free_port()), (902, free_port())];
-    let publish = ports.iter().map(|(c, p)| format!("{c}=http://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
-    let node = dev(
-        &dir.path().join("seq"),
-        &["--no-auto", "--export.dir", exported.to_str().unwrap(), "--publish.op-node", &publish],
-    )?;
-    let jwt = dir.path().join("seq/jwt.hex");
+    let seq = sequencer(dir.path(), &[901, 902], &[])?;
+    let node = &seq.node;
     let mut pairs = Vec::new();
-    for (chain, port) in ports {
-        let sub = exported.join(chain.to_string());
-        let geth = OpGeth::start(&dir.path().join(format!("geth-{chain}")), &sub.join("genesis.json"), &jwt)?;
-        let op_node = OpNode::start(
-            &dir.path().join(format!("node-{chain}")),
-            port,
-            &node.url(900),
-            &geth.auth,
-            &jwt,
-            &sub.join("rollup.json"),
-            &exported.join("l1-chain-config.json"),
-            true,
-        )?;
+    for chain in [901, 902] {
+        let (geth, op_node) = seq.importer(&dir.path().join(chain.to_string()), chain, 900)?;
         pairs.push((chain, geth, op_node));
     }
     // Block 1 of each chain at one timestamp, each executing the other's message (901's X in
     // 902, 902's Y in 901), sealed as a group; then blocks of transfers on both.
-    let pair = opseq_e2e::messages::exchange_at_one_timestamp(&node, &node)?;
+    let pair = opseq_e2e::messages::exchange_at_one_timestamp(node, node)?;
     node.control(
         901,
         "test_sealGroup",
@@ -783,28 +753,15 @@ fn interop_chains_with_same_timestamp_messages_are_imported_by_op_geth_through_o
     for i in 0..10u64 {
         for chain in [901u64, 902] {
             send(
-                &node,
+                node,
                 chain,
-                &sign_transfer(KEY2, chain, nonce(&node, chain, KEY2)?, dead, 1 + i as u128, 21_000, 10 * GWEI)?,
+                &sign_transfer(KEY2, chain, nonce(node, chain, KEY2)?, dead, 1 + i as u128, 21_000, 10 * GWEI)?,
             )?;
             node.rpc(chain, "evm_mine", json!([]))?;
         }
     }
     for (chain, geth, op_node) in &pairs {
-        let head = node.head(*chain)?;
-        let ours = hash_at(&node, *chain, head)?;
-        wait_for(Duration::from_secs(120), "op-node's unsafe head to reach ours", || {
-            let (n, h) = op_node.head("unsafe_l2")?;
-            Ok((n == head && h == ours).then_some(()))
-        })
-        .map_err(|e| {
-            e.wrap_err(format!(
-                "chain {chain}'s op-node:\n{}\n\nour publisher:\n{}",
-                op_node.peer.tail(),
-                publisher_log(&node)
-            ))
-        })?;
-        same_chain(&node, *chain, geth, head)?;
+        imported(node, *chain, op_node, geth, "op-node's unsafe head to reach ours")?;
         let one = node.rpc(*chain, "eth_getBlockByNumber", json!(["0x1", false]))?;
         assert_eq!(one["transactions"].as_array().map(Vec::len), Some(3), "deposit, a message, an executing message");
     }
@@ -836,32 +793,15 @@ fn the_publisher_component_of_the_five_process_cluster_publishes_into_op_node() 
         ],
     )?;
     let node = cluster.builder();
-    let (genesis, rollup, l1_config) = export(&exported);
     let jwt = dir.path().join("jwt.hex");
     std::fs::write(&jwt, "6d2c5b7a7a2c1f0e3d4c5b6a79888776655443322110ffeeddccbbaa99887766")?;
-    let geth = OpGeth::start(&dir.path().join("geth"), &genesis, &jwt)?;
-    assert_eq!(geth.hash_at(0)?.unwrap(), hash_at(node, L2, 0)?, "the cluster's genesis is the export's");
-    let op_node = OpNode::start(
-        &dir.path().join("node"),
-        op_node_port,
-        &node.url(900),
-        &geth.auth,
-        &jwt,
-        &rollup,
-        &l1_config,
-        true,
-    )?;
+    // The cluster's genesis is the export's.
+    let (geth, op_node) =
+        importer(&dir.path().join("import"), node, &exported, L2, &node.url(900), &jwt, op_node_port)?;
     let dead = "0x000000000000000000000000000000000000dEaD";
     for i in 0..10u64 {
         send(node, L2, &sign_transfer(KEY0, L2, i, dead, 1, 21_000, 10 * GWEI)?)?;
         node.rpc(L2, "evm_mine", json!([]))?;
     }
-    let head = node.head(L2)?;
-    let ours = hash_at(node, L2, head)?;
-    wait_for(Duration::from_secs(120), "op-node's unsafe head to reach the cluster's", || {
-        let (n, h) = op_node.head("unsafe_l2")?;
-        Ok((n == head && h == ours).then_some(()))
-    })
-    .map_err(|e| e.wrap_err(format!("op-node:\n{}", op_node.peer.tail())))?;
-    same_chain(node, L2, &geth, head)
+    imported(node, L2, &op_node, &geth, "op-node's unsafe head to reach the cluster's").map(|_| ())
 }
