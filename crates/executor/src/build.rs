@@ -273,11 +273,18 @@ impl BlockBuilder {
         matches!(&self.rules, Rules::L2(f) if f.is_jovian_active_at_timestamp(timestamp))
     }
 
-    /// Whether a block at `timestamp` follows Jovian and is not its activation block (the one
-    /// whose predecessor, a block time earlier, did not): its L1-info deposit is Jovian's.
-    fn jovian_after_activation(&self, timestamp: u64) -> bool {
+    /// Whether a block at `timestamp` is Jovian's activation block: it follows Jovian, the block
+    /// a block time earlier did not (op-node's `IsJovianActivationBlock`). It carries the upgrade
+    /// deposits (`crate::jovian`) and still Isthmus's L1-info deposit.
+    pub fn is_jovian_activation(&self, timestamp: u64) -> bool {
         self.is_jovian_at(timestamp)
-            && timestamp.checked_sub(self.config.block_time).is_some_and(|before| self.is_jovian_at(before))
+            && timestamp.checked_sub(self.config.block_time).is_some_and(|before| !self.is_jovian_at(before))
+    }
+
+    /// Whether a block at `timestamp` follows Jovian and is not its activation block: its L1-info
+    /// deposit is Jovian's.
+    fn jovian_after_activation(&self, timestamp: u64) -> bool {
+        self.is_jovian_at(timestamp) && !self.is_jovian_activation(timestamp)
     }
 
     /// The input of the block after `next.parent` when we sequence it.
@@ -366,7 +373,13 @@ impl BlockBuilder {
             (Rules::L2(_), None) => return Err(BuildError::MissingL1Origin),
             _ => vec![],
         };
-        let activation = self.config.interop.as_ref().is_some_and(|i| {
+        // A network upgrade's activation block: its upgrade deposits (Jovian's before interop's,
+        // in fork order), and no user transactions.
+        let mut upgrades = Vec::new();
+        if self.is_jovian_activation(next.timestamp) {
+            upgrades.extend(crate::jovian::upgrade_deposits());
+        }
+        let interop = self.config.interop.as_ref().is_some_and(|i| {
             crate::interop::is_activation_block(
                 i.activation,
                 self.config.genesis_timestamp,
@@ -374,13 +387,15 @@ impl BlockBuilder {
                 next.timestamp,
             )
         });
-        if activation {
-            // The interop activation block: its upgrade deposits, and no user transactions.
-            for d in crate::interop::upgrade_deposits() {
+        if interop {
+            upgrades.extend(crate::interop::upgrade_deposits());
+        }
+        if !upgrades.is_empty() {
+            for d in upgrades {
                 let from = d.from;
                 forced.push((Bytes::from(OpTxEnvelope::Deposit(Sealed::new(d)).encoded_2718()), from));
             }
-            const NO_USER_TXS: &str = "the interop activation block takes no user transactions";
+            const NO_USER_TXS: &str = "a network upgrade's activation block takes no user transactions";
             if !chosen.is_empty() {
                 return Err(BuildError::InvalidBlock(NO_USER_TXS.into()));
             }

@@ -36,15 +36,6 @@ pub const CONSOLIDATION_REQUEST_CODE: Bytes = bytes!(
     "3373fffffffffffffffffffffffffffffffffffffffe1460d35760115f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff1461019a57600182026001905f5b5f82111560685781019083028483029004916001019190604d565b9093900492505050366060146088573661019a573461019a575f5260205ff35b341061019a57600154600101600155600354806004026004013381556001015f358155600101602035815560010160403590553360601b5f5260605f60143760745fa0600101600355005b6003546002548082038060021160e7575060025b5f5b8181146101295782810160040260040181607402815460601b815260140181600101548152602001816002015481526020019060030154905260010160e9565b910180921461013b5790600255610146565b90505f6002555f6003555b5f54807fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff141561017357505f5b6001546001828201116101885750505f61018e565b01600190035b5f555f6001556074025ff35b5f5ffd"
 );
 
-/// The Isthmus L1Block predeploy's runtime code: the runtime part of the deployment bytecode the
-/// OP specs publish for the Isthmus upgrade (`specs/static/bytecode/isthmus-l1-block-deployment.txt`
-/// at ethereum-optimism/specs@fd72cf7, also in `../shared/fixtures/op/bytecode/`): its init prefix
-/// copies bytes 0x20..0x6ce verbatim. With it, the L1-info deposit really stores the L1 values and
-/// op-revm charges real L1 data fees.
-pub static L1_BLOCK_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
-    Bytes::from(alloy_primitives::hex::decode(include_str!("bytecode/l1_block_isthmus.hex").trim()).expect("valid hex"))
-});
-
 /// The GasPriceOracle's deployment (init) code of the Isthmus upgrade, as the OP specs publish it
 /// (`specs/static/bytecode/isthmus-gas-price-oracle-deployment.txt` at
 /// ethereum-optimism/specs@fd72cf7, also in `../shared/fixtures/op/bytecode/`).
@@ -54,37 +45,58 @@ const GAS_PRICE_ORACLE_DEPLOYMENT: &str = include_str!("bytecode/gas_price_oracl
 /// them (`specs/static/bytecode/jovian-gas-price-oracle-deployment.txt` and
 /// `jovian-l1-block-deployment.txt` at ethereum-optimism/specs@fd72cf7, also in
 /// `../shared/fixtures/op/bytecode/`).
-const GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT: &str = include_str!("bytecode/gas_price_oracle_jovian_deployment.hex");
-const L1_BLOCK_JOVIAN_DEPLOYMENT: &str = include_str!("bytecode/l1_block_jovian_deployment.hex");
+pub(crate) const GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT: &str =
+    include_str!("bytecode/gas_price_oracle_jovian_deployment.hex");
+pub(crate) const L1_BLOCK_JOVIAN_DEPLOYMENT: &str = include_str!("bytecode/l1_block_jovian_deployment.hex");
+/// The Isthmus L1Block's deployment (`specs/static/bytecode/isthmus-l1-block-deployment.txt`):
+/// its init prefix copies bytes 0x20..0x6ce, the runtime code, verbatim. With it, the L1-info
+/// deposit really stores the L1 values and op-revm charges real L1 data fees.
+const L1_BLOCK_ISTHMUS_DEPLOYMENT: &str = include_str!("bytecode/l1_block_isthmus_deployment.hex");
 
-/// The GasPriceOracle predeploy as the Ecotone, Fjord and Isthmus upgrade transactions leave it:
-/// the code its deployment returns, then `setEcotone()`, `setFjord()` and `setIsthmus()` called
-/// by the depositor account (each requires the previous one). Both steps run in the EVM at
-/// genesis, so the code and the flags are the contract's own, not transcribed. With it,
-/// `getL1Fee`/`getL1FeeUpperBound` (what viem and ethers call to estimate L1 fees) work.
-pub static GAS_PRICE_ORACLE_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>)> =
-    std::sync::LazyLock::new(|| gas_price_oracle(false));
+/// The L1Block and GasPriceOracle predeploys of an L2 following Isthmus (`jovian` false) or Jovian
+/// from genesis, as OP chains have them: OP proxies (admin: the ProxyAdmin predeploy) in front of
+/// implementations at their `0xc0d3…` addresses. The GasPriceOracle's implementation is what its
+/// deployment returns, then `setEcotone()`, `setFjord()`, `setIsthmus()` (and `setJovian()`) are
+/// called through the proxy by the depositor account, as the upgrade transactions do (each
+/// requires the previous one): the flags are the contract's own, not transcribed. With it,
+/// `getL1Fee`/`getL1FeeUpperBound` (what viem and ethers call) work. The proxies let the Jovian
+/// upgrade deposits of a later activation replace both implementations (`crate::jovian`).
+pub static FEE_PREDEPLOYS: std::sync::LazyLock<Vec<(Address, Bytes, Storage)>> =
+    std::sync::LazyLock::new(|| fee_predeploys(false));
+/// [`FEE_PREDEPLOYS`] of a Jovian-from-genesis L2.
+pub static FEE_PREDEPLOYS_JOVIAN: std::sync::LazyLock<Vec<(Address, Bytes, Storage)>> =
+    std::sync::LazyLock::new(|| fee_predeploys(true));
 
-/// The GasPriceOracle of a Jovian L2: the Jovian upgrade's code, then `setEcotone()` through
-/// `setJovian()` (its Jovian fee formulas: the operator fee ×100, the DA footprint).
-pub static GAS_PRICE_ORACLE_JOVIAN_STATE: std::sync::LazyLock<(Bytes, Vec<(U256, U256)>)> =
-    std::sync::LazyLock::new(|| gas_price_oracle(true));
+/// A predeploy's implementation address: `0xc0d3c0d3…` followed by the predeploy's last two bytes.
+pub(crate) fn implementation_of(predeploy: Address) -> Address {
+    let mut a = MESSAGE_PASSER_IMPL.0.0;
+    a[18..].copy_from_slice(&predeploy.0[18..]);
+    Address::from(a)
+}
 
-/// The Jovian L1Block predeploy's runtime code (what its deployment returns): it takes
-/// `setL1BlockValuesJovian` and stores the DA-footprint gas scalar op-revm reads.
-pub static L1_BLOCK_JOVIAN_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
-    GenesisEvm::new(0).create_at(
-        crate::spec::L1_BLOCK_ADDRESS,
-        hex_code(L1_BLOCK_JOVIAN_DEPLOYMENT),
-        "L1Block (Jovian)",
-    )
-});
+/// An OP predeploy proxy's storage: its admin (the ProxyAdmin predeploy) and implementation.
+pub(crate) fn proxy_storage(implementation: Address) -> Storage {
+    let slot = |s: B256| U256::from_be_bytes(s.0);
+    let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let mut storage = vec![
+        (slot(crate::interop::EIP1967_IMPLEMENTATION_SLOT), word(implementation)),
+        (slot(crate::interop::EIP1967_ADMIN_SLOT), word(crate::interop::PROXY_ADMIN)),
+    ];
+    storage.sort_unstable();
+    storage
+}
 
-fn gas_price_oracle(jovian: bool) -> (Bytes, Vec<(U256, U256)>) {
-    let gpo = crate::spec::GAS_PRICE_ORACLE;
+fn fee_predeploys(jovian: bool) -> Vec<(Address, Bytes, Storage)> {
+    let (l1_block, gpo) = (crate::spec::L1_BLOCK_ADDRESS, crate::spec::GAS_PRICE_ORACLE);
     let mut evm = GenesisEvm::new(0);
-    let init = if jovian { GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT } else { GAS_PRICE_ORACLE_DEPLOYMENT };
-    evm.create_at(gpo, hex_code(init), "GasPriceOracle deployment");
+    for (proxy, init) in [
+        (l1_block, if jovian { L1_BLOCK_JOVIAN_DEPLOYMENT } else { L1_BLOCK_ISTHMUS_DEPLOYMENT }),
+        (gpo, if jovian { GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT } else { GAS_PRICE_ORACLE_DEPLOYMENT }),
+    ] {
+        let implementation = implementation_of(proxy);
+        evm.create_at(implementation, hex_code(init), "fee predeploy deployment");
+        evm.place(proxy, crate::interop::PROXY_CODE.clone(), &proxy_storage(implementation));
+    }
     let upgrades: &[&str] = if jovian {
         &["setEcotone()", "setFjord()", "setIsthmus()", "setJovian()"]
     } else {
@@ -94,7 +106,7 @@ fn gas_price_oracle(jovian: bool) -> (Bytes, Vec<(U256, U256)>) {
         let selector = Bytes::copy_from_slice(&keccak256(f.as_bytes())[..4]);
         evm.call(DEPOSITOR_ACCOUNT, gpo, selector, f);
     }
-    evm.account(gpo)
+    evm.accounts()
 }
 
 /// Bytes from a bytecode file's hex.
@@ -189,13 +201,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
     let mut system = vec![(BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE), (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE)];
     if config.is_l2() {
-        let jovian = config.is_jovian_at(config.genesis_timestamp);
-        let (l1_block, (code, storage)) = if jovian {
-            (L1_BLOCK_JOVIAN_CODE.clone(), GAS_PRICE_ORACLE_JOVIAN_STATE.clone())
-        } else {
-            (L1_BLOCK_CODE.clone(), GAS_PRICE_ORACLE_STATE.clone())
-        };
-        system.push((crate::spec::L1_BLOCK_ADDRESS, l1_block));
+        let fee = if config.is_jovian_at(config.genesis_timestamp) { &FEE_PREDEPLOYS_JOVIAN } else { &FEE_PREDEPLOYS };
         // Interop from genesis: the contracts themselves; activating later: the proxies the
         // upgrade deposits will point at them (admin: the ProxyAdmin predeploy).
         let later = config.interop.as_ref().is_some_and(|i| i.activation > config.genesis_timestamp);
@@ -217,20 +223,9 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         // `withdrawalsRoot`. The root is never the empty-trie hash on an OP chain (op-node takes
         // that for "no withdrawals root"), and op-geth reads it from the genesis alloc. The
         // implementation's code is not deployed yet: calls to the passer do nothing.
-        let slot = |s: B256| U256::from_be_bytes(s.0);
-        let word = |a: Address| U256::from_be_slice(a.as_slice());
-        let message_passer = (
-            L2_TO_L1_MESSAGE_PASSER,
-            crate::interop::PROXY_CODE.clone(),
-            vec![
-                (slot(crate::interop::EIP1967_IMPLEMENTATION_SLOT), word(MESSAGE_PASSER_IMPL)),
-                (slot(crate::interop::EIP1967_ADMIN_SLOT), word(crate::interop::PROXY_ADMIN)),
-            ],
-        );
-        for (address, code, mut storage) in std::iter::once((crate::spec::GAS_PRICE_ORACLE, code, storage))
-            .chain(std::iter::once(message_passer))
-            .chain(interop)
-        {
+        let message_passer =
+            (L2_TO_L1_MESSAGE_PASSER, crate::interop::PROXY_CODE.clone(), proxy_storage(MESSAGE_PASSER_IMPL));
+        for (address, code, mut storage) in fee.iter().cloned().chain(std::iter::once(message_passer)).chain(interop) {
             storage.sort_unstable();
             accounts.push(contract(address, code, storage));
         }
@@ -417,22 +412,36 @@ mod tests {
     use super::*;
     use opseq_primitives::DevnetConfig;
 
+    /// (code, storage) of `address` among `accounts`.
+    fn at(accounts: &[(Address, Bytes, Storage)], address: Address) -> (Bytes, Storage) {
+        accounts.iter().find(|a| a.0 == address).map(|a| (a.1.clone(), a.2.clone())).unwrap_or_default()
+    }
+
     #[test]
-    fn the_gas_price_oracle_is_deployed_and_upgraded_through_isthmus() {
-        let (code, storage) = &*GAS_PRICE_ORACLE_STATE;
+    fn the_fee_predeploys_are_proxies_in_front_of_their_deployments_upgraded_through_isthmus_or_jovian() {
+        let gpo_impl = implementation_of(crate::spec::GAS_PRICE_ORACLE);
+        assert_eq!(gpo_impl, alloy_primitives::address!("c0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d3000f"));
+        let (code, _) = at(&FEE_PREDEPLOYS, gpo_impl);
         // The deployment's constructor returns 0x1c3c bytes of runtime code (its CODECOPY length).
         assert_eq!(code.len(), 0x1c3c);
         let init = alloy_primitives::hex::decode(GAS_PRICE_ORACLE_DEPLOYMENT.trim()).unwrap();
         assert_eq!(code.as_ref(), &init[0x20..0x20 + 0x1c3c]);
-        // setEcotone/setFjord/setIsthmus left their flags set.
-        assert!(!storage.is_empty() && storage.iter().all(|(_, v)| !v.is_zero()), "{storage:?}");
-        // The Jovian one: another code, and setJovian took (it requires setIsthmus first).
-        let (jovian_code, jovian_storage) = &*GAS_PRICE_ORACLE_JOVIAN_STATE;
-        assert_ne!(jovian_code, code);
+        // The Isthmus L1Block's runtime: bytes 0x20..0x6ce of its deployment.
+        let (l1_block, _) = at(&FEE_PREDEPLOYS, implementation_of(crate::spec::L1_BLOCK_ADDRESS));
+        let init = alloy_primitives::hex::decode(L1_BLOCK_ISTHMUS_DEPLOYMENT.trim()).unwrap();
+        assert_eq!((l1_block.len(), l1_block.as_ref()), (0x6ae, &init[0x20..0x6ce]));
+        // setEcotone/setFjord/setIsthmus left their flags in the proxy's storage, beside its
+        // admin and implementation slots.
+        let (proxy_code, storage) = at(&FEE_PREDEPLOYS, crate::spec::GAS_PRICE_ORACLE);
+        assert_eq!(proxy_code, *crate::interop::PROXY_CODE);
+        assert_eq!(storage.len(), 3, "{storage:?}");
+        // The Jovian ones: other implementations, and setJovian took (it requires setIsthmus).
+        let (_, jovian_storage) = at(&FEE_PREDEPLOYS_JOVIAN, crate::spec::GAS_PRICE_ORACLE);
+        assert_ne!(at(&FEE_PREDEPLOYS_JOVIAN, gpo_impl).0, code);
         assert_ne!(jovian_storage, storage);
         let dev = DevnetConfig::dev(6, 2, 0);
         let (_, diff) = genesis(dev.chain(901).unwrap());
-        assert!(diff.accounts.iter().any(|a| a.address == crate::spec::GAS_PRICE_ORACLE));
+        assert!(diff.accounts.iter().any(|a| a.address == gpo_impl));
         let (_, l1) = genesis(dev.chain(900).unwrap());
         assert!(l1.accounts.iter().all(|a| a.address != crate::spec::GAS_PRICE_ORACLE));
     }
@@ -454,22 +463,21 @@ mod tests {
         // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block, GasPriceOracle,
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        assert_eq!(diff.accounts.len(), 17);
+        // … and the fee predeploys' two implementations.
+        assert_eq!(diff.accounts.len(), 19);
         assert_ne!(
             l2.header.withdrawals_root,
             Some(EMPTY_ROOT_HASH),
             "an OP chain's withdrawals root is the passer's storage root"
         );
-        assert_eq!(L1_BLOCK_CODE.len(), 0x6ae);
         // Jovian by default: extraData version 1 with the minimum base fee; Isthmus: Holocene's.
         assert_eq!(op_alloy_consensus::decode_jovian_extra_data(&l2.header.extra_data).unwrap(), (6, 250, 0)); // (elasticity, denominator, min)
         let isthmus = opseq_primitives::ChainConfig { jovian_time: None, ..dev.chain(901).unwrap().clone() };
         let (l2_isthmus, isthmus_diff) = genesis(&isthmus);
         assert_eq!(op_alloy_consensus::decode_holocene_extra_data(&l2_isthmus.header.extra_data).unwrap(), (6, 250));
         let code_at = |d: &StateDiff, a| d.accounts.iter().find(|x| x.address == a).and_then(|x| x.code.clone());
-        assert_eq!(code_at(&isthmus_diff, crate::spec::L1_BLOCK_ADDRESS), Some(L1_BLOCK_CODE.clone()));
-        assert_eq!(code_at(&diff, crate::spec::L1_BLOCK_ADDRESS), Some(L1_BLOCK_JOVIAN_CODE.clone()));
-        assert_ne!(L1_BLOCK_JOVIAN_CODE.clone(), L1_BLOCK_CODE.clone());
+        let impl_at = implementation_of(crate::spec::L1_BLOCK_ADDRESS);
+        assert_ne!(code_at(&isthmus_diff, impl_at), code_at(&diff, impl_at), "Jovian's L1Block is another");
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     }
 

@@ -7,6 +7,7 @@ mod deposits;
 mod genesis;
 mod genesis_evm;
 pub mod interop;
+pub mod jovian;
 pub mod l1_bridge;
 mod l1info;
 mod signing;

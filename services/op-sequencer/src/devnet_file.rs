@@ -46,6 +46,9 @@ struct L2Entry {
     gas_limit: Option<u64>,
     /// The L2's rules from genesis; absent: `--l2.hardfork`.
     hardfork: Option<Hardfork>,
+    /// When Jovian activates (unix seconds): after genesis, an Isthmus chain whose activation
+    /// block carries the upgrade deposits. Excludes `hardfork`.
+    jovian_time: Option<u64>,
     /// Jovian's minimum base fee (wei) in the L2's system config.
     min_base_fee: Option<u64>,
     /// Jovian's DA-footprint gas scalar in the L2's system config (0: the default, 400).
@@ -125,6 +128,7 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
                 block_time: None,
                 gas_limit: None,
                 hardfork: None,
+                jovian_time: None,
                 min_base_fee: None,
                 da_footprint_gas_scalar: None,
                 interop: None,
@@ -142,10 +146,15 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
     let mut chains = vec![l1];
     for e in entries {
         let what = format!("l2 {}", e.chain_id);
-        let jovian = match e.hardfork {
-            Some(h) => h == Hardfork::Jovian,
-            None => flags.l2_jovian(),
+        if e.hardfork.is_some() && e.jovian_time.is_some() {
+            bail!("{what}: hardfork and jovianTime exclude each other (jovianTime: Isthmus until then)");
+        }
+        let jovian_time = match (e.hardfork, e.jovian_time) {
+            (_, Some(t)) => Some(t),
+            (Some(h), None) => (h == Hardfork::Jovian).then_some(0),
+            (None, None) => flags.l2_jovian().then_some(0),
         };
+        let jovian = jovian_time.is_some();
         if !jovian && (e.min_base_fee.is_some() || e.da_footprint_gas_scalar.is_some()) {
             bail!("{what}: minBaseFee and daFootprintGasScalar are Jovian's; this L2 follows Isthmus");
         }
@@ -189,7 +198,7 @@ fn build(file: DevnetFile, base: &Path, flags: &ChainArgs, now: u64) -> eyre::Re
             genesis_timestamp,
             l1_chain_id: Some(l1_id),
             interop,
-            jovian_time: jovian.then_some(0),
+            jovian_time,
             system_config,
             alloc: alloc(e.alloc.as_ref())?,
             ..l2_default.clone()
@@ -251,6 +260,10 @@ mod tests {
         assert!(d.chain(10002).unwrap().interop.is_none());
         // Jovian unless chosen otherwise; a minimum base fee lands in the genesis extraData.
         assert_eq!((a.jovian_time, d.chain(10002).unwrap().jovian_time), (Some(0), None));
+        assert_eq!(
+            parse("l2s: [{chainId: 901, jovianTime: 1700000500}]", dir.path()).unwrap().chains[1].jovian_time,
+            Some(1_700_000_500)
+        );
         let extra = opseq_executor::genesis(a).0.header.extra_data;
         assert_eq!(extra.len(), 17);
         assert_eq!(u64::from_be_bytes(extra[9..].try_into().unwrap()), 1000);
@@ -279,6 +292,7 @@ mod tests {
             ("l2s: [{chainId: 901, blocktime: 2}]", "unknown field"),
             ("l2s: [{chainId: 901, hardfork: bedrock}]", "unknown variant"),
             ("l2s: [{chainId: 901, hardfork: isthmus, minBaseFee: 1}]", "Jovian's"),
+            ("l2s: [{chainId: 901, hardfork: jovian, jovianTime: 5}]", "exclude each other"),
             ("l2s: [{chainId: 901, alloc: missing.json}]", "missing.json"),
         ] {
             let e = format!("{:#}", parse(yaml, dir.path()).unwrap_err());

@@ -549,13 +549,18 @@ fn a_deposit_whose_l1_block_a_reorg_removes_disappears_from_l2_and_from_op_geth(
 }
 
 #[test]
-fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc() -> eyre::Result<()> {
+fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc_across_jovian() -> eyre::Result<()> {
     if !peers_or_skip() {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
+    // A genesis a little in the past: op-node's sequencer API takes blocks near the wall clock.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    #[allow(non_snake_case)]
+    let GENESIS = now - 30;
     // An L1 of id 1337 and three L2s: 10001 (1 s blocks, 30M gas, a contract from an alloc
-    // file), 10002 without interop, 10003 interop with 10001 only.
+    // file, Isthmus until Jovian activates at its block 6), 10002 without interop, 10003 interop
+    // with 10001 only.
     let contract = "0x00000000000000000000000000000000000c0de5";
     std::fs::write(
         dir.path().join("alloc.json"),
@@ -564,7 +569,11 @@ fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc() -> eyre::R
     )?;
     std::fs::write(
         dir.path().join("devnet.yaml"),
-        "l1: {chainId: 1337, blockTime: 4}\nl2s:\n  - {chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json}\n  - {chainId: 10002, interop: {dependencySet: []}}\n  - {chainId: 10003, interop: {dependencySet: [10001, 10003]}}\n",
+        format!(
+            "genesisTimestamp: {genesis}\nl1: {{chainId: 1337, blockTime: 4}}\nl2s:\n  - {{chainId: 10001, blockTime: 1, gasLimit: 30000000, alloc: alloc.json, jovianTime: {jovian}}}\n  - {{chainId: 10002, interop: {{dependencySet: []}}}}\n  - {{chainId: 10003, interop: {{dependencySet: [10001, 10003]}}}}\n",
+            genesis = GENESIS,
+            jovian = GENESIS + 6
+        ),
     )?;
     let seq = sequencer(dir.path(), &[10001], &["--devnet.config", dir.path().join("devnet.yaml").to_str().unwrap()])?;
     let node = &seq.node;
@@ -582,7 +591,57 @@ fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc() -> eyre::R
             node.rpc(1337, "evm_mine", json!([]))?;
         }
     }
-    imported(node, 10001, &op_node, &geth, "op-node's unsafe head to reach ours")?;
+    let head = imported(node, 10001, &op_node, &geth, "op-node's unsafe head to reach ours")?;
+    // Jovian's activation block 6: Isthmus's L1-info deposit, the five upgrade deposits, no user
+    // tx, Jovian's extraData; then Jovian's L1-info deposit; op-geth ran the upgrade with us.
+    let block = |n: u64| node.rpc(10001, "eth_getBlockByNumber", json!([format!("{n:#x}"), true]));
+    let (five, six, seven) = (block(5)?, block(6)?, block(7)?);
+    let selector = |b: &serde_json::Value| b["transactions"][0]["input"].as_str().unwrap_or_default()[..10].to_string();
+    let extra_len = |b: &serde_json::Value| (b["extraData"].as_str().unwrap_or_default().len() - 2) / 2;
+    assert_eq!((selector(&five), extra_len(&five)), ("0x098999be".into(), 9), "block 5 is Isthmus");
+    assert_eq!((selector(&six), extra_len(&six)), ("0x098999be".into(), 17), "block 6 activates Jovian");
+    let sources: Vec<&str> =
+        six["transactions"].as_array().unwrap().iter().filter_map(|t| t["sourceHash"].as_str()).collect();
+    assert_eq!(sources.len(), 6, "the L1-info deposit and five upgrade deposits, no user tx: {six}");
+    assert_eq!((selector(&seven), extra_len(&seven)), ("0x3db6be2b".into(), 17), "block 7 is Jovian");
+    // The GasPriceOracle behind its proxy is Jovian's, set: `isJovian()` (0x105d0b81) is true.
+    let call = json!([{"to": "0x420000000000000000000000000000000000000F", "data": "0x105d0b81"}, "latest"]);
+    for (who, url) in [("op-sequencer", node.url(10001)), ("op-geth", geth.http.clone())] {
+        let r = opseq_e2e::opstack::call(&url, "eth_call", call.clone())?;
+        assert_eq!(r.as_str().map(|x| x.ends_with('1')), Some(true), "{who}: isJovian() = {r}");
+    }
+    for n in 6..=head {
+        let receipts = opseq_e2e::opstack::call(&geth.http, "eth_getBlockReceipts", json!([format!("{n:#x}")]))?;
+        for r in receipts.as_array().into_iter().flatten() {
+            assert_eq!(r["status"], "0x1", "op-geth: a failed tx in block {n}: {r}");
+        }
+    }
+    // A verifier that sees only L1 derives the same chain across the activation.
+    let batcher = OpBatcher::start(
+        &dir.path().join("batcher"),
+        &seq.exported.join("10001/batcher.key"),
+        &node.url(1337),
+        &geth.http,
+        &op_node.rpc,
+    )?;
+    node.control(1337, "test_auto", json!([true, 1000]))?;
+    let verifier_geth =
+        OpGeth::start(&dir.path().join("verifier-geth"), &seq.exported.join("10001/genesis.json"), &seq.jwt)?;
+    let verifier = OpNode::start(
+        &dir.path().join("verifier-node"),
+        free_port(),
+        &node.url(1337),
+        &verifier_geth.auth,
+        &seq.jwt,
+        &seq.exported.join("10001/rollup.json"),
+        &seq.exported.join("l1-chain-config.json"),
+        false,
+    )?;
+    wait_for(Duration::from_secs(300), "the verifier's safe head to reach ours", || {
+        Ok((verifier.head("safe_l2")?.0 >= head).then_some(()))
+    })
+    .map_err(|e| e.wrap_err(format!("op-batcher:\n{}\n\nverifier:\n{}", batcher.peer.tail(), verifier.peer.tail())))?;
+    same_chain(node, 10001, &verifier_geth, head)?;
     let code = opseq_e2e::opstack::call(&geth.http, "eth_getStorageAt", json!([contract, "0x1", "latest"]))?;
     assert_eq!(code.as_str().map(|c| c.ends_with("07")), Some(true), "op-geth reads the alloc's storage: {code}");
     // 1 s blocks: the timestamps step by one.
