@@ -126,9 +126,30 @@ def check(values_files):
         fork = vals["chains"]["fork"]["url"]
         if (env.get("OPSEQ_FORK_URL") != fork) if fork else ("OPSEQ_FORK_URL" in env):
             fail(f"{label}: {name} OPSEQ_FORK_URL={env.get('OPSEQ_FORK_URL')}, values say {fork}")
+        # A devnet config: every component reads the same file from the devnet ConfigMap.
+        devnet = vals["chains"].get("devnetConfig")
+        if devnet and (env.get("OPSEQ_DEVNET_CONFIG") != "/devnet/devnet.yaml" or "/devnet" not in mounts):
+            fail(f"{label}: {name} does not read the devnet config")
+        if not devnet and "OPSEQ_DEVNET_CONFIG" in env:
+            fail(f"{label}: {name} reads a devnet config the values do not give")
+        if env.get("OPSEQ_L2_HARDFORK") != vals["chains"]["l2Hardfork"]:
+            fail(f"{label}: {name} OPSEQ_L2_HARDFORK={env.get('OPSEQ_L2_HARDFORK')}")
+        # The publisher's op-node targets, `<chainId>=<url>` each.
+        targets = vals["components"]["publisher"].get("opNode") or {}
+        want = ",".join(f"{k}={v}" for k, v in sorted(targets.items())) or None
+        if name == "publisher" and env.get("OPSEQ_PUBLISH_OP_NODE") != want:
+            fail(f"{label}: publisher OPSEQ_PUBLISH_OP_NODE={env.get('OPSEQ_PUBLISH_OP_NODE')}, want {want}")
+        if name != "publisher" and "OPSEQ_PUBLISH_OP_NODE" in env:
+            fail(f"{label}: {name} publishes into op-node")
         if name == "signer" and vals["signerKey"]["existingSecret"]:
             if "/secrets/signer" not in mounts or "OPSEQ_SIGNER_KEY_FILE" not in env:
                 fail(f"{label}: the signer does not read its key")
+    if vals["chains"].get("devnetConfig"):
+        maps = {m["metadata"]["name"]: m["data"] for m in by_kind.get("ConfigMap", [])}
+        data = maps.get("opseq-op-sequencer-devnet", {})
+        want = {"devnet.yaml", *(vals["chains"].get("devnetFiles") or {})}
+        if set(data) != want or yaml.safe_load(data["devnet.yaml"]) != yaml.safe_load(vals["chains"]["devnetConfig"]):
+            fail(f"{label}: the devnet ConfigMap holds {sorted(data)}, want {sorted(want)}")
     monitors = by_kind.get("ServiceMonitor", [])
     if vals["serviceMonitor"]["enabled"]:
         ok = len(monitors) == 1 and monitors[0]["spec"]["endpoints"][0]["path"] == "/metrics" \
@@ -147,6 +168,7 @@ for files in (
     ["values.yaml", "values-production.yaml"],
     ["values.yaml", "values-fork.yaml"],
     ["values.yaml", "values-interop.yaml"],
+    ["values.yaml", "values-op-stack.yaml"],
 ):
     check(files)
 

@@ -66,6 +66,10 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 - { name: OPSEQ_SIGNER_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "signer" "key" "signer") | quote }} }
 - { name: OPSEQ_PUBLISHER_ADDR, value: {{ include "opseq.addr" (dict "root" .root "name" "publisher" "key" "publisher") | quote }} }
 - { name: OPSEQ_L2_BLOCK_TIME, value: {{ $v.chains.l2BlockTime | quote }} }
+- { name: OPSEQ_L2_HARDFORK, value: {{ $v.chains.l2Hardfork | quote }} }
+{{- if $v.chains.devnetConfig }}
+- { name: OPSEQ_DEVNET_CONFIG, value: /devnet/devnet.yaml }
+{{- end }}
 - { name: OPSEQ_L1_BLOCK_TIME, value: {{ $v.chains.l1BlockTime | quote }} }
 - { name: OPSEQ_NO_AUTO, value: {{ $v.chains.noAuto | quote }} }
 - { name: OPSEQ_DEV_ACCOUNTS, value: {{ $v.chains.devAccounts | quote }} }
@@ -112,7 +116,19 @@ http://{{ include "opseq.fullname" .root }}-{{ .name }}:{{ $c.grpcPort }}
 {{- if and (eq .key "builder") $v.builderConfig }}
 - { name: OPSEQ_BUILDERS_CONFIG, value: /config/builder_config.yaml }
 {{- end }}
+{{- if and (eq .key "publisher") $v.components.publisher.opNode }}
+- { name: OPSEQ_PUBLISH_OP_NODE, value: {{ include "opseq.opNodeTargets" $v.components.publisher.opNode | quote }} }
+{{- end }}
 {{- if and (eq .name "signer") $v.signerKey.existingSecret }}
 - { name: OPSEQ_SIGNER_KEY_FILE, value: /secrets/signer/sequencer.key }
 {{- end }}
+{{- end -}}
+
+{{/* `<chainId>=<url>,…` of the publisher's op-node targets (sorted by chain id). */}}
+{{- define "opseq.opNodeTargets" -}}
+{{- $out := list -}}
+{{- range $chain, $url := . -}}
+{{- $out = append $out (printf "%v=%v" $chain $url) -}}
+{{- end -}}
+{{- join "," $out -}}
 {{- end -}}
