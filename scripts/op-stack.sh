@@ -6,7 +6,8 @@
 #
 #   OPSEQ_BIN       op-sequencer binary (default target/release/op-sequencer, else target/debug)
 #   STACK_DIR       where data and logs go (default .op-stack; wiped at start)
-#   L2S             the L2 chain ids to follow (default "901 902")
+#   DEVNET_CONFIG   a devnet config file (docs/devnet.md): its chains are run and followed
+#   L2S             the L2 chain ids to follow (default: every L2 of the devnet)
 #   BASE_PORT       first port (default 8545: op-sequencer; each L2 takes 10 after 9000)
 #   OPSEQ_ARGS      extra `op-sequencer dev` flags
 set -euo pipefail
@@ -17,7 +18,8 @@ if [ -z "$BIN" ]; then
   if [ -x "$REPO/target/release/op-sequencer" ]; then BIN="$REPO/target/release/op-sequencer"; else BIN="$REPO/target/debug/op-sequencer"; fi
 fi
 DIR="${STACK_DIR:-$REPO/.op-stack}"
-L2S="${L2S:-901 902}"
+devnet_args=()
+[ -n "${DEVNET_CONFIG:-}" ] && devnet_args=(--devnet.config "$DEVNET_CONFIG")
 BASE_PORT="${BASE_PORT:-8545}"
 for p in geth op-node op-batcher; do
   [ -x "$PEERS/bin/$p" ] || { echo "$PEERS/bin/$p missing: run scripts/install-test-peers.sh (needs go)" >&2; exit 1; }
@@ -25,6 +27,11 @@ done
 [ -x "$BIN" ] || { echo "$BIN missing: cargo build --release -p op-sequencer" >&2; exit 1; }
 
 rm -rf "$DIR"; mkdir -p "$DIR"
+# The devnet's chains, from a first export (seconds): its L2 directories and their L1.
+"$BIN" export "${devnet_args[@]}" --out "$DIR/chains" >/dev/null
+L2S="${L2S:-$(cd "$DIR/chains" && ls -d [0-9]* | tr '\n' ' ')}"
+first=$(set -- $L2S; echo "$1")
+L1_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["l1_chain_id"])' "$DIR/chains/$first/rollup.json")
 PIDS=()
 stop() { trap - INT TERM EXIT; echo; echo "stopping…"; kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
@@ -32,10 +39,10 @@ trap stop INT TERM EXIT
 publish=()
 for id in $L2S; do publish+=("$id=http://127.0.0.1:$((9000 + (id % 100) * 10))"); done
 "$BIN" dev --datadir "$DIR/seq" --http.port "$BASE_PORT" --grpc.addr "127.0.0.1:$((BASE_PORT + 1000))" \
-  --export.dir "$DIR/export" --publish.op-node "$(IFS=,; echo "${publish[*]}")" ${OPSEQ_ARGS:-} >"$DIR/op-sequencer.log" 2>&1 &
+  "${devnet_args[@]}" --export.dir "$DIR/export" --publish.op-node "$(IFS=,; echo "${publish[*]}")" ${OPSEQ_ARGS:-} >"$DIR/op-sequencer.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 300); do [ -f "$DIR/export/l1-chain-config.json" ] && curl -sf "http://127.0.0.1:$BASE_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-L1="http://127.0.0.1:$BASE_PORT/chains/900"
+L1="http://127.0.0.1:$BASE_PORT/chains/$L1_ID"
 JWT="$DIR/seq/jwt.hex"
 
 pair() { # name chain port-base sequencer-api
@@ -56,7 +63,7 @@ pair() { # name chain port-base sequencer-api
 }
 
 echo "op-stack in $DIR (logs there)"
-echo "  op-sequencer  http://127.0.0.1:$BASE_PORT/chains/<id>   (L1 mock 900; test API, JWT $JWT)"
+echo "  op-sequencer  http://127.0.0.1:$BASE_PORT/chains/<id>   (L1 mock $L1_ID; test API, JWT $JWT)"
 for id in $L2S; do
   base=$((9000 + (id % 100) * 10))
   pair seq "$id" "$base" --experimental.sequencer-api
