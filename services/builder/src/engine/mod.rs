@@ -123,7 +123,7 @@ impl EngineApi {
         m.register_async_method("engine_newPayloadV4", |p, ctx, _| async move {
             let (payload, hashes, beacon_root, requests): (OpExecutionPayloadV4, Vec<B256>, B256, Vec<Bytes>) =
                 p.parse()?;
-            Ok::<_, ErrorObjectOwned>(ctx.new_payload(payload, hashes, beacon_root, requests).await)
+            ctx.new_payload(payload, hashes, beacon_root, requests).await
         })
         .expect("unique");
         m.merge(eth).expect("engine and eth names differ");
@@ -275,14 +275,16 @@ impl EngineApi {
     /// keeps it (not canonical until a forkchoice update names it). A wrong hash is `INVALID`
     /// with geth's "blockhash mismatch" (no latest valid hash), an unknown parent `SYNCING`, a
     /// block whose execution disagrees with its header `INVALID` with the reason and the parent
-    /// as latest valid; in each case nothing is stored.
+    /// as latest valid; in each case nothing is stored. When our own state cannot be read or
+    /// written (an edge down), the call fails with an internal error (-32603) the consensus
+    /// client retries, never INVALID: the block was not judged.
     async fn new_payload(
         &self,
         payload: OpExecutionPayloadV4,
         versioned_hashes: Vec<B256>,
         parent_beacon_block_root: B256,
         requests: Vec<Bytes>,
-    ) -> PayloadStatus {
+    ) -> Result<PayloadStatus, ErrorObjectOwned> {
         let chain = self.chain();
         let claimed = payload.payload_inner.payload_inner.payload_inner.block_hash;
         let raws = payload.payload_inner.payload_inner.payload_inner.transactions.clone();
@@ -292,30 +294,30 @@ impl EngineApi {
         );
         let block = match OpExecutionPayload::V4(payload).try_into_block_with_sidecar::<OpTxEnvelope>(&sidecar) {
             Ok(b) => b,
-            Err(e) => return status(PayloadStatusEnum::Invalid { validation_error: e.to_string() }, None),
+            Err(e) => return Ok(status(PayloadStatusEnum::Invalid { validation_error: e.to_string() }, None)),
         };
         let computed = block.header.hash_slow();
         if computed != claimed {
             warn!(target: "opseq::engine", chain_id = chain, %claimed, %computed, "newPayload with a wrong block hash");
             // geth's answer and words (op-node and kona-node treat it as INVALID_BLOCK_HASH).
-            return status(
+            return Ok(status(
                 PayloadStatusEnum::Invalid {
                     validation_error: format!("blockhash mismatch, want {claimed}, got {computed}"),
                 },
                 None,
-            );
+            ));
         }
         match self.edges.state.block_by_hash(chain, claimed).await {
-            Ok(Some(_)) => return status(PayloadStatusEnum::Valid, Some(claimed)),
+            Ok(Some(_)) => return Ok(status(PayloadStatusEnum::Valid, Some(claimed))),
             Ok(None) => {}
-            Err(e) => return status(PayloadStatusEnum::Invalid { validation_error: e.message }, None),
+            Err(e) => return Err(internal(e)),
         }
         let parent = match self.edges.state.block_by_hash(chain, block.header.parent_hash).await {
             Ok(Some(p)) => p,
-            Ok(None) => return status(PayloadStatusEnum::Syncing, None),
-            Err(e) => return status(PayloadStatusEnum::Invalid { validation_error: e.message }, None),
+            Ok(None) => return Ok(status(PayloadStatusEnum::Syncing, None)),
+            Err(e) => return Err(internal(e)),
         };
-        let invalid = |m: String| status(PayloadStatusEnum::Invalid { validation_error: m }, Some(parent.hash));
+        let invalid = |m: String| Ok(status(PayloadStatusEnum::Invalid { validation_error: m }, Some(parent.hash)));
         let txs = match with_senders(raws, &block.body.transactions) {
             Ok(t) => t,
             Err(m) => return invalid(m),
@@ -325,7 +327,7 @@ impl EngineApi {
         let executed = match self.execute(&parent, input, txs, vec![]).await {
             Ok(x) => x,
             Err(ExecError::Invalid(m)) => return invalid(m),
-            Err(ExecError::Other(e)) => return invalid(e.message),
+            Err(ExecError::Other(e)) => return Err(internal(e)),
         };
         if let Some(m) = mismatch(&header, &executed) {
             return invalid(m);
@@ -333,7 +335,7 @@ impl EngineApi {
         let (sealed, diff, _): (SealedBlock, StateDiff, _) =
             match chain::seal_unsigned(&self.builder, &self.edges, &parent, executed).await {
                 Ok(x) => x,
-                Err(e) => return invalid(e.message),
+                Err(e) => return Err(internal(e)),
             };
         if sealed.hash != claimed {
             return invalid(format!(
@@ -342,9 +344,9 @@ impl EngineApi {
             ));
         }
         if let Err(e) = self.edges.state.keep(chain, sealed, diff).await {
-            return invalid(e.message);
+            return Err(internal(e));
         }
-        status(PayloadStatusEnum::Valid, Some(claimed))
+        Ok(status(PayloadStatusEnum::Valid, Some(claimed)))
     }
 
     async fn execute(
