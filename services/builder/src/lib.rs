@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod http;
 pub mod interop;
 pub mod jobs;
+mod op_receipt;
 pub mod persist;
 mod reader;
 pub mod relay;

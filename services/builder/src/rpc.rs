@@ -493,7 +493,8 @@ impl ChainRpc {
         let Some((b, i)) = self.located(hash).await? else { return Ok(Value::Null) };
         let rs = self.decode_receipts(&b, i + 1)?;
         let (prev, log_offset) = rs[..i].iter().fold((0, 0), |(_, n), r| (r.cumulative_gas_used, n + r.logs.len()));
-        self.receipt_json(&b, i, &rs[i], prev, log_offset)
+        let fees = self.block_fees(&b);
+        self.receipt_json(&b, i, &rs[i], prev, log_offset, &fees)
     }
 
     /// `eth_getBlockReceipts`: every receipt of a block (null for an unknown block), decoding the
@@ -508,8 +509,9 @@ impl ChainRpc {
         let rs = self.decode_receipts(&b, b.receipts.len())?;
         let (mut prev, mut log_offset) = (0, 0);
         let mut out = Vec::with_capacity(rs.len());
+        let fees = self.block_fees(&b);
         for (i, r) in rs.iter().enumerate() {
-            out.push(self.receipt_json(&b, i, r, prev, log_offset)?);
+            out.push(self.receipt_json(&b, i, r, prev, log_offset, &fees)?);
             prev = r.cumulative_gas_used;
             log_offset += r.logs.len();
         }
@@ -526,9 +528,23 @@ impl ChainRpc {
             .collect()
     }
 
+    /// The OP receipt fields' block-wide values (none on L1 chains).
+    fn block_fees(&self, b: &SealedBlock) -> crate::op_receipt::BlockFees {
+        let jovian = self.l2() && self.builder.is_jovian_at(b.header.timestamp);
+        crate::op_receipt::BlockFees::of(if self.l2() { &b.transactions } else { &[] }, jovian)
+    }
+
     /// A receipt's JSON; `prev` is the previous receipt's cumulative gas, `log_offset` the number
-    /// of logs before it in the block.
-    fn receipt_json(&self, b: &SealedBlock, i: usize, r: &AnyReceipt, prev: u64, log_offset: usize) -> RpcResult {
+    /// of logs before it in the block, `fees` the block's OP receipt fields.
+    fn receipt_json(
+        &self,
+        b: &SealedBlock,
+        i: usize,
+        r: &AnyReceipt,
+        prev: u64,
+        log_offset: usize,
+        fees: &crate::op_receipt::BlockFees,
+    ) -> RpcResult {
         let hash = b.tx_hashes[i];
         let tx = AnyTx::decode(self.l2(), &b.transactions[i])
             .ok_or_else(|| err(codes::INTERNAL, "stored tx undecodable"))?;
@@ -552,6 +568,7 @@ impl ChainRpc {
             "type": q(tx.ty() as u64),
             "status": if r.status { "0x1" } else { "0x0" },
         });
+        fees.add(&b.transactions[i], v.as_object_mut().expect("object"));
         if let Some((nonce, version)) = r.deposit {
             let o = v.as_object_mut().expect("object");
             if let Some(n) = nonce {

@@ -264,6 +264,46 @@ fn imported(node: &Proc, chain: u64, op_node: &OpNode, geth: &OpGeth, what: &str
     Ok(head)
 }
 
+/// Blocks `from..=to`: every receipt op-geth gives equals ours, key by key (the OP fields too:
+/// `l1Fee`, `l1GasUsed`, the scalars, Jovian's DA footprint). Returns how many user-tx receipts
+/// (those with the OP fields) were compared.
+fn same_receipts(node: &Proc, chain: u64, geth: &OpGeth, from: u64, to: u64) -> eyre::Result<usize> {
+    let mut n = 0;
+    for b in from..=to {
+        let theirs = opseq_e2e::opstack::call(&geth.http, "eth_getBlockReceipts", json!([format!("{b:#x}")]))?;
+        let ours = node.rpc(chain, "eth_getBlockReceipts", json!([format!("{b:#x}")]))?;
+        let (theirs, ours) =
+            (theirs.as_array().cloned().unwrap_or_default(), ours.as_array().cloned().unwrap_or_default());
+        eyre::ensure!(
+            theirs.len() == ours.len(),
+            "block {b}: {} receipts at op-geth, {} at ours",
+            theirs.len(),
+            ours.len()
+        );
+        for (t, o) in theirs.iter().zip(&ours) {
+            let keys: std::collections::BTreeSet<&String> = t
+                .as_object()
+                .into_iter()
+                .flatten()
+                .chain(o.as_object().into_iter().flatten())
+                .map(|(k, _)| k)
+                .collect();
+            for k in keys {
+                eyre::ensure!(
+                    t.get(k) == o.get(k),
+                    "block {b} tx {}: {k} is {:?} at op-geth, {:?} at ours",
+                    t["transactionIndex"],
+                    t.get(k),
+                    o.get(k)
+                );
+            }
+            // Count the user-tx receipts, which carry the OP fields (op-geth's, equal to ours).
+            n += usize::from(t.get("l1Fee").is_some());
+        }
+    }
+    Ok(n)
+}
+
 /// op-geth's block `n` (header fields).
 fn geth_block(geth: &OpGeth, n: u64) -> eyre::Result<serde_json::Value> {
     opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))
@@ -336,6 +376,9 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
         "jovian" => assert!(extra_lens == [17].into() && with_footprint > 100, "{extra_lens:?}, {with_footprint}"),
         _ => assert!(extra_lens == [9].into() && with_footprint == 0, "{extra_lens:?}, {with_footprint}"),
     }
+    // Receipts as op-geth writes them, OP fields included.
+    let compared = same_receipts(node, L2, &geth, 1, 40)?;
+    assert!(compared > 25, "{compared} user-tx receipts with OP fields compared");
     // The deposits: where the specs put them, in ours and in op-geth's chain alike.
     let landed = deposits_landed(&node.url(L2), &built, "op-sequencer")?;
     assert_eq!(deposits_landed(&geth.http, &built, "op-geth (import)")?, landed);
