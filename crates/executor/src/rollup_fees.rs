@@ -58,7 +58,7 @@ impl RollupFees {
         let operator_fee = isthmus.then_some((c.operator_fee_scalar, c.operator_fee_constant));
         // op-geth reads the scalar from the calldata at Jovian blocks (the activation block's
         // Isthmus calldata has none: the default).
-        let da_footprint_gas_scalar = jovian.then(|| match (v.jovian, c.da_footprint_gas_scalar) {
+        let da_footprint_gas_scalar = jovian.then_some(match (v.jovian, c.da_footprint_gas_scalar) {
             (true, s) if s != 0 => s,
             _ => DA_FOOTPRINT_GAS_SCALAR_DEFAULT,
         });
