@@ -45,6 +45,26 @@ pub struct CallResult {
     pub halt: Option<String>,
 }
 
+/// A refusal in geth's words (`core/error.go`, and the details `state_transition.go` adds), so
+/// ethers, viem and web3.py classify it as they do against geth; revm's text otherwise.
+fn geth_words(from: Address, e: &revm::context::result::InvalidTransaction) -> String {
+    use revm::context::result::InvalidTransaction as T;
+    match e {
+        T::LackOfFundForMaxFee { fee, balance } => {
+            format!("insufficient funds for gas * price + value: address {from} have {balance} want {fee}")
+        }
+        T::NonceTooLow { tx, state } => format!("nonce too low: address {from}, tx: {tx} state: {state}"),
+        T::NonceTooHigh { tx, state } => format!("nonce too high: address {from}, tx: {tx} state: {state}"),
+        T::PriorityFeeGreaterThanMaxFee => "max priority fee per gas higher than max fee per gas".into(),
+        T::GasPriceLessThanBasefee => "max fee per gas less than block base fee".into(),
+        T::CallGasCostMoreThanGasLimit { initial_gas, gas_limit } => {
+            format!("intrinsic gas too low: have {gas_limit}, want {initial_gas}")
+        }
+        T::CallerGasLimitMoreThanBlock => "exceeds block gas limit".into(),
+        other => other.to_string(),
+    }
+}
+
 /// A call could not be run.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
@@ -108,11 +128,21 @@ impl BlockBuilder {
             let env = self.op_env(&template);
             let mut evm = OpEvmFactory::<OpTx>::default().create_evm(db, env);
             let tx = OpTx(OpTransaction { base: tx, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
-            Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
+            let result = evm.transact(tx).map_err(|e| match e {
+                revm::context::result::EVMError::Transaction(alloy_op_evm::OpTxError(
+                    op_revm::OpTransactionError::Base(t),
+                )) => CallError::Invalid(geth_words(from, &t)),
+                other => CallError::Invalid(other.to_string()),
+            })?;
+            Ok(to_call_result(result.result))
         } else {
             let env = self.eth_env(&template);
             let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm(db, env);
-            Ok(to_call_result(evm.transact(tx).map_err(|e| CallError::Invalid(e.to_string()))?.result))
+            let result = evm.transact(tx).map_err(|e| match e {
+                revm::context::result::EVMError::Transaction(t) => CallError::Invalid(geth_words(from, &t)),
+                other => CallError::Invalid(other.to_string()),
+            })?;
+            Ok(to_call_result(result.result))
         }
     }
 

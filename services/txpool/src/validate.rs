@@ -90,6 +90,12 @@ pub fn decode_and_recover(chain: &ChainConfig, raw: Bytes) -> Result<(PoolTx, U2
     if gas_limit < 21_000 {
         return Err(OpseqError::invalid(format!("intrinsic gas too low: gas {gas_limit} < 21000")));
     }
+    // geth's `ErrTipAboveFeeCap`: a tip above the fee cap can never be paid.
+    if max_prio > max_fee {
+        return Err(OpseqError::invalid(format!(
+            "max priority fee per gas higher than max fee per gas: tip {max_prio}, fee cap {max_fee}"
+        )));
+    }
     // geth's `--txpool.pricelimit` (default 1 wei): a tx that tips nothing is not pooled. The
     // EVM accepts it; the test API can force it in.
     if max_prio < MIN_TIP {
