@@ -315,7 +315,14 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         } else {
             Bytes::new()
         },
-        mix_hash: B256::ZERO,
+        // Each dev L2's genesis is its own (indexers and tools key chains by genesis hash): its
+        // mixHash names the chain, keccak256("opseq-dev-l2" ‖ chainId as u64 BE). An L2's genesis
+        // prevRandao is read by nothing (block 1's comes from its L1 origin); L1: zero.
+        mix_hash: if l2 {
+            keccak256([b"opseq-dev-l2".as_slice(), &config.chain_id.to_be_bytes()].concat())
+        } else {
+            B256::ZERO
+        },
         nonce: B64::ZERO,
         base_fee_per_gas: Some(GENESIS_BASE_FEE),
         withdrawals_root: Some(withdrawals_root),
@@ -455,7 +462,7 @@ mod tests {
     }
 
     #[test]
-    fn genesis_roots_are_real_and_chains_differ_only_where_rules_do() {
+    fn genesis_roots_are_real_and_every_chain_has_its_own_genesis() {
         let dev = DevnetConfig::dev(6, 2, 1_700_000_000);
         let (l1, _) = genesis(dev.chain(900).unwrap());
         let (l2, diff) = genesis(dev.chain(901).unwrap());
@@ -479,6 +486,10 @@ mod tests {
         let impl_at = implementation_of(crate::spec::L1_BLOCK_ADDRESS);
         assert_ne!(code_at(&isthmus_diff, impl_at), code_at(&diff, impl_at), "Jovian's L1Block is another");
         assert_eq!(l2.header.requests_hash, Some(EMPTY_REQUESTS_HASH));
+        // 901 and 902 have one state but not one genesis block.
+        let (other, _) = genesis(dev.chain(902).unwrap());
+        assert_eq!(other.header.state_root, l2.header.state_root);
+        assert_ne!(other.hash, l2.hash);
     }
 
     #[test]
