@@ -347,42 +347,32 @@ impl ChainRpc {
         }
     }
 
-    /// State reads are served at the head; a tag naming an older block is refused clearly.
-    async fn state_at(&self, tag: Tag) -> Result<(), ErrorObjectOwned> {
-        let tag = self.label(tag).await?;
-        match tag {
-            Tag::Latest | Tag::Pending | Tag::Safe | Tag::Finalized => Ok(()),
-            Tag::Hash(h) => {
-                let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
-                if h == head.hash {
-                    Ok(())
-                } else {
-                    Err(err(
-                        codes::SERVER,
-                        format!(
-                            "historical state is not available: block {h} is not the head; state is served at the head only"
-                        ),
-                    ))
-                }
-            }
-            Tag::Earliest | Tag::Number(_) => {
-                let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
-                let n = if let Tag::Number(n) = tag { n } else { 0 };
-                if n == head.number {
-                    Ok(())
-                } else if n > head.number {
-                    Err(err(codes::SERVER, format!("header not found: block {n} is ahead of the head {}", head.number)))
-                } else {
-                    Err(err(
-                        codes::SERVER,
-                        format!(
-                            "historical state is not available: block {n} is older than the head {}; state is served at the head only",
-                            head.number
-                        ),
-                    ))
-                }
-            }
+    /// The block whose state a read names: `None` for the head (`latest`, `pending`, or a tag
+    /// that resolves to the head), else the known block (any block the store keeps the change
+    /// records to reach; past them the store's error says so). An unknown or future block is
+    /// geth's "header not found".
+    async fn state_at(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
+        if matches!(tag, Tag::Latest | Tag::Pending) {
+            return Ok(None);
         }
+        let block = self.resolve(tag).await?.ok_or_else(|| err(codes::SERVER, "header not found"))?;
+        let head = self.edges.state.head(self.chain()).await.map_err(edge)?;
+        Ok((block.hash != head.hash).then_some(block))
+    }
+
+    /// An account and storage slots at a past block (through the store's proofs there).
+    async fn past_state(
+        &self,
+        block: &SealedBlock,
+        a: Address,
+        slots: Vec<U256>,
+    ) -> Result<(opseq_primitives::AccountState, Vec<U256>), ErrorObjectOwned> {
+        let proof = self.edges.state.proof(self.chain(), a, slots, Some(block.hash)).await.map_err(edge)?;
+        let acct = proof.account.unwrap_or(opseq_primitives::AccountState {
+            code_hash: alloy_primitives::KECCAK256_EMPTY,
+            ..Default::default()
+        });
+        Ok((acct, proof.storage.into_iter().map(|(_, v, _)| v).collect()))
     }
 
     async fn chain_id(&self, _: Params<'static>) -> RpcResult {
@@ -656,15 +646,20 @@ impl ChainRpc {
 
     async fn balance(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
-        self.state_at(parse_tag(tag)?).await?;
-        Ok(json!(format!("{:#x}", self.account(a).await?.balance)))
+        let acct = match self.state_at(parse_tag(tag)?).await? {
+            Some(block) => self.past_state(&block, a, vec![]).await?.0,
+            None => self.account(a).await?,
+        };
+        Ok(json!(format!("{:#x}", acct.balance)))
     }
 
     async fn tx_count(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
         let tag = parse_tag(tag)?;
-        self.state_at(tag).await?;
-        let nonce = self.account(a).await?.nonce;
+        let nonce = match self.state_at(tag).await? {
+            Some(block) => self.past_state(&block, a, vec![]).await?.0.nonce,
+            None => self.account(a).await?.nonce,
+        };
         if let Tag::Pending = tag
             && let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)?
         {
@@ -675,16 +670,22 @@ impl ChainRpc {
 
     async fn code(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
-        self.state_at(parse_tag(tag)?).await?;
-        let acct = self.account(a).await?;
+        let acct = match self.state_at(parse_tag(tag)?).await? {
+            Some(block) => self.past_state(&block, a, vec![]).await?.0,
+            None => self.account(a).await?,
+        };
         let code = self.edges.state.code(self.chain(), acct.code_hash).await.map_err(edge)?.unwrap_or_default();
         Ok(json!(code))
     }
 
     async fn storage_at(&self, p: Params<'static>) -> RpcResult {
         let (a, slot, tag): (Address, U256, Option<Value>) = p.parse()?;
-        self.state_at(parse_tag(tag)?).await?;
-        let v = self.edges.state.storage(self.chain(), vec![(a, slot)]).await.map_err(edge)?.pop().unwrap_or_default();
+        let v = match self.state_at(parse_tag(tag)?).await? {
+            Some(block) => self.past_state(&block, a, vec![slot]).await?.1.pop().unwrap_or_default(),
+            None => {
+                self.edges.state.storage(self.chain(), vec![(a, slot)]).await.map_err(edge)?.pop().unwrap_or_default()
+            }
+        };
         Ok(json!(B256::from(v)))
     }
 
@@ -724,6 +725,11 @@ impl ChainRpc {
 
     async fn next_block(&self) -> Result<NextBlock, ErrorObjectOwned> {
         let head = self.head_block().await?;
+        self.next_block_after(head).await
+    }
+
+    /// The block after `head` as a call sees it (its timestamp, base fee, L1 origin).
+    async fn next_block_after(&self, head: SealedBlock) -> Result<NextBlock, ErrorObjectOwned> {
         let l1_origin = match (self.config.l1_chain_id, head.l1_origin) {
             (Some(l1), Some(o)) => self.edges.state.block_by_number(l1, o.number).await.map_err(edge)?.map(|b| {
                 opseq_executor::L1Origin { header: b.header, hash: b.hash, sequence_number: 0, deposits: vec![] }
@@ -747,15 +753,28 @@ impl ChainRpc {
         let mut seq = p.sequence();
         let req: CallArgs = seq.next()?;
         let tag: Option<Value> = seq.optional_next()?;
-        self.state_at(parse_tag(tag)?).await?;
+        let at = self.state_at(parse_tag(tag)?).await?;
         let req = req.into_request()?;
-        let next = self.next_block().await?;
-        let reader = EdgeReader::new(Arc::clone(&self.edges.state), self.chain(), tokio::runtime::Handle::current());
+        // At a past block: the head state under that block's overlay (the store's change records).
+        let (next, reader) = match at {
+            None => (
+                self.next_block().await?,
+                Arc::new(EdgeReader::new(
+                    Arc::clone(&self.edges.state),
+                    self.chain(),
+                    tokio::runtime::Handle::current(),
+                )),
+            ),
+            Some(block) => {
+                let (reader, _) = crate::chain::reader_for(&self.edges, self.chain(), &block).await.map_err(edge)?;
+                (self.next_block_after(block).await?, reader)
+            }
+        };
         let mut touch: Vec<Address> = req.from.into_iter().collect();
         touch.extend(req.to);
         reader.prefetch(touch).await.map_err(|e| err(codes::SERVER, e))?;
         let builder = self.builder.clone();
-        tokio::task::spawn_blocking(move || f(&builder, &reader, &next, &req))
+        tokio::task::spawn_blocking(move || f(&builder, &*reader, &next, &req))
             .await
             .map_err(|e| err(codes::INTERNAL, e.to_string()))?
             .map_err(call_err)

@@ -39,3 +39,70 @@ fn refusals_use_geths_words() -> eyre::Result<()> {
     assert!(e.contains("insufficient funds for gas * price + value"), "{e}");
     Ok(())
 }
+
+/// A contract that stores its calldata word in slot 0, and returns slot 0 when called without
+/// data (hand-assembled: `CALLDATASIZE ISZERO PUSH1 0x0c JUMPI  PUSH1 0 CALLDATALOAD PUSH1 0
+/// SSTORE STOP  JUMPDEST PUSH1 0 SLOAD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`, behind an init
+/// that copies those 24 bytes).
+const CELL_INIT: &str = "0x601880600b6000396000f33615600c57600035600055005b60005460005260206000f3";
+
+#[test]
+fn state_reads_at_past_blocks_answer_what_the_state_was_then() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    let url = node.url(901);
+    let mine = || node.rpc(901, "evm_mine", serde_json::json!([]));
+    let send = |args: &[&str]| -> eyre::Result<()> {
+        let mut all = vec!["send", "--async", "--rpc-url", url.as_str(), "--private-key", KEY0];
+        all.extend_from_slice(args);
+        cast(&all)?;
+        mine()?;
+        Ok(())
+    };
+    let before_deploy = node.head(901)?;
+    send(&["--create", CELL_INIT])?;
+    let deployed = node.head(901)?;
+    let receipt: serde_json::Value =
+        serde_json::from_str(&cast(&["receipt", "--rpc-url", &url, "--json", &latest_tx(&node)?])?)?;
+    let cell = receipt["contractAddress"].as_str().unwrap().to_string();
+    let word = |n: u64| format!("{:#066x}", n);
+    send(&[&cell, &word(5)])?;
+    let at5 = node.head(901)?;
+    send(&[&cell, &word(9)])?;
+    send(&["--value", "7", DEAD])?;
+    let at9 = node.head(901)?;
+    let at = |n: u64| n.to_string();
+    // eth_call, eth_getStorageAt, eth_getCode, eth_getBalance, eth_getTransactionCount and
+    // eth_getProof at each block answer that block's state.
+    let call = |b: &str| cast(&["call", "--rpc-url", &url, "--block", b, &cell]);
+    assert_eq!(call(&at(at5))?.trim(), word(5));
+    assert_eq!(call(&at(at9))?.trim(), word(9));
+    assert_eq!(call("latest")?.trim(), word(9));
+    assert_eq!(cast(&["storage", "--rpc-url", &url, "--block", &at(at5), &cell, "0"])?.trim(), word(5));
+    assert_eq!(cast(&["code", "--rpc-url", &url, "--block", &at(before_deploy), &cell])?.trim(), "0x");
+    assert_ne!(cast(&["code", "--rpc-url", &url, "--block", &at(deployed), &cell])?.trim(), "0x");
+    let nonce = |b: u64| cast(&["nonce", "--rpc-url", &url, "--block", &at(b), KEY0_ADDRESS]);
+    assert_eq!((nonce(before_deploy)?.trim().to_string(), nonce(at5)?.trim().to_string()), ("0".into(), "2".into()));
+    let balance = |b: u64| cast(&["balance", "--rpc-url", &url, "--block", &at(b), DEAD]);
+    assert_eq!((balance(at5)?.trim().to_string(), balance(at9)?.trim().to_string()), ("0".into(), "7".into()));
+    let proof: serde_json::Value =
+        serde_json::from_str(&cast(&["proof", "--rpc-url", &url, "--block", &at(at5), &cell, "0"])?)?;
+    assert_eq!(proof["storageProof"][0]["value"], "0x5", "{proof}");
+    // A block past the head: geth's "header not found", for reads and calls alike.
+    let ahead = at(at9 + 5);
+    for e in [
+        refused(&["balance", "--rpc-url", &url, "--block", &ahead, DEAD]),
+        refused(&["call", "--rpc-url", &url, "--block", &ahead, &cell]),
+    ] {
+        assert!(e.contains("header not found"), "{e}");
+    }
+    Ok(())
+}
+
+/// Dev account 0's address.
+const KEY0_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+fn latest_tx(node: &opseq_e2e::Proc) -> eyre::Result<String> {
+    let b = node.rpc(901, "eth_getBlockByNumber", serde_json::json!(["latest", false]))?;
+    Ok(b["transactions"].as_array().and_then(|t| t.last()).and_then(|t| t.as_str()).unwrap_or_default().to_string())
+}
