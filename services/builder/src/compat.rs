@@ -161,6 +161,19 @@ impl Sequencer {
     }
 
     async fn call(&self, method: &str, p: Params<'static>) -> R {
+        // The steps without parameters refuse any (geth's rpc package), before acting.
+        if matches!(
+            method,
+            "sequencer_buildJob"
+                | "sequencer_open"
+                | "sequencer_seal"
+                | "sequencer_sign"
+                | "sequencer_commit"
+                | "sequencer_publish"
+                | "sequencer_next"
+        ) {
+            crate::rpc::no_params(&p)?;
+        }
         let mut st = self.state.lock().await;
         match method {
             "sequencer_new" => {

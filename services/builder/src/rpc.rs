@@ -35,6 +35,16 @@ pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, msg.into(), None::<()>)
 }
 
+/// A method without parameters refuses any, as geth's rpc package does (-32602 "too many
+/// arguments, want at most 0"), before doing anything.
+pub(crate) fn no_params(p: &Params<'_>) -> Result<(), ErrorObjectOwned> {
+    match p.parse::<Option<Vec<Value>>>() {
+        Ok(None) => Ok(()),
+        Ok(Some(v)) if v.is_empty() => Ok(()),
+        _ => Err(err(codes::INVALID_PARAMS, "too many arguments, want at most 0")),
+    }
+}
+
 pub(crate) fn edge(e: OpseqError) -> ErrorObjectOwned {
     match e.class {
         ErrorClass::InvalidInput => err(codes::SERVER, e.message),
@@ -375,22 +385,28 @@ impl ChainRpc {
         Ok((acct, proof.storage.into_iter().map(|(_, v, _)| v).collect()))
     }
 
-    async fn chain_id(&self, _: Params<'static>) -> RpcResult {
+    async fn chain_id(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(q(self.chain()))
     }
-    async fn net_version(&self, _: Params<'static>) -> RpcResult {
+    async fn net_version(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(json!(self.chain().to_string()))
     }
-    async fn client_version(&self, _: Params<'static>) -> RpcResult {
+    async fn client_version(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(json!(concat!("op-sequencer/v", env!("CARGO_PKG_VERSION"))))
     }
-    async fn syncing(&self, _: Params<'static>) -> RpcResult {
+    async fn syncing(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(json!(false))
     }
-    async fn accounts(&self, _: Params<'static>) -> RpcResult {
+    async fn accounts(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(json!([]))
     }
-    async fn block_number(&self, _: Params<'static>) -> RpcResult {
+    async fn block_number(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(q(self.edges.state.head(self.chain()).await.map_err(edge)?.number))
     }
 
@@ -800,7 +816,8 @@ impl ChainRpc {
         if self.l2() { 1_000_000 } else { 1_000_000_000 }
     }
 
-    async fn gas_price(&self, _: Params<'static>) -> RpcResult {
+    async fn gas_price(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         let head = self.head_block().await?;
         Ok(q128(self.builder.next_base_fee(&head.header) as u128 + self.suggested_tip()))
     }
@@ -808,13 +825,15 @@ impl ChainRpc {
     /// geth's `eth_blobBaseFee`: the blob base fee of the head's excess blob gas (Prague
     /// parameters on the L1 mock; an L2's excess blob gas is 0, so 1 wei). op-batcher prices its
     /// transactions with it.
-    async fn blob_base_fee(&self, _: Params<'static>) -> RpcResult {
+    async fn blob_base_fee(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         let head = self.head_block().await?;
         let excess = head.header.excess_blob_gas.unwrap_or_default();
         Ok(q128(alloy_eips::eip7840::BlobParams::prague().calc_blob_fee(excess)))
     }
 
-    async fn max_priority_fee(&self, _: Params<'static>) -> RpcResult {
+    async fn max_priority_fee(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         Ok(q128(self.suggested_tip()))
     }
 
@@ -928,7 +947,8 @@ impl ChainRpc {
     }
 
     /// anvil's `evm_mine`: builds one block now (with the pool's best txs), whatever the schedule.
-    async fn evm_mine(&self, _: Params<'static>) -> RpcResult {
+    async fn evm_mine(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         let miner = self.miner.as_ref().ok_or_else(|| err(codes::SERVER, "mining is not available in this process"))?;
         let block = miner
             .send(crate::Mine(self.chain()))
@@ -1019,7 +1039,8 @@ impl ChainRpc {
         Ok(json!({"pending": pending, "queued": queued}))
     }
 
-    async fn txpool_content(&self, _: Params<'static>) -> RpcResult {
+    async fn txpool_content(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         self.pool_content(None, Self::pool_tx_json).await
     }
 
@@ -1029,7 +1050,8 @@ impl ChainRpc {
     }
 
     /// geth's `txpool_inspect`: `"<to>: <value> wei + <gas> gas × <maxFee> wei"`.
-    async fn txpool_inspect(&self, _: Params<'static>) -> RpcResult {
+    async fn txpool_inspect(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         self.pool_content(None, |me, t| {
             let tx = AnyTx::decode(me.l2(), &t.raw);
             let to = tx
@@ -1054,7 +1076,8 @@ impl ChainRpc {
         Ok(if dropped { json!(hash) } else { Value::Null })
     }
 
-    async fn txpool_status(&self, _: Params<'static>) -> RpcResult {
+    async fn txpool_status(&self, p: Params<'static>) -> RpcResult {
+        no_params(&p)?;
         let s = self.edges.txs.status(self.chain()).await.map_err(edge)?;
         Ok(json!({"pending": q(s.pending), "queued": q(s.queued)}))
     }

@@ -316,7 +316,8 @@ impl ChainRpc {
         Ok(Value::Null)
     }
 
-    pub(crate) async fn test_jobs(&self, _: Params<'static>) -> RpcResult {
+    pub(crate) async fn test_jobs(&self, p: Params<'static>) -> RpcResult {
+        crate::rpc::no_params(&p)?;
         match self.control(Op::Jobs).await? {
             Reply::Jobs(jobs) => Ok(Value::Array(jobs.iter().map(|j| self.job_json(j)).collect())),
             other => Err(unexpected(other)),

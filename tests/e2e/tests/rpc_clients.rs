@@ -106,3 +106,21 @@ fn latest_tx(node: &opseq_e2e::Proc) -> eyre::Result<String> {
     let b = node.rpc(901, "eth_getBlockByNumber", serde_json::json!(["latest", false]))?;
     Ok(b["transactions"].as_array().and_then(|t| t.last()).and_then(|t| t.as_str()).unwrap_or_default().to_string())
 }
+
+#[test]
+fn methods_without_parameters_refuse_junk_and_change_nothing() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    let head = node.head(901)?;
+    for method in ["eth_blockNumber", "eth_chainId", "eth_gasPrice", "txpool_status", "evm_mine"] {
+        let v = node.rpc_raw(901, method, serde_json::json!(["junk"]))?;
+        assert_eq!(v["error"]["code"], -32602, "{method}: {v}");
+        assert_eq!(v["error"]["message"], "too many arguments, want at most 0", "{method}: {v}");
+    }
+    assert_eq!(node.head(901)?, head, "a refused evm_mine mined");
+    // No parameters, or an empty list, are fine.
+    assert_eq!(node.rpc(901, "eth_blockNumber", serde_json::json!([]))?, format!("{head:#x}"));
+    node.rpc(901, "evm_mine", serde_json::json!([]))?;
+    assert_eq!(node.head(901)?, head + 1);
+    Ok(())
+}

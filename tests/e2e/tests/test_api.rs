@@ -407,6 +407,10 @@ fn op_test_sequencer_routes_answer_with_its_shapes_and_codes() -> eyre::Result<(
     assert_eq!(node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?["status"], "0x1");
     assert_eq!(code(&call(seq, "sequencer_prebuiltEnvelope", json!([env]))?), Some(-38503));
     // sequencer_next finishes the current job and resets; then new/next on top (op-devstack's SequenceBlock).
+    // With junk arguments it does nothing: -32602 (geth's rpc package), no block sealed.
+    let before = node.head(901)?;
+    assert_eq!(code(&call(seq, "sequencer_next", json!(["junk"]))?), Some(-32602));
+    assert_eq!(node.head(901)?, before, "a refused sequencer_next sealed a block");
     call(seq, "sequencer_next", json!([]))?;
     let h = node.head(901)?;
     let tip = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
