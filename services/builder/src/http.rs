@@ -74,10 +74,10 @@ async fn engine_route(
     HttpResponse::Ok().json(handle_body(module, &body).instrument(request_span(&req)).await)
 }
 
-/// Methods that need the JWT (the control namespace); the Ethereum namespaces are open, as
-/// anvil's are.
+/// Methods that need the JWT (the control namespace and op-node's sequencer admin API); the
+/// Ethereum namespaces are open, as anvil's are.
 fn needs_auth(method: &str) -> bool {
-    method.starts_with("test_")
+    method.starts_with("test_") || method.starts_with("admin_")
 }
 
 /// Checks an `Authorization: Bearer <HS256 JWT>` header as geth's and op-service's JWT handlers
@@ -110,7 +110,20 @@ impl RpcRoutes {
             .iter()
             .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone(), Arc::clone(&forkchoice))))
             .collect();
-        let modules = contexts.iter().map(|(id, ctx)| (*id, ChainRpc::module_of(Arc::clone(ctx)))).collect();
+        // Each chain's methods; on L2s also op-node's sequencer admin API (JWT, as `test_*`).
+        let modules = contexts
+            .iter()
+            .map(|(id, ctx)| {
+                let mut m = ChainRpc::module_of(Arc::clone(ctx));
+                if ctx.config().is_l2() {
+                    let engine =
+                        crate::engine::EngineApi::new(ctx.config().clone(), edges.clone(), Arc::clone(&forkchoice));
+                    let admin = crate::admin::AdminApi::module(crate::admin::AdminApi::new(Arc::clone(ctx), engine));
+                    m.merge(admin).expect("admin names differ from the chain's");
+                }
+                (*id, m)
+            })
+            .collect();
         let mut names: Vec<_> = devnet
             .chains
             .iter()

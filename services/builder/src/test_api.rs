@@ -113,7 +113,7 @@ impl ChainRpc {
             .map_err(|_| ControlError::Edge(opseq_primitives::OpseqError::transient("builder supervisor stopped")))?
     }
 
-    async fn control(&self, op: Op) -> Result<Reply, ErrorObjectOwned> {
+    pub(crate) async fn control(&self, op: Op) -> Result<Reply, ErrorObjectOwned> {
         self.control_raw(op).await.map_err(control_error)
     }
 

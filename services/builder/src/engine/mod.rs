@@ -134,7 +134,7 @@ impl EngineApi {
     /// block just given by `newPayload`), records `safe` and `finalized`, and with attributes
     /// builds a payload on the head: exactly the attributes' transactions first (the L1-info
     /// deposit, user deposits, forced txs), then, unless `noTxPool`, the pool's best.
-    async fn forkchoice_updated(
+    pub(crate) async fn forkchoice_updated(
         &self,
         state: ForkchoiceState,
         attrs: Option<OpPayloadAttributes>,
@@ -278,7 +278,7 @@ impl EngineApi {
     /// as latest valid; in each case nothing is stored. When our own state cannot be read or
     /// written (an edge down), the call fails with an internal error (-32603) the consensus
     /// client retries, never INVALID: the block was not judged.
-    async fn new_payload(
+    pub(crate) async fn new_payload(
         &self,
         payload: OpExecutionPayloadV4,
         versioned_hashes: Vec<B256>,
