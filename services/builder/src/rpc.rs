@@ -790,7 +790,7 @@ impl ChainRpc {
         touch.extend(req.to);
         reader.prefetch(touch).await.map_err(|e| err(codes::SERVER, e))?;
         let builder = self.builder.clone();
-        tokio::task::spawn_blocking(move || f(&builder, &*reader, &next, &req))
+        tokio::task::spawn_blocking(move || f(&builder, &reader, &next, &req))
             .await
             .map_err(|e| err(codes::INTERNAL, e.to_string()))?
             .map_err(call_err)

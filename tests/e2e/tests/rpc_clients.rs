@@ -65,7 +65,7 @@ fn state_reads_at_past_blocks_answer_what_the_state_was_then() -> eyre::Result<(
     let receipt: serde_json::Value =
         serde_json::from_str(&cast(&["receipt", "--rpc-url", &url, "--json", &latest_tx(&node)?])?)?;
     let cell = receipt["contractAddress"].as_str().unwrap().to_string();
-    let word = |n: u64| format!("{:#066x}", n);
+    let word = |n: u64| format!("{n:#066x}");
     send(&[&cell, &word(5)])?;
     let at5 = node.head(901)?;
     send(&[&cell, &word(9)])?;
