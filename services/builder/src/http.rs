@@ -312,6 +312,45 @@ async fn chain_route(
     }
 }
 
+/// `GET /chains/<id>` upgraded to a websocket: the chain's methods and `eth_subscribe`
+/// (`crate::subscriptions`). The control methods need the upgrade request's JWT.
+async fn chain_websocket(
+    routes: web::Data<RpcRoutes>,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let Some((chain, ctx)) =
+        path.parse::<ChainId>().ok().and_then(|c| routes.contexts.get(&c).map(|ctx| (c, Arc::clone(ctx))))
+    else {
+        return HttpResponse::NotFound().json(error(
+            Value::Null,
+            -32601,
+            &format!("unknown route /chains/{}: served routes are {}", path.as_str(), routes.routes()),
+        ));
+    };
+    let authorized = check_jwt(routes.jwt.as_ref(), &req);
+    let modules = Arc::clone(&routes.modules);
+    crate::subscriptions::serve(&req, body, ctx, move |request| {
+        let modules = Arc::clone(&modules);
+        let authorized = authorized.clone();
+        async move {
+            if calls_control(&request)
+                && let Err(reason) = authorized
+            {
+                let id = request.get("id").cloned().unwrap_or(Value::Null);
+                return error(id, -32001, &format!("unauthorized: {reason}")).to_string();
+            }
+            let module = &modules[&chain];
+            if request.is_object() {
+                call_one_raw(module, request).await
+            } else {
+                handle_request(module, request).await.to_string()
+            }
+        }
+    })
+}
+
 async fn root_route(routes: web::Data<RpcRoutes>, req: actix_web::HttpRequest, body: web::Bytes) -> HttpResponse {
     if let Err(reason) = check_jwt(routes.jwt.as_ref(), &req) {
         return unauthorized(&reason);
@@ -479,6 +518,7 @@ pub fn configure(routes: RpcRoutes) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(routes))
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route("/chains/{chain}", web::post().to(chain_route))
+            .route("/chains/{chain}", web::get().to(chain_websocket))
             .route("/", web::post().to(root_route))
             .route("/sequencers/{id}", web::post().to(sequencer_route))
             .route("/tx/{id}", web::post().to(tx_route))

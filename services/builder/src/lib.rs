@@ -15,6 +15,7 @@ pub mod persist;
 mod reader;
 pub mod relay;
 pub mod rpc;
+mod subscriptions;
 mod test_api;
 
 pub use chain::{ChainBuilderActor, MineNow};

@@ -633,27 +633,35 @@ impl ChainRpc {
                 v
             }
         };
-        let addresses = one_or_many::<Address>(f.address)?;
-        let topics: Vec<Vec<B256>> =
-            f.topics.unwrap_or_default().into_iter().map(one_or_many::<B256>).collect::<Result<_, _>>()?;
+        let matcher = LogMatcher::new(f.address, f.topics)?;
         let mut out = Vec::new();
         for b in &blocks {
-            let mut log_index = 0u64;
-            for (i, r) in self.decode_receipts(b, b.receipts.len())?.iter().enumerate() {
-                for l in &r.logs {
-                    let hit = (addresses.is_empty() || addresses.contains(&l.address))
-                        && topics
-                            .iter()
-                            .enumerate()
-                            .all(|(k, want)| want.is_empty() || l.topics().get(k).is_some_and(|t| want.contains(t)));
-                    if hit {
-                        out.push(log_json(b, i, log_index, l));
-                    }
-                    log_index += 1;
-                }
-            }
+            out.extend(self.block_logs(b, &matcher, false)?);
         }
         Ok(Value::Array(out))
+    }
+
+    /// The logs of `b` that `matcher` takes, as `eth_getLogs` gives them (`removed` set as asked:
+    /// true for the logs of a block a reorg took out, as subscriptions report them).
+    pub(crate) fn block_logs(
+        &self,
+        b: &SealedBlock,
+        matcher: &LogMatcher,
+        removed: bool,
+    ) -> Result<Vec<Value>, ErrorObjectOwned> {
+        let mut out = Vec::new();
+        let mut log_index = 0u64;
+        for (i, r) in self.decode_receipts(b, b.receipts.len())?.iter().enumerate() {
+            for l in &r.logs {
+                if matcher.takes(l) {
+                    let mut v = log_json(b, i, log_index, l);
+                    v["removed"] = json!(removed);
+                    out.push(v);
+                }
+                log_index += 1;
+            }
+        }
+        Ok(out)
     }
 
     async fn account(&self, a: Address) -> Result<opseq_primitives::AccountState, ErrorObjectOwned> {
@@ -1149,6 +1157,33 @@ struct LogFilter {
     block_hash: Option<B256>,
     address: Option<Value>,
     topics: Option<Vec<Option<Value>>>,
+}
+
+/// A log filter's address and topic criteria (`eth_getLogs`, `eth_subscribe("logs")`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogMatcher {
+    addresses: Vec<Address>,
+    topics: Vec<Vec<B256>>,
+}
+
+impl LogMatcher {
+    /// From a filter's `address` (one or a list) and `topics` (positional; null = any, a list =
+    /// any of).
+    pub(crate) fn new(address: Option<Value>, topics: Option<Vec<Option<Value>>>) -> Result<Self, ErrorObjectOwned> {
+        Ok(Self {
+            addresses: one_or_many::<Address>(address)?,
+            topics: topics.unwrap_or_default().into_iter().map(one_or_many::<B256>).collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn takes(&self, l: &alloy_primitives::Log) -> bool {
+        (self.addresses.is_empty() || self.addresses.contains(&l.address))
+            && self
+                .topics
+                .iter()
+                .enumerate()
+                .all(|(k, want)| want.is_empty() || l.topics().get(k).is_some_and(|t| want.contains(t)))
+    }
 }
 
 /// A filter field that is absent/null (any), one value, or a list of values.

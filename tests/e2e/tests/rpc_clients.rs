@@ -124,3 +124,105 @@ fn methods_without_parameters_refuse_junk_and_change_nothing() -> eyre::Result<(
     assert_eq!(node.head(901)?, head + 1);
     Ok(())
 }
+
+/// web3.py's websocket subscriber (`tests/e2e/py/subscribe.py`), once it says it subscribed.
+struct Subscriber {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Subscriber {
+    fn start(url: &str, address: &str, count: usize) -> eyre::Result<Self> {
+        let mut child = std::process::Command::new(opseq_e2e::peers().join("venv/bin/python"))
+            .arg(opseq_e2e::workspace().join("tests/e2e/py/subscribe.py"))
+            .args(["--url", url, "--address", address, "--count", &count.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line)?;
+        eyre::ensure!(line.trim() == "ready", "subscriber: {line}");
+        Ok(Self { child, out })
+    }
+
+    fn finish(mut self) -> eyre::Result<Vec<serde_json::Value>> {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.out, &mut rest)?;
+        eyre::ensure!(self.child.wait()?.success(), "{rest}");
+        Ok(rest.lines().map(serde_json::from_str).collect::<Result<_, _>>()?)
+    }
+}
+
+#[test]
+fn web3py_subscriptions_get_heads_logs_pending_txs_and_removed_logs_after_a_reorg() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    // Logs come from the token of opseq_e2e (its transfer emits Transfer).
+    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
+    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
+    let raw = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        0,
+        alloy_primitives::TxKind::Create,
+        alloy_primitives::U256::ZERO,
+        init,
+        200_000,
+        10_000_000_000,
+    )?;
+    node.rpc(901, "eth_sendRawTransaction", serde_json::json!([raw]))?;
+    node.rpc(901, "evm_mine", serde_json::json!([]))?;
+    let token = key0.address().create(0);
+    let transfer = |nonce: u64, amount: u64| -> eyre::Result<String> {
+        let mut input = alloy_primitives::hex::decode("a9059cbb")?;
+        input.extend_from_slice(&[0u8; 12]);
+        input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
+        input.extend_from_slice(&alloy_primitives::U256::from(amount).to_be_bytes::<32>());
+        opseq_e2e::sign_eip1559(
+            &key0,
+            901,
+            nonce,
+            alloy_primitives::TxKind::Call(token),
+            alloy_primitives::U256::ZERO,
+            input.into(),
+            100_000,
+            10_000_000_000,
+        )
+    };
+    // Block A1 with a Transfer log, then a reorg: a sibling of A1 without it (test API), then B2.
+    // Notifications: pending tx, head A1, log A1; head A1' (the sibling), removed log A1, the tx
+    // pending again (back in the pool); head B2.
+    let sub = Subscriber::start(&format!("ws://{}/chains/901", node.http), &token.to_string(), 7)?;
+    let hash = node.rpc(901, "eth_sendRawTransaction", serde_json::json!([transfer(1, 5)?]))?;
+    node.rpc(901, "evm_mine", serde_json::json!([]))?;
+    let a1 = node.rpc(901, "eth_getBlockByNumber", serde_json::json!(["latest", false]))?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let job = node.control(901, "test_open", serde_json::json!([{"parent": a1["parentHash"]}]))?["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    node.control(901, "test_seal", serde_json::json!([job]))?;
+    // The transfer went back to the pool: drop it so B2 stays without it.
+    node.rpc(901, "anvil_dropTransaction", serde_json::json!([hash]))?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    node.rpc(901, "evm_mine", serde_json::json!([]))?;
+    let msgs = sub.finish()?;
+    let all = serde_json::to_string(&msgs)?;
+    let of = |k: &str| msgs.iter().filter(|m| m["kind"] == k).map(|m| m["result"].clone()).collect::<Vec<_>>();
+    let (heads, logs, pending) = (of("newHeads"), of("logs"), of("newPendingTransactions"));
+    assert_eq!(pending, vec![hash.clone(), hash.clone()], "accepted, then back after the reorg: {all}");
+    assert_eq!(heads.first().map(|h| h["hash"].clone()), Some(a1["hash"].clone()), "{all}");
+    assert_eq!(heads.len(), 3, "A1, its sibling, B2: {all}");
+    assert_ne!(heads[1]["hash"], a1["hash"]);
+    // (web3.py formats header numbers as integers.)
+    assert_eq!(heads[1]["number"].as_u64(), Some(opseq_e2e::hex_u64(&a1["number"])?), "the sibling is at A1's height");
+    assert_eq!(logs.len(), 2, "A1's Transfer, then the same log removed: {all}");
+    assert_eq!(
+        (logs[0]["removed"].clone(), logs[1]["removed"].clone()),
+        (serde_json::json!(false), serde_json::json!(true)),
+        "{all}"
+    );
+    assert_eq!(logs[0]["transactionHash"], hash);
+    assert_eq!(logs[1]["blockHash"], a1["hash"]);
+    Ok(())
+}
