@@ -110,11 +110,14 @@ impl RpcRoutes {
             .iter()
             .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone(), Arc::clone(&forkchoice))))
             .collect();
-        // Each chain's methods; on L2s also op-node's sequencer admin API (JWT, as `test_*`).
+        // Each chain's methods and polling filters; on L2s also op-node's sequencer admin API
+        // (JWT, as `test_*`).
         let modules = contexts
             .iter()
             .map(|(id, ctx)| {
                 let mut m = ChainRpc::module_of(Arc::clone(ctx));
+                m.merge(crate::filters::Filters::module(crate::filters::Filters::new(Arc::clone(ctx))))
+                    .expect("filter names differ from the chain's");
                 if ctx.config().is_l2() {
                     let engine =
                         crate::engine::EngineApi::new(ctx.config().clone(), edges.clone(), Arc::clone(&forkchoice));

@@ -5,6 +5,7 @@ mod chain;
 mod compat;
 pub mod engine;
 pub mod ensemble;
+mod filters;
 pub mod flashblocks;
 pub mod grpc;
 pub mod http;

@@ -592,6 +592,17 @@ impl ChainRpc {
     /// any of).
     async fn get_logs(&self, p: Params<'static>) -> RpcResult {
         let (f,): (LogFilter,) = p.parse()?;
+        self.logs_of(f).await
+    }
+
+    /// `eth_getLogs` of a filter object (what `eth_getFilterLogs` asks).
+    pub(crate) async fn get_logs_of(&self, filter: Value) -> RpcResult {
+        let f: LogFilter =
+            serde_json::from_value(filter).map_err(|e| err(codes::INVALID_PARAMS, format!("invalid filter: {e}")))?;
+        self.logs_of(f).await
+    }
+
+    async fn logs_of(&self, f: LogFilter) -> RpcResult {
         let blocks: Vec<SealedBlock> = match f.block_hash {
             Some(h) => {
                 if f.from_block.is_some() || f.to_block.is_some() {

@@ -163,45 +163,16 @@ async fn stream(ctx: Arc<ChainRpc>, kind: Kind, sub: String, out: mpsc::Unbounde
         return;
     }
     let Ok(mut wakes): Result<BoxStream<'static, _>, _> = edges.sink.subscribe().await else { return };
-    // The canonical blocks already seen (number → hash), newest last: from the head at subscribe.
-    let mut seen: VecDeque<(u64, B256)> = VecDeque::new();
-    if let Ok(head) = edges.state.head(chain).await {
-        seen.push_back((head.number, head.hash));
-    }
+    let mut cursor = ChainCursor::at_head(&edges, chain).await;
     while wakes.next().await.is_some() {
-        let Ok(head) = edges.state.head(chain).await else { continue };
-        if seen.back().is_some_and(|(_, h)| *h == head.hash) {
-            continue;
-        }
-        // Walk back from the head to a block we saw on the canonical chain; what we saw above
-        // it was reorged out.
-        let mut new = Vec::new();
-        let mut at = head.number;
-        let fork = loop {
-            let Ok(Some(b)) = edges.state.block_by_number(chain, at).await else { break None };
-            if seen.iter().any(|(n, h)| *n == at && *h == b.hash) {
-                break Some(at);
-            }
-            new.push(b);
-            if at == 0 || new.len() > REMEMBERED {
-                break None;
-            }
-            at -= 1;
-        };
-        let removed: Vec<(u64, B256)> = match fork {
-            Some(f) => seen.iter().filter(|(n, _)| *n > f).copied().collect(),
-            None => seen.iter().copied().collect(),
-        };
+        let Some((removed, new)) = cursor.advance(&edges, chain).await else { continue };
         let mut messages = Vec::new();
         if let Kind::Logs(m) = &kind {
-            for (_, hash) in removed.iter().rev() {
-                if let Ok(Some(b)) = edges.state.block_by_hash(chain, *hash).await {
-                    messages.extend(ctx.block_logs(&b, m, true).unwrap_or_default());
-                }
+            for b in &removed {
+                messages.extend(ctx.block_logs(b, m, true).unwrap_or_default());
             }
         }
-        seen.retain(|(n, _)| fork.is_some_and(|f| *n <= f));
-        for b in new.iter().rev() {
+        for b in &new {
             match &kind {
                 Kind::NewHeads => {
                     let mut v = ctx.block_json(b, false);
@@ -213,15 +184,71 @@ async fn stream(ctx: Arc<ChainRpc>, kind: Kind, sub: String, out: mpsc::Unbounde
                 Kind::Logs(m) => messages.extend(ctx.block_logs(b, m, false).unwrap_or_default()),
                 Kind::PendingTxs => {}
             }
-            seen.push_back((b.header.number, b.hash));
-        }
-        while seen.len() > REMEMBERED {
-            seen.pop_front();
         }
         for m in messages {
             if out.send(notification(&sub, m)).is_err() {
                 return;
             }
         }
+    }
+}
+
+/// A reader's place on a chain: the canonical blocks it has seen (number, hash), newest last, so
+/// that the next look tells the blocks a reorg took out from the ones that are new.
+#[derive(Debug, Default)]
+pub(crate) struct ChainCursor {
+    seen: VecDeque<(u64, B256)>,
+}
+
+impl ChainCursor {
+    /// A cursor that has seen the head (and nothing before it).
+    pub(crate) async fn at_head(edges: &opseq_interfaces::Edges, chain: opseq_primitives::ChainId) -> Self {
+        let mut seen = VecDeque::new();
+        if let Ok(head) = edges.state.head(chain).await {
+            seen.push_back((head.number, head.hash));
+        }
+        Self { seen }
+    }
+
+    /// What changed since the last look: the seen blocks a reorg took out (newest first) and the
+    /// new canonical blocks (oldest first); `None` when the head is the one last seen.
+    pub(crate) async fn advance(
+        &mut self,
+        edges: &opseq_interfaces::Edges,
+        chain: opseq_primitives::ChainId,
+    ) -> Option<(Vec<opseq_primitives::SealedBlock>, Vec<opseq_primitives::SealedBlock>)> {
+        let head = edges.state.head(chain).await.ok()?;
+        if self.seen.back().is_some_and(|(_, h)| *h == head.hash) {
+            return None;
+        }
+        // Walk back from the head to a block seen on the canonical chain; what was seen above it
+        // was reorged out.
+        let mut new = Vec::new();
+        let mut at = head.number;
+        let fork = loop {
+            let Ok(Some(b)) = edges.state.block_by_number(chain, at).await else { break None };
+            if self.seen.iter().any(|(n, h)| *n == at && *h == b.hash) {
+                break Some(at);
+            }
+            new.push(b);
+            if at == 0 || new.len() > REMEMBERED {
+                break None;
+            }
+            at -= 1;
+        };
+        let gone: Vec<(u64, B256)> = self.seen.iter().filter(|(n, _)| fork.is_none_or(|f| *n > f)).copied().collect();
+        let mut removed = Vec::new();
+        for (_, hash) in gone.iter().rev() {
+            if let Ok(Some(b)) = edges.state.block_by_hash(chain, *hash).await {
+                removed.push(b);
+            }
+        }
+        self.seen.retain(|(n, _)| fork.is_some_and(|f| *n <= f));
+        new.reverse();
+        self.seen.extend(new.iter().map(|b| (b.header.number, b.hash)));
+        while self.seen.len() > REMEMBERED {
+            self.seen.pop_front();
+        }
+        Some((removed, new))
     }
 }

@@ -226,3 +226,69 @@ fn web3py_subscriptions_get_heads_logs_pending_txs_and_removed_logs_after_a_reor
     assert_eq!(logs[1]["blockHash"], a1["hash"]);
     Ok(())
 }
+
+#[test]
+fn polling_filters_answer_what_happened_since_the_last_poll_removed_logs_included() -> eyre::Result<()> {
+    use serde_json::json;
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
+    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
+    let raw = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        0,
+        alloy_primitives::TxKind::Create,
+        alloy_primitives::U256::ZERO,
+        init,
+        200_000,
+        10_000_000_000,
+    )?;
+    node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let token = key0.address().create(0);
+    let mut input = alloy_primitives::hex::decode("a9059cbb")?;
+    input.extend_from_slice(&[0u8; 12]);
+    input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
+    input.extend_from_slice(&alloy_primitives::U256::from(5).to_be_bytes::<32>());
+    let transfer = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        1,
+        alloy_primitives::TxKind::Call(token),
+        alloy_primitives::U256::ZERO,
+        input.into(),
+        100_000,
+        10_000_000_000,
+    )?;
+
+    let blocks = node.rpc(901, "eth_newBlockFilter", json!([]))?;
+    let logs = node.rpc(901, "eth_newFilter", json!([{"address": token}]))?;
+    let pending = node.rpc(901, "eth_newPendingTransactionFilter", json!([]))?;
+    let changes = |f: &serde_json::Value| node.rpc(901, "eth_getFilterChanges", json!([f]));
+    assert_eq!(changes(&blocks)?, json!([]), "nothing yet");
+    let hash = node.rpc(901, "eth_sendRawTransaction", json!([transfer]))?;
+    assert_eq!(changes(&pending)?, json!([hash]));
+    assert_eq!(changes(&pending)?, json!([]), "each poll answers what came since the last");
+    node.rpc(901, "evm_mine", json!([]))?;
+    let a1 = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(changes(&blocks)?, json!([a1["hash"]]));
+    let got = changes(&logs)?;
+    assert_eq!((got[0]["transactionHash"].clone(), got[0]["removed"].clone()), (hash.clone(), json!(false)), "{got}");
+    // A reorg takes A1 out: the log comes again, removed; the block filter shows the sibling.
+    let job =
+        node.control(901, "test_open", json!([{"parent": a1["parentHash"]}]))?["jobId"].as_str().unwrap().to_string();
+    node.control(901, "test_seal", json!([job]))?;
+    let got = changes(&logs)?;
+    assert_eq!((got.as_array().map(Vec::len), got[0]["removed"].clone()), (Some(1), json!(true)), "{got}");
+    let sibling = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
+    assert_eq!(changes(&blocks)?, json!([sibling["hash"]]));
+    // eth_getFilterLogs: the filter's whole range, now without the reorged-out log.
+    assert_eq!(node.rpc(901, "eth_getFilterLogs", json!([logs]))?, json!([]));
+    // Uninstalled, and unknown, filters: geth's answers.
+    assert_eq!(node.rpc(901, "eth_uninstallFilter", json!([blocks]))?, json!(true));
+    assert_eq!(node.rpc(901, "eth_uninstallFilter", json!([blocks]))?, json!(false));
+    let v = node.rpc_raw(901, "eth_getFilterChanges", json!([blocks]))?;
+    assert_eq!(v["error"]["message"], "filter not found", "{v}");
+    Ok(())
+}
