@@ -13,6 +13,7 @@ mod l1info;
 mod rollup_fees;
 mod signing;
 mod spec;
+pub mod trace;
 mod validate;
 
 pub use build::{

@@ -119,6 +119,8 @@ impl RpcRoutes {
                 m.merge(crate::filters::Filters::module(crate::filters::Filters::new(Arc::clone(ctx))))
                     .expect("filter names differ from the chain's");
                 if ctx.config().is_l2() {
+                    m.merge(crate::debug_trace::DebugTrace::module(Arc::clone(ctx)))
+                        .expect("debug trace names differ from the chain's");
                     let engine =
                         crate::engine::EngineApi::new(ctx.config().clone(), edges.clone(), Arc::clone(&forkchoice));
                     let admin = crate::admin::AdminApi::module(crate::admin::AdminApi::new(Arc::clone(ctx), engine));

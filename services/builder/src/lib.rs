@@ -3,6 +3,7 @@
 pub mod admin;
 mod chain;
 mod compat;
+mod debug_trace;
 pub mod engine;
 pub mod ensemble;
 mod filters;

@@ -66,7 +66,7 @@ pub struct ChainRpc {
 
 /// A block tag or number.
 #[derive(Debug, Clone, Copy)]
-enum Tag {
+pub(crate) enum Tag {
     Latest,
     Pending,
     Earliest,
@@ -86,7 +86,7 @@ pub const L1_SAFE_DISTANCE: u64 = 10;
 /// How far the L1 mock's `finalized` label trails its head (fakepos: `FinalizedDistance 20`).
 pub const L1_FINALIZED_DISTANCE: u64 = 20;
 
-fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
+pub(crate) fn parse_tag(v: Option<Value>) -> Result<Tag, ErrorObjectOwned> {
     let v = match v {
         None | Some(Value::Null) => return Ok(Tag::Latest),
         Some(v) => v,
@@ -304,6 +304,10 @@ impl ChainRpc {
         &self.config
     }
 
+    pub(crate) const fn builder(&self) -> &BlockBuilder {
+        &self.builder
+    }
+
     pub(crate) const fn edges(&self) -> &Edges {
         &self.edges
     }
@@ -347,7 +351,7 @@ impl ChainRpc {
         Ok(Tag::Number(head.number.saturating_sub(distance)))
     }
 
-    async fn resolve(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
+    pub(crate) async fn resolve(&self, tag: Tag) -> Result<Option<SealedBlock>, ErrorObjectOwned> {
         match self.label(tag).await? {
             Tag::Safe | Tag::Finalized => unreachable!("labels resolved"),
             Tag::Latest | Tag::Pending => Ok(Some(self.head_block().await?)),
@@ -465,7 +469,7 @@ impl ChainRpc {
         Some(v)
     }
 
-    async fn located(&self, hash: B256) -> Result<Option<(SealedBlock, usize)>, ErrorObjectOwned> {
+    pub(crate) async fn located(&self, hash: B256) -> Result<Option<(SealedBlock, usize)>, ErrorObjectOwned> {
         let Some(loc) = self.edges.state.tx_location(self.chain(), hash).await.map_err(edge)? else { return Ok(None) };
         let block = self.edges.state.block_by_number(self.chain(), loc.block_number).await.map_err(edge)?;
         Ok(block.filter(|b| b.tx_hashes.get(loc.index as usize) == Some(&hash)).map(|b| (b, loc.index as usize)))

@@ -292,3 +292,76 @@ fn polling_filters_answer_what_happened_since_the_last_poll_removed_logs_include
     assert_eq!(v["error"]["message"], "filter not found", "{v}");
     Ok(())
 }
+
+#[test]
+fn debug_traces_of_a_contract_call_with_geths_tracers() -> eyre::Result<()> {
+    use serde_json::json;
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
+    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
+    let raw = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        0,
+        alloy_primitives::TxKind::Create,
+        alloy_primitives::U256::ZERO,
+        init,
+        200_000,
+        10_000_000_000,
+    )?;
+    node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    let token = key0.address().create(0);
+    let mut input = alloy_primitives::hex::decode("a9059cbb")?;
+    input.extend_from_slice(&[0u8; 12]);
+    input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
+    input.extend_from_slice(&alloy_primitives::U256::from(5).to_be_bytes::<32>());
+    let raw = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        1,
+        alloy_primitives::TxKind::Call(token),
+        alloy_primitives::U256::ZERO,
+        input.into(),
+        100_000,
+        10_000_000_000,
+    )?;
+    let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
+    node.rpc(901, "evm_mine", json!([]))?;
+    // A later block, so the trace replays on a past state.
+    node.rpc(901, "evm_mine", json!([]))?;
+    let receipt = node.rpc(901, "eth_getTransactionReceipt", json!([hash]))?;
+    let trace = |opts: serde_json::Value| node.rpc(901, "debug_traceTransaction", json!([hash, opts]));
+    let call = trace(json!({"tracer": "callTracer", "tracerConfig": {"withLog": true}}))?;
+    assert_eq!(call["type"], "CALL", "{call}");
+    assert_eq!(call["to"].as_str().map(str::to_lowercase), Some(token.to_string().to_lowercase()));
+    assert_eq!(call["logs"].as_array().map(Vec::len), Some(1), "the Transfer: {call}");
+    // The call's gas is the tx's minus intrinsic costs: it used less than the receipt says.
+    assert!(opseq_e2e::hex_u64(&call["gasUsed"])? <= opseq_e2e::hex_u64(&receipt["gasUsed"])?);
+    let pre = trace(json!({"tracer": "prestateTracer"}))?;
+    assert!(pre.get(token.to_string().to_lowercase()).is_some() || pre.get(token.to_string()).is_some(), "{pre}");
+    let steps = trace(json!({}))?;
+    assert!(steps["structLogs"].as_array().map(Vec::len).unwrap_or_default() > 10, "the struct logger's steps");
+    assert_eq!(steps["failed"], false);
+    // A block: one entry per tx (the L1-info deposit first).
+    let block = node.rpc(901, "debug_traceBlockByNumber", json!([receipt["blockNumber"], {"tracer": "callTracer"}]))?;
+    assert_eq!(block.as_array().map(Vec::len), Some(2), "{block}");
+    assert_eq!(block[1]["txHash"], hash);
+    assert_eq!(
+        block[1]["result"],
+        call.as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                o.remove("logs");
+                serde_json::Value::Object(o)
+            })
+            .unwrap_or_default()
+    );
+    // Refusals: an unknown tx, an unknown tracer.
+    let v = node.rpc_raw(901, "debug_traceTransaction", json!([format!("0x{}", "11".repeat(32))]))?;
+    assert!(v["error"]["message"].as_str().unwrap_or_default().contains("not found"), "{v}");
+    let v = node.rpc_raw(901, "debug_traceTransaction", json!([hash, {"tracer": "nopeTracer"}]))?;
+    assert!(v["error"].is_object(), "{v}");
+    Ok(())
+}
