@@ -430,12 +430,7 @@ impl ChainRpc {
         let mut v = serde_json::to_value(&b.header).unwrap_or_default();
         let o = v.as_object_mut().expect("header is an object");
         o.insert("hash".into(), json!(b.hash));
-        o.insert(
-            "size".into(),
-            q(alloy_rlp::Encodable::length(&b.header) as u64
-                + b.transactions.iter().map(|t| t.len() as u64).sum::<u64>()),
-        );
-        o.insert("totalDifficulty".into(), json!("0x0"));
+        o.insert("size".into(), q(block_size(b)));
         o.insert("uncles".into(), json!([]));
         o.insert("withdrawals".into(), json!([]));
         let txs: Vec<Value> = if full {
@@ -455,8 +450,13 @@ impl ChainRpc {
         o.insert("blockHash".into(), json!(b.hash));
         o.insert("blockNumber".into(), q(b.header.number));
         o.insert("transactionIndex".into(), q(i as u64));
+        o.insert("blockTimestamp".into(), q(b.header.timestamp));
         o.insert("from".into(), json!(b.senders[i]));
         o.insert("gasPrice".into(), q128(tx.effective_gas_price(b.header.base_fee_per_gas)));
+        if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx {
+            // op-geth's deposit JSON has v/r/s zero but no yParity.
+            o.remove("yParity");
+        }
         if let AnyTx::L2(OpTxEnvelope::Deposit(_)) = tx
             && let Some(r) = b.receipts.get(i).and_then(|r| AnyReceipt::decode(true, r))
             && let Some((Some(n), version)) = r.deposit
@@ -1172,6 +1172,24 @@ struct LogFilter {
     block_hash: Option<B256>,
     address: Option<Value>,
     topics: Option<Vec<Option<Value>>>,
+}
+
+/// A block's size as geth reports it: the RLP length of the whole block (header, the txs list
+/// whose typed txs are RLP strings of their EIP-2718 bytes, the empty uncles list and, with a
+/// withdrawals root, the empty withdrawals list).
+fn block_size(b: &SealedBlock) -> u64 {
+    use alloy_rlp::length_of_length;
+    let item = |t: &Bytes| match t.first() {
+        Some(&first) if first >= 0xc0 => t.len(),
+        _ => length_of_length(t.len()) + t.len(),
+    };
+    let txs: usize = b.transactions.iter().map(item).sum();
+    let payload = alloy_rlp::Encodable::length(&b.header)
+        + length_of_length(txs)
+        + txs
+        + 1
+        + usize::from(b.header.withdrawals_root.is_some());
+    (length_of_length(payload) + payload) as u64
 }
 
 /// A log filter's address and topic criteria (`eth_getLogs`, `eth_subscribe("logs")`).

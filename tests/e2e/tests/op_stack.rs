@@ -304,6 +304,38 @@ fn same_receipts(node: &Proc, chain: u64, geth: &OpGeth, from: u64, to: u64) -> 
     Ok(n)
 }
 
+/// Blocks `from..=to` with full transactions: op-geth's JSON equals ours key by key (header
+/// fields, each tx's fields, deposit fields included). Returns the first difference.
+fn same_block_json(node: &Proc, chain: u64, geth: &OpGeth, from: u64, to: u64) -> eyre::Result<()> {
+    fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let (va, vb) =
+                        (x.get(k).unwrap_or(&serde_json::Value::Null), y.get(k).unwrap_or(&serde_json::Value::Null));
+                    diff(&format!("{path}.{k}"), va, vb, out);
+                }
+            }
+            (serde_json::Value::Array(x), serde_json::Value::Array(y)) if x.len() == y.len() => {
+                for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                    diff(&format!("{path}[{i}]"), va, vb, out);
+                }
+            }
+            _ if a != b => out.push(format!("{path}: op-geth {a}, ours {b}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for n in from..=to {
+        let theirs = opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), true]))?;
+        let ours = node.rpc(chain, "eth_getBlockByNumber", json!([format!("{n:#x}"), true]))?;
+        diff(&format!("block {n}"), &theirs, &ours, &mut out);
+    }
+    eyre::ensure!(out.is_empty(), "{} differences:\n{}", out.len(), out[..out.len().min(30)].join("\n"));
+    Ok(())
+}
+
 /// op-geth's block `n` (header fields).
 fn geth_block(geth: &OpGeth, n: u64) -> eyre::Result<serde_json::Value> {
     opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))
@@ -377,6 +409,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
         _ => assert!(extra_lens == [9].into() && with_footprint == 0, "{extra_lens:?}, {with_footprint}"),
     }
     // Receipts as op-geth writes them, OP fields included.
+    same_block_json(node, L2, &geth, 0, 40)?;
     let compared = same_receipts(node, L2, &geth, 1, 40)?;
     assert!(compared > 25, "{compared} user-tx receipts with OP fields compared");
     // The deposits: where the specs put them, in ours and in op-geth's chain alike.
