@@ -5,6 +5,8 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const DEAD: &str = "0x000000000000000000000000000000000000dEaD";
+/// Dev account 0's address.
+const KEY0_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 #[test]
 fn cluster_cast_on_901_web3py_on_902_state_roots_recompute() -> eyre::Result<()> {
@@ -43,6 +45,13 @@ fn cluster_cast_on_901_web3py_on_902_state_roots_recompute() -> eyre::Result<()>
     );
     let status = cast(&["receipt", "--rpc-url", &url, &hash, "status"])?;
     assert!(status.starts_with('1') || status == "true", "receipt status {status}");
+    // History across processes: reads at the block before the transfer (the state-fetcher's
+    // proofs at that block over gRPC, and its overlay for eth_call) answer that block's state.
+    let before = (node.head(901)? - 1).to_string();
+    assert_eq!(cast(&["balance", "--rpc-url", &url, "--block", &before, DEAD])?.trim(), "0");
+    assert_eq!(cast(&["balance", "--rpc-url", &url, DEAD])?.trim(), "1000000000000000000");
+    assert_eq!(cast(&["nonce", "--rpc-url", &url, "--block", &before, KEY0_ADDRESS])?.trim(), "0");
+    cast(&["call", "--rpc-url", &url, "--block", &before, DEAD])?;
     assert_eq!(cast(&["balance", "--rpc-url", &url, DEAD])?, "1000000000000000000");
     let block = node.head(901)?;
     python("state_root.py", &["--rpc", &url, "--block", &block.to_string()])?;

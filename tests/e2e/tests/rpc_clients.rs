@@ -365,3 +365,23 @@ fn debug_traces_of_a_contract_call_with_geths_tracers() -> eyre::Result<()> {
     assert!(v["error"].is_object(), "{v}");
     Ok(())
 }
+
+#[test]
+fn calls_reach_back_to_the_oldest_kept_block_and_say_so_one_past_it() -> eyre::Result<()> {
+    use serde_json::json;
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    // More blocks than the reorg window (8,192: the store prunes older change records).
+    node.rpc(902, "anvil_mine", json!([8200]))?;
+    let head = node.head(902)?;
+    let call = |n: u64| node.rpc_raw(902, "eth_call", json!([{"to": DEAD}, format!("{n:#x}")]));
+    let oldest = head - 8192;
+    assert_eq!(call(oldest)?["result"], "0x", "the oldest block the window keeps");
+    let past = call(oldest - 1)?;
+    let message = past["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("deeper than the reorg window (8192 blocks)"), "{past}");
+    // Balances and nonces are read through proofs (trie nodes are never pruned): any block.
+    let v = node.rpc(902, "eth_getBalance", json!([KEY0_ADDRESS, "0x1"]))?;
+    assert_eq!(v, "0x21e19e0c9bab2400000");
+    Ok(())
+}
