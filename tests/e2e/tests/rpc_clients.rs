@@ -385,3 +385,30 @@ fn calls_reach_back_to_the_oldest_kept_block_and_say_so_one_past_it() -> eyre::R
     assert_eq!(v, "0x21e19e0c9bab2400000");
     Ok(())
 }
+
+#[test]
+fn ethers_classifies_our_refusals_as_against_geth() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = dev(dir.path(), &["--no-auto"])?;
+    let out = std::process::Command::new("node")
+        .arg(opseq_e2e::workspace().join("tests/e2e/js/ethers_errors.mjs"))
+        .args([node.url(901).as_str(), KEY0])
+        .env("OPSEQ_NODE_MODULES", opseq_e2e::peers().join("npm/node_modules"))
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    eyre::ensure!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let codes: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|v| (v["name"].as_str().unwrap_or_default().into(), v["code"].as_str().unwrap_or_default().into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let want = [
+        ("insufficient funds", "INSUFFICIENT_FUNDS"),
+        ("replacement underpriced", "REPLACEMENT_UNDERPRICED"),
+        ("nonce too low", "NONCE_EXPIRED"),
+    ];
+    assert_eq!(codes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");
+    Ok(())
+}
