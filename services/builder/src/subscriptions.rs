@@ -111,12 +111,17 @@ where
                             Some("eth_subscribe") => {
                                 let params = request.get("params").cloned().unwrap_or(Value::Null);
                                 match kind_of(&params) {
-                                    Ok(kind) => {
-                                        let sub = format!("{:#x}", B256::random()).chars().take(34).collect::<String>();
-                                        let _ = out_tx.send(response(&id, Ok(json!(sub))));
-                                        let task = tokio::spawn(stream(Arc::clone(&ctx), kind, sub.clone(), out_tx.clone()));
-                                        subs.insert(sub, task);
-                                    }
+                                    // The source is subscribed before the id is answered: nothing
+                                    // after the answer is missed.
+                                    Ok(kind) => match open(&ctx, kind).await {
+                                        Ok(source) => {
+                                            let sub = format!("{:#x}", B256::random()).chars().take(34).collect::<String>();
+                                            let _ = out_tx.send(response(&id, Ok(json!(sub))));
+                                            let task = tokio::spawn(stream(Arc::clone(&ctx), source, sub.clone(), out_tx.clone()));
+                                            subs.insert(sub, task);
+                                        }
+                                        Err(e) => { let _ = out_tx.send(response(&id, Err((-32000, e)))); }
+                                    },
                                     Err(e) => { let _ = out_tx.send(response(&id, Err(e))); }
                                 }
                             }
@@ -146,24 +151,42 @@ where
     response_
 }
 
+/// A subscription's source, subscribed.
+enum Source {
+    Pool(BoxStream<'static, opseq_primitives::PoolEvent>),
+    Blocks(Kind, BoxStream<'static, opseq_primitives::SealedBlock>, ChainCursor),
+}
+
+/// Subscribes `kind`'s source (the pool's events, or the block sink and the head it starts from).
+async fn open(ctx: &ChainRpc, kind: Kind) -> Result<Source, String> {
+    let edges = ctx.edges();
+    Ok(match kind {
+        Kind::PendingTxs => Source::Pool(edges.txs.subscribe().await.map_err(|e| e.to_string())?),
+        kind => {
+            let wakes = edges.sink.subscribe().await.map_err(|e| e.to_string())?;
+            Source::Blocks(kind, wakes, ChainCursor::at_head(edges, ctx.chain()).await)
+        }
+    })
+}
+
 /// Streams one subscription until its connection drops it.
-async fn stream(ctx: Arc<ChainRpc>, kind: Kind, sub: String, out: mpsc::UnboundedSender<String>) {
+async fn stream(ctx: Arc<ChainRpc>, source: Source, sub: String, out: mpsc::UnboundedSender<String>) {
     let edges = ctx.edges().clone();
     let chain = ctx.chain();
-    if let Kind::PendingTxs = kind {
-        let Ok(mut events) = edges.txs.subscribe().await else { return };
-        while let Some(ev) = events.next().await {
-            if let opseq_primitives::PoolEvent::Added { chain_id, hash, .. } = ev
-                && chain_id == chain
-                && out.send(notification(&sub, json!(hash))).is_err()
-            {
-                return;
+    let (kind, mut wakes, mut cursor) = match source {
+        Source::Pool(mut events) => {
+            while let Some(ev) = events.next().await {
+                if let opseq_primitives::PoolEvent::Added { chain_id, hash, .. } = ev
+                    && chain_id == chain
+                    && out.send(notification(&sub, json!(hash))).is_err()
+                {
+                    return;
+                }
             }
+            return;
         }
-        return;
-    }
-    let Ok(mut wakes): Result<BoxStream<'static, _>, _> = edges.sink.subscribe().await else { return };
-    let mut cursor = ChainCursor::at_head(&edges, chain).await;
+        Source::Blocks(kind, wakes, cursor) => (kind, wakes, cursor),
+    };
     while wakes.next().await.is_some() {
         let Some((removed, new)) = cursor.advance(&edges, chain).await else { continue };
         let mut messages = Vec::new();

@@ -422,3 +422,32 @@ impl KonaNode {
         sync_head(&self.rpc, which)
     }
 }
+
+/// The engine-API payload (V4 JSON) of block `n` of `chain` at `node`, rebuilt from its RPC
+/// (raw txs by `debug_getRawTransaction`), and its header (for the beacon root).
+pub fn payload_of(node: &crate::Proc, chain: u64, n: u64) -> eyre::Result<(Value, alloy_consensus::Header)> {
+    let b = node.rpc(chain, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
+    let raws: Vec<Value> = b["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| node.rpc(chain, "debug_getRawTransaction", json!([h])))
+        .collect::<eyre::Result<_>>()?;
+    let header: alloy_consensus::Header = serde_json::from_value(b.clone())?;
+    let payload = json!({
+        "parentHash": b["parentHash"], "feeRecipient": b["miner"], "stateRoot": b["stateRoot"],
+        "receiptsRoot": b["receiptsRoot"], "logsBloom": b["logsBloom"], "prevRandao": b["mixHash"],
+        "blockNumber": b["number"], "gasLimit": b["gasLimit"], "gasUsed": b["gasUsed"],
+        "timestamp": b["timestamp"], "extraData": b["extraData"], "baseFeePerGas": b["baseFeePerGas"],
+        "blockHash": b["hash"], "transactions": raws, "withdrawals": [],
+        "blobGasUsed": b["blobGasUsed"], "excessBlobGas": b["excessBlobGas"], "withdrawalsRoot": b["withdrawalsRoot"],
+    });
+    Ok((payload, header))
+}
+
+/// The `{executionPayload, parentBeaconBlockRoot}` envelope of block `n` (op-node's
+/// `admin_postUnsafePayload`, kona-node's too).
+pub fn envelope_of(node: &crate::Proc, chain: u64, n: u64) -> eyre::Result<Value> {
+    let (payload, header) = payload_of(node, chain, n)?;
+    Ok(json!({"executionPayload": payload, "parentBeaconBlockRoot": header.parent_beacon_block_root}))
+}

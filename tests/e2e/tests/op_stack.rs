@@ -494,9 +494,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
                 &dir.path().join("kona-el/jwt.hex"),
                 &exported.join("901/rollup-kona.json"),
             )?;
-            let (payload, header) = payload_of(node, 1)?;
-            let envelope =
-                json!({"executionPayload": payload, "parentBeaconBlockRoot": header.parent_beacon_block_root});
+            let envelope = opseq_e2e::opstack::envelope_of(node, L2, 1)?;
             opseq_e2e::opstack::call(&kona.rpc, "admin_postUnsafePayload", json!([envelope]))?;
             Some((kona, el))
         }
@@ -741,25 +739,9 @@ fn engine(
     Ok((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))))
 }
 
-/// The engine-API payload (V4) of one of `node`'s blocks, and its header.
+/// The engine-API payload (V4) of one of `node`'s blocks on the L2, and its header.
 fn payload_of(node: &Proc, n: u64) -> eyre::Result<(serde_json::Value, alloy_consensus::Header)> {
-    let b = node.rpc(L2, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
-    let raws: Vec<serde_json::Value> = b["transactions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| node.rpc(L2, "debug_getRawTransaction", json!([h])))
-        .collect::<eyre::Result<_>>()?;
-    let header: alloy_consensus::Header = serde_json::from_value(b.clone())?;
-    let payload = json!({
-        "parentHash": b["parentHash"], "feeRecipient": b["miner"], "stateRoot": b["stateRoot"],
-        "receiptsRoot": b["receiptsRoot"], "logsBloom": b["logsBloom"], "prevRandao": b["mixHash"],
-        "blockNumber": b["number"], "gasLimit": b["gasLimit"], "gasUsed": b["gasUsed"],
-        "timestamp": b["timestamp"], "extraData": b["extraData"], "baseFeePerGas": b["baseFeePerGas"],
-        "blockHash": b["hash"], "transactions": raws, "withdrawals": [],
-        "blobGasUsed": b["blobGasUsed"], "excessBlobGas": b["excessBlobGas"], "withdrawalsRoot": b["withdrawalsRoot"],
-    });
-    Ok((payload, header))
+    opseq_e2e::opstack::payload_of(node, L2, n)
 }
 
 /// `engine_newPayloadV4` params for `payload` under `header`'s beacon root.

@@ -72,26 +72,7 @@ fn op_nodes_admin_api_with_its_semantics_and_strings() -> eyre::Result<()> {
     }
     // A third instance on the same genesis, never sequencing, takes other's blocks by posting.
     let fresh = dev(&dir.path().join("c"), &["--no-auto", "--genesis.timestamp", &genesis, "--l2.block-time", "1"])?;
-    let envelope = |n: u64| -> eyre::Result<Value> {
-        let b = other.rpc(L2, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
-        let raws: Vec<Value> = b["transactions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|h| other.rpc(L2, "debug_getRawTransaction", json!([h])))
-            .collect::<eyre::Result<_>>()?;
-        Ok(json!({
-            "executionPayload": {
-                "parentHash": b["parentHash"], "feeRecipient": b["miner"], "stateRoot": b["stateRoot"],
-                "receiptsRoot": b["receiptsRoot"], "logsBloom": b["logsBloom"], "prevRandao": b["mixHash"],
-                "blockNumber": b["number"], "gasLimit": b["gasLimit"], "gasUsed": b["gasUsed"],
-                "timestamp": b["timestamp"], "extraData": b["extraData"], "baseFeePerGas": b["baseFeePerGas"],
-                "blockHash": b["hash"], "transactions": raws, "withdrawals": [],
-                "blobGasUsed": b["blobGasUsed"], "excessBlobGas": b["excessBlobGas"], "withdrawalsRoot": b["withdrawalsRoot"],
-            },
-            "parentBeaconBlockRoot": b["parentBeaconBlockRoot"],
-        }))
-    };
+    let envelope = |n: u64| opseq_e2e::opstack::envelope_of(&other, L2, n);
     let post = |e: Value| -> eyre::Result<Value> {
         Ok(fresh.control_raw(&format!("/chains/{L2}"), "admin_postUnsafePayload", json!([e]))?.1)
     };

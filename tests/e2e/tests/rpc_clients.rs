@@ -158,37 +158,7 @@ fn web3py_subscriptions_get_heads_logs_pending_txs_and_removed_logs_after_a_reor
     let dir = tempfile::tempdir()?;
     let node = dev(dir.path(), &["--no-auto"])?;
     // Logs come from the token of opseq_e2e (its transfer emits Transfer).
-    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
-    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
-    let raw = opseq_e2e::sign_eip1559(
-        &key0,
-        901,
-        0,
-        alloy_primitives::TxKind::Create,
-        alloy_primitives::U256::ZERO,
-        init,
-        200_000,
-        10_000_000_000,
-    )?;
-    node.rpc(901, "eth_sendRawTransaction", serde_json::json!([raw]))?;
-    node.rpc(901, "evm_mine", serde_json::json!([]))?;
-    let token = key0.address().create(0);
-    let transfer = |nonce: u64, amount: u64| -> eyre::Result<String> {
-        let mut input = alloy_primitives::hex::decode("a9059cbb")?;
-        input.extend_from_slice(&[0u8; 12]);
-        input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
-        input.extend_from_slice(&alloy_primitives::U256::from(amount).to_be_bytes::<32>());
-        opseq_e2e::sign_eip1559(
-            &key0,
-            901,
-            nonce,
-            alloy_primitives::TxKind::Call(token),
-            alloy_primitives::U256::ZERO,
-            input.into(),
-            100_000,
-            10_000_000_000,
-        )
-    };
+    let (token, transfer) = token_on_901(&node)?;
     // Block A1 with a Transfer log, then a reorg: a sibling of A1 without it (test API), then B2.
     // Notifications: pending tx, head A1, log A1; head A1' (the sibling), removed log A1, the tx
     // pending again (back in the pool); head B2.
@@ -232,35 +202,8 @@ fn polling_filters_answer_what_happened_since_the_last_poll_removed_logs_include
     use serde_json::json;
     let dir = tempfile::tempdir()?;
     let node = dev(dir.path(), &["--no-auto"])?;
-    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
-    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
-    let raw = opseq_e2e::sign_eip1559(
-        &key0,
-        901,
-        0,
-        alloy_primitives::TxKind::Create,
-        alloy_primitives::U256::ZERO,
-        init,
-        200_000,
-        10_000_000_000,
-    )?;
-    node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
-    node.rpc(901, "evm_mine", json!([]))?;
-    let token = key0.address().create(0);
-    let mut input = alloy_primitives::hex::decode("a9059cbb")?;
-    input.extend_from_slice(&[0u8; 12]);
-    input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
-    input.extend_from_slice(&alloy_primitives::U256::from(5).to_be_bytes::<32>());
-    let transfer = opseq_e2e::sign_eip1559(
-        &key0,
-        901,
-        1,
-        alloy_primitives::TxKind::Call(token),
-        alloy_primitives::U256::ZERO,
-        input.into(),
-        100_000,
-        10_000_000_000,
-    )?;
+    let (token, transfer) = token_on_901(&node)?;
+    let transfer = transfer(1, 5)?;
 
     let blocks = node.rpc(901, "eth_newBlockFilter", json!([]))?;
     let logs = node.rpc(901, "eth_newFilter", json!([{"address": token}]))?;
@@ -268,7 +211,12 @@ fn polling_filters_answer_what_happened_since_the_last_poll_removed_logs_include
     let changes = |f: &serde_json::Value| node.rpc(901, "eth_getFilterChanges", json!([f]));
     assert_eq!(changes(&blocks)?, json!([]), "nothing yet");
     let hash = node.rpc(901, "eth_sendRawTransaction", json!([transfer]))?;
-    assert_eq!(changes(&pending)?, json!([hash]));
+    // The pool's event reaches the filter asynchronously: poll as a client does.
+    let seen = opseq_e2e::opstack::wait_for(std::time::Duration::from_secs(10), "the pending tx", || {
+        let got = changes(&pending)?;
+        Ok(got.as_array().is_some_and(|a| !a.is_empty()).then_some(got))
+    })?;
+    assert_eq!(seen, json!([hash]));
     assert_eq!(changes(&pending)?, json!([]), "each poll answers what came since the last");
     node.rpc(901, "evm_mine", json!([]))?;
     let a1 = node.rpc(901, "eth_getBlockByNumber", json!(["latest", false]))?;
@@ -298,35 +246,8 @@ fn debug_traces_of_a_contract_call_with_geths_tracers() -> eyre::Result<()> {
     use serde_json::json;
     let dir = tempfile::tempdir()?;
     let node = dev(dir.path(), &["--no-auto"])?;
-    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
-    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
-    let raw = opseq_e2e::sign_eip1559(
-        &key0,
-        901,
-        0,
-        alloy_primitives::TxKind::Create,
-        alloy_primitives::U256::ZERO,
-        init,
-        200_000,
-        10_000_000_000,
-    )?;
-    node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
-    node.rpc(901, "evm_mine", json!([]))?;
-    let token = key0.address().create(0);
-    let mut input = alloy_primitives::hex::decode("a9059cbb")?;
-    input.extend_from_slice(&[0u8; 12]);
-    input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
-    input.extend_from_slice(&alloy_primitives::U256::from(5).to_be_bytes::<32>());
-    let raw = opseq_e2e::sign_eip1559(
-        &key0,
-        901,
-        1,
-        alloy_primitives::TxKind::Call(token),
-        alloy_primitives::U256::ZERO,
-        input.into(),
-        100_000,
-        10_000_000_000,
-    )?;
+    let (token, transfer) = token_on_901(&node)?;
+    let raw = transfer(1, 5)?;
     let hash = node.rpc(901, "eth_sendRawTransaction", json!([raw]))?;
     node.rpc(901, "evm_mine", json!([]))?;
     // A later block, so the trace replays on a past state.
@@ -411,4 +332,43 @@ fn ethers_classifies_our_refusals_as_against_geth() -> eyre::Result<()> {
     ];
     assert_eq!(codes, want.map(|(a, b)| (a.to_string(), b.to_string())), "{text}");
     Ok(())
+}
+
+/// The token of opseq_e2e deployed on 901 by dev account 0 (its nonce 0, mined), and a signed
+/// `transfer(0x42…42, amount)` of it with `nonce`.
+fn token_on_901(
+    node: &opseq_e2e::Proc,
+) -> eyre::Result<(alloy_primitives::Address, impl Fn(u64, u64) -> eyre::Result<String>)> {
+    let key0: alloy_signer_local::PrivateKeySigner = KEY0.parse()?;
+    let init = alloy_primitives::Bytes::from(alloy_primitives::hex::decode(opseq_e2e::TOKEN_INIT)?);
+    let raw = opseq_e2e::sign_eip1559(
+        &key0,
+        901,
+        0,
+        alloy_primitives::TxKind::Create,
+        alloy_primitives::U256::ZERO,
+        init,
+        200_000,
+        10_000_000_000,
+    )?;
+    node.rpc(901, "eth_sendRawTransaction", serde_json::json!([raw]))?;
+    node.rpc(901, "evm_mine", serde_json::json!([]))?;
+    let token = key0.address().create(0);
+    let transfer = move |nonce: u64, amount: u64| -> eyre::Result<String> {
+        let mut input = alloy_primitives::hex::decode("a9059cbb")?;
+        input.extend_from_slice(&[0u8; 12]);
+        input.extend_from_slice(alloy_primitives::Address::repeat_byte(0x42).as_slice());
+        input.extend_from_slice(&alloy_primitives::U256::from(amount).to_be_bytes::<32>());
+        opseq_e2e::sign_eip1559(
+            &key0,
+            901,
+            nonce,
+            alloy_primitives::TxKind::Call(token),
+            alloy_primitives::U256::ZERO,
+            input.into(),
+            100_000,
+            10_000_000_000,
+        )
+    };
+    Ok((token, transfer))
 }
