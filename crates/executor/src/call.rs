@@ -83,7 +83,7 @@ pub enum CallError {
 }
 
 impl BlockBuilder {
-    fn tx_env(&self, req: &CallRequest, nonce: u64, gas: u64) -> TxEnv {
+    pub(crate) fn tx_env(&self, req: &CallRequest, nonce: u64, gas: u64) -> TxEnv {
         TxEnv::builder()
             .caller(req.from.unwrap_or_default())
             .gas_limit(gas)

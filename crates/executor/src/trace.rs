@@ -21,6 +21,10 @@ use op_alloy_consensus::OpTxEnvelope;
 use revm::database::CacheDB;
 use revm_inspectors::tracing::DebugInspector;
 
+use crate::{
+    build::NextBlock,
+    call::{CallError, CallRequest},
+};
 pub use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 
 impl BlockBuilder {
@@ -74,5 +78,41 @@ impl BlockBuilder {
         inspector
             .get_result(None, &tx_env.0, &block_env, &result, db)
             .map_err(|e| BuildError::Execution(format!("tracing: {e}")))
+    }
+
+    /// The trace of `req` run as `eth_call` runs it (on `reader`, in the block after
+    /// `next.parent`, a zero base fee without a gas price), nothing committed: `debug_traceCall`.
+    pub fn trace_call<R: StateReader>(
+        &self,
+        reader: R,
+        next: &NextBlock,
+        req: &CallRequest,
+        opts: GethDebugTracingOptions,
+    ) -> Result<GethTrace, CallError> {
+        if !matches!(self.rules(), Rules::L2(_)) {
+            return Err(CallError::Invalid("tracing is served on OP Stack chains only for now".into()));
+        }
+        let inspector =
+            DebugInspector::new(opts).map_err(|e| CallError::Invalid(format!("invalid tracing options: {e}")))?;
+        let from = req.from.unwrap_or_default();
+        let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
+        let mut template = self.input_for(next).template;
+        if req.gas_price.is_none() {
+            template.base_fee_per_gas = Some(0);
+        }
+        let gas = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
+        let tx = OpTx(op_revm::OpTransaction {
+            base: self.tx_env(req, nonce, gas),
+            enveloped_tx: Some(Bytes::new()),
+            deposit: Default::default(),
+        });
+        let db = CacheDB::new(ReaderDb(reader));
+        let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(db, self.op_env(&template), inspector);
+        let result = evm.transact(tx.clone()).map_err(|e| CallError::Invalid(e.to_string()))?;
+        let block_env = evm.block().clone();
+        let (db, inspector, _) = evm.components_mut();
+        inspector
+            .get_result(None, &tx.0, &block_env, &result, db)
+            .map_err(|e| CallError::State(format!("tracing: {e}")))
     }
 }

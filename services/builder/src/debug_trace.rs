@@ -1,5 +1,5 @@
-//! geth's `debug_traceTransaction(hash, opts?)` and `debug_traceBlockByNumber` /
-//! `debug_traceBlockByHash(block, opts?)` on L2 routes (what `cast run`, Hardhat and explorers
+//! geth's `debug_traceTransaction(hash, opts?)`, `debug_traceBlockByNumber` /
+//! `debug_traceBlockByHash(block, opts?)` and `debug_traceCall(call, block, opts?)` on L2 routes (what `cast run`, Hardhat and explorers
 //! call): the tracers of `opseq_executor::trace` (callTracer, prestateTracer, 4byteTracer,
 //! noopTracer, flatCallTracer, muxTracer, the default struct logger), each tx replayed on its
 //! block's parent state (the store's overlay, so as far back as the reorg window).
@@ -28,6 +28,7 @@ impl DebugTrace {
             .expect("unique");
         m.register_async_method("debug_traceBlockByNumber", |p, ctx, _| async move { ctx.trace_block(p).await })
             .expect("unique");
+        m.register_async_method("debug_traceCall", |p, ctx, _| async move { ctx.trace_call(p).await }).expect("unique");
         m.register_async_method("debug_traceBlockByHash", |p, ctx, _| async move { ctx.trace_block(p).await })
             .expect("unique");
         m
@@ -48,6 +49,16 @@ impl DebugTrace {
             .await?
             .ok_or_else(|| err(codes::SERVER, format!("transaction {hash} not found")))?;
         self.trace(block, vec![index], opts).await.map(|mut v| v.remove(0))
+    }
+
+    /// `debug_traceCall(call, block, opts?)`: the call as `eth_call` runs it, under the tracer.
+    async fn trace_call(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
+        let mut seq = p.sequence();
+        let _call: Value = seq.next()?;
+        let _block: Option<Value> = seq.optional_next()?;
+        let opts = Self::options(seq.optional_next()?)?;
+        let trace = self.chain.run_call(p, move |b, r, n, q| b.trace_call(r, n, q, opts)).await?;
+        Ok(serde_json::to_value(trace).unwrap_or(Value::Null))
     }
 
     async fn trace_block(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {

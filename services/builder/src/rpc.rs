@@ -784,7 +784,7 @@ impl ChainRpc {
         })
     }
 
-    async fn run_call<T: Send + 'static>(
+    pub(crate) async fn run_call<T: Send + 'static>(
         &self,
         p: Params<'static>,
         f: impl FnOnce(&BlockBuilder, &EdgeReader, &NextBlock, &CallRequest) -> Result<T, CallError> + Send + 'static,

@@ -279,6 +279,14 @@ fn debug_traces_of_a_contract_call_with_geths_tracers() -> eyre::Result<()> {
             })
             .unwrap_or_default()
     );
+    // debug_traceCall: the same call, not sent, at the head (dev account 0 holds the tokens).
+    let input = format!("0xa9059cbb{:0>64}{:064x}", "42".repeat(20), 5);
+    let traced = node.rpc(
+        901,
+        "debug_traceCall",
+        json!([{"from": KEY0_ADDRESS, "to": token, "data": input}, "latest", {"tracer": "callTracer", "tracerConfig": {"withLog": true}}]),
+    )?;
+    assert_eq!((traced["type"].clone(), traced["logs"].as_array().map(Vec::len)), (json!("CALL"), Some(1)), "{traced}");
     // Refusals: an unknown tx, an unknown tracer.
     let v = node.rpc_raw(901, "debug_traceTransaction", json!([format!("0x{}", "11".repeat(32))]))?;
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("not found"), "{v}");
