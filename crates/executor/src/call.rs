@@ -65,6 +65,24 @@ fn geth_words(from: Address, e: &revm::context::result::InvalidTransaction) -> S
     }
 }
 
+/// A call as an OP transaction: no enveloped bytes, so no L1 fee (as op-geth's `eth_call`).
+pub(crate) fn op_call_tx(tx: TxEnv) -> OpTx {
+    OpTx(OpTransaction { base: tx, enveloped_tx: Some(Bytes::new()), deposit: Default::default() })
+}
+
+/// An OP EVM's refusal of a call from `from`, in geth's words where geth has them.
+pub(crate) fn op_call_error<E: std::fmt::Display>(
+    from: Address,
+    e: revm::context::result::EVMError<E, alloy_op_evm::OpTxError>,
+) -> CallError {
+    match e {
+        revm::context::result::EVMError::Transaction(alloy_op_evm::OpTxError(op_revm::OpTransactionError::Base(t))) => {
+            CallError::Invalid(geth_words(from, &t))
+        }
+        other => CallError::Invalid(other.to_string()),
+    }
+}
+
 /// A call could not be run.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
@@ -104,8 +122,30 @@ impl BlockBuilder {
         next: &NextBlock,
         req: &CallRequest,
     ) -> Result<CallResult, CallError> {
-        let gas = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
-        self.run(reader, next, req, gas)
+        self.run(reader, next, req, self.call_gas_cap(req))
+    }
+
+    /// The gas a call may use: its own, at most the block gas limit.
+    pub(crate) fn call_gas_cap(&self, req: &CallRequest) -> u64 {
+        req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit)
+    }
+
+    /// A call's environment as `eth_call` runs it: the next block's header template (a zero base
+    /// fee when the call names no gas price, as geth) and the tx at the caller's nonce with `gas`.
+    pub(crate) fn call_env<R: StateReader>(
+        &self,
+        reader: &R,
+        next: &NextBlock,
+        req: &CallRequest,
+        gas: u64,
+    ) -> Result<(alloy_consensus::Header, TxEnv), CallError> {
+        let from = req.from.unwrap_or_default();
+        let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
+        let mut template = self.input_for(next).template;
+        if req.gas_price.is_none() {
+            template.base_fee_per_gas = Some(0);
+        }
+        Ok((template, self.tx_env(req, nonce, gas)))
     }
 
     fn run<R: StateReader>(
@@ -116,24 +156,12 @@ impl BlockBuilder {
         gas: u64,
     ) -> Result<CallResult, CallError> {
         let from = req.from.unwrap_or_default();
-        let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
-        // As geth: a call without a gas price runs with a zero base fee.
-        let mut template = self.input_for(next).template;
-        if req.gas_price.is_none() {
-            template.base_fee_per_gas = Some(0);
-        }
+        let (template, tx) = self.call_env(reader, next, req, gas)?;
         let db = CacheDB::new(WrapDatabaseRef(ReaderDb(reader)));
-        let tx = self.tx_env(req, nonce, gas);
         if matches!(self.rules(), crate::Rules::L2(_)) {
             let env = self.op_env(&template);
             let mut evm = OpEvmFactory::<OpTx>::default().create_evm(db, env);
-            let tx = OpTx(OpTransaction { base: tx, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
-            let result = evm.transact(tx).map_err(|e| match e {
-                revm::context::result::EVMError::Transaction(alloy_op_evm::OpTxError(
-                    op_revm::OpTransactionError::Base(t),
-                )) => CallError::Invalid(geth_words(from, &t)),
-                other => CallError::Invalid(other.to_string()),
-            })?;
+            let result = evm.transact(op_call_tx(tx)).map_err(|e| op_call_error(from, e))?;
             Ok(to_call_result(result.result))
         } else {
             let env = self.eth_env(&template);
@@ -153,7 +181,7 @@ impl BlockBuilder {
         next: &NextBlock,
         req: &CallRequest,
     ) -> Result<u64, CallError> {
-        let cap = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
+        let cap = self.call_gas_cap(req);
         let first = self.run(reader, next, req, cap)?;
         if !first.success {
             return Err(match first.halt {

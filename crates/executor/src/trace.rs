@@ -23,7 +23,7 @@ use revm_inspectors::tracing::DebugInspector;
 
 use crate::{
     build::NextBlock,
-    call::{CallError, CallRequest},
+    call::{CallError, CallRequest, op_call_error, op_call_tx},
 };
 pub use alloy_rpc_types_trace::geth::{GethDebugTracingOptions, GethTrace};
 
@@ -94,21 +94,11 @@ impl BlockBuilder {
         }
         let inspector =
             DebugInspector::new(opts).map_err(|e| CallError::Invalid(format!("invalid tracing options: {e}")))?;
-        let from = req.from.unwrap_or_default();
-        let nonce = reader.account(from).map_err(CallError::State)?.map(|a| a.nonce).unwrap_or_default();
-        let mut template = self.input_for(next).template;
-        if req.gas_price.is_none() {
-            template.base_fee_per_gas = Some(0);
-        }
-        let gas = req.gas.unwrap_or(self.config().gas_limit).min(self.config().gas_limit);
-        let tx = OpTx(op_revm::OpTransaction {
-            base: self.tx_env(req, nonce, gas),
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let (template, tx) = self.call_env(&reader, next, req, self.call_gas_cap(req))?;
+        let tx = op_call_tx(tx);
         let db = CacheDB::new(ReaderDb(reader));
         let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(db, self.op_env(&template), inspector);
-        let result = evm.transact(tx.clone()).map_err(|e| CallError::Invalid(e.to_string()))?;
+        let result = evm.transact(tx.clone()).map_err(|e| op_call_error(req.from.unwrap_or_default(), e))?;
         let block_env = evm.block().clone();
         let (db, inspector, _) = evm.components_mut();
         inspector
