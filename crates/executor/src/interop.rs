@@ -33,11 +33,11 @@ pub const EIP1967_IMPLEMENTATION_SLOT: B256 = b256!("360894a13ba1a3210667c828492
 /// The OP predeploy `Proxy` (its runtime code as on OP Sepolia: `../shared/fixtures/op/predeploys.json`,
 /// the L1Block proxy, recovered from kona's witnesses). `upgradeTo` may be called by the admin
 /// or by the zero address, which the upgrade deposits use.
-pub static PROXY_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
-    Bytes::from(alloy_primitives::hex::decode(include_str!("bytecode/op_proxy.hex").trim()).expect("valid hex"))
-});
+pub static PROXY_CODE: std::sync::LazyLock<Bytes> =
+    std::sync::LazyLock::new(|| crate::genesis::hex_code(include_str!("bytecode/op_proxy.hex")));
 
-fn upgrade_to(implementation: Address) -> Bytes {
+/// An OP proxy's `upgradeTo(implementation)` calldata (the upgrade deposits' proxy updates).
+pub(crate) fn upgrade_to(implementation: Address) -> Bytes {
     // upgradeTo(address)
     let mut data = vec![0x36, 0x59, 0xcf, 0xe6];
     data.extend_from_slice(B256::left_padding_from(implementation.as_slice()).as_slice());
@@ -50,7 +50,7 @@ fn source(intent: &str) -> B256 {
 
 /// The four upgrade deposits of the interop activation block, in order.
 pub fn upgrade_deposits() -> Vec<TxDeposit> {
-    let init = |hex: &str| Bytes::from(alloy_primitives::hex::decode(hex.trim()).expect("valid hex"));
+    let init = crate::genesis::hex_code;
     vec![
         TxDeposit {
             source_hash: source("Interop: CrossL2Inbox Deployment"),

@@ -10,21 +10,15 @@
 //! bytecode is the specs' (`../shared/fixtures/op/bytecode/jovian-*-deployment.txt`, byte for byte
 //! op-node's).
 use crate::genesis::{GAS_PRICE_ORACLE_JOVIAN_DEPLOYMENT, L1_BLOCK_JOVIAN_DEPLOYMENT, hex_code};
+use crate::interop::upgrade_to;
 use crate::spec::{DEPOSITOR_ACCOUNT, GAS_PRICE_ORACLE, L1_BLOCK_ADDRESS};
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_primitives::{Address, Bytes, TxKind, U256, address};
 use op_alloy_consensus::{TxDeposit, UpgradeDepositSource};
 
 /// The deployer of the Jovian L1Block (its nonce 0).
 pub const L1_BLOCK_DEPLOYER: Address = address!("4210000000000000000000000000000000000006");
 /// The deployer of the Jovian GasPriceOracle (its nonce 0).
 pub const GAS_PRICE_ORACLE_DEPLOYER: Address = address!("4210000000000000000000000000000000000007");
-
-fn upgrade_to(implementation: Address) -> Bytes {
-    // upgradeTo(address)
-    let mut data = vec![0x36, 0x59, 0xcf, 0xe6];
-    data.extend_from_slice(B256::left_padding_from(implementation.as_slice()).as_slice());
-    data.into()
-}
 
 fn deposit(intent: &str, from: Address, to: TxKind, gas_limit: u64, input: Bytes) -> TxDeposit {
     TxDeposit {
@@ -84,6 +78,7 @@ pub fn upgrade_deposits() -> Vec<TxDeposit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::B256;
 
     #[test]
     fn the_upgrade_deposits_are_the_specs_in_order() {
