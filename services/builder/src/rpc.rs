@@ -374,6 +374,14 @@ impl ChainRpc {
         Ok((block.hash != head.hash).then_some(block))
     }
 
+    /// An account at the block `tag` names (the head's, or a past block's through its proof).
+    async fn account_at(&self, tag: Tag, a: Address) -> Result<opseq_primitives::AccountState, ErrorObjectOwned> {
+        match self.state_at(tag).await? {
+            Some(block) => Ok(self.past_state(&block, a, vec![]).await?.0),
+            None => self.account(a).await,
+        }
+    }
+
     /// An account and storage slots at a past block (through the store's proofs there).
     async fn past_state(
         &self,
@@ -685,20 +693,14 @@ impl ChainRpc {
 
     async fn balance(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
-        let acct = match self.state_at(parse_tag(tag)?).await? {
-            Some(block) => self.past_state(&block, a, vec![]).await?.0,
-            None => self.account(a).await?,
-        };
+        let acct = self.account_at(parse_tag(tag)?, a).await?;
         Ok(json!(format!("{:#x}", acct.balance)))
     }
 
     async fn tx_count(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
         let tag = parse_tag(tag)?;
-        let nonce = match self.state_at(tag).await? {
-            Some(block) => self.past_state(&block, a, vec![]).await?.0.nonce,
-            None => self.account(a).await?.nonce,
-        };
+        let nonce = self.account_at(tag, a).await?.nonce;
         if let Tag::Pending = tag
             && let Some(n) = self.edges.txs.pending_nonce(self.chain(), a).await.map_err(edge)?
         {
@@ -709,10 +711,7 @@ impl ChainRpc {
 
     async fn code(&self, p: Params<'static>) -> RpcResult {
         let (a, tag): (Address, Option<Value>) = p.parse()?;
-        let acct = match self.state_at(parse_tag(tag)?).await? {
-            Some(block) => self.past_state(&block, a, vec![]).await?.0,
-            None => self.account(a).await?,
-        };
+        let acct = self.account_at(parse_tag(tag)?, a).await?;
         let code = self.edges.state.code(self.chain(), acct.code_hash).await.map_err(edge)?.unwrap_or_default();
         Ok(json!(code))
     }

@@ -11,7 +11,7 @@ use crate::{
     test_api::unexpected,
 };
 use alloy_primitives::B256;
-use alloy_rpc_types_engine::{ExecutionPayloadV3, ForkchoiceState};
+use alloy_rpc_types_engine::ForkchoiceState;
 use jsonrpsee::{
     RpcModule,
     types::{ErrorObjectOwned, Params},
@@ -122,12 +122,8 @@ impl AdminApi {
     async fn post_unsafe_payload(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
         let (envelope,): (Value,) = p.parse()?;
         let beacon_root: B256 = serde_json::from_value(envelope["parentBeaconBlockRoot"].clone()).unwrap_or_default();
+        // Isthmus payloads (V4: with the withdrawals root), the only kind our L2s have.
         let payload: OpExecutionPayloadV4 = serde_json::from_value(envelope["executionPayload"].clone())
-            .or_else(|_| {
-                // A V3 payload (no withdrawals root) as older callers send it.
-                serde_json::from_value::<ExecutionPayloadV3>(envelope["executionPayload"].clone())
-                    .map(|v3| OpExecutionPayloadV4 { payload_inner: v3, withdrawals_root: B256::ZERO })
-            })
             .map_err(|e| err(codes::INVALID_PARAMS, format!("invalid execution payload envelope: {e}")))?;
         let claimed = payload.payload_inner.payload_inner.payload_inner.block_hash;
         let status = self.engine.new_payload(payload, vec![], beacon_root, vec![]).await?;
