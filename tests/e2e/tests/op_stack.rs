@@ -336,6 +336,49 @@ fn same_block_json(node: &Proc, chain: u64, geth: &OpGeth, from: u64, to: u64) -
     Ok(())
 }
 
+/// An op-sequencer on our genesis (`genesis_time`, `hardfork`) that only serves its engine API
+/// (it never sequences): a verifier's execution client. Returns it and its engine port.
+fn engine_only(dir: &Path, genesis_time: &str, hardfork: &str) -> eyre::Result<(Proc, u16)> {
+    let port = free_port();
+    let node = dev(
+        dir,
+        &[
+            "--genesis.timestamp",
+            genesis_time,
+            "--l2.hardfork",
+            hardfork,
+            "--no-auto",
+            "--authrpc.port",
+            &port.to_string(),
+        ],
+    )?;
+    Ok((node, port))
+}
+
+/// Waits until `safe_head` (a verifier's safe head) reaches our head `head` (hash `ours`); a
+/// different block at our head fails at once.
+fn derives(
+    who: &str,
+    timeout: Duration,
+    head: u64,
+    ours: &str,
+    safe_head: impl Fn() -> eyre::Result<(u64, String)>,
+) -> eyre::Result<()> {
+    wait_for(timeout, &format!("{who}'s safe head to reach ours"), || {
+        let (n, h) = safe_head()?;
+        eyre::ensure!(n != head || h == ours, "{who} derived {h} at {n}, ours is {ours}");
+        Ok((n >= head).then_some(()))
+    })
+}
+
+/// Every height 0..=`head`: `other`'s L2 block is ours.
+fn same_hashes(node: &Proc, other: &Proc, head: u64, what: &str) -> eyre::Result<()> {
+    for n in 0..=head {
+        eyre::ensure!(hash_at(other, L2, n)? == hash_at(node, L2, n)?, "block {n} {what} differs from ours");
+    }
+    Ok(())
+}
+
 /// op-geth's block `n` (header fields).
 fn geth_block(geth: &OpGeth, n: u64) -> eyre::Result<serde_json::Value> {
     opseq_e2e::opstack::call(&geth.http, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))
@@ -442,19 +485,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     // A second verifier whose execution client is another op-sequencer serving only its engine
     // API (it never sequences): op-node builds each derived block through it
     // (forkchoiceUpdated with attributes, getPayload, newPayload).
-    let el_port = free_port();
-    let el = dev(
-        &dir.path().join("el"),
-        &[
-            "--genesis.timestamp",
-            &genesis_time,
-            "--l2.hardfork",
-            hardfork,
-            "--no-auto",
-            "--authrpc.port",
-            &el_port.to_string(),
-        ],
-    )?;
+    let (el, el_port) = engine_only(&dir.path().join("el"), &genesis_time, hardfork)?;
     assert_eq!(hash_at(&el, L2, 0)?, hash_at(node, L2, 0)?, "the EL instance has our genesis");
     let el_verifier = OpNode::start(
         &dir.path().join("node-c"),
@@ -472,19 +503,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     // given: as a verifier gets one by gossip, it gets our block 1 by `admin_postUnsafePayload`.
     let kona = match opseq_e2e::opstack::kona_node() {
         Ok(_) if hardfork == "isthmus" => {
-            let port = free_port();
-            let el = dev(
-                &dir.path().join("kona-el"),
-                &[
-                    "--genesis.timestamp",
-                    &genesis_time,
-                    "--l2.hardfork",
-                    hardfork,
-                    "--no-auto",
-                    "--authrpc.port",
-                    &port.to_string(),
-                ],
-            )?;
+            let (el, port) = engine_only(&dir.path().join("kona-el"), &genesis_time, hardfork)?;
             let kona = KonaNode::start(
                 &dir.path().join("kona"),
                 L2,
@@ -504,12 +523,7 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
             None
         }
     };
-    wait_for(Duration::from_secs(600), "the verifier's safe head to reach ours", || {
-        let (n, h) = verifier.head("safe_l2")?;
-        eyre::ensure!(n < head || h == ours || n > head, "verifier derived {h} at {n}, ours is {ours}");
-        Ok((n >= head).then_some(()))
-    })
-    .map_err(|e| {
+    derives("the verifier", Duration::from_secs(600), head, &ours, || verifier.head("safe_l2")).map_err(|e| {
         e.wrap_err(format!(
             "op-batcher:\n{}\n\nverifier op-node:\n{}\n\nsequencer's op-node:\n{}",
             batcher.peer.tail(),
@@ -520,30 +534,15 @@ fn the_stack(hardfork: &str) -> eyre::Result<()> {
     same_chain(node, L2, &verifier_geth, head)?;
     assert_eq!(deposits_landed(&verifier_geth.http, &built, "verifier op-geth")?, landed);
     let derived = t.elapsed();
-    wait_for(Duration::from_secs(300), "the op-sequencer EL verifier's safe head to reach ours", || {
-        let (n, h) = el_verifier.head("safe_l2")?;
-        eyre::ensure!(
-            n < head || h == ours || n > head,
-            "op-node over op-sequencer derived {h} at {n}, ours is {ours}"
-        );
-        Ok((n >= head).then_some(()))
-    })
-    .map_err(|e| e.wrap_err(format!("op-node over op-sequencer:\n{}", el_verifier.peer.tail())))?;
-    for n in 0..=head {
-        assert_eq!(hash_at(&el, L2, n)?, hash_at(node, L2, n)?, "block {n} built through our engine API");
-    }
+    derives("op-node over op-sequencer", Duration::from_secs(300), head, &ours, || el_verifier.head("safe_l2"))
+        .map_err(|e| e.wrap_err(format!("op-node over op-sequencer:\n{}", el_verifier.peer.tail())))?;
+    same_hashes(node, &el, head, "built through our engine API")?;
     assert_eq!(deposits_landed(&el.url(L2), &built, "op-sequencer as the EL")?, landed);
     if let Some((kona, kona_el)) = &kona {
         let t = std::time::Instant::now();
-        wait_for(Duration::from_secs(600), "kona-node's safe head to reach ours", || {
-            let (n, h) = kona.head("safe_l2")?;
-            eyre::ensure!(n < head || h == ours || n > head, "kona-node derived {h} at {n}, ours is {ours}");
-            Ok((n >= head).then_some(()))
-        })
-        .map_err(|e| e.wrap_err(format!("kona-node:\n{}", kona.peer.tail())))?;
-        for n in 0..=head {
-            assert_eq!(hash_at(kona_el, L2, n)?, hash_at(node, L2, n)?, "block {n} derived by kona-node");
-        }
+        derives("kona-node", Duration::from_secs(600), head, &ours, || kona.head("safe_l2"))
+            .map_err(|e| e.wrap_err(format!("kona-node:\n{}", kona.peer.tail())))?;
+        same_hashes(node, kona_el, head, "derived by kona-node")?;
         assert_eq!(deposits_landed(&kona_el.url(L2), &built, "op-sequencer under kona-node")?, landed);
         eprintln!("kona-node: derived {head} blocks, {:.1}s after op-node's verifier", t.elapsed().as_secs_f64());
     }
@@ -711,10 +710,10 @@ fn a_devnet_file_of_another_shape_runs_under_op_node_with_its_alloc_across_jovia
         &seq.exported.join("l1-chain-config.json"),
         false,
     )?;
-    wait_for(Duration::from_secs(300), "the verifier's safe head to reach ours", || {
-        Ok((verifier.head("safe_l2")?.0 >= head).then_some(()))
-    })
-    .map_err(|e| e.wrap_err(format!("op-batcher:\n{}\n\nverifier:\n{}", batcher.peer.tail(), verifier.peer.tail())))?;
+    let ours = hash_at(node, 10001, head)?;
+    derives("the verifier", Duration::from_secs(300), head, &ours, || verifier.head("safe_l2")).map_err(|e| {
+        e.wrap_err(format!("op-batcher:\n{}\n\nverifier:\n{}", batcher.peer.tail(), verifier.peer.tail()))
+    })?;
     same_chain(node, 10001, &verifier_geth, head)?;
     let code = opseq_e2e::opstack::call(&geth.http, "eth_getStorageAt", json!([contract, "0x1", "latest"]))?;
     assert_eq!(code.as_str().map(|c| c.ends_with("07")), Some(true), "op-geth reads the alloc's storage: {code}");
