@@ -4,6 +4,7 @@
 #   npm  @ethereumjs/client (a real engine-API execution client; run with --sync none: no P2P sockets)
 #   npm  @bufbuild/buf + @bufbuild/buf-linux-x64 (proto lint)
 #   npm  ethers (how wallets classify our refusals)
+#   npm  solc (compiles contracts/: SyncCaller, whose runtime code the node embeds, and the test contracts)
 #   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool), helm-python-sdk (the Helm
 #        Go SDK, renders charts offline: no registry ships a helm binary), kubernetes-validate (in a venv)
 #   Go module proxy: op-node, op-batcher, op-conductor and op-geth's geth at the optimism release pinned in
@@ -19,6 +20,7 @@ FOUNDRY_VER=1.7.1
 EJS_VER=0.10.5
 BUF_VER=1.75.0
 ETHERS_VER=6.17.0
+SOLC_VER=0.8.30
 PY_PKGS=(web3==8.0.0 eth-account==0.14.0 trie==4.0.0 ethereum-execution==2.20.0 helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 PyYAML==6.0.3)
 log() { printf '[install-test-peers] %s\n' "$*" >&2; }
 mkdir -p "$PREFIX/bin" "$PREFIX/npm"
@@ -30,6 +32,7 @@ have_npm @foundry-rs/anvil-linux-amd64 "$FOUNDRY_VER" || want+=("@foundry-rs/anv
 have_npm @ethereumjs/client "$EJS_VER" || want+=("@ethereumjs/client@$EJS_VER")
 have_npm @bufbuild/buf-linux-x64 "$BUF_VER" || want+=("@bufbuild/buf@$BUF_VER" "@bufbuild/buf-linux-x64@$BUF_VER")
 have_npm ethers "$ETHERS_VER" || want+=("ethers@$ETHERS_VER")
+have_npm solc "$SOLC_VER" || want+=("solc@$SOLC_VER")
 if [ "${#want[@]}" -gt 0 ]; then
   log "npm install ${want[*]}"
   [ -f "$PREFIX/npm/package.json" ] || echo '{"name":"opseq-peers","private":true}' > "$PREFIX/npm/package.json"

@@ -114,6 +114,11 @@ pub(crate) fn hex_code(hex: &str) -> Bytes {
     Bytes::from(alloy_primitives::hex::decode(hex.trim()).expect("valid hex"))
 }
 
+/// `SyncCaller`'s runtime code: `contracts/src/SyncCaller.sol` compiled by npm `solc` 0.8.30
+/// (`contracts/compile.js`; `sync_calls.rs` checks it against a fresh compile).
+pub static SYNC_CALLER_CODE: std::sync::LazyLock<Bytes> =
+    std::sync::LazyLock::new(|| hex_code(include_str!("bytecode/sync_caller.hex")));
+
 /// The interop messaging predeploys' deployment (init) codes, as the OP specs publish them
 /// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
 /// `interop-l2-to-l2-cross-domain-messenger-deployment.txt` at ethereum-optimism/specs@fd72cf7,
@@ -147,16 +152,7 @@ const GENESIS_BASE_FEE: u64 = 1_000_000_000;
 
 /// The genesis block and state of a dev chain, with real roots.
 pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
-    let mut accounts: Vec<AccountChange> = dev_accounts()
-        .iter()
-        .map(|a| AccountChange {
-            address: a.address,
-            info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
-            wipe_storage: false,
-            storage: vec![],
-            code: None,
-        })
-        .collect();
+    let mut accounts: Vec<AccountChange> = dev_accounts().iter().map(|a| funded(a.address)).collect();
     // Extra accounts (`--dev.accounts`), derived keys; their addresses cost a secp256k1 multiply
     // each, spread over the cores.
     // The L1 side of each settled L2: its dev batcher (op-batcher posts with its public key) is
@@ -165,13 +161,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
     // (op-node and kona-node prove that slot at start), the portal emits the L2's deposits.
     if !config.is_l2() {
         for l2 in &config.settled_l2s {
-            accounts.push(AccountChange {
-                address: dev_batcher(l2.chain_id),
-                info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
-                wipe_storage: false,
-                storage: vec![],
-                code: None,
-            });
+            accounts.push(funded(dev_batcher(l2.chain_id)));
         }
         let values = |l2: &opseq_primitives::SettledL2| {
             let p = crate::L1InfoParams::dev(l2.chain_id);
@@ -189,13 +179,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
                 .map(|(address, code, storage)| contract(address, code, storage)),
         );
     }
-    accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| AccountChange {
-        address,
-        info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
-        wipe_storage: false,
-        storage: vec![],
-        code: None,
-    }));
+    accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| funded(address)));
     // The system contracts (deployed with nonce 1, as by their EIPs' deployment transactions):
     // beacon roots everywhere, block-hash history everywhere (Prague L1, Isthmus L2), and the
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).
@@ -225,7 +209,15 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         // implementation's code is not deployed yet: calls to the passer do nothing.
         let message_passer =
             (L2_TO_L1_MESSAGE_PASSER, crate::interop::PROXY_CODE.clone(), proxy_storage(MESSAGE_PASSER_IMPL));
-        for (address, code, mut storage) in fee.iter().cloned().chain(std::iter::once(message_passer)).chain(interop) {
+        // Interop chains: `SyncCaller` (its relayer in slot 0) and its relayer's funds.
+        let sync_call = config.interop.is_some().then(|| {
+            accounts.push(funded(opseq_primitives::interop::SYNC_RELAYER));
+            let relayer = U256::from_be_slice(opseq_primitives::interop::SYNC_RELAYER.as_slice());
+            (opseq_primitives::interop::SYNC_CALLER, SYNC_CALLER_CODE.clone(), vec![(U256::ZERO, relayer)])
+        });
+        for (address, code, mut storage) in
+            fee.iter().cloned().chain(std::iter::once(message_passer)).chain(interop).chain(sync_call)
+        {
             storage.sort_unstable();
             accounts.push(contract(address, code, storage));
         }
@@ -339,6 +331,17 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
 }
 
 /// A genesis contract: `code` and `storage` at `address`, nonce 1 (as after its creation).
+/// An account with the dev balance.
+fn funded(address: Address) -> AccountChange {
+    AccountChange {
+        address,
+        info: Some(AccountState { nonce: 0, balance: U256::from(DEV_BALANCE), code_hash: KECCAK256_EMPTY }),
+        wipe_storage: false,
+        storage: vec![],
+        code: None,
+    }
+}
+
 fn contract(address: Address, code: Bytes, storage: Storage) -> AccountChange {
     AccountChange {
         address,
@@ -470,8 +473,14 @@ mod tests {
         // The L1 also has the EIP-7002/7251 queues, the L2s the L1Block, GasPriceOracle,
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
-        // … and the fee predeploys' two implementations.
-        assert_eq!(diff.accounts.len(), 19);
+        // … and the fee predeploys' two implementations, and (interop) SyncCaller and its relayer.
+        assert_eq!(diff.accounts.len(), 21);
+        let sync = diff.accounts.iter().find(|a| a.address == opseq_primitives::interop::SYNC_CALLER).unwrap();
+        assert_eq!(sync.code.as_ref(), Some(&*SYNC_CALLER_CODE));
+        assert_eq!(
+            sync.storage,
+            vec![(U256::ZERO, U256::from_be_slice(opseq_primitives::interop::SYNC_RELAYER.as_slice()))]
+        );
         assert_ne!(
             l2.header.withdrawals_root,
             Some(EMPTY_ROOT_HASH),

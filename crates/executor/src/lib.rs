@@ -12,6 +12,7 @@ pub mod l1_bridge;
 mod l1info;
 mod rollup_fees;
 mod signing;
+pub mod simulate;
 mod spec;
 pub mod trace;
 mod validate;
@@ -23,7 +24,7 @@ pub use build::{
 pub use call::{CallError, CallRequest, CallResult};
 pub use db::{ReaderDb, StateReader};
 pub use deposits::{TRANSACTION_DEPOSITED, user_deposits};
-pub use genesis::{BEACON_ROOTS_CODE, dev_batcher, genesis, holocene_extra_data};
+pub use genesis::{BEACON_ROOTS_CODE, SYNC_CALLER_CODE, dev_batcher, genesis, holocene_extra_data};
 pub use l1info::{L1InfoParams, L1InfoValues, l1_info_calldata, l1_info_deposit, parse_l1_info, parse_sequence_number};
 pub use rollup_fees::{RollupFees, TxRollupFees};
 pub use signing::{payload_envelope, payload_hash};

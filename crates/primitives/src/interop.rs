@@ -8,6 +8,23 @@ pub const CROSS_L2_INBOX: Address = address!("4200000000000000000000000000000000
 /// The L2ToL2CrossDomainMessenger predeploy (OP specs `interop/predeploys.md`).
 pub const L2_TO_L2_CROSS_DOMAIN_MESSENGER: Address = address!("4200000000000000000000000000000000000023");
 
+/// `SyncCaller` (`contracts/src/SyncCaller.sol`): synchronous cross-chain calls, in the genesis of
+/// every interop chain at this address (ours; no OP predeploy does this).
+pub const SYNC_CALLER: Address = address!("5c00000000000000000000000000000000000001");
+/// The key the builder signs a sync call's sequencer transactions with (the relay on the callee's
+/// chain, the result handed to `SyncCaller.provide` on the caller's): keccak256("opseq sync-call
+/// relayer"), public like the dev keys; funded in interop chains' genesis, and `SyncCaller`'s
+/// relayer there.
+pub const SYNC_RELAYER_KEY: B256 = b256!("d6fed7f8f53d98d90fff3f78e39b845f52612b66199d984284664d00b33c7f1e");
+/// [`SYNC_RELAYER_KEY`]'s address.
+pub const SYNC_RELAYER: Address = address!("09f8bC4b41795Abb42210e7671e34CA2c5850aC1");
+/// topic0 of the messenger's `SentMessage(uint256 indexed destination, address indexed target,
+/// uint256 indexed messageNonce, address sender, bytes message)`.
+pub const SENT_MESSAGE_TOPIC: B256 = b256!("382409ac69001e11931a28435afef442cbfd20d9891907e8fa373ba7d351f320");
+/// topic0 of the messenger's `RelayedMessage(uint256 indexed source, uint256 indexed
+/// messageNonce, bytes32 indexed messageHash, bytes32 returnDataHash)`.
+pub const RELAYED_MESSAGE_TOPIC: B256 = b256!("c270d73e26d2d39dee7ef92093555927e344e243415547ecc350b2b5385b68a2");
+
 /// topic0 of `ExecutingMessage(bytes32 indexed msgHash, Identifier id)`, which the CrossL2Inbox
 /// emits for each message a tx executes (OP specs `interop/predeploys.md`).
 pub const EXECUTING_MESSAGE_TOPIC: B256 = b256!("5c37832d2e8d10e346e55ad62071a6a2f9fa5130614ef2ec6617555c6f467ba7");

@@ -365,7 +365,13 @@ async fn invalid_in(
     let logs: Vec<Vec<alloy_primitives::Log>> =
         block.receipts.iter().map(|r| crate::interop::receipt_logs(r)).collect();
     let txs: Vec<&[alloy_primitives::Log]> = logs.iter().map(Vec::as_slice).collect();
-    let within = crate::interop::Within { chain, number: block.header.number, open: Some(open), job: None };
+    let within = crate::interop::Within {
+        chain,
+        number: block.header.number,
+        open: Some(open),
+        job: None,
+        pending: crate::interop::Pending::Wait,
+    };
     let checks = crate::interop::check_txs(edges, rules, block.header.timestamp, within, &txs, |_| true).await;
     if let Some(r) = checks.iter().flatten().find_map(|c| c.invalid.clone()) {
         return Some(r);
@@ -745,7 +751,13 @@ pub(crate) async fn build_block(
         for _ in 0..3 {
             let mut bad = Vec::new();
             let logs: Vec<&[alloy_primitives::Log]> = executed.included.iter().map(|i| i.logs.as_slice()).collect();
-            let within = crate::interop::Within { chain, number: parent.header.number + 1, open: None, job: None };
+            let within = crate::interop::Within {
+                chain,
+                number: parent.header.number + 1,
+                open: None,
+                job: None,
+                pending: crate::interop::Pending::Wait,
+            };
             let checks = crate::interop::check_txs(edges, rules, timestamp, within, &logs, |_| true).await;
             for (inc, checks) in executed.included.iter().zip(checks) {
                 let reasons = crate::interop::reasons(&checks);

@@ -77,7 +77,9 @@ async fn engine_route(
 /// Methods that need the JWT (the control namespace and op-node's sequencer admin API); the
 /// Ethereum namespaces are open, as anvil's are.
 fn needs_auth(method: &str) -> bool {
-    method.starts_with("test_") || method.starts_with("admin_")
+    method.starts_with("test_")
+        || method.starts_with("admin_")
+        || matches!(method, "xchain_submitPrepared" | "xchain_sendBundle")
 }
 
 /// Checks an `Authorization: Bearer <HS256 JWT>` header as geth's and op-service's JWT handlers
@@ -110,6 +112,7 @@ impl RpcRoutes {
             .iter()
             .map(|c| (c.chain_id, ChainRpc::new(c.clone(), edges.clone(), miner.clone(), Arc::clone(&forkchoice))))
             .collect();
+        let sync_calls = Arc::new(crate::sync_calls::SyncCallState::default());
         // Each chain's methods and polling filters; on L2s also op-node's sequencer admin API
         // (JWT, as `test_*`).
         let modules = contexts
@@ -125,6 +128,10 @@ impl RpcRoutes {
                         crate::engine::EngineApi::new(ctx.config().clone(), edges.clone(), Arc::clone(&forkchoice));
                     let admin = crate::admin::AdminApi::module(crate::admin::AdminApi::new(Arc::clone(ctx), engine));
                     m.merge(admin).expect("admin names differ from the chain's");
+                }
+                if ctx.config().interop.is_some() {
+                    let calls = crate::sync_calls::SyncCalls::module(Arc::clone(ctx), Arc::clone(&sync_calls));
+                    m.merge(calls).expect("xchain names differ from the chain's");
                 }
                 (*id, m)
             })

@@ -498,6 +498,19 @@ pub struct Within<'a> {
     pub open: Option<&'a OpenBuilds>,
     /// The job building the block, when it is one (its waits count in others' cycle checks).
     pub job: Option<&'a str>,
+    /// What a log of another block open at this timestamp that is not included yet means.
+    pub pending: Pending,
+}
+
+/// What an include does with a message of another open block at its timestamp whose log is not
+/// there yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Wait for it (bounded), counting the edge in others' cycle checks meanwhile.
+    Wait,
+    /// Take it as an edge of the log graph at once (a bundle leg: the bundle's other legs bring
+    /// the log, and the bundle checks every leg once all are in).
+    Edge,
 }
 
 /// The executing messages of a block's txs (`txs`: each tx's logs, in block order), each checked
@@ -693,6 +706,20 @@ async fn validate(
             Lookup::Log(log) => {
                 unwait(waiting);
                 return matches(&log, m).map(|()| Some(chain));
+            }
+            Lookup::NotYet(_) if within.pending == Pending::Edge => {
+                let others: Vec<OpenBuild> = open
+                    .at(timestamp)
+                    .into_iter()
+                    .filter(|b| !(b.chain == within.chain && Some(b.job.as_str()) == within.job))
+                    .collect();
+                if closes_cycle(&others, within.chain, me.exec_pos, chain, log_index) {
+                    return Err(format!(
+                        "cycle: log {log_index} of chain {chain}'s open block depends on this block's log {}, which executes it",
+                        me.exec_pos
+                    ));
+                }
+                return Ok(Some(chain));
             }
             Lookup::NotYet(n) => n,
         };

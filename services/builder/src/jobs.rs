@@ -45,6 +45,9 @@ pub enum Include {
     First(Address),
     /// The best `n` pooled txs paying the job's base fee.
     Best(usize),
+    /// These raw txs, in order, all or none: a leg of a bundle (`crate::sync_calls`), whose
+    /// messages of other open blocks at its timestamp not included yet are edges, not waits.
+    Bundle(Vec<Bytes>),
 }
 
 /// A control operation on one chain.
@@ -73,6 +76,14 @@ pub enum Op {
     AutoStatus,
     /// Every job with its state.
     Jobs,
+    /// Run unsigned txs after the job's txs without including them (a sync call's discovery).
+    Simulate(String, Vec<opseq_executor::simulate::SimTx>),
+    /// Check again the executing messages of the job's txs from this index on, now: a log of
+    /// another open block that is not there is invalid (a bundle's joint check).
+    Verify(String, usize),
+    /// Cut the open job back to its first `n` txs (an aborted bundle), cascading to the blocks
+    /// that executed its lost logs; the reason goes to the log.
+    Truncate(String, usize, String),
 }
 
 impl Op {
@@ -90,6 +101,9 @@ impl Op {
             Self::SetHead(_) => "set_head",
             Self::AutoStatus => "auto_status",
             Self::Jobs => "jobs",
+            Self::Simulate(..) => "simulate",
+            Self::Verify(..) => "verify",
+            Self::Truncate(..) => "truncate",
         }
     }
 }
@@ -198,8 +212,29 @@ pub enum Reply {
     Reorged(Vec<B256>),
     /// All jobs.
     Jobs(Vec<JobView>),
+    /// A simulation on a job.
+    Simulated(Simulated),
+    /// What a verification found wrong (nothing: valid).
+    Verified(Vec<String>),
     /// Done, nothing to say.
     Done,
+}
+
+/// Txs run on an open job without being included ([`Op::Simulate`]).
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// The block's number.
+    pub number: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// Its base fee.
+    pub base_fee: u64,
+    /// Its txs so far (where the simulated ones would start).
+    pub txs: usize,
+    /// Its logs so far (the block-global index of the first simulated log).
+    pub logs: usize,
+    /// Each simulated tx's outcome, in order.
+    pub outcomes: Vec<opseq_executor::simulate::SimOutcome>,
 }
 
 /// Why a control operation failed. Each job-state error has its own code on the wire.
@@ -488,6 +523,52 @@ impl Handler<Control> for ChainBuilderActor {
             Op::Jobs => {
                 Box::pin(done(Ok(Reply::Jobs(self.jobs.jobs.values().map(Job::view).collect()))).into_actor(self))
             }
+            Op::Simulate(id, txs) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok((key, mut job)) => Box::pin(
+                    async move {
+                        let r = simulate(&builder, &edges, &mut job, txs).await;
+                        (job, r)
+                    }
+                    .instrument(span.clone())
+                    .into_actor(self)
+                    .map(move |(job, r), act, _| {
+                        act.jobs.jobs.insert(key, job);
+                        r.map(Reply::Simulated)
+                    }),
+                ),
+            },
+            Op::Verify(id, from) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok((key, job)) => Box::pin(
+                    async move {
+                        let r = verify(&builder, &edges, &job, from, &open).await;
+                        (job, r)
+                    }
+                    .instrument(span.clone())
+                    .into_actor(self)
+                    .map(move |(job, r), act, _| {
+                        act.jobs.jobs.insert(key, job);
+                        Ok(Reply::Verified(r))
+                    }),
+                ),
+            },
+            Op::Truncate(id, n, reason) => match self.take_open(&id, ControlError::IncludeAfterSeal) {
+                Err(e) => Box::pin(done(Err(e)).into_actor(self)),
+                Ok((key, mut job)) => Box::pin(
+                    async move {
+                        let r = truncate(&builder, &edges, &open, &mut job, n, &reason).await;
+                        (job, r)
+                    }
+                    .instrument(span.clone())
+                    .into_actor(self)
+                    .map(move |(job, r), act, _| {
+                        let view = job.view();
+                        act.jobs.jobs.insert(key, job);
+                        r.map(|()| Reply::Job(view))
+                    }),
+                ),
+            },
             Op::Auto(active, interval) => {
                 // Persisted first: a restarted sequencer keeps the mode it was told to have.
                 let mode = crate::persist::AutoMode { active, interval_ms: interval.map(|d| d.as_millis() as u64) };
@@ -682,7 +763,22 @@ async fn include(
     let chain = builder.config().chain_id;
     let in_block: std::collections::HashSet<B256> =
         job.executed.as_ref().map(|e| e.tx_hashes.iter().copied().collect()).unwrap_or_default();
+    let pending =
+        if matches!(what, Include::Bundle(_)) { crate::interop::Pending::Edge } else { crate::interop::Pending::Wait };
+    let all = matches!(what, Include::Bundle(_));
     let (candidates, single) = match what {
+        Include::Bundle(raws) => {
+            let mut c = Vec::with_capacity(raws.len());
+            for raw in raws {
+                let sender = recover(builder.config().is_l2(), &raw)
+                    .map_err(|e| ControlError::Refused(format!("{}: {e}", alloy_primitives::keccak256(&raw))))?;
+                c.push((raw, sender));
+            }
+            if c.is_empty() {
+                return Err(ControlError::Invalid("a bundle leg needs at least one transaction".into()));
+            }
+            (c, true)
+        }
         Include::Raw(raw) => {
             let sender = recover(builder.config().is_l2(), &raw).map_err(ControlError::Refused)?;
             (vec![(raw, sender)], true)
@@ -743,7 +839,12 @@ async fn include(
         execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), shredded).await?;
     let t_execute = started.elapsed();
     let txs = executed.included.len();
-    let r = check_new(builder, edges, job, executed, &wanted, candidates, single, force, open).await;
+    let r = if all && executed.rejected.first().is_some() {
+        let r = &executed.rejected[0];
+        Err(ControlError::Refused(format!("{}: {}", r.hash, r.reason)))
+    } else {
+        check_new(builder, edges, job, executed, &wanted, candidates, single, force, open, pending).await
+    };
     tracing::debug!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, txs, prepare = ?t_prepare, execute = ?(t_execute - t_prepare), checks = ?(started.elapsed() - t_execute), "include timings");
     if r.is_err() && txs as u64 > shredded {
         // The stream saw inclusions the job does not keep.
@@ -772,6 +873,7 @@ async fn check_new(
     single: bool,
     force: bool,
     open: &crate::interop::OpenBuilds,
+    pending: crate::interop::Pending,
 ) -> Result<(Vec<TxOutcome>, Vec<Refused>), ControlError> {
     let chain = builder.config().chain_id;
     let mut added: Vec<TxOutcome> =
@@ -781,7 +883,7 @@ async fn check_new(
     if let Some(rules) = &builder.config().interop {
         let txs: Vec<&[alloy_primitives::Log]> = executed.included.iter().map(|i| i.logs.as_slice()).collect();
         let number = job.next.parent.number + 1;
-        let within = crate::interop::Within { chain, number, open: Some(open), job: Some(&job.id) };
+        let within = crate::interop::Within { chain, number, open: Some(open), job: Some(&job.id), pending };
         let which = |i: usize| wanted.contains(&executed.included[i].hash);
         let checks = crate::interop::check_txs(edges, rules, job.next.timestamp, within, &txs, which).await;
         let mut checks: std::collections::HashMap<B256, _> =
@@ -873,6 +975,80 @@ impl Handler<Cascade> for ChainBuilderActor {
     }
 }
 
+/// [`Op::Simulate`]: `txs` run after the job's txs on its state, nothing kept.
+async fn simulate(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &mut Job,
+    txs: Vec<opseq_executor::simulate::SimTx>,
+) -> Result<Simulated, ControlError> {
+    let executed = ensure_executed(builder, edges, job).await?;
+    let prefix: Vec<(Bytes, Address)> =
+        executed.transactions.iter().cloned().zip(executed.senders.iter().copied()).collect();
+    let (b, reader, header) = (Arc::clone(builder), Arc::clone(&job.reader), executed.header.clone());
+    let span = tracing::Span::current();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        b.simulate(&*reader, &header, &prefix, &txs)
+    })
+    .await
+    .map_err(|e| OpseqError::fatal(format!("executor panicked: {e}")))?
+    .map_err(|e| ControlError::Refused(e.to_string()))?;
+    Ok(Simulated {
+        number: executed.header.number,
+        timestamp: executed.header.timestamp,
+        base_fee: executed.header.base_fee_per_gas.unwrap_or_default(),
+        txs: executed.included.len(),
+        logs: executed.included.iter().map(|i| i.logs.len()).sum(),
+        outcomes,
+    })
+}
+
+/// [`Op::Verify`]: the reasons the executing messages of the job's txs from index `from` on are
+/// invalid now (none: valid), a log of another open block that is not there included.
+async fn verify(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    job: &Job,
+    from: usize,
+    open: &crate::interop::OpenBuilds,
+) -> Vec<String> {
+    let (Some(rules), Some(executed)) = (&builder.config().interop, &job.executed) else { return vec![] };
+    let chain = builder.config().chain_id;
+    let txs: Vec<&[Log]> = executed.included.iter().map(|i| i.logs.as_slice()).collect();
+    let number = job.next.parent.number + 1;
+    // No job: a log that is not there is not waited for.
+    let within =
+        crate::interop::Within { chain, number, open: Some(open), job: None, pending: crate::interop::Pending::Wait };
+    let checks = crate::interop::check_txs(edges, rules, job.next.timestamp, within, &txs, |i| i >= from).await;
+    checks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| crate::interop::reasons(c).into_iter().map(move |r| format!("tx {i}: {r}")))
+        .collect()
+}
+
+/// [`Op::Truncate`]: the job cut back to its first `n` txs.
+async fn truncate(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    open: &crate::interop::OpenBuilds,
+    job: &mut Job,
+    n: usize,
+    reason: &str,
+) -> Result<(), ControlError> {
+    let Some(executed) = &job.executed else { return Ok(()) };
+    let forced = executed.included.len() - job.chosen.len();
+    if n < forced {
+        return Err(ControlError::Invalid(format!("the first {forced} txs of the block are its deposits")));
+    }
+    if n >= executed.included.len() {
+        return Ok(());
+    }
+    let logs_before = executed.included[..n].iter().map(|i| i.logs.len()).sum();
+    cut_to(builder, edges, open, job, n, logs_before, reason).await
+}
+
 /// Cuts `job` back to before its first tx that executes a log `t` says is lost; announces its
 /// own lost logs in turn.
 async fn cut_back(
@@ -882,7 +1058,6 @@ async fn cut_back(
     job: &mut Job,
     t: crate::interop::Truncated,
 ) -> Result<(), ControlError> {
-    let chain = builder.config().chain_id;
     let Some(first) = job.deps.iter().filter(|d| t.hits(d)).map(|d| d.exec_pos).min() else {
         return Ok(());
     };
@@ -897,6 +1072,23 @@ async fn cut_back(
         logs_before += inc.logs.len();
     }
     let Some(tx) = tx else { return Ok(()) };
+    let reason = format!("a log its txs executed was rolled back on chain {}", t.chain);
+    cut_to(builder, edges, open, job, tx, logs_before, &reason).await
+}
+
+/// Cuts `job` back to its first `tx` txs (which emitted `logs_before` logs), announcing the
+/// inclusions it lost on the shred stream and its lost logs to the blocks that executed them.
+async fn cut_to(
+    builder: &Arc<opseq_executor::BlockBuilder>,
+    edges: &opseq_interfaces::Edges,
+    open: &crate::interop::OpenBuilds,
+    job: &mut Job,
+    tx: usize,
+    logs_before: usize,
+    reason: &str,
+) -> Result<(), ControlError> {
+    let chain = builder.config().chain_id;
+    let Some(executed) = &job.executed else { return Ok(()) };
     let forced = executed.included.len() - job.chosen.len();
     let dropped = job.chosen.len() - tx.saturating_sub(forced);
     job.chosen.truncate(tx.saturating_sub(forced));
@@ -907,7 +1099,7 @@ async fn cut_back(
     let build = job.open_build(chain);
     let keep = build.logs.len();
     open.set(build);
-    tracing::warn!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, dropped, cause_chain = t.chain, "rolled back: a log its txs executed was rolled back on another chain");
+    tracing::warn!(target: "opseq::builder::jobs", chain_id = chain, job = %job.id, dropped, %reason, "rolled back");
     // Consumers of this chain's shreds drop the inclusions from `tx` on (interop.md §4).
     let _ = edges
         .shreds

@@ -18,6 +18,7 @@ mod reader;
 pub mod relay;
 pub mod rpc;
 mod subscriptions;
+pub mod sync_calls;
 mod test_api;
 
 pub use chain::{ChainBuilderActor, MineNow};

@@ -376,6 +376,17 @@ pub fn cast(args: &[&str]) -> eyre::Result<String> {
     run(&peers().join("bin/cast"), args)
 }
 
+/// `contracts/` compiled afresh by npm `solc` (`contracts/compile.js`), written as JSON into
+/// `dir`: `{"Name": {"bytecode", "deployedBytecode", "abi"}}`.
+pub fn compile_contracts(dir: &Path) -> eyre::Result<PathBuf> {
+    let solc = peers().join("npm/node_modules/solc");
+    let script = workspace().join("contracts/compile.js");
+    let out = run(Path::new("node"), &[script.to_str().expect("utf-8 path"), solc.to_str().expect("utf-8 path")])?;
+    let path = dir.join("contracts.json");
+    std::fs::write(&path, out)?;
+    Ok(path)
+}
+
 /// Runs one of the Python scripts in `tests/e2e/py` with the peers' venv.
 pub fn python(script: &str, args: &[&str]) -> eyre::Result<String> {
     python_at(&format!("tests/e2e/py/{script}"), args)

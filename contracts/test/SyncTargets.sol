@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @notice A counter on chain B that chain A increments synchronously (sync_calls.rs).
+contract Counter {
+    uint256 public count;
+
+    error TooBig(uint256 by);
+
+    function add(uint256 by) external returns (uint256) {
+        if (by > 100) revert TooBig(by);
+        count += by;
+        return count;
+    }
+}
+
+/// @notice A token with balances set by its deployer (sync_calls.rs reads one from another chain).
+contract Token {
+    mapping(address => uint256) public balanceOf;
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+}
+
+interface ISyncCaller {
+    function call(uint256 destination, address target, bytes calldata data) external returns (bytes memory);
+}
+
+/// @notice A contract on chain A that calls B's counter and accepts only results below `limit`:
+///         a rejected result reverts the calling transaction after the remote call succeeded.
+contract Picky {
+    ISyncCaller public immutable caller;
+
+    error Rejected(uint256 count);
+    event Accepted(uint256 count);
+
+    constructor(ISyncCaller c) {
+        caller = c;
+    }
+
+    function addAndCheck(uint256 destination, address counter, uint256 by, uint256 limit) external returns (uint256) {
+        bytes memory ret = caller.call(destination, counter, abi.encodeWithSignature("add(uint256)", by));
+        uint256 count = abi.decode(ret, (uint256));
+        if (count >= limit) revert Rejected(count);
+        emit Accepted(count);
+        return count;
+    }
+}
+
+struct Identifier {
+    address origin;
+    uint256 blockNumber;
+    uint256 logIndex;
+    uint256 timestamp;
+    uint256 chainId;
+}
+
+interface ICrossL2Inbox {
+    function validateMessage(Identifier calldata id, bytes32 msgHash) external;
+}
+
+/// @notice Executes a message, then emits a log of its own: two of these on two chains whose
+///         messages name each other's `Ping` make the log graph cyclic (sync_calls.rs).
+contract Emitter {
+    event Ping(bytes32 tag);
+
+    function ping(Identifier calldata id, bytes32 msgHash, bytes32 tag) external {
+        ICrossL2Inbox(0x4200000000000000000000000000000000000022).validateMessage(id, msgHash);
+        emit Ping(tag);
+    }
+}

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Synchronous cross-chain calls (issue 17) driven by web3.py against `op-sequencer dev --no-auto`
+with chains A (901) and B (902): contracts deployed as a user would, calls prepared with
+`xchain_prepareCall`, the root signed by web3.py's eth-account, submitted with
+`xchain_submitPrepared`, both blocks sealed as a group with `test_sealGroup`. Every check is an
+assert; the blocks it sealed are printed (JSON) for the caller to check they stay canonical."""
+import argparse, base64, hashlib, hmac, json, sys, time
+
+import requests
+
+from eth_abi import encode
+from eth_account import Account
+from web3 import Web3
+
+SYNC_CALLER = Web3.to_checksum_address("0x5c00000000000000000000000000000000000001")
+MESSENGER = "0x4200000000000000000000000000000000000023"
+INBOX = "0x4200000000000000000000000000000000000022"
+RELAYED = "0x" + Web3.keccak(text="RelayedMessage(uint256,uint256,bytes32,bytes32)").hex().removeprefix("0x")
+EXECUTING = "0x" + Web3.keccak(text="ExecutingMessage(bytes32,(address,uint256,uint256,uint256,uint256))").hex().removeprefix("0x")
+A, B = 901, 902
+
+
+class RpcError(Exception):
+    def __init__(self, e):
+        super().__init__(f"{e.get('code')}: {e.get('message')}")
+        self.code, self.message, self.data = e.get("code"), e.get("message"), e.get("data")
+
+
+def hx(b):
+    return "0x" + bytes(b).hex()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rpc-a", required=True)
+    ap.add_argument("--rpc-b", required=True)
+    ap.add_argument("--contracts", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--jwt-secret", required=True, help="file with the node's hex JWT secret")
+    a = ap.parse_args()
+    secret = bytes.fromhex(open(a.jwt_secret).read().strip().removeprefix("0x"))
+    urls = {A: a.rpc_a, B: a.rpc_b}
+    C = json.load(open(a.contracts))
+    w3 = {A: Web3(Web3.HTTPProvider(a.rpc_a, request_kwargs={"timeout": 60})),
+          B: Web3(Web3.HTTPProvider(a.rpc_b, request_kwargs={"timeout": 60}))}
+    user = Account.from_key(a.key)
+    sealed = []
+
+    def jwt():
+        # HS256 with `iat` now, as op-node's and geth's JWT clients send it.
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + b"." + b64(json.dumps({"iat": int(time.time())}).encode())
+        return (head + b"." + b64(hmac.new(secret, head, hashlib.sha256).digest())).decode()
+
+    def rpc(chain, method, params):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        r = requests.post(urls[chain], json=body, headers={"Authorization": f"Bearer {jwt()}"}, timeout=60).json()
+        if "error" in r:
+            raise RpcError(r["error"])
+        return r["result"]
+
+    def send(chain, tx):
+        base = w3[chain].eth.get_block("latest")["baseFeePerGas"]
+        tx = {"chainId": chain, "nonce": w3[chain].eth.get_transaction_count(user.address), "gas": 3_000_000,
+              "maxFeePerGas": 4 * base + 10**6, "maxPriorityFeePerGas": 10**6, "type": 2, **tx}
+        h = w3[chain].eth.send_raw_transaction(user.sign_transaction(tx).raw_transaction)
+        rpc(chain, "evm_mine", [])
+        r = w3[chain].eth.wait_for_transaction_receipt(h, timeout=30, poll_latency=0.1)
+        assert r["status"] == 1, r
+        return r
+
+    def deploy(chain, name, *args):
+        c = w3[chain].eth.contract(abi=C[name]["abi"], bytecode=C[name]["bytecode"])
+        r = send(chain, {"data": c.constructor(*args).data_in_transaction})
+        return w3[chain].eth.contract(address=r["contractAddress"], abi=C[name]["abi"])
+
+    # The node's SyncCaller is the source in the repo, compiled afresh.
+    for chain in (A, B):
+        assert hx(w3[chain].eth.get_code(SYNC_CALLER)) == C["SyncCaller"]["deployedBytecode"], "SyncCaller differs from a fresh compile"
+    sync = w3[A].eth.contract(address=SYNC_CALLER, abi=C["SyncCaller"]["abi"])
+
+    counter = deploy(B, "Counter")
+    token = deploy(B, "Token")
+    send(B, {"to": token.address, "data": token.encode_abi("mint", args=[user.address, 4242])})
+    picky = deploy(A, "Picky", SYNC_CALLER)
+    emit_a, emit_b = deploy(A, "Emitter"), deploy(B, "Emitter")
+
+    def open_pair():
+        ts = max(w3[A].eth.get_block("latest")["timestamp"], w3[B].eth.get_block("latest")["timestamp"]) + 2
+        return (rpc(A, "test_open", [{"timestamp": hex(ts)}])["jobId"], rpc(B, "test_open", [{"timestamp": hex(ts)}])["jobId"])
+
+    def seal(ja, jb):
+        out = rpc(A, "test_sealGroup", [[{"chainId": hex(A), "jobId": ja}, {"chainId": hex(B), "jobId": jb}]])
+        assert len({o["block"]["timestamp"] for o in out}) == 1, out
+        for o in out:
+            sealed.append({"chain": int(o["chainId"], 16), "number": o["block"]["number"], "hash": o["block"]["hash"]})
+        return out
+
+    def prepare(ja, jb, to, data):
+        return rpc(A, "xchain_prepareCall", [{"from": user.address, "to": to, "data": data, "jobs": {str(A): ja, str(B): jb}}])
+
+    def sign_root(p):
+        u = p["unsignedRoot"]
+        tx = {"type": 2, "chainId": int(u["chainId"], 16), "nonce": int(u["nonce"], 16), "gas": int(u["gas"], 16),
+              "maxFeePerGas": int(u["maxFeePerGas"], 16), "maxPriorityFeePerGas": 0, "to": Web3.to_checksum_address(u["to"]),
+              "value": int(u["value"], 16), "data": u["input"],
+              "accessList": [{"address": e["address"], "storageKeys": e["storageKeys"]} for e in u["accessList"]]}
+        return hx(user.sign_transaction(tx).raw_transaction)
+
+    def submit(p):
+        return rpc(A, "xchain_submitPrepared", [{"bundleId": p["bundleId"], "signedRoot": sign_root(p)}])
+
+    def txs_of(chain, job):
+        return rpc(chain, "test_inspect", [job])["transactions"]
+
+    def remote(target, data):
+        return sync.encode_abi("call", args=[B, target, data])
+
+    report = {}
+
+    # 1. A counter on B incremented from A: B's value comes back in A's tx, B's state changes once.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[5])))
+    assert p["result"]["success"], p
+    assert int(p["result"]["returnData"], 16) == 5, p["result"]
+    assert p["discovery"]["hops"] == 1, p["discovery"]
+    r = submit(p)
+    assert r["status"] == "committed", r
+    out = seal(ja, jb)
+    root = w3[A].eth.get_transaction_receipt(r["rootHash"])
+    assert root["status"] == 1, root
+    relay_hash = r["blocks"][str(B)]["transactions"][0]["hash"]
+    relay = w3[B].eth.get_transaction_receipt(relay_hash)
+    assert relay["status"] == 1 and relay["to"].lower() == MESSENGER, relay
+    relayed = [l for l in relay["logs"] if hx(l["topics"][0]) == RELAYED]
+    assert len(relayed) == 1, relay["logs"]
+    assert hx(relayed[0]["data"]) == hx(Web3.keccak(encode(["uint256"], [5]))), "RelayedMessage's return-data hash is B's value"
+    payload = b"".join(bytes(t) for t in relayed[0]["topics"]) + bytes(relayed[0]["data"])
+    execs = [l for l in root["logs"] if l["address"].lower() == INBOX and hx(l["topics"][0]) == EXECUTING]
+    assert len(execs) == 1 and hx(execs[0]["topics"][1]) == hx(Web3.keccak(payload)), "A's tx executes B's RelayedMessage"
+    ident = execs[0]["data"]
+    assert int.from_bytes(ident[64:96], "big") == relayed[0]["logIndex"], "the identifier names the RelayedMessage's position"
+    assert counter.functions.count().call() == 5
+    report["counter"] = {"rootGasUsed": root["gasUsed"], "relayGasUsed": relay["gasUsed"], "timings": r["timings"], "discovery": p["discovery"]}
+
+    # 2. A read of B's token balance from A.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, SYNC_CALLER, remote(token.address, token.encode_abi("balanceOf", args=[user.address])))
+    assert p["result"]["success"] and int(p["result"]["returnData"], 16) == 4242, p["result"]
+    r = submit(p)
+    assert r["status"] == "committed", r
+    seal(ja, jb)
+    assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 1
+
+    # 3. The callee reverts: A's tx reverts with B's revert data; B keeps nothing of it.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[500])))
+    too_big = hx(Web3.keccak(text="TooBig(uint256)")[:4] + encode(["uint256"], [500]))
+    assert not p["result"]["success"] and p["result"]["returnData"] == too_big, p["result"]
+    assert [l["chainId"] for l in p["legs"]] == [hex(A)], p["legs"]
+    r = submit(p)
+    assert r["status"] == "committed" and str(B) not in r["blocks"], r
+    seal(ja, jb)
+    assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 0
+    trace = rpc(A, "debug_traceTransaction", [r["rootHash"], {"tracer": "callTracer"}])
+    assert trace["output"] == too_big, trace
+    assert len(txs_of(B, jb)) == 1, "B's block has only its L1-info deposit"
+    assert counter.functions.count().call() == 5
+
+    # 4. A's caller rejects a good result: B's leg is dropped, not left orphaned.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, picky.address, picky.encode_abi("addAndCheck", args=[B, counter.address, 1, 0]))
+    assert not p["result"]["success"], p["result"]
+    assert p["result"]["returnData"] == hx(Web3.keccak(text="Rejected(uint256)")[:4] + encode(["uint256"], [6])), p["result"]
+    r = submit(p)
+    assert r["status"] == "committed" and str(B) not in r["blocks"], r
+    seal(ja, jb)
+    assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 0
+    assert counter.functions.count().call() == 5
+    # Accepted when below the limit: Picky's event carries B's value in A's receipt.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, picky.address, picky.encode_abi("addAndCheck", args=[B, counter.address, 1, 100]))
+    r = submit(p)
+    seal(ja, jb)
+    logs = w3[A].eth.get_transaction_receipt(r["rootHash"])["logs"]
+    accepted = picky.events.Accepted().process_log(next(l for l in logs if l["address"] == picky.address))
+    assert accepted["args"]["count"] == 6 and counter.functions.count().call() == 6
+
+    # 5. Cancel of A's job after the bundle: B is rolled back to before its leg.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[7])))
+    r = submit(p)
+    assert r["status"] == "committed" and len(txs_of(B, jb)) == 2, r
+    rpc(A, "test_cancel", [ja])
+    for _ in range(50):
+        if len(txs_of(B, jb)) == 1:
+            break
+        time.sleep(0.1)
+    assert len(txs_of(B, jb)) == 1, "B's relay was rolled back with A's job"
+    rpc(B, "test_cancel", [jb])
+    assert counter.functions.count().call() == 6
+
+    # 6. Pre-signed legs whose logs would form a cycle: refused, both jobs unchanged; a good
+    #    bundle before it in the same blocks stands.
+    ja, jb = open_pair()
+    p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1])))
+    assert submit(p)["status"] == "committed"
+    ia, ib = rpc(A, "test_inspect", [ja]), rpc(B, "test_inspect", [jb])
+    n_logs = lambda j: sum(len(t["logs"]) for t in j["transactions"])
+    pa, qb = n_logs(ia), n_logs(ib)
+    ts = int(ia["timestamp"], 16)
+    ping = Web3.keccak(text="Ping(bytes32)")
+    tag_a, tag_b = b"\xaa" * 32, b"\xbb" * 32
+
+    def leg(chain, me, other, other_number, other_index, other_tag):
+        payload = ping + other_tag
+        ident = {"origin": other.address, "blockNumber": other_number, "logIndex": hex(other_index), "timestamp": hex(ts),
+                 "chainId": hex(B if chain == A else A)}
+        al = rpc(chain, "test_accessList", [{**ident, "payload": hx(payload)}])["accessList"]
+        data = me.encode_abi("ping", args=[(other.address, int(other_number, 16), other_index, ts, B if chain == A else A),
+                                           Web3.keccak(payload), tag_a if chain == A else tag_b])
+        base = w3[chain].eth.get_block("latest")["baseFeePerGas"]
+        tx = {"type": 2, "chainId": chain, "nonce": w3[chain].eth.get_transaction_count(user.address) + (1 if chain == A else 0),
+              "gas": 200_000, "maxFeePerGas": 4 * base, "maxPriorityFeePerGas": 0, "to": me.address, "data": data,
+              "accessList": al}
+        return hx(user.sign_transaction(tx).raw_transaction)
+
+    # A: ExecutingMessage at pa, Ping at pa+1; B: ExecutingMessage at qb, Ping at qb+1. A executes
+    # B's Ping, B executes A's Ping: A:pa -> A:pa+1 -> B:qb -> B:qb+1 -> A:pa.
+    raw_a = leg(A, emit_a, emit_b, ib["number"], qb + 1, tag_b)
+    raw_b = leg(B, emit_b, emit_a, ia["number"], pa + 1, tag_a)
+    try:
+        rpc(A, "xchain_sendBundle", [{"legs": [{"chainId": hex(A), "jobId": ja, "txs": [raw_a]},
+                                               {"chainId": hex(B), "jobId": jb, "txs": [raw_b]}]}])
+        raise AssertionError("a cyclic bundle was accepted")
+    except RpcError as e:
+        assert e.code == -38580 and "cycle" in e.message, e
+        assert e.data["status"] == "aborted", e.data
+    assert len(rpc(A, "test_inspect", [ja])["transactions"]) == len(ia["transactions"])
+    assert len(rpc(B, "test_inspect", [jb])["transactions"]) == len(ib["transactions"])
+    seal(ja, jb)
+    assert counter.functions.count().call() == 7
+
+    # Bad input changes nothing: an unknown bundle, a root signed by someone else.
+    try:
+        rpc(A, "xchain_submitPrepared", [{"bundleId": "0x" + "00" * 32, "signedRoot": raw_a}])
+        raise AssertionError("unknown bundle accepted")
+    except RpcError as e:
+        assert e.code == -32602 and "unknown or expired bundle" in e.message, e
+
+    print(json.dumps({"sealed": sealed, "report": report}))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        sys.exit(1)

@@ -1,0 +1,59 @@
+//! Synchronous cross-chain calls (issue 17) against `op-sequencer dev --no-auto`, driven by
+//! web3.py (`tests/e2e/py/sync_calls.py`, a client no one here wrote): a counter on B
+//! incremented from A and a token balance on B read from A, each returning B's value in A's tx
+//! at one timestamp, B's state changed once, both blocks sealed as a group; a reverting callee
+//! (A reverts with B's revert data, no relay on B); a caller on A rejecting a good result (B's
+//! leg dropped); A's job cancelled after the bundle (B rolled back); pre-signed legs whose logs
+//! form a cycle (refused, both jobs unchanged). Then both chains build on, and every block the
+//! script sealed must still be canonical: our own replacement check found nothing to replace.
+use opseq_e2e::*;
+use serde_json::{Value, json};
+
+#[test]
+fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let contracts = compile_contracts(dir.path())?;
+    // The runtime code the node embeds is the repo's source, compiled afresh.
+    let compiled: Value = serde_json::from_str(&std::fs::read_to_string(&contracts)?)?;
+    let embedded = std::fs::read_to_string(workspace().join("crates/executor/src/bytecode/sync_caller.hex"))?;
+    assert_eq!(
+        compiled["SyncCaller"]["deployedBytecode"].as_str(),
+        Some(format!("0x{}", embedded.trim()).as_str()),
+        "crates/executor/src/bytecode/sync_caller.hex is not contracts/src/SyncCaller.sol compiled: regenerate it"
+    );
+    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    let jwt = dir.path().join("d/jwt.hex");
+    let out = python(
+        "sync_calls.py",
+        &[
+            "--rpc-a",
+            &node.url(901),
+            "--rpc-b",
+            &node.url(902),
+            "--contracts",
+            contracts.to_str().unwrap(),
+            "--key",
+            KEY1,
+            "--jwt-secret",
+            jwt.to_str().unwrap(),
+        ],
+    )?;
+    let out: Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    eprintln!("sync calls: {}", out["report"]);
+    let sealed = out["sealed"].as_array().cloned().unwrap_or_default();
+    assert!(sealed.len() >= 12, "{out}");
+    // Both chains build on (each block checks the executing messages of the blocks before it).
+    for _ in 0..2 {
+        for chain in [901, 902] {
+            node.rpc(chain, "evm_mine", json!([]))?;
+        }
+    }
+    for b in &sealed {
+        let chain = b["chain"].as_u64().unwrap();
+        let now = node.rpc(chain, "eth_getBlockByNumber", json!([b["number"], false]))?;
+        assert_eq!(now["hash"], b["hash"], "chain {chain}'s block {} was replaced", b["number"]);
+    }
+    let log = std::fs::read_to_string(&node.log)?;
+    assert!(!log.contains("replaced by a deposit-only block"), "a block was replaced");
+    Ok(())
+}
