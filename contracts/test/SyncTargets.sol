@@ -70,3 +70,11 @@ contract Emitter {
         emit Ping(tag);
     }
 }
+
+/// @notice A contract on chain B that calls onwards through B's SyncCaller (A→B→C), and returns
+///         what it got.
+contract Bouncer {
+    function bounce(uint256 destination, address target, bytes calldata data) external returns (bytes memory) {
+        return ISyncCaller(0x5c00000000000000000000000000000000000001).call(destination, target, data);
+    }
+}

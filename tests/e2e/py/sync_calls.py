@@ -17,7 +17,7 @@ MESSENGER = "0x4200000000000000000000000000000000000023"
 INBOX = "0x4200000000000000000000000000000000000022"
 RELAYED = "0x" + Web3.keccak(text="RelayedMessage(uint256,uint256,bytes32,bytes32)").hex().removeprefix("0x")
 EXECUTING = "0x" + Web3.keccak(text="ExecutingMessage(bytes32,(address,uint256,uint256,uint256,uint256))").hex().removeprefix("0x")
-A, B = 901, 902
+A, B, C3 = 901, 902, 903
 
 
 class RpcError(Exception):
@@ -35,11 +35,12 @@ def main():
     ap.add_argument("--rpc-a", required=True)
     ap.add_argument("--rpc-b", required=True)
     ap.add_argument("--contracts", required=True)
+    ap.add_argument("--rpc-c", help="a third interop L2 (903): multi-hop calls")
     ap.add_argument("--key", required=True)
     ap.add_argument("--jwt-secret", required=True, help="file with the node's hex JWT secret")
     a = ap.parse_args()
     secret = bytes.fromhex(open(a.jwt_secret).read().strip().removeprefix("0x"))
-    urls = {A: a.rpc_a, B: a.rpc_b}
+    urls = {A: a.rpc_a, B: a.rpc_b, C3: a.rpc_c}
     C = json.load(open(a.contracts))
     w3 = {A: Web3(Web3.HTTPProvider(a.rpc_a, request_kwargs={"timeout": 60})),
           B: Web3(Web3.HTTPProvider(a.rpc_b, request_kwargs={"timeout": 60}))}
@@ -247,6 +248,42 @@ def main():
         raise AssertionError("unknown bundle accepted")
     except RpcError as e:
         assert e.code == -32602 and "unknown or expired bundle" in e.message, e
+
+    # 7. Multi-hop A→B→C: B's relay calls onwards through B's SyncCaller; every leg at one
+    #    timestamp, sealed as a group of three. A call back into a chain on the way is refused.
+    if a.rpc_c:
+        w3[C3] = Web3(Web3.HTTPProvider(a.rpc_c, request_kwargs={"timeout": 60}))
+        bouncer = deploy(B, "Bouncer")
+        counter_c = deploy(C3, "Counter")
+        counter_a = deploy(A, "Counter")
+        ts = max(w3[c].eth.get_block("latest")["timestamp"] for c in (A, B, C3)) + 2
+        jobs = {c: rpc(c, "test_open", [{"timestamp": hex(ts)}])["jobId"] for c in (A, B, C3)}
+        data = remote(bouncer.address, bouncer.encode_abi("bounce", args=[C3, counter_c.address, counter_c.encode_abi("add", args=[3])]))
+        p = rpc(A, "xchain_prepareCall", [{"from": user.address, "to": SYNC_CALLER, "data": data, "jobs": {str(c): j for c, j in jobs.items()}}])
+        assert p["result"]["success"] and p["discovery"]["hops"] == 2, p
+        from eth_abi import decode
+        (inner,) = decode(["bytes"], bytes.fromhex(p["result"]["returnData"][2:]))
+        assert int.from_bytes(inner, "big") == 3, p["result"]
+        assert [l["chainId"] for l in p["legs"]] == [hex(A), hex(B), hex(C3)], p["legs"]
+        r = submit(p)
+        assert r["status"] == "committed" and set(r["blocks"]) == {str(A), str(B), str(C3)}, r
+        out = rpc(A, "test_sealGroup", [[{"chainId": hex(c), "jobId": j} for c, j in jobs.items()]])
+        assert len({o["block"]["timestamp"] for o in out}) == 1, out
+        sealed.extend({"chain": int(o["chainId"], 16), "number": o["block"]["number"], "hash": o["block"]["hash"]} for o in out)
+        assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 1
+        assert counter_c.functions.count().call() == 3
+        report["multiHop"] = {"discovery": p["discovery"], "timings": r["timings"]}
+        # A→B→A.
+        ts += 2
+        ja, jb = (rpc(c, "test_open", [{"timestamp": hex(ts)}])["jobId"] for c in (A, B))
+        data = remote(bouncer.address, bouncer.encode_abi("bounce", args=[A, counter_a.address, counter_a.encode_abi("add", args=[1])]))
+        try:
+            prepare(ja, jb, SYNC_CALLER, data)
+            raise AssertionError("A→B→A was prepared")
+        except RpcError as e:
+            assert e.code == -38580 and "goes back to chain 901" in e.message, e
+        rpc(A, "test_cancel", [ja])
+        rpc(B, "test_cancel", [jb])
 
     print(json.dumps({"sealed": sealed, "report": report}))
 

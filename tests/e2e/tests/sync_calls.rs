@@ -21,7 +21,10 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
         Some(format!("0x{}", embedded.trim()).as_str()),
         "crates/executor/src/bytecode/sync_caller.hex is not contracts/src/SyncCaller.sol compiled: regenerate it"
     );
-    let node = dev(&dir.path().join("d"), &["--no-auto"])?;
+    // Three interop L2s (multi-hop calls), one block time.
+    let devnet = dir.path().join("devnet.yaml");
+    std::fs::write(&devnet, "l2s:\n  - chainId: 901\n  - chainId: 902\n  - chainId: 903\n")?;
+    let node = dev(&dir.path().join("d"), &["--no-auto", "--devnet.config", devnet.to_str().unwrap()])?;
     let jwt = dir.path().join("d/jwt.hex");
     let out = python(
         "sync_calls.py",
@@ -30,6 +33,8 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
             &node.url(901),
             "--rpc-b",
             &node.url(902),
+            "--rpc-c",
+            &node.url(903),
             "--contracts",
             contracts.to_str().unwrap(),
             "--key",
@@ -44,7 +49,7 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
     assert!(sealed.len() >= 12, "{out}");
     // Both chains build on (each block checks the executing messages of the blocks before it).
     for _ in 0..2 {
-        for chain in [901, 902] {
+        for chain in [901, 902, 903] {
             node.rpc(chain, "evm_mine", json!([]))?;
         }
     }

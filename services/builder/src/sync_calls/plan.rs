@@ -142,7 +142,7 @@ impl Discovery<'_> {
         &'s mut self,
         chain: ChainId,
         mut tx: SimTx,
-        depth: usize,
+        path: Vec<ChainId>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(SimOutcome, SimTx), Refusal>> + Send + 's>> {
         Box::pin(async move {
             loop {
@@ -155,11 +155,21 @@ impl Discovery<'_> {
                     return Ok((last.clone(), tx));
                 };
                 self.hops += 1;
-                if depth + 1 > MAX_HOPS || self.hops > 4 * MAX_HOPS {
+                if path.len() + 1 > MAX_HOPS || self.hops > 4 * MAX_HOPS {
                     return Err(format!("the call goes deeper than {MAX_HOPS} hops"));
                 }
                 let destination = u64::try_from(m.destination)
                     .map_err(|_| format!("destination chain {} is not a chain id", m.destination))?;
+                // Back to a chain on the way (A→B→A): its relay there would have to come before
+                // the tx on the way that sent the call it answers, a cycle in the log graph.
+                if path.contains(&destination) || destination == chain {
+                    let hops: Vec<String> =
+                        path.iter().chain([&chain, &destination]).map(ToString::to_string).collect();
+                    return Err(format!(
+                        "the call goes back to chain {destination} ({}): a call back into a chain on the way is a cycle in the log graph of one timestamp",
+                        hops.join(" → ")
+                    ));
+                }
                 let at = self.leg_mut(chain)?.at.expect("ran above");
                 // Where the SentMessage lands is known once the root ran through; the relay's
                 // outcome does not depend on it (fixed in `fix_identifiers`).
@@ -174,7 +184,9 @@ impl Discovery<'_> {
                 let relay = relay_tx(&id, &payload);
                 // A relay that fails is not included: what its discovery added to any leg goes.
                 let snapshot: Vec<(ChainId, usize)> = self.legs.iter().map(|l| (l.chain, l.steps.len())).collect();
-                let (out, relay) = self.resolve(destination, relay, depth + 1).await?;
+                let mut on = path.clone();
+                on.push(chain);
+                let (out, relay) = self.resolve(destination, relay, on).await?;
                 if !out.success {
                     for leg in &mut self.legs {
                         let keep = snapshot.iter().find(|(c, _)| *c == leg.chain).map_or(0, |(_, n)| *n);
@@ -258,7 +270,7 @@ pub(crate) async fn discover(
 ) -> Result<Plan, Refusal> {
     let mut d = Discovery { chains, jobs, legs: vec![], runs: 0, hops: 0 };
     d.leg_mut(chain)?;
-    let (out, root) = d.resolve(chain, root, 0).await?;
+    let (out, root) = d.resolve(chain, root, vec![]).await?;
     let leg = d.leg_mut(chain)?;
     leg.steps.push(Step { kind: Kind::Root, tx: root });
     leg.outcomes = vec![];
