@@ -179,7 +179,7 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
                 .map(|(address, code, storage)| contract(address, code, storage)),
         );
     }
-    accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(|address| funded(address)));
+    accounts.extend(extra_accounts(config.extra_accounts).into_iter().map(funded));
     // The system contracts (deployed with nonce 1, as by their EIPs' deployment transactions):
     // beacon roots everywhere, block-hash history everywhere (Prague L1, Isthmus L2), and the
     // EIP-7002/7251 request queues on the L1 (OP chains do not run them).

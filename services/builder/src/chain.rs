@@ -26,6 +26,9 @@ pub struct ChainBuilderActor {
     pub(crate) interval: Option<Duration>,
     /// Bumped whenever auto mode is switched, so a stale scheduled build does nothing.
     pub(crate) generation: u64,
+    /// Auto mode held for a while (not persisted): a sync call builds the next block as a job
+    /// of a group (`crate::sync_calls`).
+    pub(crate) held: bool,
     failures: u32,
     pub(crate) jobs: crate::jobs::Jobs,
     /// The persisted auto mode of every chain (shared with the other chains' actors).
@@ -55,6 +58,7 @@ impl ChainBuilderActor {
             auto: persisted.map_or(auto, |m| m.active),
             interval: persisted.and_then(|m| m.interval()),
             generation: 0,
+            held: false,
             failures: 0,
             jobs: Default::default(),
             state,
@@ -119,7 +123,7 @@ pub(crate) struct BuildNext(pub(crate) u64);
 impl Handler<BuildNext> for ChainBuilderActor {
     type Result = ();
     fn handle(&mut self, BuildNext(generation): BuildNext, ctx: &mut Context<Self>) {
-        if generation != self.generation || !self.auto {
+        if generation != self.generation || !self.auto || self.held {
             return;
         }
         let builder = Arc::clone(&self.builder);
@@ -167,7 +171,7 @@ impl Handler<BuildNext> for ChainBuilderActor {
                         Duration::from_millis(100 * u64::from(act.failures.min(10)))
                     }
                 };
-                if act.auto && act.generation == generation {
+                if act.auto && act.generation == generation && !act.held {
                     act.schedule(ctx, next);
                 }
             }),

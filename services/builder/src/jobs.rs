@@ -81,6 +81,9 @@ pub enum Op {
     /// Check again the executing messages of the job's txs from this index on, now: a log of
     /// another open block that is not there is invalid (a bundle's joint check).
     Verify(String, usize),
+    /// Hold auto mode (`true`) or let it go on (`false`), not persisted: a sync-call group
+    /// builds the chain's next block as a job meanwhile. Answers the auto mode.
+    Hold(bool),
     /// Cut the open job back to its first `n` txs (an aborted bundle), cascading to the blocks
     /// that executed its lost logs; the reason goes to the log.
     Truncate(String, usize, String),
@@ -104,6 +107,7 @@ impl Op {
             Self::Simulate(..) => "simulate",
             Self::Verify(..) => "verify",
             Self::Truncate(..) => "truncate",
+            Self::Hold(_) => "hold",
         }
     }
 }
@@ -584,6 +588,14 @@ impl Handler<Control> for ChainBuilderActor {
                 }
                 Box::pin(done(Ok(Reply::Auto { active, interval })).into_actor(self))
             }
+            Op::Hold(held) => {
+                self.held = held;
+                if !held && self.auto {
+                    self.generation += 1;
+                    ctx.notify(BuildNext(self.generation));
+                }
+                Box::pin(done(Ok(Reply::Auto { active: self.auto, interval: self.interval })).into_actor(self))
+            }
             Op::AutoStatus => {
                 Box::pin(done(Ok(Reply::Auto { active: self.auto, interval: self.interval })).into_actor(self))
             }
@@ -839,7 +851,7 @@ async fn include(
         execute(builder, edges, &job.reader, &job.next, job.chosen.clone(), candidates.clone(), shredded).await?;
     let t_execute = started.elapsed();
     let txs = executed.included.len();
-    let r = if all && executed.rejected.first().is_some() {
+    let r = if all && !executed.rejected.is_empty() {
         let r = &executed.rejected[0];
         Err(ControlError::Refused(format!("{}: {}", r.hash, r.reason)))
     } else {

@@ -62,3 +62,42 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
     assert!(!log.contains("replaced by a deposit-only block"), "a block was replaced");
     Ok(())
 }
+
+/// Auto mode: calls prepared without jobs land at the next timestamp A and B both build, with
+/// ordinary txs around them; with mixed block times (1 s and 2 s) they wait for a shared one.
+#[test]
+fn sync_calls_in_auto_mode_land_at_a_shared_timestamp() -> eyre::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let contracts = compile_contracts(dir.path())?;
+    for (name, yaml) in [
+        ("same", "l2s:\n  - chainId: 901\n  - chainId: 902\n"),
+        ("mixed", "l2s:\n  - chainId: 901\n    blockTime: 1\n  - chainId: 902\n    blockTime: 2\n"),
+    ] {
+        let devnet = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&devnet, yaml)?;
+        let data = dir.path().join(name);
+        let node = dev(&data, &["--devnet.config", devnet.to_str().unwrap()])?;
+        let jwt = data.join("jwt.hex");
+        let out = python(
+            "sync_calls_auto.py",
+            &[
+                "--rpc-a",
+                &node.url(901),
+                "--rpc-b",
+                &node.url(902),
+                "--contracts",
+                contracts.to_str().unwrap(),
+                "--key",
+                KEY1,
+                "--other-key",
+                KEY0,
+                "--jwt-secret",
+                jwt.to_str().unwrap(),
+            ],
+        )?;
+        eprintln!("auto mode ({name} block times): {}", out.lines().last().unwrap_or_default());
+        let log = std::fs::read_to_string(&node.log)?;
+        assert!(!log.contains("replaced by a deposit-only block"), "a block was replaced");
+    }
+    Ok(())
+}

@@ -14,6 +14,7 @@
 //! | `xchain_getBundle(bundleId)` | no | a bundle's receipt |
 //! | `test_includeBundle({legs, force?})` | yes | as `sendBundle`; `force` keeps a failing bundle |
 mod abi;
+mod auto;
 mod bundle;
 mod plan;
 
@@ -68,11 +69,14 @@ struct Prepared {
     expires: Instant,
     started: Instant,
     discovery_us: u128,
+    /// The auto-mode group its jobs belong to.
+    group: Option<Arc<auto::Group>>,
 }
 
 /// What every chain route's sync-call methods share.
 #[derive(Debug, Default)]
 pub struct SyncCallState {
+    auto: Arc<auto::AutoGroups>,
     prepared: parking_lot::Mutex<BTreeMap<B256, Prepared>>,
     receipts: parking_lot::Mutex<(BTreeMap<B256, Value>, std::collections::VecDeque<B256>)>,
 }
@@ -100,7 +104,8 @@ struct CallParams {
     data: Bytes,
     gas: Option<U64>,
     value: Option<U256>,
-    jobs: BTreeMap<String, String>,
+    /// Each chain's open job; none: auto mode (the next timestamp the chains all build).
+    jobs: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,12 +174,28 @@ impl SyncCalls {
             .ok_or_else(|| err(codes::SERVER, "building is not available in this process"))
     }
 
-    /// Discovery of a call's legs.
-    async fn discover(&self, c: &CallParams) -> Result<(Plan, u128), ErrorObjectOwned> {
+    /// Discovery of a call's legs (and the auto-mode group whose jobs it ran on).
+    async fn discover(&self, c: &CallParams) -> Result<(Plan, u128, Option<Arc<auto::Group>>), ErrorObjectOwned> {
         let chain = self.chain.chain();
         let mut jobs = BTreeMap::new();
-        for (k, v) in &c.jobs {
-            jobs.insert(chain_key(k)?, v.clone());
+        let mut group = None;
+        match &c.jobs {
+            Some(given) => {
+                for (k, v) in given {
+                    jobs.insert(chain_key(k)?, v.clone());
+                }
+            }
+            None => {
+                let wanted = self.chain.config().interop.as_ref().map(|i| i.dependency_set.clone()).unwrap_or_default();
+                let chains: Arc<dyn Chains> = Arc::new(self.chains()?);
+                let (g, created) = self.shared.auto.group(&*chains, &wanted).await.map_err(aborted)?;
+                if created {
+                    let supervisor = self.chain.miner().cloned().expect("chains() checked");
+                    self.shared.auto.seal_later(chains, supervisor, Arc::clone(&g));
+                }
+                jobs = g.jobs.clone();
+                group = Some(g);
+            }
         }
         if !jobs.contains_key(&chain) {
             return Err(err(codes::INVALID_PARAMS, format!("jobs: no open job of the calling chain {chain}")));
@@ -189,19 +210,19 @@ impl SyncCalls {
         };
         let started = Instant::now();
         let plan = plan::discover(&self.chains()?, &jobs, chain, root, c.gas.is_none()).await.map_err(aborted)?;
-        Ok((plan, started.elapsed().as_micros()))
+        Ok((plan, started.elapsed().as_micros(), group))
     }
 
     async fn simulate(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
         let c: CallParams = one(&p)?;
-        let (plan, us) = self.discover(&c).await?;
+        let (plan, us, _) = self.discover(&c).await?;
         Ok(plan_json(&plan, us))
     }
 
     async fn prepare(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
         let c: CallParams = one(&p)?;
         let started = Instant::now();
-        let (plan, us) = self.discover(&c).await?;
+        let (plan, us, group) = self.discover(&c).await?;
         let relayer = alloy_signer_local::PrivateKeySigner::from_bytes(&SYNC_RELAYER_KEY)
             .map_err(|e| err(codes::INTERNAL, e.to_string()))?;
         let mut legs = vec![];
@@ -260,14 +281,16 @@ impl SyncCalls {
         let mut out = plan_json(&plan, us);
         out["bundleId"] = json!(id);
         out["unsignedRoot"] = unsigned;
-        out["expiresInMs"] = json!(PREPARED_TTL.as_millis() as u64);
-        let mut prepared = self.shared.prepared.lock();
         let now = Instant::now();
+        // In auto mode the call must be submitted before its blocks are sealed.
+        let expires = group.as_ref().map_or(now + PREPARED_TTL, |g| g.seal_at.min(now + PREPARED_TTL));
+        out["expiresInMs"] = json!(expires.saturating_duration_since(now).as_millis() as u64);
+        if let Some(g) = &group {
+            out["timestamp"] = json!(q(g.timestamp));
+        }
+        let mut prepared = self.shared.prepared.lock();
         prepared.retain(|_, p| p.expires > now);
-        prepared.insert(
-            id,
-            Prepared { plan, legs, root, from: c.from, expires: now + PREPARED_TTL, started, discovery_us: us },
-        );
+        prepared.insert(id, Prepared { plan, legs, root, from: c.from, expires, started, discovery_us: us, group });
         Ok(out)
     }
 
@@ -332,7 +355,18 @@ impl SyncCalls {
         prepared: Option<(&Prepared, B256)>,
     ) -> Result<Value, ErrorObjectOwned> {
         let started = Instant::now();
-        let r = bundle::include(&self.chains()?, &legs, force).await;
+        // In an auto-mode group: in every block of the group or in none.
+        let group = prepared.and_then(|(p, _)| p.group.clone());
+        let gate = match &group {
+            Some(g) => Some(g.gate.read().await),
+            None => None,
+        };
+        let r = if gate.as_ref().is_some_and(|sealed| **sealed) {
+            Err("the blocks the call was prepared for were sealed: prepare it again".to_string())
+        } else {
+            bundle::include(&self.chains()?, &legs, force).await
+        };
+        drop(gate);
         let inclusion_us = started.elapsed().as_micros();
         let mut receipt = match &r {
             Ok((included, problems)) => {

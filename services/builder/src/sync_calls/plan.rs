@@ -92,6 +92,10 @@ pub(crate) struct Plan {
 /// Discovery's failure: a clear reason, nothing included anywhere.
 pub(crate) type Refusal = String;
 
+/// [`Discovery::resolve`]'s future (boxed: it recurses).
+type Resolving<'s> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(SimOutcome, SimTx), Refusal>> + Send + 's>>;
+
 struct Discovery<'a> {
     chains: &'a dyn Chains,
     jobs: &'a BTreeMap<ChainId, String>,
@@ -138,12 +142,7 @@ impl Discovery<'_> {
     /// Resolves `tx` on `chain` until it names no message without a result; returns its last
     /// outcome and the tx as it ran then (its access list names the results it checks); the tx
     /// itself is not added to the leg.
-    fn resolve<'s>(
-        &'s mut self,
-        chain: ChainId,
-        mut tx: SimTx,
-        path: Vec<ChainId>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(SimOutcome, SimTx), Refusal>> + Send + 's>> {
+    fn resolve<'s>(&'s mut self, chain: ChainId, mut tx: SimTx, path: Vec<ChainId>) -> Resolving<'s> {
         Box::pin(async move {
             loop {
                 let outcomes = self.run(chain, Some(&tx)).await?;
