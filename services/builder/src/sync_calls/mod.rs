@@ -197,6 +197,19 @@ impl SyncCalls {
                 group = Some(g);
             }
         }
+        // In a group, discovery runs on jobs the seal must not touch meanwhile; a group sealed
+        // before discovery could start sends the call to the next one.
+        let gate = match &group {
+            Some(g) => {
+                let gate = Arc::clone(&g.gate).read_owned().await;
+                if *gate {
+                    drop(gate);
+                    return Box::pin(self.discover(c)).await;
+                }
+                Some(gate)
+            }
+            None => None,
+        };
         if !jobs.contains_key(&chain) {
             return Err(err(codes::INVALID_PARAMS, format!("jobs: no open job of the calling chain {chain}")));
         }
@@ -210,6 +223,7 @@ impl SyncCalls {
         };
         let started = Instant::now();
         let plan = plan::discover(&self.chains()?, &jobs, chain, root, c.gas.is_none()).await.map_err(aborted)?;
+        drop(gate);
         Ok((plan, started.elapsed().as_micros(), group))
     }
 

@@ -768,6 +768,9 @@ fn main() -> eyre::Result<()> {
         print_rows(&rows);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY_SYNC").is_ok() {
+        return sync_calls(dir.path());
+    }
     if std::env::var("BENCH_ONLY_INTEROP").is_ok() {
         print_ours(&interop(dir.path())?);
         return Ok(());
@@ -896,7 +899,43 @@ fn main() -> eyre::Result<()> {
         100.0 * one / many
     );
     state_size(&dir)?;
-    print_remote(&remote_state(dir.path())?)
+    print_remote(&remote_state(dir.path())?)?;
+    sync_calls(dir.path())
+}
+
+/// Sync calls (issue 17; ours only): `tests/e2e/py/sync_bench.py` against a manual node with nine
+/// L2s (latency, hops, gas) and an auto-mode node with two (bundles per block pair).
+fn sync_calls(dir: &std::path::Path) -> eyre::Result<()> {
+    let contracts = opseq_e2e::compile_contracts(dir)?;
+    let l2s: String = (901..=909).map(|c| format!("  - chainId: {c}\n")).collect();
+    let nine = dir.join("sync-nine.yaml");
+    std::fs::write(&nine, format!("l2s:\n{l2s}"))?;
+    let two = dir.join("sync-two.yaml");
+    std::fs::write(&two, "l2s:\n  - chainId: 901\n  - chainId: 902\n")?;
+    let manual = opseq_e2e::dev(&dir.join("sync-manual"), &["--no-auto", "--devnet.config", nine.to_str().unwrap()])?;
+    let auto = opseq_e2e::dev(&dir.join("sync-auto"), &["--devnet.config", two.to_str().unwrap()])?;
+    let calls = std::env::var("BENCH_SYNC_CALLS").unwrap_or_else(|_| "50".into());
+    let out = opseq_e2e::python(
+        "sync_bench.py",
+        &[
+            "--manual",
+            &format!("http://{}", manual.http),
+            "--jwt-manual",
+            dir.join("sync-manual/jwt.hex").to_str().unwrap(),
+            "--auto",
+            &format!("http://{}", auto.http),
+            "--jwt-auto",
+            dir.join("sync-auto/jwt.hex").to_str().unwrap(),
+            "--contracts",
+            contracts.to_str().unwrap(),
+            "--key",
+            opseq_e2e::KEY1,
+            "--calls",
+            &calls,
+        ],
+    )?;
+    println!("{out}");
+    Ok(())
 }
 
 fn print_remote(rows: &[(String, f64, f64, &str)]) -> eyre::Result<()> {
