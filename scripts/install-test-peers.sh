@@ -7,7 +7,7 @@
 #   npm  solc (compiles contracts/: SyncCaller, whose runtime code the node embeds, and the test contracts)
 #   PyPI web3, eth-account, trie, ethereum-execution (the Ethereum spec's t8n tool), helm-python-sdk (the Helm
 #        Go SDK, renders charts offline: no registry ships a helm binary), kubernetes-validate (in a venv)
-#   Go module proxy: op-node, op-batcher, op-conductor and op-geth's geth at the optimism release pinned in
+#   Go module proxy: op-node, op-batcher, op-conductor, op-supernode and op-geth's geth at the optimism release pinned in
 #        peers/go/go.mod (a wrapper module: only go.mod/go.sum are kept here, no upstream source), built with
 #        CGO_ENABLED=0 into .peers/go/<release>/bin and kept in a machine-wide cache
 #        (OPSEQ_PEERS_CACHE, default ~/.cache/opseq-peers) so a fresh clone links them in seconds.
@@ -78,6 +78,7 @@ OP_RELEASE=v1.19.0
 GO_BINS=(op-node:github.com/ethereum-optimism/optimism/op-node/cmd
          op-batcher:github.com/ethereum-optimism/optimism/op-batcher/cmd
          op-conductor:github.com/ethereum-optimism/optimism/op-conductor/cmd
+         op-supernode:github.com/ethereum-optimism/optimism/op-supernode/cmd
          geth:github.com/ethereum/go-ethereum/cmd/geth)
 GO_DIR="$PREFIX/go/$OP_RELEASE/bin"
 CACHE="${OPSEQ_PEERS_CACHE:-${HOME:-/root}/.cache/opseq-peers}/go/$OP_RELEASE-$(sha256sum "$REPO/peers/go/go.mod" | cut -c1-12)"

@@ -7,5 +7,6 @@ import (
 	_ "github.com/ethereum-optimism/optimism/op-batcher/cmd"
 	_ "github.com/ethereum-optimism/optimism/op-conductor/cmd"
 	_ "github.com/ethereum-optimism/optimism/op-node/cmd"
+	_ "github.com/ethereum-optimism/optimism/op-supernode/cmd"
 	_ "github.com/ethereum/go-ethereum/cmd/geth"
 )
