@@ -50,9 +50,10 @@ contract SyncCaller {
     /// @dev Results by the messenger nonce of the message they answer.
     mapping(uint256 => Witness) internal witnesses;
 
-    /// @notice No result was provided for the message `call` just sent: the sequencer runs the
-    ///         calling transaction without one to learn the message (discovery).
-    error MissingWitness(uint256 nonce, uint256 destination, address target, bytes data);
+    /// @notice No result was provided for the message `call` just sent (by `store`, which keeps the
+    ///         results): the sequencer runs the calling transaction without one to learn the
+    ///         message (discovery).
+    error MissingWitness(address store, uint256 nonce, uint256 destination, address target, bytes data);
     /// @notice The provided identifier is not a same-timestamp log of the messenger on `destination`.
     error InvalidWitness();
     /// @notice Only the relayer provides results.
@@ -77,7 +78,7 @@ contract SyncCaller {
         uint256 nonce = messenger.messageNonce();
         bytes32 messageHash = messenger.sendMessage(destination, target, data);
         Witness memory w = witnesses[nonce];
-        if (!w.set) revert MissingWitness(nonce, destination, target, data);
+        if (!w.set) revert MissingWitness(address(this), nonce, destination, target, data);
         delete witnesses[nonce];
         bytes memory ret = w.returnData;
         if (!w.success) {

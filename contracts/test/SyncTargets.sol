@@ -78,3 +78,21 @@ contract Bouncer {
         return ISyncCaller(0x5c00000000000000000000000000000000000001).call(destination, target, data);
     }
 }
+
+interface ICrossDomainContext {
+    function crossDomainMessageContext() external view returns (address sender, uint256 source);
+}
+
+/// @notice Records who called it through the messenger: the caller a relayed call carries.
+contract WhoCalls {
+    address public lastSender;
+    uint256 public lastSource;
+
+    function who() external returns (address) {
+        (address sender, uint256 source) =
+            ICrossDomainContext(0x4200000000000000000000000000000000000023).crossDomainMessageContext();
+        lastSender = sender;
+        lastSource = source;
+        return sender;
+    }
+}

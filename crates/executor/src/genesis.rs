@@ -118,6 +118,9 @@ pub(crate) fn hex_code(hex: &str) -> Bytes {
 /// (`contracts/compile.js`; `sync_calls.rs` checks it against a fresh compile).
 pub static SYNC_CALLER_CODE: std::sync::LazyLock<Bytes> =
     std::sync::LazyLock::new(|| hex_code(include_str!("bytecode/sync_caller.hex")));
+/// `SyncAccount`'s runtime code (`contracts/src/SyncAccount.sol`, compiled as `SyncCaller`).
+pub static SYNC_ACCOUNT_CODE: std::sync::LazyLock<Bytes> =
+    std::sync::LazyLock::new(|| hex_code(include_str!("bytecode/sync_account.hex")));
 
 /// The interop messaging predeploys' deployment (init) codes, as the OP specs publish them
 /// (`specs/static/bytecode/interop-cross-l2-inbox-deployment.txt` and
@@ -209,14 +212,22 @@ pub fn genesis(config: &ChainConfig) -> (SealedBlock, StateDiff) {
         // implementation's code is not deployed yet: calls to the passer do nothing.
         let message_passer =
             (L2_TO_L1_MESSAGE_PASSER, crate::interop::PROXY_CODE.clone(), proxy_storage(MESSAGE_PASSER_IMPL));
-        // Interop chains: `SyncCaller` (its relayer in slot 0) and its relayer's funds.
+        // Interop chains: `SyncCaller` (its relayer in slot 0), the `SyncAccount` delegate, and
+        // their relayer's funds.
         let sync_call = config.interop.is_some().then(|| {
             accounts.push(funded(opseq_primitives::interop::SYNC_RELAYER));
             let relayer = U256::from_be_slice(opseq_primitives::interop::SYNC_RELAYER.as_slice());
-            (opseq_primitives::interop::SYNC_CALLER, SYNC_CALLER_CODE.clone(), vec![(U256::ZERO, relayer)])
+            [
+                (opseq_primitives::interop::SYNC_CALLER, SYNC_CALLER_CODE.clone(), vec![(U256::ZERO, relayer)]),
+                (opseq_primitives::interop::SYNC_ACCOUNT, SYNC_ACCOUNT_CODE.clone(), vec![]),
+            ]
         });
-        for (address, code, mut storage) in
-            fee.iter().cloned().chain(std::iter::once(message_passer)).chain(interop).chain(sync_call)
+        for (address, code, mut storage) in fee
+            .iter()
+            .cloned()
+            .chain(std::iter::once(message_passer))
+            .chain(interop)
+            .chain(sync_call.into_iter().flatten())
         {
             storage.sort_unstable();
             accounts.push(contract(address, code, storage));
@@ -474,7 +485,7 @@ mod tests {
         // CrossL2Inbox and L2ToL2CrossDomainMessenger predeploys.
         assert_ne!(l1.header.state_root, l2.header.state_root);
         // … and the fee predeploys' two implementations, and (interop) SyncCaller and its relayer.
-        assert_eq!(diff.accounts.len(), 21);
+        assert_eq!(diff.accounts.len(), 22);
         let sync = diff.accounts.iter().find(|a| a.address == opseq_primitives::interop::SYNC_CALLER).unwrap();
         assert_eq!(sync.code.as_ref(), Some(&*SYNC_CALLER_CODE));
         assert_eq!(

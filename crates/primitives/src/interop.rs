@@ -11,6 +11,9 @@ pub const L2_TO_L2_CROSS_DOMAIN_MESSENGER: Address = address!("42000000000000000
 /// `SyncCaller` (`contracts/src/SyncCaller.sol`): synchronous cross-chain calls, in the genesis of
 /// every interop chain at this address (ours; no OP predeploy does this).
 pub const SYNC_CALLER: Address = address!("5c00000000000000000000000000000000000001");
+/// `SyncAccount` (`contracts/src/SyncAccount.sol`): the EIP-7702 delegate for one-signature sync
+/// calls (the user's address is the caller the destination sees), in interop chains' genesis.
+pub const SYNC_ACCOUNT: Address = address!("5c00000000000000000000000000000000000002");
 /// The key the builder signs a sync call's sequencer transactions with (the relay on the callee's
 /// chain, the result handed to `SyncCaller.provide` on the caller's): keccak256("opseq sync-call
 /// relayer"), public like the dev keys; funded in interop chains' genesis, and `SyncCaller`'s

@@ -79,7 +79,7 @@ async fn engine_route(
 fn needs_auth(method: &str) -> bool {
     method.starts_with("test_")
         || method.starts_with("admin_")
-        || matches!(method, "xchain_submitPrepared" | "xchain_sendBundle")
+        || matches!(method, "xchain_submitPrepared" | "xchain_sendBundle" | "xchain_sendCall")
 }
 
 /// Checks an `Authorization: Bearer <HS256 JWT>` header as geth's and op-service's JWT handlers

@@ -249,6 +249,65 @@ def main():
     except RpcError as e:
         assert e.code == -32602 and "unknown or expired bundle" in e.message, e
 
+    # 8. One signed intent (EIP-7702): the user's account delegates to SyncAccount once (a
+    #    type-4 tx of its own); then each call is one signature, the sequencer sends and pays the
+    #    root, and the callee on B sees the user as the messenger's sender.
+    SYNC_ACCOUNT = Web3.to_checksum_address("0x5c00000000000000000000000000000000000002")
+    for chain in (A, B):
+        assert hx(w3[chain].eth.get_code(SYNC_ACCOUNT)) == C["SyncAccount"]["deployedBytecode"], "SyncAccount differs from a fresh compile"
+    who = deploy(B, "WhoCalls")
+    nonce = w3[A].eth.get_transaction_count(user.address)
+    auth = user.sign_authorization({"chainId": A, "address": SYNC_ACCOUNT, "nonce": nonce + 1})
+    base = w3[A].eth.get_block("latest")["baseFeePerGas"]
+    h = w3[A].eth.send_raw_transaction(user.sign_transaction({
+        "type": 4, "chainId": A, "nonce": nonce, "gas": 100_000, "maxFeePerGas": 4 * base + 10**6, "maxPriorityFeePerGas": 10**6,
+        "to": "0x000000000000000000000000000000000000dEaD", "value": 0, "data": "0x", "authorizationList": [auth]}).raw_transaction)
+    rpc(A, "evm_mine", [])
+    assert w3[A].eth.wait_for_transaction_receipt(h, timeout=30)["status"] == 1
+    assert hx(w3[A].eth.get_code(user.address)) == "0xef0100" + SYNC_ACCOUNT[2:].lower(), "delegated"
+    account = w3[A].eth.contract(address=user.address, abi=C["SyncAccount"]["abi"])
+
+    def intent(data, deadline, nonce=None):
+        nonce = account.functions.intentNonce().call() if nonce is None else nonce
+        digest = account.functions.intentDigest(B, who.address, data, nonce, deadline).call()
+        from eth_account.messages import encode_defunct
+        sig = user.sign_message(encode_defunct(primitive=digest)).signature
+        return {"from": user.address, "destination": hex(B), "target": who.address, "data": hx(data), "deadline": hex(deadline)}, hx(sig)
+
+    ja, jb = open_pair()
+    ts = int(rpc(A, "test_inspect", [ja])["timestamp"], 16)
+    data = bytes.fromhex(who.encode_abi("who")[2:])
+    it, sig = intent(data, ts + 60)
+    r = rpc(A, "xchain_sendCall", [{"intent": it, "signature": sig, "jobs": {str(A): ja, str(B): jb}}])
+    assert r["status"] == "committed" and r["result"]["success"], r
+    assert int(r["result"]["returnData"], 16) == int(user.address, 16), r["result"]
+    # The same signature again: its nonce is used (refused in discovery, nothing included).
+    before = len(txs_of(A, ja))
+    try:
+        rpc(A, "xchain_sendCall", [{"intent": it, "signature": sig, "jobs": {str(A): ja, str(B): jb}}])
+        raise AssertionError("a replayed intent was accepted")
+    except RpcError as e:
+        assert e.code == -38580 and "not signed by the account" in e.message, e
+    # Expired.
+    it2, sig2 = intent(data, ts - 1)
+    try:
+        rpc(A, "xchain_sendCall", [{"intent": it2, "signature": sig2, "jobs": {str(A): ja, str(B): jb}}])
+        raise AssertionError("an expired intent was accepted")
+    except RpcError as e:
+        assert e.code == -38580 and "expired" in e.message, e
+    assert len(txs_of(A, ja)) == before
+    seal(ja, jb)
+    root = w3[A].eth.get_transaction_receipt(r["rootHash"])
+    assert root["status"] == 1 and root["from"] != user.address, root
+    assert who.functions.lastSender().call() == user.address and who.functions.lastSource().call() == A
+    # An account that is not delegated is told so.
+    try:
+        rpc(A, "xchain_sendCall", [{"intent": {**it, "from": Account.create().address}, "signature": sig}])
+        raise AssertionError("an undelegated account was accepted")
+    except RpcError as e:
+        assert e.code == -32602 and "is not delegated to SyncAccount" in e.message, e
+    report["intent"] = {"timings": r["timings"]}
+
     # 7. Multi-hop A→B→C: B's relay calls onwards through B's SyncCaller; every leg at one
     #    timestamp, sealed as a group of three. A call back into a chain on the way is refused.
     if a.rpc_c:

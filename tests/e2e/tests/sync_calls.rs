@@ -4,7 +4,9 @@
 //! at one timestamp, B's state changed once, both blocks sealed as a group; a reverting callee
 //! (A reverts with B's revert data, no relay on B); a caller on A rejecting a good result (B's
 //! leg dropped); A's job cancelled after the bundle (B rolled back); pre-signed legs whose logs
-//! form a cycle (refused, both jobs unchanged). Then both chains build on, and every block the
+//! form a cycle (refused, both jobs unchanged); one signed EIP-7702 intent (the sequencer sends
+//! and pays, the callee sees the user; a replayed or expired intent refused); multi-hop A→B→C on
+//! three L2s, and A→B→A refused. Then the chains build on, and every block the
 //! script sealed must still be canonical: our own replacement check found nothing to replace.
 use opseq_e2e::*;
 use serde_json::{Value, json};
@@ -15,12 +17,14 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
     let contracts = compile_contracts(dir.path())?;
     // The runtime code the node embeds is the repo's source, compiled afresh.
     let compiled: Value = serde_json::from_str(&std::fs::read_to_string(&contracts)?)?;
-    let embedded = std::fs::read_to_string(workspace().join("crates/executor/src/bytecode/sync_caller.hex"))?;
-    assert_eq!(
-        compiled["SyncCaller"]["deployedBytecode"].as_str(),
-        Some(format!("0x{}", embedded.trim()).as_str()),
-        "crates/executor/src/bytecode/sync_caller.hex is not contracts/src/SyncCaller.sol compiled: regenerate it"
-    );
+    for (name, file) in [("SyncCaller", "sync_caller.hex"), ("SyncAccount", "sync_account.hex")] {
+        let embedded = std::fs::read_to_string(workspace().join("crates/executor/src/bytecode").join(file))?;
+        assert_eq!(
+            compiled[name]["deployedBytecode"].as_str(),
+            Some(format!("0x{}", embedded.trim()).as_str()),
+            "crates/executor/src/bytecode/{file} is not contracts/src/{name}.sol compiled: regenerate it (contracts/README.md)"
+        );
+    }
     // Three interop L2s (multi-hop calls), one block time.
     let devnet = dir.path().join("devnet.yaml");
     std::fs::write(&devnet, "l2s:\n  - chainId: 901\n  - chainId: 902\n  - chainId: 903\n")?;

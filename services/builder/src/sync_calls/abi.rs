@@ -3,7 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolValue, sol};
 use opseq_primitives::interop::{
-    Identifier, L2_TO_L2_CROSS_DOMAIN_MESSENGER, RELAYED_MESSAGE_TOPIC, SENT_MESSAGE_TOPIC, SYNC_CALLER,
+    Identifier, L2_TO_L2_CROSS_DOMAIN_MESSENGER, RELAYED_MESSAGE_TOPIC, SENT_MESSAGE_TOPIC,
 };
 
 sol! {
@@ -12,7 +12,10 @@ sol! {
     function provide(uint256 nonce, SolIdentifier id, bool success, bytes returnData);
     function clear(uint256 nonce);
     function call(uint256 destination, address target, bytes data) returns (bytes);
-    error MissingWitness(uint256 nonce, uint256 destination, address target, bytes data);
+    error MissingWitness(address store, uint256 nonce, uint256 destination, address target, bytes data);
+    error Expired(uint256 deadline);
+    error BadSignature();
+    function execute(uint256 destination, address target, bytes data, uint256 deadline, bytes signature) returns (bytes);
 }
 
 fn sol_id(id: &Identifier) -> SolIdentifier {
@@ -28,6 +31,9 @@ fn sol_id(id: &Identifier) -> SolIdentifier {
 /// A message `SyncCaller.call` sent and found no result for (its `MissingWitness` revert).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Missing {
+    /// The contract that sent it and keeps its result: `SyncCaller`, or a user's account
+    /// delegated to `SyncAccount`.
+    pub store: Address,
     /// The messenger nonce it was sent with.
     pub nonce: U256,
     /// Its destination chain.
@@ -42,7 +48,7 @@ pub(crate) struct Missing {
 /// when the call was itself relayed), if it is one.
 pub(crate) fn missing(output: &[u8]) -> Option<Missing> {
     let e = MissingWitness::abi_decode(output).ok()?;
-    Some(Missing { nonce: e.nonce, destination: e.destination, target: e.target, data: e.data })
+    Some(Missing { store: e.store, nonce: e.nonce, destination: e.destination, target: e.target, data: e.data })
 }
 
 /// The payload (topics ‖ data) of the `SentMessage` log `SyncCaller` made the messenger emit.
@@ -52,7 +58,7 @@ pub(crate) fn sent_message_payload(m: &Missing) -> Vec<u8> {
     p.extend_from_slice(&m.destination.to_be_bytes::<32>());
     p.extend_from_slice(B256::left_padding_from(m.target.as_slice()).as_slice());
     p.extend_from_slice(&m.nonce.to_be_bytes::<32>());
-    p.extend_from_slice(&(SYNC_CALLER, m.data.clone()).abi_encode_params());
+    p.extend_from_slice(&(m.store, m.data.clone()).abi_encode_params());
     p
 }
 
@@ -98,6 +104,21 @@ pub(crate) fn provide(nonce: U256, id: &Identifier, success: bool, return_data: 
     provideCall { nonce, id: sol_id(id), success, returnData: return_data }.abi_encode().into()
 }
 
+/// `SyncAccount.execute(destination, target, data, deadline, signature)` calldata.
+pub(crate) fn execute(destination: U256, target: Address, data: Bytes, deadline: U256, signature: Bytes) -> Bytes {
+    executeCall { destination, target, data, deadline, signature }.abi_encode().into()
+}
+
+/// Why `SyncAccount` refused an intent before sending anything, if it did.
+pub(crate) fn intent_refusal(output: &[u8]) -> Option<String> {
+    if let Ok(e) = Expired::abi_decode(output) {
+        return Some(format!("the intent expired at {}", e.deadline));
+    }
+    BadSignature::abi_decode(output)
+        .ok()
+        .map(|_| "the intent is not signed by the account for its next intent nonce on this chain".to_string())
+}
+
 /// `SyncCaller.clear(nonce)` calldata.
 pub(crate) fn clear(nonce: U256) -> Bytes {
     clearCall { nonce }.abi_encode().into()
@@ -123,7 +144,7 @@ mod tests {
         assert_eq!(relayMessageCall::SELECTOR, [0x8d, 0x1d, 0x29, 0x8f]);
         assert_eq!(
             MissingWitness::SELECTOR,
-            alloy_primitives::keccak256("MissingWitness(uint256,uint256,address,bytes)")[..4]
+            alloy_primitives::keccak256("MissingWitness(address,uint256,uint256,address,bytes)")[..4]
         );
     }
 

@@ -10,6 +10,7 @@
 //! | `xchain_simulateCall(call)` | no | discovery only: legs, result, gas, positions |
 //! | `xchain_prepareCall(call)` | no | discovery, the sequencer's txs signed, the root unsigned |
 //! | `xchain_submitPrepared({bundleId, signedRoot})` | yes | the bundle include of a prepared call |
+//! | `xchain_sendCall({intent, signature, jobs?})` | yes | one signed intent of an account delegated to `SyncAccount` (EIP-7702): the sequencer sends and pays the root |
 //! | `xchain_sendBundle({legs})` | yes | the bundle include of pre-signed legs |
 //! | `xchain_getBundle(bundleId)` | no | a bundle's receipt |
 //! | `test_includeBundle({legs, force?})` | yes | as `sendBundle`; `force` keeps a failing bundle |
@@ -32,7 +33,10 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use opseq_executor::simulate::SimTx;
-use opseq_primitives::{ChainId, interop::SYNC_RELAYER_KEY};
+use opseq_primitives::{
+    ChainId,
+    interop::{SYNC_RELAYER, SYNC_RELAYER_KEY},
+};
 use plan::{Chains, Kind, Plan};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -108,6 +112,27 @@ struct CallParams {
     jobs: Option<BTreeMap<String, String>>,
 }
 
+/// A user's signed intent (`SyncAccount.execute`'s arguments but the signature).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Intent {
+    /// The user's account (delegated to `SyncAccount`).
+    from: Address,
+    destination: U64,
+    target: Address,
+    data: Bytes,
+    deadline: U64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SendCallParams {
+    intent: Intent,
+    /// 65 bytes: the user's EIP-191 signature of `SyncAccount.intentDigest(…)`.
+    signature: Bytes,
+    jobs: Option<BTreeMap<String, String>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SubmitParams {
@@ -158,6 +183,7 @@ impl SyncCalls {
         m.register_async_method("xchain_simulateCall", |p, c, _| async move { c.simulate(p).await }).expect("unique");
         m.register_async_method("xchain_prepareCall", |p, c, _| async move { c.prepare(p).await }).expect("unique");
         m.register_async_method("xchain_submitPrepared", |p, c, _| async move { c.submit(p).await }).expect("unique");
+        m.register_async_method("xchain_sendCall", |p, c, _| async move { c.send_call(p).await }).expect("unique");
         m.register_async_method("xchain_sendBundle", |p, c, _| async move { c.send_bundle(p, false).await })
             .expect("unique");
         m.register_async_method("test_includeBundle", |p, c, _| async move { c.send_bundle(p, true).await })
@@ -233,43 +259,92 @@ impl SyncCalls {
         Ok(plan_json(&plan, us))
     }
 
+    /// `xchain_sendCall`: the intent's root sent and paid by the sequencer's relayer, to the
+    /// user's own (delegated) account.
+    async fn send_call(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
+        let s: SendCallParams = one(&p)?;
+        let chain = self.chain.chain();
+        // The account must run SyncAccount's code (EIP-7702 delegation designator 0xef0100 ‖ it).
+        let delegated =
+            keccak256([&[0xef, 0x01, 0x00][..], opseq_primitives::interop::SYNC_ACCOUNT.as_slice()].concat());
+        let account = self
+            .chain
+            .edges()
+            .state
+            .accounts(chain, vec![s.intent.from])
+            .await
+            .map_err(crate::rpc::edge)?
+            .pop()
+            .flatten();
+        if account.is_none_or(|a| a.code_hash != delegated) {
+            return Err(err(
+                codes::INVALID_PARAMS,
+                format!(
+                    "account {} is not delegated to SyncAccount ({}) on chain {chain}: authorize it first (EIP-7702)",
+                    s.intent.from,
+                    opseq_primitives::interop::SYNC_ACCOUNT
+                ),
+            ));
+        }
+        if s.signature.len() != 65 {
+            return Err(err(codes::INVALID_PARAMS, "signature: 65 bytes expected"));
+        }
+        let c = CallParams {
+            from: SYNC_RELAYER,
+            to: s.intent.from,
+            data: abi::execute(
+                U256::from(s.intent.destination.to::<u64>()),
+                s.intent.target,
+                s.intent.data.clone(),
+                U256::from(s.intent.deadline.to::<u64>()),
+                s.signature.clone(),
+            ),
+            gas: None,
+            value: None,
+            jobs: s.jobs,
+        };
+        let started = Instant::now();
+        let (plan, us, group) = self.discover(&c).await?;
+        // SyncAccount's own refusals, before anything was sent: nothing to include.
+        if let Some(why) = (!plan.root.success).then(|| abi::intent_refusal(&plan.root.output)).flatten() {
+            return Err(aborted(why));
+        }
+        let (legs, root) = sign_legs(&plan, true)?;
+        let prepared = Prepared {
+            plan,
+            legs: legs.clone(),
+            root,
+            from: SYNC_RELAYER,
+            expires: started,
+            started,
+            discovery_us: us,
+            group,
+        };
+        let root_hash = prepared
+            .legs
+            .iter()
+            .find(|l| l.chain == chain)
+            .and_then(|l| {
+                let i = prepared
+                    .plan
+                    .legs
+                    .iter()
+                    .find(|pl| pl.chain == chain)?
+                    .steps
+                    .iter()
+                    .position(|s| s.kind == Kind::Root)?;
+                l.txs.get(i).map(keccak256)
+            })
+            .unwrap_or_default();
+        let id = keccak256([root_hash.as_slice(), &started.elapsed().as_nanos().to_be_bytes()].concat());
+        self.include(id, legs, false, Some((&prepared, root_hash))).await
+    }
+
     async fn prepare(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
         let c: CallParams = one(&p)?;
         let started = Instant::now();
         let (plan, us, group) = self.discover(&c).await?;
-        let relayer = alloy_signer_local::PrivateKeySigner::from_bytes(&SYNC_RELAYER_KEY)
-            .map_err(|e| err(codes::INTERNAL, e.to_string()))?;
-        let mut legs = vec![];
-        let mut root = None;
-        for leg in &plan.legs {
-            let at = leg.at.ok_or_else(|| err(codes::INTERNAL, "a leg never ran"))?;
-            let mut txs = vec![];
-            for (s, o) in leg.steps.iter().zip(&leg.outcomes) {
-                let tx = TxEip1559 {
-                    chain_id: leg.chain,
-                    nonce: o.nonce,
-                    gas_limit: s.tx.gas,
-                    // Twice the base fee, no tip: the sequencer's own txs (and the root's
-                    // suggestion) pay the base fee exactly.
-                    max_fee_per_gas: u128::from(at.base_fee) * 2,
-                    max_priority_fee_per_gas: 0,
-                    to: TxKind::Call(s.tx.to),
-                    value: s.tx.value,
-                    access_list: s.tx.access_list.clone(),
-                    input: s.tx.input.clone(),
-                };
-                if s.kind == Kind::Root {
-                    root = Some(tx);
-                    txs.push(Bytes::new());
-                    continue;
-                }
-                let sig =
-                    relayer.sign_hash_sync(&tx.signature_hash()).map_err(|e| err(codes::INTERNAL, e.to_string()))?;
-                txs.push(TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into());
-            }
-            legs.push(bundle::SignedLeg { chain: leg.chain, job: leg.job.clone(), txs });
-        }
-        let root = root.ok_or_else(|| err(codes::INTERNAL, "no root"))?;
+        let (legs, root) = sign_legs(&plan, false)?;
         let id = keccak256(
             [
                 root.chain_id.to_be_bytes().as_slice(),
@@ -442,6 +517,45 @@ impl SyncCalls {
     }
 }
 
+/// Each leg's txs signed by the relayer, the root's place left empty (`relayer_root`: signed too,
+/// the intent mode), and the root's fields.
+fn sign_legs(plan: &Plan, relayer_root: bool) -> Result<(Vec<bundle::SignedLeg>, TxEip1559), ErrorObjectOwned> {
+    let relayer = alloy_signer_local::PrivateKeySigner::from_bytes(&SYNC_RELAYER_KEY)
+        .map_err(|e| err(codes::INTERNAL, e.to_string()))?;
+    let mut legs = vec![];
+    let mut root = None;
+    for leg in &plan.legs {
+        let at = leg.at.ok_or_else(|| err(codes::INTERNAL, "a leg never ran"))?;
+        let mut txs = vec![];
+        for (s, o) in leg.steps.iter().zip(&leg.outcomes) {
+            let tx = TxEip1559 {
+                chain_id: leg.chain,
+                nonce: o.nonce,
+                gas_limit: s.tx.gas,
+                // Twice the base fee, no tip: the sequencer's own txs (and the root's
+                // suggestion) pay the base fee exactly.
+                max_fee_per_gas: u128::from(at.base_fee) * 2,
+                max_priority_fee_per_gas: 0,
+                to: TxKind::Call(s.tx.to),
+                value: s.tx.value,
+                access_list: s.tx.access_list.clone(),
+                input: s.tx.input.clone(),
+            };
+            if s.kind == Kind::Root {
+                root = Some(tx.clone());
+                if !relayer_root {
+                    txs.push(Bytes::new());
+                    continue;
+                }
+            }
+            let sig = relayer.sign_hash_sync(&tx.signature_hash()).map_err(|e| err(codes::INTERNAL, e.to_string()))?;
+            txs.push(TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into());
+        }
+        legs.push(bundle::SignedLeg { chain: leg.chain, job: leg.job.clone(), txs });
+    }
+    Ok((legs, root.ok_or_else(|| err(codes::INTERNAL, "no root"))?))
+}
+
 /// The callee's return data as the root returns it (`SyncCaller.call`'s bytes when the root
 /// calls it directly; the root's own output otherwise).
 fn result_data(plan: &Plan) -> Bytes {
@@ -500,7 +614,7 @@ fn plan_json(plan: &Plan, discovery_us: u128) -> Value {
                     let first = logs;
                     logs += o.logs.len();
                     json!({
-                        "kind": match s.kind { Kind::Root => "root", Kind::Provide(_) => "provide", Kind::Clear => "clear", Kind::Relay { .. } => "relay" },
+                        "kind": match s.kind { Kind::Root => "root", Kind::Provide(..) => "provide", Kind::Clear => "clear", Kind::Relay { .. } => "relay" },
                         "from": s.tx.from,
                         "to": s.tx.to,
                         "input": s.tx.input,

@@ -17,9 +17,7 @@ use alloy_primitives::{Address, U256};
 use opseq_executor::simulate::{SimOutcome, SimTx};
 use opseq_primitives::{
     ChainId,
-    interop::{
-        CROSS_L2_INBOX, Identifier, L2_TO_L2_CROSS_DOMAIN_MESSENGER, SYNC_CALLER, SYNC_RELAYER, access_list_keys,
-    },
+    interop::{CROSS_L2_INBOX, Identifier, L2_TO_L2_CROSS_DOMAIN_MESSENGER, SYNC_RELAYER, access_list_keys},
 };
 use std::collections::BTreeMap;
 
@@ -42,8 +40,9 @@ pub(crate) trait Chains: Send + Sync {
 pub(crate) enum Kind {
     /// The user's calling tx.
     Root,
-    /// `SyncCaller.provide` of the result of the message with this nonce (sequencer-signed).
-    Provide(U256),
+    /// `provide` of the result of the message with this nonce, to the contract that keeps it
+    /// (`SyncCaller`, or a user's `SyncAccount`; sequencer-signed).
+    Provide(U256, Address),
     /// `SyncCaller.clear` of a result a reverted root left (sequencer-signed).
     Clear,
     /// The relay of the message from `source` with `nonce` (sequencer-signed).
@@ -231,12 +230,12 @@ impl Discovery<'_> {
                 };
                 let provide = SimTx {
                     from: SYNC_RELAYER,
-                    to: SYNC_CALLER,
+                    to: m.store,
                     input: abi::provide(m.nonce, &witness, success, ret),
                     gas: DISCOVERY_GAS,
                     ..Default::default()
                 };
-                self.leg_mut(chain)?.steps.push(Step { kind: Kind::Provide(m.nonce), tx: provide });
+                self.leg_mut(chain)?.steps.push(Step { kind: Kind::Provide(m.nonce, m.store), tx: provide });
             }
         })
     }
@@ -283,11 +282,11 @@ pub(crate) async fn discover(
             .steps
             .iter()
             .filter_map(|s| match s.kind {
-                Kind::Provide(nonce) => Some(Step {
+                Kind::Provide(nonce, store) => Some(Step {
                     kind: Kind::Clear,
                     tx: SimTx {
                         from: SYNC_RELAYER,
-                        to: SYNC_CALLER,
+                        to: store,
                         input: abi::clear(nonce),
                         gas: DISCOVERY_GAS,
                         ..Default::default()
