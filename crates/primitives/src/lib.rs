@@ -16,7 +16,7 @@ pub use dev::{
     derived_dev_key, dev_accounts, dev_batcher_key, optimism_portal, system_config,
 };
 pub use error::{ErrorClass, OpseqError};
-pub use shred::{Shred, ShredDep, ShredLog};
+pub use shred::{BundleLeg, Shred, ShredDep, ShredLog};
 pub use state::{AccountChange, AccountState, StateDiff};
 pub use tx::{PoolEvent, PoolStatus, PoolTx, RemovalReason, SubmitOutcome};
 

@@ -140,6 +140,26 @@ pub enum Shred {
         /// Why.
         reason: String,
     },
+    /// A sync-call bundle changed status (on the calling chain's stream): `committed` (every leg
+    /// included), `aborted` (none), `rolledBack` (a leg was undone, and with it the others),
+    /// `sealed` (every leg's block sealed).
+    #[serde(rename_all = "camelCase")]
+    Bundle {
+        /// The calling chain.
+        chain_id: ChainId,
+        /// The calling chain's block.
+        block_number: u64,
+        /// The bundle.
+        bundle_id: B256,
+        /// Its status.
+        status: String,
+        /// The legs' timestamp.
+        timestamp: u64,
+        /// Its legs.
+        legs: Vec<BundleLeg>,
+        /// Why (aborted, rolled back).
+        reason: String,
+    },
     /// An open build job left the open set: sealed (`lost` false: its block is in the store), or
     /// cancelled or closed (`lost`: every log it had is gone).
     #[serde(rename_all = "camelCase")]
@@ -157,6 +177,20 @@ pub enum Shred {
     },
 }
 
+/// One chain's part of a sync-call bundle ([`Shred::Bundle`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleLeg {
+    /// Chain.
+    pub chain_id: ChainId,
+    /// Its block.
+    pub block_number: u64,
+    /// The leg's first tx's index in the block.
+    pub first_index: u64,
+    /// Its txs.
+    pub tx_count: u64,
+}
+
 impl Shred {
     /// The chain the shred belongs to.
     pub const fn chain_id(&self) -> ChainId {
@@ -168,7 +202,8 @@ impl Shred {
             | Self::Cancelled { chain_id, .. }
             | Self::Reorged { chain_id, .. }
             | Self::BuildView { chain_id, .. }
-            | Self::BuildEnded { chain_id, .. } => *chain_id,
+            | Self::BuildEnded { chain_id, .. }
+            | Self::Bundle { chain_id, .. } => *chain_id,
         }
     }
 }

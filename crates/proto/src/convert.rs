@@ -275,6 +275,24 @@ pub fn shred_to_wire(s: &Shred) -> v1::Shred {
             *block_number,
             Event::BuildEnded(v1::BuildEnded { build_id: build_id.clone(), timestamp: *timestamp, lost: *lost }),
         ),
+        Shred::Bundle { block_number, bundle_id, status, timestamp, legs, reason, .. } => (
+            *block_number,
+            Event::Bundle(v1::Bundle {
+                bundle_id: bundle_id.to_vec(),
+                status: status.clone(),
+                timestamp: *timestamp,
+                legs: legs
+                    .iter()
+                    .map(|l| v1::BundleLeg {
+                        chain_id: l.chain_id,
+                        block_number: l.block_number,
+                        first_index: l.first_index,
+                        tx_count: l.tx_count,
+                    })
+                    .collect(),
+                reason: reason.clone(),
+            }),
+        ),
     };
     v1::Shred { chain_id: s.chain_id(), block_number, event: Some(event) }
 }
@@ -331,6 +349,24 @@ pub fn shred_from_wire(s: &v1::Shred) -> R<Shred> {
             build_id: e.build_id.clone(),
             timestamp: e.timestamp,
             lost: e.lost,
+        },
+        Event::Bundle(b) => Shred::Bundle {
+            chain_id,
+            block_number,
+            bundle_id: b256(&b.bundle_id)?,
+            status: b.status.clone(),
+            timestamp: b.timestamp,
+            legs: b
+                .legs
+                .iter()
+                .map(|l| opseq_primitives::BundleLeg {
+                    chain_id: l.chain_id,
+                    block_number: l.block_number,
+                    first_index: l.first_index,
+                    tx_count: l.tx_count,
+                })
+                .collect(),
+            reason: b.reason.clone(),
         },
     })
 }

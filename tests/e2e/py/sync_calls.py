@@ -118,6 +118,30 @@ def main():
         return sync.encode_abi("call", args=[B, target, data])
 
     report = {}
+    # Bundle statuses as a client follows them: the calling chain's shred stream.
+    import threading
+    from websockets.sync.client import connect as ws_connect
+    bundles = {}
+    ws_url = a.rpc_a.replace("http://", "ws://").split("/chains/")[0] + f"/shreds?chainId={A}"
+    ws = ws_connect(ws_url, open_timeout=10)
+
+    def follow():
+        try:
+            for text in ws:
+                m = json.loads(text)["shred"]
+                if m.get("kind") == "bundle":
+                    bundles.setdefault(m["bundleId"], []).append(m["status"])
+        except Exception:
+            pass
+
+    threading.Thread(target=follow, daemon=True).start()
+
+    def statuses(bundle_id, want):
+        for _ in range(100):
+            if bundles.get(bundle_id) == want:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"bundle {bundle_id}: statuses {bundles.get(bundle_id)}, want {want}")
 
     # 1. A counter on B incremented from A: B's value comes back in A's tx, B's state changes once.
     ja, jb = open_pair()
@@ -142,6 +166,8 @@ def main():
     ident = execs[0]["data"]
     assert int.from_bytes(ident[64:96], "big") == relayed[0]["logIndex"], "the identifier names the RelayedMessage's position"
     assert counter.functions.count().call() == 5
+    statuses(r["bundleId"], ["committed", "sealed"])
+    assert rpc(A, "xchain_getBundle", [r["bundleId"]])["status"] == "sealed"
     report["counter"] = {"rootGasUsed": root["gasUsed"], "relayGasUsed": relay["gasUsed"], "timings": r["timings"], "discovery": p["discovery"]}
 
     # 2. A read of B's token balance from A.
@@ -200,6 +226,9 @@ def main():
     assert len(txs_of(B, jb)) == 1, "B's relay was rolled back with A's job"
     rpc(B, "test_cancel", [jb])
     assert counter.functions.count().call() == 6
+    statuses(r["bundleId"], ["committed", "rolledBack"])
+    got = rpc(A, "xchain_getBundle", [r["bundleId"]])
+    assert got["status"] == "rolledBack" and got["abortReason"], got
 
     # 6. Pre-signed legs whose logs would form a cycle: refused, both jobs unchanged; a good
     #    bundle before it in the same blocks stands.

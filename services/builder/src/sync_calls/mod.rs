@@ -18,6 +18,7 @@ mod abi;
 mod auto;
 mod bundle;
 mod plan;
+mod status;
 
 use crate::{
     ChainControl,
@@ -81,6 +82,7 @@ struct Prepared {
 #[derive(Debug, Default)]
 pub struct SyncCallState {
     auto: Arc<auto::AutoGroups>,
+    tracker: Arc<status::Tracker>,
     prepared: parking_lot::Mutex<BTreeMap<B256, Prepared>>,
     receipts: parking_lot::Mutex<(BTreeMap<B256, Value>, std::collections::VecDeque<B256>)>,
 }
@@ -443,6 +445,16 @@ impl SyncCalls {
         force: bool,
         prepared: Option<(&Prepared, B256)>,
     ) -> Result<Value, ErrorObjectOwned> {
+        let shared = Arc::clone(&self.shared);
+        let on_change: status::OnChange = Arc::new(move |id, status, reason| {
+            if let Some(r) = shared.receipts.lock().0.get_mut(&id) {
+                r["status"] = json!(status);
+                if !reason.is_empty() {
+                    r["abortReason"] = json!(reason);
+                }
+            }
+        });
+        self.shared.tracker.start(self.chain.edges(), on_change).await;
         let started = Instant::now();
         // In an auto-mode group: in every block of the group or in none.
         let group = prepared.and_then(|(p, _)| p.group.clone());
@@ -503,6 +515,25 @@ impl SyncCalls {
                 if let Some(old) = order.pop_front() {
                     map.remove(&old);
                 }
+            }
+        }
+        let chain = legs.first().map_or(self.chain.chain(), |l| l.chain);
+        match &r {
+            Ok((included, _)) => {
+                let bl: Vec<opseq_primitives::BundleLeg> = included
+                    .iter()
+                    .map(|l| opseq_primitives::BundleLeg {
+                        chain_id: l.chain,
+                        block_number: l.number,
+                        first_index: l.txs.first().map_or(0, |t| t.index),
+                        tx_count: l.txs.len() as u64,
+                    })
+                    .collect();
+                let ts = included.first().map_or(0, |l| l.timestamp);
+                self.shared.tracker.announce(self.chain.edges(), id, chain, ts, bl, None).await;
+            }
+            Err(reason) => {
+                self.shared.tracker.announce(self.chain.edges(), id, chain, 0, vec![], Some(reason.clone())).await;
             }
         }
         match r {
