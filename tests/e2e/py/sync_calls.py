@@ -373,7 +373,32 @@ def main():
         rpc(A, "test_cancel", [ja])
         rpc(B, "test_cancel", [jb])
 
-    print(json.dumps({"sealed": sealed, "report": report}))
+    # 9. Bundles broken on purpose (test_submitPrepared faults), forced in, sealed: our own
+    #    replacement check (as a verifier would) replaces the block that executes a missing log
+    #    when each chain builds on. Last: a replaced block takes its descendants with it.
+    replaced = []
+    for fault, bad in (("dropLeg", A), ("skipCompletion", B)):
+        ja, jb = open_pair()
+        p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1])))
+        r = rpc(A, "test_submitPrepared", [{"bundleId": p["bundleId"], "signedRoot": sign_root(p), "faults": [fault]}])
+        assert r["status"] == "committed" and r["problems"], r
+        out = seal(ja, jb)
+        sealed.pop()
+        sealed.pop()
+        block = next(o["block"] for o in out if int(o["chainId"], 16) == bad)
+        for chain in (A, B):
+            rpc(chain, "evm_mine", [])
+        now = w3[bad].eth.get_block(int(block["number"], 16))
+        assert hx(now["hash"]) != block["hash"], f"{fault}: chain {bad}'s block was not replaced"
+        assert len(now["transactions"]) == 1, "a deposit-only replacement"
+        replaced.append({"chain": bad, "number": block["number"], "fault": fault})
+    try:
+        rpc(A, "xchain_submitPrepared", [{"bundleId": "0x" + "00" * 32, "signedRoot": "0x00", "faults": ["dropLeg"]}])
+        raise AssertionError("faults accepted outside the test API")
+    except RpcError as e:
+        assert e.code == -32602 and "test_submitPrepared" in e.message, e
+
+    print(json.dumps({"sealed": sealed, "replaced": replaced, "report": report}))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 //! form a cycle (refused, both jobs unchanged); one signed EIP-7702 intent (the sequencer sends
 //! and pays, the callee sees the user; a replayed or expired intent refused); multi-hop A→B→C on
 //! three L2s, and A→B→A refused. Then the chains build on, and every block the
-//! script sealed must still be canonical: our own replacement check found nothing to replace.
+//! script sealed must still be canonical: our own replacement check found nothing to replace
+//! but the blocks of two bundles broken on purpose (a dropped leg, a skipped completion).
 use opseq_e2e::*;
 use serde_json::{Value, json};
 
@@ -62,8 +63,11 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
         let now = node.rpc(chain, "eth_getBlockByNumber", json!([b["number"], false]))?;
         assert_eq!(now["hash"], b["hash"], "chain {chain}'s block {} was replaced", b["number"]);
     }
+    // Replaced: exactly the blocks of the bundles broken on purpose (test_submitPrepared faults).
     let log = std::fs::read_to_string(&node.log)?;
-    assert!(!log.contains("replaced by a deposit-only block"), "a block was replaced");
+    let replaced = out["replaced"].as_array().map_or(0, Vec::len);
+    assert_eq!(replaced, 2, "{out}");
+    assert_eq!(log.matches("replaced by a deposit-only block").count(), replaced, "only the broken bundles' blocks");
     Ok(())
 }
 

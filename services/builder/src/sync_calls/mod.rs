@@ -14,6 +14,7 @@
 //! | `xchain_sendBundle({legs})` | yes | the bundle include of pre-signed legs |
 //! | `xchain_getBundle(bundleId)` | no | a bundle's receipt |
 //! | `test_includeBundle({legs, force?})` | yes | as `sendBundle`; `force` keeps a failing bundle |
+//! | `test_submitPrepared({bundleId, signedRoot, faults})` | yes | a prepared call built broken on purpose (dropLeg, skipCompletion, invertLegOrder, corruptWitness), kept whatever the joint check says |
 mod abi;
 mod auto;
 mod bundle;
@@ -140,6 +141,24 @@ struct SendCallParams {
 struct SubmitParams {
     bundle_id: B256,
     signed_root: Bytes,
+    /// `test_submitPrepared` only.
+    faults: Option<Vec<Fault>>,
+}
+
+/// A deliberate break of a prepared bundle (`test_submitPrepared`), for verifier tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum Fault {
+    /// Only the calling chain's leg: its root executes a `RelayedMessage` no block has.
+    DropLeg,
+    /// Only the other chains' legs: their relays execute a `SentMessage` no block has.
+    SkipCompletion,
+    /// The calling chain's txs in reverse order (the root before the results it reads: it
+    /// reverts, and the relays execute a message that was never sent).
+    InvertLegOrder,
+    /// The result handed to `SyncCaller` names the wrong log (its index + 1): the root's check
+    /// fails, the relays are orphaned.
+    CorruptWitness,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,7 +203,10 @@ impl SyncCalls {
         let mut m = RpcModule::new(Arc::new(Self { chain, shared }));
         m.register_async_method("xchain_simulateCall", |p, c, _| async move { c.simulate(p).await }).expect("unique");
         m.register_async_method("xchain_prepareCall", |p, c, _| async move { c.prepare(p).await }).expect("unique");
-        m.register_async_method("xchain_submitPrepared", |p, c, _| async move { c.submit(p).await }).expect("unique");
+        m.register_async_method("xchain_submitPrepared", |p, c, _| async move { c.submit(p, false).await })
+            .expect("unique");
+        m.register_async_method("test_submitPrepared", |p, c, _| async move { c.submit(p, true).await })
+            .expect("unique");
         m.register_async_method("xchain_sendCall", |p, c, _| async move { c.send_call(p).await }).expect("unique");
         m.register_async_method("xchain_sendBundle", |p, c, _| async move { c.send_bundle(p, false).await })
             .expect("unique");
@@ -385,8 +407,14 @@ impl SyncCalls {
         Ok(out)
     }
 
-    async fn submit(&self, p: Params<'static>) -> Result<Value, ErrorObjectOwned> {
+    async fn submit(&self, p: Params<'static>, test: bool) -> Result<Value, ErrorObjectOwned> {
         let s: SubmitParams = one(&p)?;
+        if s.faults.is_some() != test {
+            return Err(err(
+                codes::INVALID_PARAMS,
+                if test { "test_submitPrepared needs faults" } else { "faults is a test_submitPrepared option" },
+            ));
+        }
         let signed = op_alloy_consensus::OpTxEnvelope::decode_2718_exact(&s.signed_root)
             .map_err(|e| err(codes::INVALID_PARAMS, format!("signedRoot: undecodable transaction: {e}")))?;
         let sender = {
@@ -418,7 +446,11 @@ impl SyncCalls {
             }
         }
         let root_hash = keccak256(&s.signed_root);
-        self.include(s.bundle_id, legs, false, Some((&prepared, root_hash))).await
+        let faults = s.faults.unwrap_or_default();
+        if !faults.is_empty() {
+            legs = broken(&prepared, legs, &faults)?;
+        }
+        self.include(s.bundle_id, legs, !faults.is_empty(), Some((&prepared, root_hash))).await
     }
 
     async fn send_bundle(&self, p: Params<'static>, test: bool) -> Result<Value, ErrorObjectOwned> {
@@ -585,6 +617,53 @@ fn sign_legs(plan: &Plan, relayer_root: bool) -> Result<(Vec<bundle::SignedLeg>,
         legs.push(bundle::SignedLeg { chain: leg.chain, job: leg.job.clone(), txs });
     }
     Ok((legs, root.ok_or_else(|| err(codes::INTERNAL, "no root"))?))
+}
+
+/// `legs` broken as `faults` say (the calling chain's leg first).
+fn broken(
+    prepared: &Prepared,
+    mut legs: Vec<bundle::SignedLeg>,
+    faults: &[Fault],
+) -> Result<Vec<bundle::SignedLeg>, ErrorObjectOwned> {
+    let root_chain = legs.first().map(|l| l.chain).unwrap_or_default();
+    for f in faults {
+        match f {
+            Fault::DropLeg => legs.retain(|l| l.chain == root_chain),
+            Fault::SkipCompletion => legs.retain(|l| l.chain != root_chain),
+            Fault::InvertLegOrder => {
+                if let Some(l) = legs.iter_mut().find(|l| l.chain == root_chain) {
+                    l.txs.reverse();
+                }
+            }
+            Fault::CorruptWitness => {
+                let mut plan = prepared.plan.clone();
+                let leg = plan
+                    .legs
+                    .iter_mut()
+                    .find(|l| l.chain == root_chain)
+                    .ok_or_else(|| err(codes::INTERNAL, "no root leg"))?;
+                let i =
+                    leg.steps.iter().position(|s| matches!(s.kind, Kind::Provide(..))).ok_or_else(|| {
+                        err(codes::INVALID_PARAMS, "corruptWitness: the call has no result to corrupt")
+                    })?;
+                // provide(nonce, (origin, blockNumber, logIndex, …), …): logIndex is the fourth
+                // word after the selector.
+                let mut input = leg.steps[i].tx.input.to_vec();
+                let at = 4 + 3 * 32 + 31;
+                input[at] = input[at].wrapping_add(1);
+                leg.steps[i].tx.input = input.into();
+                let (signed, _) = sign_legs(&plan, false)?;
+                let signed = signed.into_iter().find(|l| l.chain == root_chain).expect("root leg");
+                if let Some(l) = legs.iter_mut().find(|l| l.chain == root_chain) {
+                    l.txs[i] = signed.txs[i].clone();
+                }
+            }
+        }
+    }
+    if legs.is_empty() {
+        return Err(err(codes::INVALID_PARAMS, "the faults leave no leg"));
+    }
+    Ok(legs)
 }
 
 /// The callee's return data as the root returns it (`SyncCaller.call`'s bytes when the root
