@@ -5,9 +5,9 @@
 //! `scripts/install-test-peers.sh`; without Go the tests say so and skip.
 use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
 use opseq_e2e::{
-    KEY0, KEY1, Proc, deposits,
+    KEY0, KEY1, Proc, compile_contracts, deposits,
     deposits::{Deposit, DepositCall},
-    dev, free_port,
+    dev, free_port, hex_u64,
     opstack::{KonaNode, OpBatcher, OpGeth, OpNode, go_peer, wait_for},
     sign_eip1559, sign_transfer,
 };
@@ -920,4 +920,174 @@ fn the_publisher_component_of_the_five_process_cluster_publishes_into_op_node() 
         node.rpc(L2, "evm_mine", json!([]))?;
     }
     imported(node, L2, &op_node, &geth, "op-node's unsafe head to reach the cluster's").map(|_| ())
+}
+
+/// op-supernode (optimism v1.19.0, from the Go module proxy) follows 901 and 902 through
+/// op-batcher and the L1 mock, with its own op-geth per chain, and marks the blocks of our sync
+/// calls (each chain's block executing the other's log at one timestamp) safe across the
+/// dependency set: its interop activity checks them as a verifier does (issue 17).
+#[test]
+fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() -> eyre::Result<()> {
+    if !peers_or_skip() {
+        return Ok(());
+    }
+    let supernode = match go_peer("op-supernode") {
+        Ok(b) => b,
+        Err(why) => {
+            eprintln!("SKIP: {why}");
+            return Ok(());
+        }
+    };
+    let dir = tempfile::Builder::new().disable_cleanup(std::env::var("OPSEQ_KEEP_DIR").is_ok()).tempdir()?;
+    eprintln!("op-supernode test in {}", dir.path().display());
+    let seq = sequencer(dir.path(), &[901, 902], &[])?;
+    let (node, exported, jwt) = (&seq.node, &seq.exported, &seq.jwt);
+    let l1 = node.url(900);
+    node.control(900, "test_auto", json!([true, 1000]))?;
+    let mut pairs = Vec::new();
+    for chain in [901u64, 902] {
+        let (geth, op_node) = seq.importer(&dir.path().join(chain.to_string()), chain, 900)?;
+        pairs.push((chain, geth, op_node));
+    }
+    // op-supernode: a virtual op-node per chain over an op-geth of its own; the dependency set
+    // {901, 902}; interop active from the chains' genesis (our rollup files leave interopTime
+    // out: op-node v1.19.0 alone does not run interop chains).
+    let genesis_ts = hex_u64(&node.rpc(901, "eth_getBlockByNumber", json!(["0x0", false]))?["timestamp"])?;
+    let depset = dir.path().join("depset.json");
+    std::fs::write(&depset, r#"{"dependencies": {"901": {}, "902": {}}}"#)?;
+    let mut vgeths = Vec::new();
+    for chain in [901u64, 902] {
+        vgeths.push(opseq_e2e::opstack::OpGeth::start(
+            &dir.path().join(format!("vgeth-{chain}")),
+            &exported.join(format!("{chain}/genesis.json")),
+            jwt,
+        )?);
+    }
+    let port = free_port();
+    let mut args: Vec<String> = vec![
+        "--l1".into(),
+        l1.clone(),
+        "--l1.beacon".into(),
+        format!("http://{}", node.http),
+        "--l1.http-poll-interval".into(),
+        "500ms".into(),
+        "--chains".into(),
+        "901,902".into(),
+        "--disable-p2p".into(),
+        "--dependency-set".into(),
+        depset.display().to_string(),
+        "--interop.activation-timestamp".into(),
+        genesis_ts.to_string(),
+        "--rpc.addr".into(),
+        "127.0.0.1".into(),
+        "--rpc.port".into(),
+        port.to_string(),
+        "--data-dir".into(),
+        dir.path().join("supernode").display().to_string(),
+        "--vn.all.l2.jwt-secret".into(),
+        jwt.display().to_string(),
+        "--vn.all.rollup.l1-chain-config".into(),
+        exported.join("l1-chain-config.json").display().to_string(),
+        "--vn.all.verifier.l1-confs".into(),
+        "0".into(),
+        "--log.level".into(),
+        "info".into(),
+    ];
+    for (chain, g) in [901u64, 902].iter().zip(&vgeths) {
+        args.extend([format!("--vn.{chain}.l2"), g.auth.clone()]);
+        args.extend([
+            format!("--vn.{chain}.rollup.config"),
+            exported.join(format!("{chain}/rollup.json")).display().to_string(),
+        ]);
+    }
+    std::fs::create_dir_all(dir.path().join("supernode"))?;
+    let mut sn = opseq_e2e::opstack::Peer::spawn("op-supernode", &supernode, &args, dir.path().join("supernode.log"))?;
+    let rpc = format!("http://127.0.0.1:{port}");
+    opseq_e2e::opstack::wait_for(Duration::from_secs(60), "op-supernode's RPC", || {
+        sn.alive()?;
+        Ok(opseq_e2e::opstack::call(&rpc, "supernode_syncStatus", json!([])).ok())
+    })
+    .map_err(|e| e.wrap_err(sn.tail()))?;
+    let mut batchers = Vec::new();
+    for (chain, geth, op_node) in &pairs {
+        batchers.push(OpBatcher::start(
+            &dir.path().join(format!("batcher-{chain}")),
+            &exported.join(format!("{chain}/batcher.key")),
+            &l1,
+            &geth.http,
+            &op_node.rpc,
+        )?);
+    }
+    // The sync calls (web3.py): a counter on 902 incremented from 901, a balance read.
+    let contracts = compile_contracts(dir.path())?;
+    let out = opseq_e2e::python(
+        "sync_calls.py",
+        &[
+            "--rpc-a",
+            &node.url(901),
+            "--rpc-b",
+            &node.url(902),
+            "--contracts",
+            contracts.to_str().unwrap(),
+            "--key",
+            KEY1,
+            "--jwt-secret",
+            jwt.to_str().unwrap(),
+            "--only-good",
+        ],
+    )?;
+    let out: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    let sealed = out["sealed"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sealed.len(), 4, "{out}");
+    // More blocks on both, so the batches close past the bundles.
+    for _ in 0..3 {
+        for chain in [901, 902] {
+            node.rpc(chain, "evm_mine", json!([]))?;
+        }
+    }
+    let last_ts = sealed
+        .iter()
+        .map(|b| {
+            let n = &b["number"];
+            let chain = b["chain"].as_u64().unwrap_or_default();
+            node.rpc(chain, "eth_getBlockByNumber", json!([n, false])).and_then(|x| hex_u64(&x["timestamp"]))
+        })
+        .collect::<eyre::Result<Vec<u64>>>()?
+        .into_iter()
+        .max()
+        .unwrap_or_default();
+    eprintln!("op-supernode: sync calls made, waiting for safety");
+    let t = std::time::Instant::now();
+    opseq_e2e::opstack::wait_for(
+        Duration::from_secs(600),
+        "op-supernode's safe timestamp to pass the sync calls",
+        || {
+            sn.alive()?;
+            let s = opseq_e2e::opstack::call(&rpc, "supernode_syncStatus", json!([]))?;
+            Ok((s["safe_timestamp"].as_u64().unwrap_or_default() >= last_ts).then_some(()))
+        },
+    )
+    .map_err(|e| e.wrap_err(format!("op-supernode:\n{}", sn.tail())))?;
+    // Its chains are ours: the bundle blocks, hash for hash, not replaced; its interop activity
+    // verified each of their timestamps (same-timestamp messages in both directions) and found
+    // no invalid executing message.
+    let log = std::fs::read_to_string(dir.path().join("supernode.log"))?;
+    for b in &sealed {
+        let chain = b["chain"].as_u64().unwrap_or_default();
+        let g = &vgeths[(chain - 901) as usize];
+        let n = hex_u64(&b["number"])?;
+        assert_eq!(g.hash_at(n)?.as_deref(), b["hash"].as_str(), "op-supernode's chain {chain} at {n}");
+        let ts = hex_u64(&node.rpc(chain, "eth_getBlockByNumber", json!([b["number"], false]))?["timestamp"])?;
+        assert!(
+            log.contains(&format!("msg=\"committed verified result\" activity=interop timestamp={ts}")),
+            "op-supernode did not verify timestamp {ts}"
+        );
+    }
+    assert!(!log.contains("invalid executing message"), "op-supernode found an invalid executing message");
+    eprintln!(
+        "op-supernode: the sync calls' blocks safe across 901 and 902 {:.1}s after the calls",
+        t.elapsed().as_secs_f64()
+    );
+    drop(batchers);
+    Ok(())
 }
