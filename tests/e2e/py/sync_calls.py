@@ -39,6 +39,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--jwt-secret", required=True, help="file with the node's hex JWT secret")
     ap.add_argument("--only-good", action="store_true", help="the counter and token calls only (op-supernode follows them)")
+    ap.add_argument("--then-broken", help="with --only-good: then one bundle broken with this fault, forced in and sealed")
     a = ap.parse_args()
     secret = bytes.fromhex(open(a.jwt_secret).read().strip().removeprefix("0x"))
     urls = {A: a.rpc_a, B: a.rpc_b, C3: a.rpc_c}
@@ -193,7 +194,18 @@ def main():
     assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 1
 
     if a.only_good:
-        print(json.dumps({"sealed": sealed, "report": report}))
+        broken = None
+        if a.then_broken:
+            ja, jb = open_pair()
+            p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1])))
+            r = rpc(A, "test_submitPrepared", [{"bundleId": p["bundleId"], "signedRoot": sign_root(p), "faults": [a.then_broken]}])
+            assert r["status"] == "committed" and r["problems"], r
+            out = seal(ja, jb)
+            sealed.pop()
+            sealed.pop()
+            broken = [{"chain": int(o["chainId"], 16), "number": o["block"]["number"], "hash": o["block"]["hash"],
+                       "timestamp": o["block"]["timestamp"]} for o in out]
+        print(json.dumps({"sealed": sealed, "broken": broken, "report": report}))
         return
 
     # 3. The callee reverts: A's tx reverts with B's revert data; B keeps nothing of it.

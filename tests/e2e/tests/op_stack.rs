@@ -925,7 +925,8 @@ fn the_publisher_component_of_the_five_process_cluster_publishes_into_op_node() 
 /// op-supernode (optimism v1.19.0, from the Go module proxy) follows 901 and 902 through
 /// op-batcher and the L1 mock, with its own op-geth per chain, and marks the blocks of our sync
 /// calls (each chain's block executing the other's log at one timestamp) safe across the
-/// dependency set: its interop activity checks them as a verifier does (issue 17).
+/// dependency set: its interop activity checks them as a verifier does (issue 17); a bundle
+/// broken on purpose (a dropped leg) it replaces by the same deposit-only block we do.
 #[test]
 fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() -> eyre::Result<()> {
     if !peers_or_skip() {
@@ -1034,12 +1035,15 @@ fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() 
             "--jwt-secret",
             jwt.to_str().unwrap(),
             "--only-good",
+            "--then-broken",
+            "dropLeg",
         ],
     )?;
     let out: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
     let sealed = out["sealed"].as_array().cloned().unwrap_or_default();
     assert_eq!(sealed.len(), 4, "{out}");
-    // More blocks on both, so the batches close past the bundles.
+    // More blocks on both, so the batches close past the bundles (the first build on 901 also
+    // replaces the broken bundle's block there: our own check).
     for _ in 0..3 {
         for chain in [901, 902] {
             node.rpc(chain, "evm_mine", json!([]))?;
@@ -1083,7 +1087,22 @@ fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() 
             "op-supernode did not verify timestamp {ts}"
         );
     }
-    assert!(!log.contains("invalid executing message"), "op-supernode found an invalid executing message");
+    // The bundle broken on purpose (its leg on 902 dropped: 901's block executes a log 902's
+    // block does not have): op-supernode finds the invalid message and replaces 901's block by a
+    // deposit-only one, the very block our own check replaced it with (the same attributes), and
+    // follows our chain on from it.
+    let broken = out["broken"].as_array().cloned().unwrap_or_default();
+    let bad = broken.iter().find(|b| b["chain"] == 901).ok_or_else(|| eyre::eyre!("no broken block: {out}"))?;
+    let n = hex_u64(&bad["number"])?;
+    let ours = hash_at(node, 901, n)?;
+    assert_ne!(Some(ours.as_str()), bad["hash"].as_str(), "our check replaced the broken block");
+    opseq_e2e::opstack::wait_for(Duration::from_secs(300), "op-supernode to replace the broken block", || {
+        sn.alive()?;
+        Ok((vgeths[0].hash_at(n)?.as_deref() == Some(ours.as_str())).then_some(()))
+    })
+    .map_err(|e| e.wrap_err(format!("op-supernode:\n{}", sn.tail())))?;
+    let log = std::fs::read_to_string(dir.path().join("supernode.log"))?;
+    assert!(log.contains("invalid executing message"), "op-supernode never found the broken bundle's message invalid");
     eprintln!(
         "op-supernode: the sync calls' blocks safe across 901 and 902 {:.1}s after the calls",
         t.elapsed().as_secs_f64()
