@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Identifier, IL2ToL2CrossDomainMessenger, ICrossL2Inbox} from "./SyncCaller.sol";
+import {Identifier, SyncCall, Witness} from "./SyncCall.sol";
 
 /// @title SyncAccount
 /// @notice The EIP-7702 delegate of a user who makes synchronous cross-chain calls with one
@@ -15,25 +15,13 @@ import {Identifier, IL2ToL2CrossDomainMessenger, ICrossL2Inbox} from "./SyncCall
 ///         from other delegates' slot 0.
 ///         Location: keccak256(abi.encode(uint256(keccak256("opseq.sync-account")) - 1)) & ~0xff.
 contract SyncAccount layout at 0x0fa93f78772189ddbde7f57641ef11892fc779958d9b9731b4ef8084bdb10f00 {
-    address internal constant MESSENGER = 0x4200000000000000000000000000000000000023;
-    address internal constant INBOX = 0x4200000000000000000000000000000000000022;
     /// @dev keccak256("opseq sync-call relayer") as a key: the sequencer's relayer.
     address internal constant RELAYER = 0x09f8bC4b41795Abb42210e7671e34CA2c5850aC1;
-    bytes32 internal constant RELAYED_MESSAGE = 0xc270d73e26d2d39dee7ef92093555927e344e243415547ecc350b2b5385b68a2;
-
-    struct Witness {
-        bool set;
-        bool success;
-        Identifier id;
-        bytes returnData;
-    }
 
     /// @notice The next intent nonce: an intent is good once.
     uint256 public intentNonce;
     mapping(uint256 => Witness) internal witnesses;
 
-    error MissingWitness(address store, uint256 nonce, uint256 destination, address target, bytes data);
-    error InvalidWitness();
     error NotRelayer();
     /// @notice The intent's deadline passed.
     error Expired(uint256 deadline);
@@ -71,26 +59,7 @@ contract SyncAccount layout at 0x0fa93f78772189ddbde7f57641ef11892fc779958d9b973
             revert BadSignature();
         }
         intentNonce++;
-        IL2ToL2CrossDomainMessenger messenger = IL2ToL2CrossDomainMessenger(MESSENGER);
-        uint256 nonce = messenger.messageNonce();
-        bytes32 messageHash = messenger.sendMessage(destination, target, data);
-        Witness memory w = witnesses[nonce];
-        if (!w.set) revert MissingWitness(address(this), nonce, destination, target, data);
-        delete witnesses[nonce];
-        bytes memory ret = w.returnData;
-        if (!w.success) {
-            assembly {
-                revert(add(ret, 32), mload(ret))
-            }
-        }
-        if (w.id.origin != MESSENGER || w.id.chainId != destination || w.id.timestamp != block.timestamp) {
-            revert InvalidWitness();
-        }
-        bytes32 payloadHash = keccak256(
-            abi.encodePacked(RELAYED_MESSAGE, bytes32(block.chainid), bytes32(nonce), messageHash, keccak256(ret))
-        );
-        ICrossL2Inbox(INBOX).validateMessage(w.id, payloadHash);
-        return ret;
+        return SyncCall.send(witnesses, destination, target, data);
     }
 
     function _recover(bytes32 hash, bytes calldata sig) internal pure returns (address) {

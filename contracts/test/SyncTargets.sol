@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Identifier, ICrossL2Inbox} from "../src/SyncCall.sol";
+
 /// @notice A counter on chain B that chain A increments synchronously (sync_calls.rs).
 contract Counter {
     uint256 public count;
@@ -46,18 +48,6 @@ contract Picky {
         emit Accepted(count);
         return count;
     }
-}
-
-struct Identifier {
-    address origin;
-    uint256 blockNumber;
-    uint256 logIndex;
-    uint256 timestamp;
-    uint256 chainId;
-}
-
-interface ICrossL2Inbox {
-    function validateMessage(Identifier calldata id, bytes32 msgHash) external;
 }
 
 /// @notice Executes a message, then emits a log of its own: two of these on two chains whose

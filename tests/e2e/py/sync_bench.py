@@ -5,8 +5,9 @@ provisional inclusion and to both blocks sealed, split into discovery, inclusion
 server's own timings next to the client's), EVM runs and gas per call for 1, 2, 4 and 8 hops, gas
 against the same call made locally. Auto node (901, 902): ordinary-tx latency as the bundles per
 block pair grow."""
-import argparse, base64, hashlib, hmac, json, statistics, sys, threading, time
+import argparse, json, sys, threading, time
 
+import opseq_jwt
 import requests
 from eth_account import Account
 from web3 import Web3
@@ -17,7 +18,7 @@ SYNC_CALLER = Web3.to_checksum_address("0x5c000000000000000000000000000000000000
 class Node:
     def __init__(self, base, jwt_path, contracts, key):
         self.base = base
-        self.secret = bytes.fromhex(open(jwt_path).read().strip().removeprefix("0x"))
+        self.secret = opseq_jwt.secret_of(jwt_path)
         self.C = contracts
         self.user = Account.from_key(key)
         self.w3 = {}
@@ -29,9 +30,7 @@ class Node:
         return self.w3[chain]
 
     def jwt(self):
-        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
-        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + b"." + b64(json.dumps({"iat": int(time.time())}).encode())
-        return (head + b"." + b64(hmac.new(self.secret, head, hashlib.sha256).digest())).decode()
+        return opseq_jwt.token(self.secret)
 
     def rpc(self, chain, method, params):
         r = self.session.post(f"{self.base}/chains/{chain}", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},

@@ -4,8 +4,9 @@ with chains A (901) and B (902): contracts deployed as a user would, calls prepa
 `xchain_prepareCall`, the root signed by web3.py's eth-account, submitted with
 `xchain_submitPrepared`, both blocks sealed as a group with `test_sealGroup`. Every check is an
 assert; the blocks it sealed are printed (JSON) for the caller to check they stay canonical."""
-import argparse, base64, hashlib, hmac, json, sys, time
+import argparse, json, sys, time
 
+import opseq_jwt
 import requests
 
 from eth_abi import encode
@@ -41,7 +42,7 @@ def main():
     ap.add_argument("--only-good", action="store_true", help="the counter and token calls only (op-supernode follows them)")
     ap.add_argument("--then-broken", help="with --only-good: then one bundle broken with this fault, forced in and sealed")
     a = ap.parse_args()
-    secret = bytes.fromhex(open(a.jwt_secret).read().strip().removeprefix("0x"))
+    secret = opseq_jwt.secret_of(a.jwt_secret)
     urls = {A: a.rpc_a, B: a.rpc_b, C3: a.rpc_c}
     C = json.load(open(a.contracts))
     w3 = {A: Web3(Web3.HTTPProvider(a.rpc_a, request_kwargs={"timeout": 60})),
@@ -50,10 +51,7 @@ def main():
     sealed = []
 
     def jwt():
-        # HS256 with `iat` now, as op-node's and geth's JWT clients send it.
-        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
-        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + b"." + b64(json.dumps({"iat": int(time.time())}).encode())
-        return (head + b"." + b64(hmac.new(secret, head, hashlib.sha256).digest())).decode()
+        return opseq_jwt.token(secret)
 
     def rpc(chain, method, params):
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}

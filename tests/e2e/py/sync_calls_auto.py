@@ -2,8 +2,9 @@
 """Sync calls while A (901) and B (902) sequence automatically (issue 17, auto mode), driven by
 web3.py: calls prepared without jobs land at the next timestamp both chains build; ordinary txs
 sent meanwhile keep landing. Prints a JSON report (latencies) on the last line."""
-import argparse, base64, hashlib, hmac, json, sys, time
+import argparse, json, sys, time
 
+import opseq_jwt
 import requests
 from eth_abi import encode
 from eth_account import Account
@@ -24,15 +25,13 @@ def main():
     ap.add_argument("--calls", type=int, default=3)
     a = ap.parse_args()
     C = json.load(open(a.contracts))
-    secret = bytes.fromhex(open(a.jwt_secret).read().strip().removeprefix("0x"))
+    secret = opseq_jwt.secret_of(a.jwt_secret)
     urls = {A: a.rpc_a, B: a.rpc_b}
     w3 = {c: Web3(Web3.HTTPProvider(u, request_kwargs={"timeout": 60})) for c, u in urls.items()}
     user, other = Account.from_key(a.key), Account.from_key(a.other_key)
 
     def jwt():
-        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
-        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + b"." + b64(json.dumps({"iat": int(time.time())}).encode())
-        return (head + b"." + b64(hmac.new(secret, head, hashlib.sha256).digest())).decode()
+        return opseq_jwt.token(secret)
 
     def rpc(chain, method, params):
         r = requests.post(urls[chain], json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
