@@ -40,7 +40,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--jwt-secret", required=True, help="file with the node's hex JWT secret")
     ap.add_argument("--only-good", action="store_true", help="the counter and token calls only (op-supernode follows them)")
-    ap.add_argument("--then-broken", help="with --only-good: then one bundle broken with this fault, forced in and sealed")
+    ap.add_argument("--only-broken", help="one bundle broken with this fault only, forced in and sealed (op-supernode replaces it)")
     a = ap.parse_args()
     secret = opseq_jwt.secret_of(a.jwt_secret)
     urls = {A: a.rpc_a, B: a.rpc_b, C3: a.rpc_c}
@@ -130,6 +130,15 @@ def main():
         return sync.encode_abi("call", args=[B, target, data])
 
     report = {}
+    if a.only_broken:
+        ja, jb = open_pair()
+        p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1])))
+        r = rpc(A, "test_submitPrepared", [{"bundleId": p["bundleId"], "signedRoot": sign_root(p), "faults": [a.only_broken]}])
+        assert r["status"] == "committed" and r["problems"], r
+        out = seal(ja, jb)
+        broken = [{"chain": int(o["chainId"], 16), "number": o["block"]["number"], "hash": o["block"]["hash"]} for o in out]
+        print(json.dumps({"broken": broken}))
+        return
     # Bundle statuses as a client follows them: the calling chain's shred stream.
     import threading
     from websockets.sync.client import connect as ws_connect
@@ -192,18 +201,7 @@ def main():
     assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 1
 
     if a.only_good:
-        broken = None
-        if a.then_broken:
-            ja, jb = open_pair()
-            p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1])))
-            r = rpc(A, "test_submitPrepared", [{"bundleId": p["bundleId"], "signedRoot": sign_root(p), "faults": [a.then_broken]}])
-            assert r["status"] == "committed" and r["problems"], r
-            out = seal(ja, jb)
-            sealed.pop()
-            sealed.pop()
-            broken = [{"chain": int(o["chainId"], 16), "number": o["block"]["number"], "hash": o["block"]["hash"],
-                       "timestamp": o["block"]["timestamp"]} for o in out]
-        print(json.dumps({"sealed": sealed, "broken": broken, "report": report}))
+        print(json.dumps({"sealed": sealed, "report": report}))
         return
 
     # 3. The callee reverts: A's tx reverts with B's revert data; B keeps nothing of it.

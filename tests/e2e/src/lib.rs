@@ -387,6 +387,29 @@ pub fn compile_contracts(dir: &Path) -> eyre::Result<PathBuf> {
     Ok(path)
 }
 
+/// Runs `tests/e2e/py/sync_calls.py` (web3.py) against `node`'s L2s 901 and 902 (`extra`: more
+/// flags) with the contracts compiled into `contracts` and the node's control JWT; its JSON
+/// report (the last line).
+pub fn sync_calls_script(node: &Proc, contracts: &Path, extra: &[&str]) -> eyre::Result<serde_json::Value> {
+    let jwt = node.jwt.clone().ok_or_else(|| eyre!("the node has no JWT file"))?;
+    let (a, b) = (node.url(901), node.url(902));
+    let mut args = vec![
+        "--rpc-a",
+        &a,
+        "--rpc-b",
+        &b,
+        "--contracts",
+        contracts.to_str().expect("utf-8 path"),
+        "--key",
+        KEY1,
+        "--jwt-secret",
+        jwt.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let out = python("sync_calls.py", &args)?;
+    Ok(serde_json::from_str(out.lines().last().unwrap_or_default())?)
+}
+
 /// Runs one of the Python scripts in `tests/e2e/py` with the peers' venv.
 pub fn python(script: &str, args: &[&str]) -> eyre::Result<String> {
     python_at(&format!("tests/e2e/py/{script}"), args)

@@ -926,7 +926,7 @@ fn the_publisher_component_of_the_five_process_cluster_publishes_into_op_node() 
 /// op-batcher and the L1 mock, with its own op-geth per chain, and marks the blocks of our sync
 /// calls (each chain's block executing the other's log at one timestamp) safe across the
 /// dependency set: its interop activity checks them as a verifier does (issue 17); a bundle
-/// broken on purpose (a dropped leg) it replaces by the same deposit-only block we do.
+/// broken on purpose (a dropped leg) it finds invalid and replaces (deny list, rewind).
 #[test]
 fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() -> eyre::Result<()> {
     if !peers_or_skip() {
@@ -1021,29 +1021,10 @@ fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() 
     }
     // The sync calls (web3.py): a counter on 902 incremented from 901, a balance read.
     let contracts = compile_contracts(dir.path())?;
-    let out = opseq_e2e::python(
-        "sync_calls.py",
-        &[
-            "--rpc-a",
-            &node.url(901),
-            "--rpc-b",
-            &node.url(902),
-            "--contracts",
-            contracts.to_str().unwrap(),
-            "--key",
-            KEY1,
-            "--jwt-secret",
-            jwt.to_str().unwrap(),
-            "--only-good",
-            "--then-broken",
-            "dropLeg",
-        ],
-    )?;
-    let out: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    let out = opseq_e2e::sync_calls_script(node, &contracts, &["--only-good"])?;
     let sealed = out["sealed"].as_array().cloned().unwrap_or_default();
     assert_eq!(sealed.len(), 4, "{out}");
-    // More blocks on both, so the batches close past the bundles (the first build on 901 also
-    // replaces the broken bundle's block there: our own check).
+    // More blocks on both, so the batches close past the bundles.
     for _ in 0..3 {
         for chain in [901, 902] {
             node.rpc(chain, "evm_mine", json!([]))?;
@@ -1087,22 +1068,35 @@ fn op_supernode_marks_the_blocks_of_sync_calls_safe_across_the_dependency_set() 
             "op-supernode did not verify timestamp {ts}"
         );
     }
-    // The bundle broken on purpose (its leg on 902 dropped: 901's block executes a log 902's
-    // block does not have): op-supernode finds the invalid message and replaces 901's block by a
-    // deposit-only one, the very block our own check replaced it with (the same attributes), and
-    // follows our chain on from it.
+    assert!(!log.contains("invalid executing message"), "op-supernode found an invalid executing message");
+    // A bundle broken on purpose (its leg on 902 dropped: 901's block executes a log 902's block
+    // does not have). op-batcher posts it and op-supernode finds its message invalid, deny-lists
+    // the block and rewinds 901 before it (its replacement); our next build on 901 replaces it
+    // too.
+    eprintln!("op-supernode: the good calls verified; now a broken bundle");
+    let out = opseq_e2e::sync_calls_script(node, &contracts, &["--only-broken", "dropLeg"])?;
     let broken = out["broken"].as_array().cloned().unwrap_or_default();
     let bad = broken.iter().find(|b| b["chain"] == 901).ok_or_else(|| eyre::eyre!("no broken block: {out}"))?;
     let n = hex_u64(&bad["number"])?;
+    opseq_e2e::opstack::wait_for(Duration::from_secs(120), "op-supernode to invalidate the broken block", || {
+        sn.alive()?;
+        // 902 builds on meanwhile (a build on 901 would replace the block before it is posted).
+        node.rpc(902, "evm_mine", json!([]))?;
+        std::thread::sleep(Duration::from_millis(500));
+        let log = std::fs::read_to_string(dir.path().join("supernode.log"))?;
+        Ok(log.contains("rewind completed after block invalidation").then_some(log))
+    })
+    .map_err(|e| e.wrap_err(format!("op-supernode:\n{}", sn.tail())))
+    .and_then(|log| {
+        let invalid = log.lines().find(|l| l.contains("invalid executing message")).unwrap_or_default();
+        eyre::ensure!(invalid.contains("chain=901") && invalid.contains(&format!("block={n}")), "{invalid}");
+        eyre::ensure!(log.contains(&format!("added block to deny list\" height={n}")), "not deny-listed");
+        Ok(())
+    })?;
+    // Ours: the next build on 901 replaces it too.
+    node.rpc(901, "evm_mine", json!([]))?;
     let ours = hash_at(node, 901, n)?;
     assert_ne!(Some(ours.as_str()), bad["hash"].as_str(), "our check replaced the broken block");
-    opseq_e2e::opstack::wait_for(Duration::from_secs(300), "op-supernode to replace the broken block", || {
-        sn.alive()?;
-        Ok((vgeths[0].hash_at(n)?.as_deref() == Some(ours.as_str())).then_some(()))
-    })
-    .map_err(|e| e.wrap_err(format!("op-supernode:\n{}", sn.tail())))?;
-    let log = std::fs::read_to_string(dir.path().join("supernode.log"))?;
-    assert!(log.contains("invalid executing message"), "op-supernode never found the broken bundle's message invalid");
     eprintln!(
         "op-supernode: the sync calls' blocks safe across 901 and 902 {:.1}s after the calls",
         t.elapsed().as_secs_f64()

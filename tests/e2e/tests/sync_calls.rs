@@ -30,25 +30,8 @@ fn sync_calls_return_the_callees_value_in_one_timestamp() -> eyre::Result<()> {
     let devnet = dir.path().join("devnet.yaml");
     std::fs::write(&devnet, "l2s:\n  - chainId: 901\n  - chainId: 902\n  - chainId: 903\n")?;
     let node = dev(&dir.path().join("d"), &["--no-auto", "--devnet.config", devnet.to_str().unwrap()])?;
-    let jwt = dir.path().join("d/jwt.hex");
-    let out = python(
-        "sync_calls.py",
-        &[
-            "--rpc-a",
-            &node.url(901),
-            "--rpc-b",
-            &node.url(902),
-            "--rpc-c",
-            &node.url(903),
-            "--contracts",
-            contracts.to_str().unwrap(),
-            "--key",
-            KEY1,
-            "--jwt-secret",
-            jwt.to_str().unwrap(),
-        ],
-    )?;
-    let out: Value = serde_json::from_str(out.lines().last().unwrap_or_default())?;
+    let c = node.url(903);
+    let out = sync_calls_script(&node, &contracts, &["--rpc-c", &c])?;
     eprintln!("sync calls: {}", out["report"]);
     let sealed = out["sealed"].as_array().cloned().unwrap_or_default();
     assert!(sealed.len() >= 12, "{out}");
