@@ -204,6 +204,29 @@ def main():
         print(json.dumps({"sealed": sealed, "report": report}))
         return
 
+    # 2b. Calls in both directions at one timestamp, with ordinary txs around them: A→B, then an
+    #     ordinary tx on each chain, then B→A (prepared on B's route), then another A→B.
+    counter_on_a = deploy(A, "Counter")
+    ja, jb = open_pair()
+    first = submit(prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1]))))
+    base = {c: w3[c].eth.get_block("latest")["baseFeePerGas"] for c in (A, B)}
+    for chain, job in ((A, ja), (B, jb)):
+        plain = user.sign_transaction({"type": 2, "chainId": chain, "nonce": w3[chain].eth.get_transaction_count(user.address) + (1 if chain == A else 0),
+                                       "gas": 21_000, "maxFeePerGas": 4 * base[chain] + 10**6, "maxPriorityFeePerGas": 10**6, "to": "0x000000000000000000000000000000000000dEaD", "value": 1})
+        assert rpc(chain, "test_includeRaw", [job, hx(plain.raw_transaction)])["status"] == "0x1"
+    sync_b = w3[B].eth.contract(address=SYNC_CALLER, abi=C["SyncCaller"]["abi"])
+    back = rpc(B, "xchain_prepareCall", [{"from": user.address, "to": SYNC_CALLER,
+                                          "data": sync_b.encode_abi("call", args=[A, counter_on_a.address, counter_on_a.encode_abi("add", args=[4])]),
+                                          "jobs": {str(A): ja, str(B): jb}}])
+    assert back["result"]["success"] and int(back["result"]["returnData"], 16) == 4, back["result"]
+    second = rpc(B, "xchain_submitPrepared", [{"bundleId": back["bundleId"], "signedRoot": sign_root(back)}])
+    third = submit(prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[1]))))
+    assert all(x["status"] == "committed" for x in (first, second, third)), (first, second, third)
+    seal(ja, jb)
+    assert counter.functions.count().call() == 5 + 2 and counter_on_a.functions.count().call() == 4
+    for h, chain in ((first["rootHash"], A), (second["rootHash"], B), (third["rootHash"], A)):
+        assert w3[chain].eth.get_transaction_receipt(h)["status"] == 1
+
     # 3. The callee reverts: A's tx reverts with B's revert data; B keeps nothing of it.
     ja, jb = open_pair()
     p = prepare(ja, jb, SYNC_CALLER, remote(counter.address, counter.encode_abi("add", args=[500])))
@@ -217,18 +240,18 @@ def main():
     trace = rpc(A, "debug_traceTransaction", [r["rootHash"], {"tracer": "callTracer"}])
     assert trace["output"] == too_big, trace
     assert len(txs_of(B, jb)) == 1, "B's block has only its L1-info deposit"
-    assert counter.functions.count().call() == 5
+    assert counter.functions.count().call() == 7
 
     # 4. A's caller rejects a good result: B's leg is dropped, not left orphaned.
     ja, jb = open_pair()
     p = prepare(ja, jb, picky.address, picky.encode_abi("addAndCheck", args=[B, counter.address, 1, 0]))
     assert not p["result"]["success"], p["result"]
-    assert p["result"]["returnData"] == hx(Web3.keccak(text="Rejected(uint256)")[:4] + encode(["uint256"], [6])), p["result"]
+    assert p["result"]["returnData"] == hx(Web3.keccak(text="Rejected(uint256)")[:4] + encode(["uint256"], [8])), p["result"]
     r = submit(p)
     assert r["status"] == "committed" and str(B) not in r["blocks"], r
     seal(ja, jb)
     assert w3[A].eth.get_transaction_receipt(r["rootHash"])["status"] == 0
-    assert counter.functions.count().call() == 5
+    assert counter.functions.count().call() == 7
     # Accepted when below the limit: Picky's event carries B's value in A's receipt.
     ja, jb = open_pair()
     p = prepare(ja, jb, picky.address, picky.encode_abi("addAndCheck", args=[B, counter.address, 1, 100]))
@@ -236,7 +259,7 @@ def main():
     seal(ja, jb)
     logs = w3[A].eth.get_transaction_receipt(r["rootHash"])["logs"]
     accepted = picky.events.Accepted().process_log(next(l for l in logs if l["address"] == picky.address))
-    assert accepted["args"]["count"] == 6 and counter.functions.count().call() == 6
+    assert accepted["args"]["count"] == 8 and counter.functions.count().call() == 8
 
     # 5. Cancel of A's job after the bundle: B is rolled back to before its leg.
     ja, jb = open_pair()
@@ -250,7 +273,7 @@ def main():
         time.sleep(0.1)
     assert len(txs_of(B, jb)) == 1, "B's relay was rolled back with A's job"
     rpc(B, "test_cancel", [jb])
-    assert counter.functions.count().call() == 6
+    assert counter.functions.count().call() == 8
     statuses(r["bundleId"], ["committed", "rolledBack"])
     got = rpc(A, "xchain_getBundle", [r["bundleId"]])
     assert got["status"] == "rolledBack" and got["abortReason"], got
@@ -294,7 +317,7 @@ def main():
     assert len(rpc(A, "test_inspect", [ja])["transactions"]) == len(ia["transactions"])
     assert len(rpc(B, "test_inspect", [jb])["transactions"]) == len(ib["transactions"])
     seal(ja, jb)
-    assert counter.functions.count().call() == 7
+    assert counter.functions.count().call() == 9
 
     # Bad input changes nothing: an unknown bundle, a root signed by someone else.
     try:

@@ -1,7 +1,8 @@
 //! Synchronous cross-chain calls (issue 17) against `op-sequencer dev --no-auto`, driven by
 //! web3.py (`tests/e2e/py/sync_calls.py`, a client no one here wrote): a counter on B
 //! incremented from A and a token balance on B read from A, each returning B's value in A's tx
-//! at one timestamp, B's state changed once, both blocks sealed as a group; a reverting callee
+//! at one timestamp, B's state changed once, both blocks sealed as a group; calls both ways
+//! (A→B, B→A, A→B) in one block pair with ordinary txs between them; a reverting callee
 //! (A reverts with B's revert data, no relay on B); a caller on A rejecting a good result (B's
 //! leg dropped); A's job cancelled after the bundle (B rolled back); pre-signed legs whose logs
 //! form a cycle (refused, both jobs unchanged); one signed EIP-7702 intent (the sequencer sends
