@@ -226,6 +226,7 @@ impl SyncCalls {
 
     /// Discovery of a call's legs (and the auto-mode group whose jobs it ran on).
     async fn discover(&self, c: &CallParams) -> Result<(Plan, u128, Option<Arc<auto::Group>>), ErrorObjectOwned> {
+        let entered = Instant::now();
         let chain = self.chain.chain();
         let mut jobs = BTreeMap::new();
         let mut group = None;
@@ -272,7 +273,9 @@ impl SyncCalls {
             access_list: Default::default(),
         };
         let started = Instant::now();
-        let plan = plan::discover(&self.chains()?, &jobs, chain, root, c.gas.is_none()).await.map_err(aborted)?;
+        let wait_us = started.duration_since(entered).as_micros();
+        let mut plan = plan::discover(&self.chains()?, &jobs, chain, root, c.gas.is_none()).await.map_err(aborted)?;
+        plan.wait_us = wait_us;
         drop(gate);
         Ok((plan, started.elapsed().as_micros(), group))
     }
@@ -532,6 +535,7 @@ impl SyncCalls {
         let mut timings = json!({"inclusionUs": inclusion_us as u64});
         if let Some((p, root_hash)) = prepared {
             timings["discoveryUs"] = json!(p.discovery_us as u64);
+            timings["waitUs"] = json!(p.plan.wait_us as u64);
             timings["sinceDiscoveryStartUs"] = json!(p.started.elapsed().as_micros() as u64);
             receipt["rootHash"] = json!(root_hash);
             receipt["result"] = json!({"success": p.plan.root.success, "returnData": result_data(&p.plan)});
@@ -742,6 +746,6 @@ fn plan_json(plan: &Plan, discovery_us: u128) -> Value {
     json!({
         "result": {"success": plan.root.success, "returnData": result_data(plan), "gasUsed": q(plan.root.gas_used)},
         "legs": legs,
-        "discovery": {"evmRuns": plan.runs, "hops": plan.hops, "wallUs": discovery_us as u64},
+        "discovery": {"evmRuns": plan.runs, "hops": plan.hops, "wallUs": discovery_us as u64, "waitUs": plan.wait_us as u64},
     })
 }

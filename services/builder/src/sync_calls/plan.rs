@@ -86,6 +86,8 @@ pub(crate) struct Plan {
     pub root: SimOutcome,
     pub runs: usize,
     pub hops: usize,
+    /// Auto mode: how long the call waited for its group (a shared timestamp), µs.
+    pub wait_us: u128,
 }
 
 /// Discovery's failure: a clear reason, nothing included anywhere.
@@ -328,7 +330,7 @@ pub(crate) async fn discover(
     if root_out.success != out.success || root_out.output != out.output {
         return Err("the call's final run differs from its discovery".into());
     }
-    Ok(Plan { legs: d.legs, root: root_out, runs: d.runs, hops: d.hops })
+    Ok(Plan { legs: d.legs, root: root_out, runs: d.runs, hops: d.hops, wait_us: 0 })
 }
 
 /// Runs a leg's steps on its job.
